@@ -1,0 +1,205 @@
+"""A stateful twin of the Zendesk Support REST API, for zenpy to talk to over real HTTP.
+
+It serves the endpoints the daemon uses (users, organizations, groups, tickets, tags,
+comments and the cursor-based incremental ticket export with side-loads) from in-memory
+state. Tests and demos seed it and act as people through the methods below; time comes
+from an injected clock so nights can run accelerated.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from afterhours.twins._http import HttpError, Request, Response, TwinServer
+from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
+from afterhours.twins.zendesk_export import export_page
+from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_invalid
+from afterhours.twins.zendesk_state import ZendeskState
+
+Clock = Callable[[], datetime]
+
+__all__ = ["Clock", "ZendeskTwin"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id(request: Request) -> int:
+    value = request.params["id"]
+    if not value.isdigit():
+        raise not_found()
+    return int(value)
+
+
+def _body(request: Request, key: str) -> Any:
+    if not isinstance(request.body, dict) or key not in request.body:
+        raise record_invalid({key: "is required"})
+    return request.body[key]
+
+
+class ZendeskTwin:
+    """Zendesk Support for one account ("acme" by default) on 127.0.0.1."""
+
+    def __init__(self, clock: Clock | None = None, *, subdomain: str = "acme") -> None:
+        self.state = ZendeskState(clock or _utc_now, subdomain)
+        self.server = TwinServer("zendesk")
+        self._register()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (a free port by default); return the base URL."""
+        return self.server.start(port)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.stop()
+
+    def __enter__(self) -> ZendeskTwin:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The http://127.0.0.1:PORT the twin listens on."""
+        return self.server.base_url
+
+    @property
+    def me(self) -> Json:
+        """The API user (an admin) every API call acts as."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.users[self.state.me_id])
+
+    # -- seeding and people ----------------------------------------------------------------
+
+    def add_organization(self, name: str, *, tags: Sequence[str] = ()) -> Json:
+        """Create an organization; return its JSON."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.add_organization(name, tags))
+
+    def add_group(self, name: str) -> Json:
+        """Create a group; return its JSON."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.add_group(name))
+
+    def add_user(self, name: str, email: str, *, role: str = "end-user",
+                 organization_id: int | None = None) -> Json:
+        """Create a user ("end-user", "agent" or "admin"); return its JSON."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.add_user(
+                name, email, role=role, organization_id=organization_id))
+
+    def create_ticket(self, *, subject: str, description: str, requester_id: int,
+                      priority: str | None = None, tags: Sequence[str] = (),
+                      channel: str = "email", group_id: int | None = None,
+                      custom_fields: Mapping[int, object] | None = None,
+                      created_at: datetime | None = None) -> Json:
+        """Open a ticket as its requester would; `created_at` back-dates it (default: now)."""
+        with self.server.lock:
+            return self.state.create_ticket(
+                subject=subject, description=description, requester_id=requester_id,
+                priority=priority, tags=tags, channel=channel, group_id=group_id,
+                custom_fields=custom_fields, created_at=created_at)
+
+    def add_comment(self, ticket_id: int, body: str, *, author_id: int,
+                    public: bool = True) -> Json:
+        """Comment as `author_id`; a public agent comment is a reply in the metric set."""
+        with self.server.lock:
+            try:
+                return self.state.add_comment(ticket_id, body, author_id=author_id,
+                                              public=public)
+            except HttpError as error:
+                raise ValueError(error.response.body) from error
+
+    def agent_update(self, ticket_id: int, **fields: object) -> Json:
+        """Edit a ticket as an agent would, with the API's fields (status, tags, comment...).
+
+        The author is `author_id` when given, else the ticket's assignee, else the API user.
+        """
+        with self.server.lock:
+            try:
+                ticket = self.state.ticket(ticket_id)
+                author = fields.pop("author_id", None) or fields.get("assignee_id") or ticket[
+                    "assignee_id"]
+                updated, _ = self.state.update_ticket(
+                    ticket_id, fields, author_id=author if isinstance(author, int) else None)
+            except HttpError as error:
+                raise ValueError(error.response.body) from error
+            return updated
+
+    def ticket(self, ticket_id: int) -> Json:
+        """The ticket's current JSON (a copy)."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.tickets[ticket_id])
+
+    def comments(self, ticket_id: int) -> list[Json]:
+        """The ticket's comments, oldest first (copies)."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.comments[ticket_id])
+
+    def metric_set(self, ticket_id: int) -> Json:
+        """The ticket's metric set, as the export side-loads it."""
+        with self.server.lock:
+            return self.state.metrics[ticket_id].as_json()
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        route, state = self.server.route, self.state
+
+        def record(records: dict[int, Json], key: str) -> Callable[[Request], Response]:
+            def show(request: Request) -> Response:
+                found = records.get(_id(request))
+                if found is None:
+                    raise not_found()
+                return Response(200, {key: copy.deepcopy(found)})
+
+            return show
+
+        # users/me first: "{id}" would match "me" too.
+        route("GET", "/api/v2/users/me.json")(
+            lambda request: Response(200, {"user": copy.deepcopy(state.users[state.me_id])}))
+        route("GET", "/api/v2/users/{id}.json")(record(state.users, "user"))
+        route("GET", "/api/v2/organizations/{id}.json")(
+            record(state.organizations, "organization"))
+        route("GET", "/api/v2/groups/{id}.json")(record(state.groups, "group"))
+        route("GET", "/api/v2/groups.json")(lambda request: Response(200, paginate(
+            "groups", copy.deepcopy(list(state.groups.values())), request, self.base_url)))
+        route("GET", "/api/v2/tickets/{id}.json")(
+            lambda request: Response(200, {"ticket": copy.deepcopy(state.ticket(_id(request)))}))
+        route("PUT", "/api/v2/tickets/{id}.json")(self._update)
+        route("GET", "/api/v2/tickets/{id}/comments.json")(lambda request: Response(
+            200, paginate("comments", copy.deepcopy(state.comments[state.ticket(
+                _id(request))["id"]]), request, self.base_url)))
+        route("GET", "/api/v2/tickets/{id}/tags.json")(lambda request: Response(
+            200, {"tags": list(state.ticket(_id(request))["tags"])}))
+        route("PUT", "/api/v2/tickets/{id}/tags.json")(self._tags("additional_tags", 200))
+        route("POST", "/api/v2/tickets/{id}/tags.json")(self._tags("tags", 201))
+        route("DELETE", "/api/v2/tickets/{id}/tags.json")(self._tags("remove_tags", 204))
+        route("GET", EXPORT_PATH)(
+            lambda request: Response(200, export_page(state, request, self.base_url)))
+
+    def _update(self, request: Request) -> Response:
+        changes = _body(request, "ticket")
+        if not isinstance(changes, dict):
+            raise record_invalid({"ticket": "must be an object"})
+        ticket, audit = self.state.update_ticket(_id(request), changes)
+        return Response(200, {"ticket": ticket, "audit": audit})
+
+    def _tags(self, field: str, status: int) -> Callable[[Request], Response]:
+        def handle(request: Request) -> Response:
+            body = request.body if isinstance(request.body, dict) else {}
+            changes = {field: _body(request, "tags"), **{
+                key: body[key] for key in ("safe_update", "updated_stamp") if key in body}}
+            ticket, _ = self.state.update_ticket(_id(request), changes)
+            # The spec answers a removal with 204 and no body.
+            return Response(status, None if status == 204 else {"tags": ticket["tags"]})
+
+        return handle

@@ -1,0 +1,258 @@
+"""The Zendesk twin's records and the rules that change them, shared by seeding and the API."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from afterhours.twins.zendesk_metrics import TicketMetrics
+from afterhours.twins.zendesk_shapes import (
+    AGENT_ROLES,
+    CUSTOM_STATUS_IDS,
+    PRIORITIES,
+    STATUSES,
+    TYPES,
+    Json,
+    audit_json,
+    comment_json,
+    group_json,
+    iso,
+    not_found,
+    organization_json,
+    parse_iso,
+    record_invalid,
+    update_conflict,
+    user_json,
+    via,
+)
+
+Clock = Callable[[], datetime]
+
+
+def _dedupe(tags: Sequence[object]) -> list[str]:
+    return list(dict.fromkeys(str(tag) for tag in tags))
+
+
+class ZendeskState:
+    """Users, organizations, groups, tickets, comments and metric sets of one account."""
+
+    def __init__(self, clock: Clock, subdomain: str) -> None:
+        self.clock = clock
+        self.api = f"https://{subdomain}.zendesk.com/api/v2"
+        self._ids = itertools.count(90001)
+        self._ticket_ids = itertools.count(1)
+        self._changes = itertools.count(1)
+        self.users: dict[int, Json] = {}
+        self.organizations: dict[int, Json] = {}
+        self.groups: dict[int, Json] = {}
+        self.tickets: dict[int, Json] = {}
+        self.comments: dict[int, list[Json]] = {}
+        self.metrics: dict[int, TicketMetrics] = {}
+        # (updated_at as unix seconds, change number): the order of the incremental export.
+        self.positions: dict[int, tuple[int, int]] = {}
+        self.me_id = self.add_user("afterhours bot", "bot@example.com", role="admin")["id"]
+
+    # -- seeding ---------------------------------------------------------------------------
+
+    def add_organization(self, name: str, tags: Sequence[str]) -> Json:
+        """Create an organization."""
+        org = organization_json(self.api, next(self._ids), name, tags, self.clock())
+        self.organizations[org["id"]] = org
+        return org
+
+    def add_group(self, name: str) -> Json:
+        """Create a group."""
+        group = group_json(self.api, next(self._ids), name, self.clock())
+        self.groups[group["id"]] = group
+        return group
+
+    def add_user(self, name: str, email: str, *, role: str = "end-user",
+                 organization_id: int | None = None) -> Json:
+        """Create a user."""
+        if role not in ("end-user", *AGENT_ROLES):
+            raise ValueError(f"unknown role {role!r}")
+        if organization_id is not None and organization_id not in self.organizations:
+            raise ValueError(f"unknown organization {organization_id}")
+        user = user_json(self.api, next(self._ids), name, email=email, role=role,
+                         organization_id=organization_id, now=self.clock())
+        self.users[user["id"]] = user
+        return user
+
+    def create_ticket(self, *, subject: str, description: str, requester_id: int,
+                      priority: str | None, tags: Sequence[str], channel: str,
+                      group_id: int | None, custom_fields: Mapping[int, object] | None,
+                      created_at: datetime | None) -> Json:
+        """Create a ticket whose description is the requester's first public comment."""
+        requester = self.users.get(requester_id)
+        if requester is None:
+            raise ValueError(f"unknown requester {requester_id}")
+        if priority is not None and priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}")
+        if group_id is not None and group_id not in self.groups:
+            raise ValueError(f"unknown group {group_id}")
+        now = created_at or self.clock()
+        ticket_id = next(self._ticket_ids)
+        fields = [{"id": key, "value": value} for key, value in (custom_fields or {}).items()]
+        ticket: Json = {
+            "id": ticket_id, "url": f"{self.api}/tickets/{ticket_id}.json", "external_id": None,
+            "via": via(channel), "created_at": iso(now), "updated_at": iso(now),
+            "generated_timestamp": int(now.timestamp()), "type": None, "subject": subject,
+            "raw_subject": subject, "description": description, "priority": priority,
+            "status": "new", "custom_status_id": CUSTOM_STATUS_IDS["new"], "recipient": None,
+            "requester_id": requester_id, "submitter_id": requester_id, "assignee_id": None,
+            "organization_id": requester["organization_id"], "group_id": group_id,
+            "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
+            "forum_topic_id": None, "problem_id": None, "has_incidents": False,
+            "is_public": True, "due_at": None, "tags": _dedupe(tags), "custom_fields": fields,
+            "fields": copy.deepcopy(fields), "satisfaction_rating": None,
+            "sharing_agreement_ids": [], "followup_ids": [], "ticket_form_id": None,
+            "brand_id": None, "allow_channelback": False, "allow_attachments": True,
+            "from_messaging_channel": False,
+        }
+        self.tickets[ticket_id] = ticket
+        self.metrics[ticket_id] = TicketMetrics(
+            next(self._ids), self.api, ticket_id, now, status="new", group_id=group_id,
+            assignee_id=None)
+        self.comments[ticket_id] = [comment_json(
+            next(self._ids), description, author_id=requester_id, public=True,
+            audit_id=next(self._ids), channel=channel, now=now)]
+        self._touch(ticket, now)
+        return copy.deepcopy(ticket)
+
+    def add_comment(self, ticket_id: int, body: str, *, author_id: int, public: bool) -> Json:
+        """Append a comment as `author_id` would, with Zendesk's reopening rule."""
+        fields: Json = {"comment": {"body": body, "public": public, "author_id": author_id}}
+        ticket = self.tickets.get(ticket_id)
+        if ticket is not None and author_id == ticket["requester_id"] and ticket["status"] in (
+                "pending", "solved"):
+            # A requester answering a pending or solved ticket puts it back to the agents.
+            fields["status"] = "open"
+        self.update_ticket(ticket_id, fields, author_id=author_id)
+        return copy.deepcopy(self.comments[ticket_id][-1])
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def ticket(self, ticket_id: int) -> Json:
+        """The ticket's record (not a copy), or a 404."""
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            raise not_found()
+        return ticket
+
+    def update_ticket(self, ticket_id: int, changes: Mapping[str, Any], *,
+                      author_id: int | None = None) -> tuple[Json, Json]:
+        """Apply an API update (`{"ticket": changes}`); return the ticket and its audit."""
+        ticket = self.ticket(ticket_id)
+        if changes.get("safe_update") in (True, "true"):
+            stamp = parse_iso(changes.get("updated_stamp"))
+            if stamp is None:
+                raise record_invalid({"updated_stamp": "is required for a safe update"})
+            if stamp != parse_iso(ticket["updated_at"]):
+                raise update_conflict()
+        comment = changes.get("comment")
+        author = author_id or self.me_id
+        if isinstance(comment, Mapping) and comment.get("author_id") is not None:
+            author = comment["author_id"]
+        self._validate(ticket, changes, author)
+        now = self.clock()
+        audit_id = next(self._ids)
+        events = self._apply_fields(ticket, changes, now)
+        if isinstance(comment, Mapping):
+            events.append(self._append_comment(ticket, comment, author, audit_id, now))
+        self._touch(ticket, now)
+        audit = audit_json(audit_id, ticket_id, author, events, now)
+        return copy.deepcopy(ticket), audit
+
+    def _validate(self, ticket: Json, changes: Mapping[str, Any], author: object) -> None:
+        errors: dict[str, str] = {}
+        if ticket["status"] == "closed":
+            errors["status"] = "closed prevents ticket update"
+        allowed = {"priority": PRIORITIES, "type": TYPES}
+        for field, values in allowed.items():
+            if field in changes and changes[field] is not None and changes[field] not in values:
+                errors[field] = "is not valid"
+        status = changes.get("status", ticket["status"])
+        if status not in STATUSES or (status == "new" and ticket["status"] != "new"):
+            errors["status"] = f"{status} is not valid"
+        if changes.get("group_id") is not None and changes["group_id"] not in self.groups:
+            errors["group"] = "is invalid"
+        assignee = changes.get("assignee_id")
+        if assignee is not None and self.users.get(assignee, {}).get("role") not in AGENT_ROLES:
+            errors["assignee"] = "is invalid"
+        for field in ("tags", "additional_tags", "remove_tags"):
+            value = changes.get(field)
+            if value is not None and not isinstance(value, list):
+                errors[field] = "must be a list"
+        fields = changes.get("custom_fields")
+        if fields is not None and not (isinstance(fields, list) and all(
+                isinstance(item, Mapping) and isinstance(item.get("id"), int) for item in fields)):
+            errors["custom_fields"] = "must be a list of {id, value}"
+        comment = changes.get("comment")
+        if comment is not None and not (isinstance(comment, Mapping) and isinstance(
+                comment.get("body") or comment.get("html_body"), str)):
+            errors["comment"] = "needs a body"
+        if comment is not None and author not in self.users:
+            errors["author"] = "is invalid"
+        if errors:
+            raise record_invalid(errors)
+
+    def _apply_fields(self, ticket: Json, changes: Mapping[str, Any], now: datetime) -> list[Json]:
+        before = copy.deepcopy(ticket)
+        metrics = self.metrics[ticket["id"]]
+        for field in ("priority", "type", "subject", "group_id", "assignee_id", "status"):
+            if field in changes:
+                ticket[field] = changes[field]
+        if "subject" in changes:
+            ticket["raw_subject"] = changes["subject"]
+        if changes.get("assignee_id") is not None and "status" not in changes and (
+                ticket["status"] == "new"):
+            ticket["status"] = "open"  # Zendesk opens a new ticket once someone owns it.
+        tags = _dedupe(changes["tags"]) if changes.get("tags") is not None else ticket["tags"]
+        tags = _dedupe([*tags, *(changes.get("additional_tags") or [])])
+        removed = {str(tag) for tag in changes.get("remove_tags") or []}
+        ticket["tags"] = [tag for tag in tags if tag not in removed]
+        for item in changes.get("custom_fields") or []:
+            current = [f for f in ticket["custom_fields"] if f["id"] == item["id"]]
+            if current:
+                current[0]["value"] = item.get("value")
+            else:
+                ticket["custom_fields"].append({"id": item["id"], "value": item.get("value")})
+        ticket["fields"] = copy.deepcopy(ticket["custom_fields"])
+        ticket["custom_status_id"] = CUSTOM_STATUS_IDS[ticket["status"]]
+        if ticket["group_id"] not in (None, before["group_id"]):
+            metrics.on_group(now)
+        if ticket["assignee_id"] not in (None, before["assignee_id"]):
+            metrics.on_assignee(now)
+        metrics.on_status(now, ticket["status"])
+        shown = ("priority", "type", "subject", "group_id", "assignee_id", "status", "tags",
+                 "custom_fields")
+        return [
+            {"id": next(self._ids), "type": "Change", "field_name": field,
+             "value": ticket[field], "previous_value": before[field]}
+            for field in shown if ticket[field] != before[field]
+        ]
+
+    def _append_comment(self, ticket: Json, comment: Mapping[str, Any], author: int,
+                        audit_id: int, now: datetime) -> Json:
+        public = comment.get("public") is not False
+        body = str(comment.get("body") or comment.get("html_body"))
+        record = comment_json(next(self._ids), body, author_id=author, public=public,
+                              audit_id=audit_id, channel="api", now=now)
+        self.comments[ticket["id"]].append(record)
+        self.metrics[ticket["id"]].on_comment(
+            now, public=public, by_agent=self.users[author]["role"] in AGENT_ROLES,
+            by_requester=author == ticket["requester_id"],
+            by_assignee=author == ticket["assignee_id"])
+        return {"id": record["id"], "type": "Comment", "author_id": author, "body": body,
+                "html_body": record["html_body"], "plain_body": body, "public": public,
+                "attachments": [], "audit_id": audit_id}
+
+    def _touch(self, ticket: Json, now: datetime) -> None:
+        ticket["updated_at"] = iso(now)
+        ticket["generated_timestamp"] = int(now.timestamp())
+        # The change number breaks ties between updates within one second, so a saved
+        # cursor never skips a ticket changed in the same second after it was issued.
+        self.positions[ticket["id"]] = (int(now.timestamp()), next(self._changes))
