@@ -1,0 +1,296 @@
+"""A stateful twin of Jira Cloud's REST API (v2), for the real `jira` client over real HTTP.
+
+It serves what the daemon uses: server info, the bot's identity, fields,
+projects, issue creation with Jira's validation, enhanced search with an
+eventually consistent index (`search_lag`) and `reconcileIssues`, remote-link
+upserts, transitions and comments. Time comes from an injected clock so tests
+and demos can run nights in seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from afterhours.twins import jira_search as search
+from afterhours.twins import jira_shapes as shapes
+from afterhours.twins._http import Request, Response, TwinServer
+from afterhours.twins.jira_issues import Project, validate
+from afterhours.twins.jira_routes import register
+
+Clock = Callable[[], datetime]
+NOT_FOUND = "Issue does not exist or you do not have permission to see it."
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JiraTwin:
+    """Jira Cloud as the daemon sees it; state lives in memory behind `server.lock`."""
+
+    def __init__(self, clock: Clock | None = None, *,
+                 search_lag: timedelta = timedelta(0)) -> None:
+        """Create a stopped twin; `search_lag` delays what search/jql sees after each write."""
+        self.clock: Clock = clock or _utc_now
+        self.search_lag = search_lag
+        self.server = TwinServer("jira")
+        self._projects: list[Project] = []
+        self._type_ids: dict[str, str] = {}  # issue type name -> id, shared by projects
+        self._issues: dict[str, dict[str, Any]] = {}  # id -> IssueBean, in creation order
+        self._keys: dict[str, str] = {}  # KEY -> id
+        self._indexed: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+        self._links: dict[str, list[dict[str, Any]]] = {}
+        self._next_id = {"issue": 10000, "link": 10000, "comment": 10000, "component": 10000}
+        register(self)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (a free port by default); return the base URL."""
+        return self.server.start(port)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.stop()
+
+    def __enter__(self) -> JiraTwin:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT while started."""
+        return self.server.base_url
+
+    def _base(self) -> str:
+        try:
+            return self.server.base_url
+        except RuntimeError:  # projects may be set up before the server starts
+            return ""
+
+    # -- the engineer's side (what people do in Jira's UI) ---------------------------------
+
+    def add_project(self, key: str, name: str, *,
+                    issue_types: Sequence[str] = ("Bug", "Task", "Story"),
+                    components: Sequence[str] = ()) -> dict[str, Any]:
+        """Create a project with the given issue types (and components); return its JSON."""
+        with self.server.lock:
+            if self._project(key) is not None:
+                raise ValueError(f"project {key} exists")
+            types = [(self._type_ids.setdefault(t, str(10001 + len(self._type_ids))), t)
+                     for t in issue_types]
+            comps = [(self._new_id("component"), c) for c in components]
+            project = Project(str(10000 + len(self._projects)), key.upper(), name, types, comps)
+            self._projects.append(project)
+            return project.full(self._base(), self.bot(), issue_types=True)
+
+    def transition(self, key: str, status: str) -> dict[str, Any]:
+        """Move an issue to "To Do", "In Progress" or "Done" as an engineer would."""
+        if status not in shapes.STATUSES:
+            raise ValueError(f"unknown status {status!r}; known: {sorted(shapes.STATUSES)}")
+        with self.server.lock:
+            issue = self.find_issue(key)
+            self.set_status(issue, status)
+            return copy.deepcopy(issue)
+
+    def add_comment(self, key: str, body: str, *, author: str = "Engineer") -> dict[str, Any]:
+        """Add a comment by `author` (a human, not the bot); return it."""
+        with self.server.lock:
+            account = "557058:" + str(uuid.uuid5(uuid.NAMESPACE_URL, author))
+            who = shapes.user(self._base(), account, author, None)
+            return copy.deepcopy(self.comment_on(self.find_issue(key), body, who))
+
+    def issue(self, key: str) -> dict[str, Any]:
+        """The issue's current JSON (a copy), by key or id."""
+        with self.server.lock:
+            return copy.deepcopy(self.find_issue(key))
+
+    def issues(self) -> list[dict[str, Any]]:
+        """All issues (copies) in creation order."""
+        with self.server.lock:
+            return copy.deepcopy(list(self._issues.values()))
+
+    def remote_links(self, key: str) -> list[dict[str, Any]]:
+        """The issue's remote links (copies)."""
+        with self.server.lock:
+            return copy.deepcopy(self._links[self.find_issue(key)["id"]])
+
+    # -- state shared with the route handlers (call under server.lock) ---------------------
+
+    def bot(self, request: Request | None = None) -> dict[str, Any]:
+        """The authenticated user: whoever the Basic credentials name."""
+        email = "bot@example.com"
+        auth = (request.headers.get("authorization", "") if request else "").split(" ", 1)
+        if len(auth) == 2 and auth[0].lower() == "basic":
+            with contextlib.suppress(ValueError):
+                email = base64.b64decode(auth[1]).decode().split(":", 1)[0] or email
+        account = "712020:" + str(uuid.uuid5(uuid.NAMESPACE_URL, email))
+        return shapes.user(self._base(), account, email.split("@")[0].title(), email)
+
+    def _project(self, key_or_id: str) -> Project | None:
+        wanted = key_or_id.upper()
+        return next((p for p in self._projects if wanted in (p.key, p.id)), None)
+
+    def project_or_404(self, key_or_id: str) -> Project:
+        """The project, or Jira's 404."""
+        project = self._project(key_or_id)
+        if project is None:
+            raise shapes.error(404, [f"No project could be found with key '{key_or_id}'."])
+        return project
+
+    def projects(self) -> list[Project]:
+        """All projects, in creation order."""
+        return list(self._projects)
+
+    def find_issue(self, key_or_id: str) -> dict[str, Any]:
+        """The live issue by key or id, or Jira's 404 (raised as HttpError)."""
+        issue_id = self._keys.get(key_or_id.upper(), key_or_id)
+        if issue_id not in self._issues:
+            raise shapes.error(404, [NOT_FOUND])
+        return self._issues[issue_id]
+
+    def _new_id(self, kind: str) -> str:
+        self._next_id[kind] += 1
+        return str(self._next_id[kind] - 1)
+
+    def touch(self, issue: dict[str, Any]) -> None:
+        """Record a write: bump `updated` and queue the new version for the search index."""
+        now = self.clock()
+        issue["fields"]["updated"] = shapes.jira_time(now)
+        versions = self._indexed.setdefault(issue["id"], [])
+        versions.append((now, copy.deepcopy(issue)))
+        cutoff = now - self.search_lag
+        # Versions superseded by one the index already shows can never be seen again.
+        while len(versions) > 1 and versions[1][0] <= cutoff:
+            versions.pop(0)
+
+    def create_issue(self, request: Request) -> dict[str, Any]:
+        """Validate a create-issue body and store the new issue."""
+        project, clean = validate(request.body, self._project)
+        base, now = self._base(), shapes.jira_time(self.clock())
+        issue_id = self._new_id("issue")
+        key = f"{project.key}-{project.next_number}"
+        project.next_number += 1
+        type_id, type_name = clean["issuetype"]
+        bot = self.bot(request)
+        issue = {
+            "expand": search.ISSUE_EXPAND, "id": issue_id,
+            "self": f"{base}/rest/api/2/issue/{issue_id}", "key": key,
+            "fields": {
+                "summary": clean["summary"], "description": clean["description"],
+                "issuetype": shapes.issue_type(base, type_id, type_name),
+                "project": project.ref(base), "labels": clean["labels"],
+                "priority": shapes.priority(base, clean["priority"]),
+                "status": shapes.status(base, "To Do"),
+                "components": [Project.component(base, *c) for c in clean["components"]],
+                "created": now, "updated": now, "resolution": None, "resolutiondate": None,
+                "statuscategorychangedate": now, "reporter": bot, "creator": bot,
+                "assignee": None,
+                "comment": {"comments": [], "self": f"{base}/rest/api/2/issue/{issue_id}/comment",
+                            "maxResults": 0, "total": 0, "startAt": 0},
+            },
+        }
+        self._issues[issue_id] = issue
+        self._keys[key] = issue_id
+        self._links[issue_id] = []
+        self.touch(issue)
+        return issue
+
+    def set_status(self, issue: dict[str, Any], name: str) -> None:
+        """Move `issue` to status `name`; Done sets the resolution, leaving Done clears it."""
+        fields = issue["fields"]
+        now = shapes.jira_time(self.clock())
+        if fields["status"]["statusCategory"]["key"] != shapes.STATUSES[name][2]:
+            fields["statuscategorychangedate"] = now
+        fields["status"] = shapes.status(self._base(), name)
+        done = name == "Done"
+        fields["resolution"] = shapes.resolution(self._base()) if done else None
+        fields["resolutiondate"] = now if done else None
+        self.touch(issue)
+
+    def comment_on(self, issue: dict[str, Any], body: str,
+                   author: dict[str, Any]) -> dict[str, Any]:
+        """Append a comment to `issue` and return it."""
+        comment_id = self._new_id("comment")
+        now = shapes.jira_time(self.clock())
+        comment = {
+            "self": f"{self._base()}/rest/api/2/issue/{issue['id']}/comment/{comment_id}",
+            "id": comment_id, "author": author, "body": body, "updateAuthor": author,
+            "created": now, "updated": now, "jsdPublic": True,
+        }
+        page = issue["fields"]["comment"]
+        page["comments"].append(comment)
+        page["total"] = page["maxResults"] = len(page["comments"])
+        self.touch(issue)
+        return comment
+
+    def upsert_link(self, issue: dict[str, Any], body: Any) -> Response:
+        """Create a remote link, or update the one with the same globalId (200 vs 201)."""
+        obj = body.get("object") if isinstance(body, dict) else None
+        if not isinstance(obj, dict):
+            raise shapes.error(400, [], {"object": "'object' is required."})
+        missing = {f: f"'{f}' is required." for f in ("url", "title") if not obj.get(f)}
+        if missing:
+            raise shapes.error(400, [], missing)
+        links = self._links[issue["id"]]
+        global_id = body.get("globalId")
+        existing = next((x for x in links if global_id and x.get("globalId") == global_id), None)
+        link_id = existing["id"] if existing else int(self._new_id("link"))
+        link: dict[str, Any] = {
+            "id": link_id,
+            "self": f"{self._base()}/rest/api/2/issue/{issue['key']}/remotelink/{link_id}",
+            "application": body.get("application") or {}, "object": obj,
+        }
+        for name in ("globalId", "relationship"):
+            if body.get(name) is not None:
+                link[name] = body[name]
+        if existing:
+            links[links.index(existing)] = link
+        else:
+            links.append(link)
+        self.touch(issue)
+        return Response(200 if existing else 201, {"id": link_id, "self": link["self"]})
+
+    def links_of(self, issue: dict[str, Any]) -> list[dict[str, Any]]:
+        """The live remote-link list of `issue`."""
+        return self._links[issue["id"]]
+
+    def search(self, jql: str | None, *, max_results: int, fields: Sequence[str] | None,
+               token: str | None, reconcile: Sequence[Any]) -> dict[str, Any]:
+        """Run enhanced search against the index as it stands on the injected clock."""
+        known = search.Known(
+            projects={v.casefold() for p in self._projects for v in (p.key, p.id, p.name)},
+            keys={v.casefold() for i in self._issues.values() for v in (i["key"], i["id"])},
+            issue_types={v.casefold() for p in self._projects for t in p.issue_types for v in t},
+        )
+        query = search.parse_query(jql, known)
+        if len(reconcile) > search.MAX_RECONCILE:
+            raise shapes.error(400, ["reconcileIssues accepts at most 50 issue ids."])
+        try:
+            fresh = {str(int(i)) for i in reconcile}
+        except (TypeError, ValueError):
+            raise shapes.error(400, ["reconcileIssues must be a list of issue ids."]) from None
+        now = self.clock()
+        cutoff = now - self.search_lag
+        views = []
+        for issue_id, issue in self._issues.items():
+            if issue_id in fresh:
+                views.append(issue)
+                continue
+            seen = [v for t, v in self._indexed.get(issue_id, []) if t <= cutoff]
+            if seen:
+                views.append(seen[-1])
+        return search.run(jql or "", query, views, now, max_results=max_results,
+                          fields=fields, token=token)
+
+
+__all__ = ["Clock", "JiraTwin"]
