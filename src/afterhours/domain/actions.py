@@ -1,0 +1,109 @@
+"""What the planner asks the shell to do, each as an imperative noun, and the plan around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SetPriority:
+    """Set the ticket's Zendesk priority."""
+
+    ticket_id: int
+    priority: str
+
+
+@dataclass(frozen=True)
+class AddTags:
+    """Add tags to the ticket (never replacing the ones it has)."""
+
+    ticket_id: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssignGroup:
+    """Assign the ticket to a Zendesk group, by name."""
+
+    ticket_id: int
+    group: str
+
+
+@dataclass(frozen=True)
+class AddInternalNote:
+    """Add a private comment that only agents see."""
+
+    ticket_id: int
+    body: str
+
+
+@dataclass(frozen=True)
+class NotifyChannel:
+    """Post a message to a chat channel declared in the policy."""
+
+    ticket_id: int
+    channel: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CreateJiraIssue:
+    """File the ticket in Jira; `labels` carry the ticket's identity for de-duplication."""
+
+    ticket_id: int
+    project: str
+    issue_type: str
+    summary: str
+    description: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinkJiraIssue:
+    """Point the Jira issue back at the ticket with a remote link."""
+
+    ticket_id: int
+    issue_key: str
+    ticket_url: str
+    title: str
+
+
+ZendeskAction = SetPriority | AddTags | AssignGroup | AddInternalNote
+Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue
+ZENDESK_ACTIONS = (SetPriority, AddTags, AssignGroup, AddInternalNote)
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """An action with its idempotency key, the rule that asked for it and why."""
+
+    key: str
+    rule: str
+    reason: str
+    action: Action
+
+    @property
+    def kind(self) -> str:
+        """The action's type name, e.g. 'CreateJiraIssue'."""
+        return type(self.action).__name__
+
+
+@dataclass(frozen=True)
+class SkippedAction:
+    """A rule that matched but deliberately did nothing, and why; settled once like an action."""
+
+    key: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the planner decided for one ticket at one moment."""
+
+    ticket_id: int
+    actions: tuple[PlannedAction, ...] = ()
+    skips: tuple[SkippedAction, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.actions or self.skips)

@@ -1,0 +1,50 @@
+"""What the planner reads: a ticket as plain data, and what was already done for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CLOSED_STATUSES = frozenset({"solved", "closed"})
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A Zendesk ticket reduced to what the policy can look at; datetimes are aware UTC."""
+
+    id: int
+    subject: str
+    description: str
+    status: str
+    priority: str | None
+    tags: frozenset[str]
+    channel: str
+    requester_email: str | None
+    organization: str | None
+    group: str | None
+    created_at: datetime
+    updated_at: datetime
+    web_url: str
+    first_reply_at: datetime | None = None
+    solved_at: datetime | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        """Solved or closed: nothing more is planned for it."""
+        return self.status in CLOSED_STATUSES
+
+
+@dataclass(frozen=True)
+class JiraIssueRef:
+    """The Jira issue afterhours filed for a ticket."""
+
+    key: str
+    url: str
+
+
+@dataclass(frozen=True)
+class History:
+    """What the ledger says was already settled for one ticket."""
+
+    settled: frozenset[str] = field(default_factory=frozenset)  # action keys done or skipped
+    jira_issue: JiraIssueRef | None = None

@@ -1,0 +1,55 @@
+"""The words afterhours writes: chat messages, internal notes and Jira issue text."""
+
+from __future__ import annotations
+
+import re
+
+from afterhours.domain.model import Ticket
+
+SUMMARY_LIMIT = 255  # Jira rejects longer summaries
+DESCRIPTION_LIMIT = 30_000  # under Jira's 32,767-character field limit, leaving room for the header
+_SPACE = re.compile(r"\s+")
+
+
+def one_line(text: str, limit: int) -> str:
+    """Collapse white space (newlines break chat and Jira summaries) and cut to `limit` chars."""
+    flat = _SPACE.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def jira_summary(ticket: Ticket) -> str:
+    """The Jira summary: the ticket's subject and number."""
+    suffix = f" (Zendesk #{ticket.id})"
+    return one_line(ticket.subject or "(no subject)", SUMMARY_LIMIT - len(suffix)) + suffix
+
+
+def jira_description(ticket: Ticket, reason: str) -> str:
+    """The Jira description: where the ticket is, why it was filed, and the customer's words."""
+    # The customer's text is shown verbatim inside {noformat} so that wiki markup in it cannot
+    # render, link or close the block early.
+    body = ticket.description.replace("{noformat}", "{ noformat}")
+    if len(body) > DESCRIPTION_LIMIT:
+        body = body[:DESCRIPTION_LIMIT] + "\n[… cut by afterhours; the full text is on the ticket]"
+    return (
+        f"Filed by afterhours from Zendesk ticket #{ticket.id}: {ticket.web_url}\n"
+        f"Requester: {ticket.requester_email or 'unknown'}"
+        f" ({ticket.organization or 'no organization'})\n"
+        f"Priority: {ticket.priority or 'none'}; channel: {ticket.channel}\n"
+        f"Why: {reason}\n\n"
+        "{noformat}\n" + body + "\n{noformat}"
+    )
+
+
+def route_message(ticket: Ticket, rule: str, target: str) -> str:
+    """A chat message announcing a routed ticket."""
+    subject = one_line(ticket.subject, 120)
+    return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}” → {target} {ticket.web_url}"
+
+
+def escalation_message(ticket: Ticket, ladder: str, level: int, why: str) -> str:
+    """A chat message for one escalation level."""
+    subject = one_line(ticket.subject, 120)
+    return (
+        f"[afterhours] escalation {ladder} level {level}: ticket #{ticket.id} “{subject}”"
+        f" ({ticket.priority or 'no priority'}) {why}. {ticket.web_url}"
+    )
