@@ -1,0 +1,44 @@
+"""structlog configuration: JSON lines in production, a console renderer on a TTY."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict
+
+_SECRET_KEYS = frozenset({"token", "password", "authorization", "api_token", "webhook_url"})
+
+
+def _drop_secrets(_: Any, __: str, event: EventDict) -> EventDict:
+    # A last line of defence: settings hold secrets as SecretStr, but a stray field must not leak.
+    for key in _SECRET_KEYS.intersection(event):
+        event[key] = "**********"
+    return event
+
+
+def configure_logging(fmt: str = "auto", level: str = "info") -> None:
+    """Set up structlog for the process; `fmt` is auto, json or console."""
+    console = sys.stdout.isatty() if fmt == "auto" else fmt == "console"
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    # zenpy, jira and urllib3 log through stdlib logging; keep their chatter out unless debugging.
+    logging.basicConfig(level=logging.WARNING if level != "debug" else logging.DEBUG)
