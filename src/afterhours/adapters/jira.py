@@ -1,0 +1,133 @@
+"""Jira through the jira client: issues created once, linked back to their ticket.
+
+jira objects stay in this module; the rest of afterhours sees `JiraIssueRef`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+import structlog
+from jira import JIRA, JIRAError
+
+from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
+from afterhours.domain.model import JiraIssueRef
+from afterhours.domain.planner import jira_label
+from afterhours.errors import PermanentError, TransientError
+from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
+
+T = TypeVar("T")
+log = structlog.get_logger()
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+_SERVICE = "jira"
+
+
+class JiraIssueTracker:
+    """The Jira side of afterhours, on the real jira client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        email: str,
+        token: str,
+        *,
+        ticket_namespace: str,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._auth = (email, token)
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        # globalId must be unique per ticket across Zendesk accounts sharing one Jira.
+        self._namespace = ticket_namespace
+        self._jira: JIRA | None = None
+
+    def _client(self) -> JIRA:
+        # Connect lazily: the constructor calls serverInfo, and a Jira outage at start-up must
+        # not stop triage that does not need Jira.
+        if self._jira is None:
+            self._jira = JIRA(
+                server=self.base_url,
+                basic_auth=self._auth,
+                options={"check_update": False},
+                # The client's session retries POSTs after a dropped connection, which files
+                # duplicate issues; afterhours.retrying is the only retry loop.
+                max_retries=0,
+                timeout=self._timeout,
+                get_server_info=True,
+            )
+        return self._jira
+
+    def close(self) -> None:
+        """Close the client's HTTP session, if it was ever opened."""
+        if self._jira is not None:
+            self._jira.close()  # type: ignore[no-untyped-call]  # jira leaves close() unannotated
+            self._jira = None
+
+    def _call(self, operation: str, fn: Callable[[JIRA], T]) -> T:
+        def attempt() -> T:
+            try:
+                return fn(self._client())
+            except JIRAError as error:
+                status = error.status_code
+                if status is None or status in TRANSIENT_STATUSES:
+                    headers = error.response.headers if error.response is not None else {}
+                    raise TransientError(
+                        _SERVICE, str(error.text)[:500], status=status,
+                        retry_after=parse_retry_after(headers.get("Retry-After")),
+                    ) from error
+                raise PermanentError(_SERVICE, str(error.text)[:500], status=status) from error
+            except (requests.ConnectionError, requests.Timeout) as error:
+                raise TransientError(_SERVICE, f"{type(error).__name__}: {error}") from error
+
+        return call_with_retries(self._retry, f"jira.{operation}", attempt)
+
+    def issue_url(self, key: str) -> str:
+        """Where an engineer opens the issue."""
+        return f"{self.base_url}/browse/{key}"
+
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """The issue already filed for a ticket, found by its label."""
+        jql = f'labels = "{jira_label(ticket_id)}" ORDER BY created ASC'
+        found = self._call(
+            "search", lambda j: j.enhanced_search_issues(jql, maxResults=1, fields="summary")
+        )
+        return None if not found else JiraIssueRef(found[0].key, self.issue_url(found[0].key))
+
+    def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
+        """File the issue unless one is already labelled for the ticket."""
+        existing = self.find_issue(action.ticket_id)
+        if existing is not None:
+            log.info("jira.issue_found", ticket_id=action.ticket_id, issue_key=existing.key)
+            return existing
+        fields: dict[str, Any] = {
+            "project": {"key": action.project},
+            "issuetype": {"name": action.issue_type},
+            "summary": action.summary,
+            "description": action.description,
+            "labels": list(action.labels),
+        }
+        issue = self._call("create_issue", lambda j: j.create_issue(fields=fields, prefetch=False))
+        return JiraIssueRef(issue.key, self.issue_url(issue.key))
+
+    def link_issue(self, action: LinkJiraIssue) -> None:
+        """Upsert the remote link to the ticket; the stable globalId makes repeats harmless."""
+        payload = {
+            "globalId": f"zendesk:{self._namespace}:ticket:{action.ticket_id}",
+            "application": {"type": "com.zendesk", "name": "Zendesk"},
+            "relationship": "Zendesk ticket",
+            "object": {"url": action.ticket_url, "title": action.title},
+        }
+
+        def post(j: JIRA) -> None:
+            # add_remote_link first lists application links (admin-only: a bot gets 401, a
+            # warning and a wasted request); add_simple_link cannot carry the globalId that
+            # makes the link an upsert. So: the client's own session, one POST.
+            url = j._get_url(f"issue/{action.issue_key}/remotelink")
+            j._session.post(url, data=json.dumps(payload))
+
+        self._call("link_issue", post)

@@ -1,0 +1,65 @@
+"""Chat notifications through Slack-compatible incoming webhooks, over httpx."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+from pydantic import SecretStr
+
+from afterhours.errors import PermanentError, TransientError
+from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+_SERVICE = "chat"
+
+
+class WebhookNotifier:
+    """Posts `{"text": ...}` to the webhook URL configured for each channel."""
+
+    def __init__(
+        self,
+        webhooks: Mapping[str, SecretStr],
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self._webhooks = dict(webhooks)
+        self._client = client or httpx.Client(timeout=timeout)
+        self._retry = retry or RetryPolicy()
+
+    def missing(self, channels: list[str]) -> list[str]:
+        """The channels among `channels` that have no webhook URL configured."""
+        return [c for c in channels if c not in self._webhooks]
+
+    def notify(self, channel: str, text: str) -> None:
+        """Post `text` to `channel`; TransientError or PermanentError when it fails."""
+        secret = self._webhooks.get(channel)
+        if secret is None:
+            raise PermanentError(_SERVICE, f"no webhook URL configured for channel {channel!r}")
+        url = secret.get_secret_value()
+
+        def post() -> None:
+            try:
+                response = self._client.post(url, json={"text": text})
+            except httpx.TransportError as error:
+                # The URL is a secret: name the channel, never the URL.
+                raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error
+            if response.status_code in TRANSIENT_STATUSES:
+                raise TransientError(
+                    _SERVICE, f"{channel}: HTTP {response.status_code}",
+                    status=response.status_code,
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                )
+            if response.is_error:
+                raise PermanentError(
+                    _SERVICE, f"{channel}: HTTP {response.status_code}",
+                    status=response.status_code,
+                )
+
+        call_with_retries(self._retry, "chat.notify", post)
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._client.close()

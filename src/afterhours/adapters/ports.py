@@ -1,0 +1,65 @@
+"""What the service needs from the outside world; adapters (and test fakes) provide it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue, ZendeskAction
+from afterhours.domain.model import JiraIssueRef, Ticket
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of the incremental ticket export and the cursor that follows it."""
+
+    tickets: tuple[Ticket, ...]
+    cursor: str
+    end_of_stream: bool
+
+
+class TicketDesk(Protocol):
+    """Zendesk, as the service uses it."""
+
+    def export_page(self, cursor: str | None, start_time: datetime) -> ExportPage:
+        """The next page of changed tickets after `cursor` (or since `start_time` when None)."""
+        ...
+
+    def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
+        """Apply `changes` in one safe update and return the ticket's new updated_at;
+        ConflictError if the ticket changed since `ticket` was read."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class IssueTracker(Protocol):
+    """Jira, as the service uses it."""
+
+    def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
+        """File the issue, or return the one already filed for the ticket."""
+        ...
+
+    def link_issue(self, action: LinkJiraIssue) -> None:
+        """Upsert the remote link from the issue back to the ticket."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Notifier(Protocol):
+    """Chat channels."""
+
+    def notify(self, channel: str, text: str) -> None:
+        """Post `text` to `channel`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,225 @@
+"""SQLite state: the export cursor, ticket snapshots, the action ledger and the audit trail.
+
+One file, standard library only. The cursor and the snapshots of a page are written in
+one transaction, so a crash never advances the cursor past tickets it has not stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from afterhours.domain.model import History, JiraIssueRef, Ticket
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursor (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY, open INTEGER NOT NULL, updated_at TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_open ON tickets(open);
+CREATE TABLE IF NOT EXISTS ledger (
+    key TEXT PRIMARY KEY, ticket_id INTEGER NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('intended', 'done', 'skipped', 'failed')),
+    reason TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}', updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_ticket ON ledger(ticket_id);
+CREATE TABLE IF NOT EXISTS jira_issues (
+    ticket_id INTEGER PRIMARY KEY, issue_key TEXT NOT NULL, url TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, ticket_id INTEGER,
+    key TEXT, rule TEXT, action TEXT, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
+"""
+_EXPORT_CURSOR = "tickets.export"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One line of the audit trail."""
+
+    id: int
+    at: str
+    ticket_id: int | None
+    key: str | None
+    rule: str | None
+    action: str | None
+    outcome: str
+    reason: str
+    detail: dict[str, Any]
+
+
+def ticket_to_json(ticket: Ticket) -> str:
+    """Serialise a ticket snapshot."""
+    data = asdict(ticket)
+    data["tags"] = sorted(ticket.tags)
+    return json.dumps(data, default=datetime.isoformat, sort_keys=True)
+
+
+def ticket_from_json(text: str) -> Ticket:
+    """Rebuild a ticket snapshot written by `ticket_to_json`."""
+    data = json.loads(text)
+    for name in ("created_at", "updated_at", "first_reply_at", "solved_at"):
+        if data.get(name):
+            data[name] = datetime.fromisoformat(data[name])
+    data["tags"] = frozenset(data["tags"])
+    return Ticket(**data)
+
+
+class SqliteState:
+    """The daemon's memory, in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        # isolation_level=None: transactions are explicit (`_transaction`), never implicit.
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # The export cursor and ticket snapshots
+
+    def export_cursor(self) -> str | None:
+        """The saved incremental-export cursor, or None before the first page."""
+        row = self._db.execute("SELECT value FROM cursor WHERE name = ?", (_EXPORT_CURSOR,))
+        found = row.fetchone()
+        return None if found is None else str(found[0])
+
+    def store_page(self, tickets: Iterable[Ticket], cursor: str) -> None:
+        """Store a page's ticket snapshots and its cursor together."""
+        with self._transaction() as db:
+            for ticket in tickets:
+                self._upsert_ticket(db, ticket)
+            db.execute(
+                "INSERT INTO cursor (name, value) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (_EXPORT_CURSOR, cursor),
+            )
+
+    def _upsert_ticket(self, db: sqlite3.Connection, ticket: Ticket) -> None:
+        db.execute(
+            "INSERT INTO tickets (id, open, updated_at, body) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET open = excluded.open,"
+            " updated_at = excluded.updated_at, body = excluded.body",
+            (ticket.id, int(not ticket.is_closed), ticket.updated_at.isoformat(),
+             ticket_to_json(ticket)),
+        )
+
+    def open_tickets(self) -> list[Ticket]:
+        """Snapshots of every ticket not yet solved or closed, oldest first."""
+        rows = self._db.execute("SELECT body FROM tickets WHERE open = 1 ORDER BY id")
+        return [ticket_from_json(body) for (body,) in rows]
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        """The latest snapshot of one ticket."""
+        row = self._db.execute("SELECT body FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return None if row is None else ticket_from_json(row[0])
+
+    # The ledger
+
+    def history(self, ticket_id: int) -> History:
+        """What is settled for a ticket, as the planner needs it."""
+        rows = self._db.execute(
+            "SELECT key FROM ledger WHERE ticket_id = ?"
+            " AND status IN ('done', 'skipped', 'failed')",
+            (ticket_id,),
+        )
+        issue = self._db.execute(
+            "SELECT issue_key, url FROM jira_issues WHERE ticket_id = ?", (ticket_id,)
+        ).fetchone()
+        return History(
+            frozenset(key for (key,) in rows),
+            None if issue is None else JiraIssueRef(issue[0], issue[1]),
+        )
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        ticket_id: int | None,
+        outcome: str,
+        reason: str,
+        key: str | None = None,
+        rule: str | None = None,
+        action: str | None = None,
+        status: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write an audit row and, when `status` is given, move the ledger entry for `key` to it."""
+        text = json.dumps(detail or {}, sort_keys=True, default=str)
+        with self._transaction() as db:
+            if status is not None and key is not None:
+                db.execute(
+                    "INSERT INTO ledger (key, ticket_id, rule, action, status, reason, detail,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                    " status = excluded.status, reason = excluded.reason,"
+                    " detail = excluded.detail, updated_at = excluded.updated_at",
+                    (key, ticket_id, rule or "", action or "", status, reason, text,
+                     at.isoformat()),
+                )
+            db.execute(
+                "INSERT INTO audit (at, ticket_id, key, rule, action, outcome, reason, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (at.isoformat(), ticket_id, key, rule, action, outcome, reason, text),
+            )
+
+    def mark_intended(
+        self, *, at: datetime, ticket_id: int, key: str, rule: str, action: str, reason: str
+    ) -> None:
+        """Write ahead: the action is about to be attempted (no audit row; the outcome adds one)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO ledger (key, ticket_id, rule, action, status, reason, updated_at)"
+                " VALUES (?, ?, ?, ?, 'intended', ?, ?) ON CONFLICT(key) DO NOTHING",
+                (key, ticket_id, rule, action, reason, at.isoformat()),
+            )
+
+    def record_jira_issue(self, ticket_id: int, issue: JiraIssueRef, at: datetime) -> None:
+        """Remember the Jira issue filed for a ticket (the fact later links are planned from)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO jira_issues (ticket_id, issue_key, url, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (ticket_id, issue.key, issue.url, at.isoformat()),
+            )
+
+    def ledger_status(self, key: str) -> str | None:
+        """The ledger status of one action key."""
+        row = self._db.execute("SELECT status FROM ledger WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # The audit trail
+
+    def audit(self, *, ticket_id: int | None = None, limit: int = 1000) -> list[AuditRow]:
+        """Audit rows, oldest first, optionally for one ticket."""
+        query = "SELECT id, at, ticket_id, key, rule, action, outcome, reason, detail FROM audit"
+        args: tuple[Any, ...] = ()
+        if ticket_id is not None:
+            query += " WHERE ticket_id = ?"
+            args = (ticket_id,)
+        rows = self._db.execute(query + " ORDER BY id LIMIT ?", (*args, limit))
+        return [
+            AuditRow(
+                id=row[0], at=row[1], ticket_id=row[2], key=row[3], rule=row[4], action=row[5],
+                outcome=row[6], reason=row[7], detail=json.loads(row[8]),
+            )
+            for row in rows
+        ]

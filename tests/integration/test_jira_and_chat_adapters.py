@@ -1,0 +1,109 @@
+"""The Jira adapter on the real jira client against the Jira twin; the chat adapter with respx."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+
+from afterhours.adapters.jira import JiraIssueTracker
+from afterhours.adapters.notify import WebhookNotifier
+from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
+from afterhours.errors import PermanentError, TransientError
+from afterhours.retrying import RetryPolicy
+from afterhours.twins.jira import JiraTwin
+
+HOOK = "https://hooks.example.com/services/T000/B000/SECRET"
+
+
+def tracker_for(twin: JiraTwin) -> JiraIssueTracker:
+    return JiraIssueTracker(
+        twin.base_url, "bot@example.com", "token", ticket_namespace="acme.zendesk.com",
+        retry=RetryPolicy.disabled(),
+    )
+
+
+def create(ticket_id: int) -> CreateJiraIssue:
+    return CreateJiraIssue(ticket_id, "ENG", "Bug", f"Crash (Zendesk #{ticket_id})", "body",
+                           (f"zendesk-{ticket_id}", "from-zendesk"))
+
+
+@pytest.mark.integration
+def test_an_issue_is_filed_once_per_ticket(jira: JiraTwin) -> None:
+    tracker = tracker_for(jira)
+    first = tracker.create_issue(create(7))
+    second = tracker.create_issue(create(7))  # e.g. after a crash before the key was recorded
+
+    assert first == second
+    assert first.url == f"{jira.base_url}/browse/{first.key}"
+    assert [i["key"] for i in jira.issues()] == [first.key]
+    assert jira.issue(first.key)["fields"]["labels"] == ["zendesk-7", "from-zendesk"]
+
+
+@pytest.mark.integration
+def test_the_remote_link_is_upserted_by_global_id(jira: JiraTwin) -> None:
+    tracker = tracker_for(jira)
+    issue = tracker.create_issue(create(7))
+    link = LinkJiraIssue(7, issue.key, "https://acme.zendesk.com/agent/tickets/7", "Zendesk #7")
+    tracker.link_issue(link)
+    tracker.link_issue(link)
+
+    (stored,) = jira.remote_links(issue.key)
+    assert stored["globalId"] == "zendesk:acme.zendesk.com:ticket:7"
+    assert stored["object"]["url"] == "https://acme.zendesk.com/agent/tickets/7"
+
+
+@pytest.mark.integration
+def test_an_invalid_issue_is_a_permanent_error(jira: JiraTwin) -> None:
+    bad = CreateJiraIssue(7, "NOPE", "Bug", "s", "d", ("zendesk-7",))
+    with pytest.raises(PermanentError) as raised:
+        tracker_for(jira).create_issue(bad)
+    assert raised.value.status == 400
+
+
+def notifier(sleeps: list[float]) -> WebhookNotifier:
+    retry = RetryPolicy(attempts=3, sleep=sleeps.append)
+    return WebhookNotifier({"finance": SecretStr(HOOK)}, retry=retry)
+
+
+@respx.mock
+def test_a_message_is_posted_as_slack_json() -> None:
+    route = respx.post(HOOK).mock(return_value=httpx.Response(200, text="ok"))
+    notifier([]).notify("finance", "ticket #7 routed")
+    assert route.call_count == 1
+    assert route.calls[0].request.content == b'{"text":"ticket #7 routed"}'
+
+
+@respx.mock
+def test_429_is_retried_after_the_servers_retry_after() -> None:
+    route = respx.post(HOOK).mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, text="ok"),
+    ])
+    sleeps: list[float] = []
+    notifier(sleeps).notify("finance", "hello")
+    assert route.call_count == 2
+    assert sleeps[0] >= 7
+
+
+@respx.mock
+def test_a_rejected_webhook_is_permanent_and_never_names_the_secret_url() -> None:
+    respx.post(HOOK).mock(return_value=httpx.Response(404, text="no_service"))
+    with pytest.raises(PermanentError) as raised:
+        notifier([]).notify("finance", "hello")
+    assert "SECRET" not in str(raised.value)
+
+
+@respx.mock
+def test_a_webhook_that_stays_down_gives_up_after_the_capped_attempts() -> None:
+    route = respx.post(HOOK).mock(side_effect=httpx.ConnectError("refused"))
+    sleeps: list[float] = []
+    with pytest.raises(TransientError):
+        notifier(sleeps).notify("finance", "hello")
+    assert route.call_count == 3
+    assert len(sleeps) == 2
+
+
+def test_an_unconfigured_channel_is_permanent() -> None:
+    with pytest.raises(PermanentError, match="no webhook URL configured for channel 'ops'"):
+        notifier([]).notify("ops", "hello")
