@@ -1,0 +1,160 @@
+"""The `afterhours` command: run | check | demo | audit. Each returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from types import FrameType
+
+import structlog
+from pydantic import ValidationError
+
+from afterhours import __version__
+from afterhours.adapters.state import SqliteState
+from afterhours.bootstrap import build_service
+from afterhours.demo.night import DemoNight
+from afterhours.demo.report import write_report
+from afterhours.errors import ConfigError, PolicyError
+from afterhours.logs import configure_logging
+from afterhours.policy import load_policy
+from afterhours.settings import LocalSettings, Settings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2  # bad input: a policy that does not validate, settings that are missing
+log = structlog.get_logger()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` and run the chosen command; return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.command(args)
+    except PolicyError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as error:
+        print(f"afterhours: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as error:
+        print(_settings_problems(error), file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="afterhours", description="Zendesk/Jira after-hours triage and sync daemon."
+    )
+    parser.add_argument("--version", action="version", version=f"afterhours {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon (settings from AFTERHOURS_* variables)")
+    run.add_argument("--once", action="store_true", help="one pass, then exit")
+    run.set_defaults(command=_run)
+
+    check = commands.add_parser("check", help="validate a policy file; exit 2 if it is wrong")
+    check.add_argument("file", nargs="?", type=Path, help="default: AFTERHOURS_POLICY_FILE")
+    check.set_defaults(command=_check)
+
+    demo = commands.add_parser("demo", help="one accelerated after-hours night on the twins")
+    demo.add_argument("--policy", type=Path, help="default: the bundled config/policy.yaml")
+    demo.add_argument("--state", type=Path, help="keep the state file here (default: temporary)")
+    demo.add_argument("--verbose", action="store_true", help="show the daemon's logs too")
+    demo.set_defaults(command=_demo)
+
+    audit = commands.add_parser("audit", help="print the audit trail as JSON lines")
+    audit.add_argument("--ticket", type=int, help="only this ticket")
+    audit.add_argument("--limit", type=int, default=1000)
+    audit.add_argument("--db", type=Path, help="default: AFTERHOURS_STATE_DB")
+    audit.set_defaults(command=_audit)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    loaded = load_policy(settings.policy_file)
+    service = build_service(settings, loaded.policy)
+    service.state.record(
+        at=service.clock(), ticket_id=None, outcome="policy_loaded",
+        reason=f"policy {loaded.path} in force", detail={"sha256": loaded.sha256},
+    )
+    log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
+             state_db=str(settings.state_db), once=args.once)
+    try:
+        if args.once:
+            report = service.run_pass()
+            return EXIT_FAILED if report.export_failed else EXIT_OK
+        stop = threading.Event()
+
+        def request_stop(signum: int, _: FrameType | None) -> None:
+            # Finish the action in hand, record it, then leave: nothing is cut half-way.
+            log.info("daemon.stopping", signal=signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        service.run_forever(stop, settings.poll_interval)
+        return EXIT_OK
+    finally:
+        service.close()
+
+
+def _check(args: argparse.Namespace) -> int:
+    path = args.file or LocalSettings().policy_file
+    loaded = load_policy(path)
+    policy = loaded.policy
+    print(
+        f"{loaded.path}: ok ({len(policy.priority_rules)} priority rules, {len(policy.routes)}"
+        f" routes, {len(policy.escalations)} escalation ladders, {len(policy.channels)} channels;"
+        f" sha256 {loaded.sha256[:12]})"
+    )
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    configure_logging("console" if args.verbose else "json", "info" if args.verbose else "error")
+    if args.policy is not None:
+        loaded = load_policy(args.policy)
+    else:
+        bundled = resources.files("afterhours") / "data" / "policy.yaml"
+        with resources.as_file(bundled) as path:
+            loaded = load_policy(path)
+    with tempfile.TemporaryDirectory(prefix="afterhours-demo-") as scratch:
+        state = args.state or Path(scratch) / "state.sqlite3"
+        with DemoNight(loaded.policy, state) as night:
+            night.run()
+            write_report(night, sys.stdout)
+    return EXIT_OK
+
+
+def _audit(args: argparse.Namespace) -> int:
+    path = args.db or LocalSettings().state_db
+    if not Path(path).exists():
+        raise ConfigError(f"no state database at {path}")
+    state = SqliteState(path)
+    try:
+        for row in state.audit(ticket_id=args.ticket, limit=args.limit):
+            print(json.dumps(row.__dict__, sort_keys=True))
+    finally:
+        state.close()
+    return EXIT_OK
+
+
+def _settings_problems(error: ValidationError) -> str:
+    lines = ["afterhours: settings are missing or wrong (set them as environment variables):"]
+    for item in error.errors():
+        name = "AFTERHOURS_" + "_".join(str(p) for p in item["loc"]).upper()
+        lines.append(f"  {name}: {item['msg']}")
+    return "\n".join(lines)
+

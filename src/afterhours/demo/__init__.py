@@ -1,0 +1,1 @@
+"""`afterhours demo`: one accelerated night on the twins, and the report of what was done."""

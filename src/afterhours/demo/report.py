@@ -1,0 +1,73 @@
+"""The demo's report: per ticket, what afterhours did or left alone, and why."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TextIO
+
+from afterhours.demo.night import START, STEP, TICKETS, DemoNight
+from afterhours.domain.render import one_line
+from afterhours.domain.schedule import describe_moment, is_business_time
+
+_MARKS = {"done": "+", "skipped": "-", "failed": "!", "deferred": "~", "conflict": "?"}
+
+
+def write_report(night: DemoNight, out: TextIO) -> None:
+    """Print, per ticket, the audit trail of the night, then the API cost."""
+    policy = night.policy
+    state = night.service.state
+    out.write(
+        f"afterhours demo: {len(night.reports)} passes, one every "
+        f"{int(STEP.total_seconds() // 60)} minutes of accelerated time, from "
+        f"{describe_moment(START, policy.schedule)} to "
+        f"{describe_moment(night.clock(), policy.schedule)}\n\n"
+    )
+    names = {night.ticket_ids[t.name]: t for t in TICKETS if t.name in night.ticket_ids}
+    for ticket_id in sorted(names):
+        snapshot = state.ticket(ticket_id)
+        if snapshot is None:
+            continue
+        hours = "business hours" if is_business_time(snapshot.created_at, policy.schedule) \
+            else "after hours"
+        out.write(
+            f"#{ticket_id} {one_line(snapshot.subject, 60)!r} from {snapshot.requester_email}\n"
+            f"   created {describe_moment(snapshot.created_at, policy.schedule)} ({hours});"
+            f" now {snapshot.status}, priority {snapshot.priority or 'none'},"
+            f" group {snapshot.group or 'none'}\n"
+        )
+        rows = state.audit(ticket_id=ticket_id)
+        if not rows:
+            out.write("   (nothing: no rule applies)\n")
+        for row in rows:
+            what = row.action or "ticket"
+            extra = f" -> {row.detail['issue_key']}" if "issue_key" in row.detail and \
+                row.action == "CreateJiraIssue" else ""
+            out.write(f"   {_MARKS.get(row.outcome, '*')} {row.outcome:<8} {what:<16}"
+                      f"{extra} [{row.rule}] {row.reason}\n")
+        out.write("\n")
+    _write_outside(night, out)
+
+
+def _write_outside(night: DemoNight, out: TextIO) -> None:
+    out.write("Jira issues filed:\n")
+    for issue in night.jira.issues():
+        links = night.jira.remote_links(issue["key"])
+        out.write(f"   {issue['key']} {issue['fields']['summary']!r}"
+                  f" labels={issue['fields']['labels']} remote links={len(links)}\n")
+    out.write("Chat messages:\n")
+    for channel in night.policy.channels:
+        for text in night.chat.messages(channel):
+            out.write(f"   #{channel}: {text}\n")
+    totals = Counter[str]()
+    for report in night.reports:
+        totals.update({"done": report.done, "skipped": report.skipped, "failed": report.failed,
+                       "deferred": report.deferred, "conflicts": report.conflicts})
+    out.write(f"Actions: {dict(totals)}\n")
+    last = night.reports[-1] if night.reports else None
+    if last is not None:
+        out.write(f"Last pass (nothing new happened): done={last.done} skipped={last.skipped}\n")
+    for name, twin in (("Zendesk", night.zendesk), ("Jira", night.jira)):
+        counts = twin.server.requests
+        out.write(f"{name} API requests: {sum(counts.values())} "
+                  + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) + "\n")
+

@@ -1,0 +1,139 @@
+"""One after-hours night, end to end: the daemon against the Zendesk, Jira and chat twins.
+
+The same night `afterhours demo` shows, with the SOP policy in config/policy.yaml, run in
+accelerated time on a manual clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from afterhours.demo.night import END, DemoNight
+from afterhours.policy import load_policy
+
+pytestmark = pytest.mark.e2e
+POLICY = Path(__file__).parents[2] / "config" / "policy.yaml"
+WRITES = ("PUT", "POST", "DELETE")
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoNight]:
+    policy = load_policy(POLICY).policy
+    with DemoNight(policy, tmp_path_factory.mktemp("night") / "state.sqlite3") as running:
+        running.run()
+        yield running
+
+
+def ticket(night: DemoNight, name: str) -> dict[str, Any]:
+    return night.zendesk.ticket(night.ticket_ids[name])
+
+
+def private_notes(night: DemoNight, name: str) -> list[str]:
+    comments = night.zendesk.comments(night.ticket_ids[name])
+    return [c["body"] for c in comments if not c["public"]]
+
+
+def writes(night: DemoNight) -> int:
+    counts = [night.zendesk.server.requests, night.jira.server.requests, night.chat.server.requests]
+    return sum(n for c in counts for label, n in c.items() if label.startswith(WRITES))
+
+
+def test_an_after_hours_billing_ticket_goes_to_finance_with_one_chat_message(
+    night: DemoNight,
+) -> None:
+    refund = ticket(night, "refund")
+    assert refund["group_id"] == night.group_ids["Finance"]
+    assert {"billing", "p2"} <= set(refund["tags"])
+    (message,) = night.chat.messages("finance")
+    assert f"ticket #{refund['id']}" in message
+
+
+def test_an_after_hours_bug_gets_exactly_one_jira_issue_linked_both_ways(
+    night: DemoNight,
+) -> None:
+    bug = ticket(night, "bug")
+    (issue,) = night.jira.issues()
+    key = issue["key"]
+    assert f"zendesk-{bug['id']}" in issue["fields"]["labels"]
+    assert issue["fields"]["summary"] == f"Export button crashes the app (Zendesk #{bug['id']})"
+    # The ticket knows its issue: a tag and an internal note with the key and the link.
+    assert f"jira_{key.lower().replace('-', '_')}" in bug["tags"]
+    assert any(key in note and f"/browse/{key}" in note for note in private_notes(night, "bug"))
+    # The issue points back at the ticket.
+    (link,) = night.jira.remote_links(key)
+    assert link["object"]["url"].endswith(f"/agent/tickets/{bug['id']}")
+    assert link["globalId"].endswith(f":ticket:{bug['id']}")
+
+
+def test_the_customers_hostile_text_cannot_break_out_of_the_jira_description(
+    night: DemoNight,
+) -> None:
+    (issue,) = night.jira.issues()
+    description = issue["fields"]["description"]
+    assert description.count("{noformat}") == 2
+    assert description.endswith("{noformat}")
+
+
+def test_p1_keywords_make_tickets_urgent(night: DemoNight) -> None:
+    assert ticket(night, "outage")["priority"] == "urgent"
+    assert ticket(night, "security")["priority"] == "urgent"
+    assert "p1" in ticket(night, "outage")["tags"]
+    assert ticket(night, "password")["priority"] == "normal"
+
+
+def test_stale_tickets_are_escalated_once_per_level(night: DemoNight) -> None:
+    outage = ticket(night, "outage")
+    oncall = night.chat.messages("oncall-lead")
+    leads = night.chat.messages("support-lead")
+    # No first reply within the hour on a P1: the on-call lead, once.
+    assert [m for m in oncall if f"#{outage['id']}" in m] == oncall
+    assert len(oncall) == 1
+    # Unresolved after 24 hours: the Support Team Lead, once for each ticket that reached it.
+    bug = ticket(night, "bug")
+    assert sorted(m.split("ticket #")[1].split(" ")[0] for m in leads) == sorted(
+        [str(outage["id"]), str(bug["id"])]
+    )
+    assert {"escalated_oncall", "escalated_team_lead"} <= set(outage["tags"])
+    assert outage["group_id"] == night.group_ids["Support Leads"]
+
+
+def test_a_ladder_stops_when_its_condition_is_met(night: DemoNight) -> None:
+    # Answered within the hour: no on-call page. Solved before 24 hours: no team lead.
+    assert "escalated_oncall" not in ticket(night, "security")["tags"]
+    assert "escalated_team_lead" not in ticket(night, "refund")["tags"]
+
+
+def test_a_business_hours_ticket_is_left_to_the_day_team_and_the_skip_is_recorded(
+    night: DemoNight,
+) -> None:
+    daytime = ticket(night, "daytime-invoice")
+    assert (daytime["priority"], daytime["group_id"], daytime["tags"]) == (None, None, [])
+    rows = night.service.state.audit(ticket_id=daytime["id"])
+    assert {r.outcome for r in rows} == {"skipped"}
+    assert all("business hours" in r.reason for r in rows)
+
+
+def test_running_the_loop_again_changes_nothing(night: DemoNight) -> None:
+    before = writes(night)
+    issues = len(night.jira.issues())
+    night.run(until=night.clock() + timedelta(minutes=30))
+    # A restarted daemon (same state file) has nothing to do either.
+    night.restart()
+    night.run(until=night.clock() + timedelta(minutes=30))
+    assert writes(night) == before
+    assert len(night.jira.issues()) == issues
+    assert all(r.done == 0 and r.failed == 0 for r in night.reports[-4:])
+
+
+def test_every_action_is_audited_with_its_rule_and_reason(night: DemoNight) -> None:
+    rows = night.service.state.audit(limit=10_000)
+    done = [r for r in rows if r.outcome == "done"]
+    assert done
+    assert all(r.rule and r.reason and r.key and r.action for r in done)
+    assert not [r for r in rows if r.outcome in ("failed", "deferred", "conflict")]
+    assert night.clock() >= END
