@@ -60,7 +60,7 @@ def parse_policy(text: str, name: str = "<policy>") -> Policy:
 
 def _locate(name: str, root: yaml.Node, error: Any) -> str:
     loc = tuple(error["loc"])
-    node, found = _walk(root, loc)
+    node, found = _walk(root, loc, at_key=error["type"] == "extra_forbidden")
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         field = str(loc[-1])
@@ -79,7 +79,7 @@ def _locate(name: str, root: yaml.Node, error: Any) -> str:
     return f"{name}:{mark.line + 1}:{mark.column + 1}: {message}"
 
 
-def _walk(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, bool]:
+def _walk(node: yaml.Node, loc: tuple[Any, ...], *, at_key: bool) -> tuple[yaml.Node, bool]:
     # Follow pydantic's error path through the YAML nodes; stop where the path leaves the file
     # (a missing field points at its parent mapping).
     for part in loc:
@@ -88,8 +88,8 @@ def _walk(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, bool]:
             if match is None:
                 return node, False
             value = next(v for k, v in node.value if k is match)
-            # An unknown key is best shown at the key itself, not at its value.
-            node = match if part == loc[-1] else value
+            # An unknown key is best shown at the key itself, a wrong value at the value.
+            node = match if at_key and part == loc[-1] else value
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 return node, False
