@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import structlog
 
 from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
@@ -22,6 +23,13 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith(("AFTERHOURS_", "ZENPY_FORCE_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    # The CLI configures structlog for the whole process; the next test starts from defaults.
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -37,7 +37,9 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        # No file argument: each logger finds sys.stdout when it is made, so a replaced
+        # stdout (a test's capture, a redirected stream) is honoured.
+        logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
     # zenpy, jira and urllib3 log through stdlib logging; keep their chatter out unless debugging.
