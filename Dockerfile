@@ -1,0 +1,93 @@
+# afterhours: the Zendesk/Jira after-hours triage daemon.
+#
+#   docker build -t afterhours .
+#   docker run --rm afterhours check          # validate the bundled policy
+#   docker run --rm afterhours demo           # one accelerated night on the built-in twins
+#   docker run -d --env-file deploy/afterhours.env -v afterhours-state:/var/lib/afterhours afterhours
+#
+# BASE_IMAGE defaults to the production base (official Python slim image). Any Debian-like
+# image with python3 and python3 -m venv works (e.g. the local podman base used in CI).
+# Both stages use the same base, so the venv's interpreter symlinks stay valid.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+# ---------------------------------------------------------------------------------------------
+# build: a venv with the dependencies, then the package installed from a wheel (not editable).
+# ---------------------------------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS build
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+RUN python3 -m venv /opt/venv
+WORKDIR /src
+
+# 1. Dependencies only: this layer is rebuilt when pyproject.toml changes, not on every source edit.
+#    The runtime dependency list is read from [project].dependencies (no dev extras).
+COPY pyproject.toml ./
+RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+        > /tmp/requirements.txt \
+ && /opt/venv/bin/pip install -r /tmp/requirements.txt
+
+# 2. The package itself. config/ is needed too: src/afterhours/data/policy.yaml is a symlink to
+#    ../../../config/policy.yaml, and the wheel build follows it to bundle the default policy.
+COPY README.md ./
+COPY src/ src/
+COPY config/ config/
+RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /tmp/dist . \
+ && /opt/venv/bin/pip install --no-deps /tmp/dist/afterhours-*.whl \
+ && /opt/venv/bin/python -c 'from importlib import resources; assert (resources.files("afterhours") / "data" / "policy.yaml").is_file(), "bundled policy missing from the wheel"' \
+ && /opt/venv/bin/afterhours --version
+
+# ---------------------------------------------------------------------------------------------
+# runtime: the venv, the policy, a non-root user and a state volume. No compilers, no pip cache.
+# ---------------------------------------------------------------------------------------------
+FROM ${BASE_IMAGE} AS runtime
+ARG BASE_IMAGE
+
+LABEL org.opencontainers.image.title="afterhours" \
+      org.opencontainers.image.description="Self-hosted Zendesk/Jira after-hours triage and sync daemon" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
+
+# uid/gid 10001: above any distro-allocated id, and fixed so volumes can be chowned in advance.
+RUN groupadd --gid 10001 afterhours \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin afterhours \
+ && mkdir -p /var/lib/afterhours \
+ && chown 10001:10001 /var/lib/afterhours \
+ && chmod 0750 /var/lib/afterhours
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    AFTERHOURS_STATE_DB=/var/lib/afterhours/afterhours.sqlite3 \
+    AFTERHOURS_POLICY_FILE=/app/config/policy.yaml \
+    AFTERHOURS_LOG_FORMAT=json
+
+COPY --from=build /opt/venv /opt/venv
+
+WORKDIR /app
+# Owned by root and read-only to the daemon; override by mounting another file/ConfigMap on /app/config.
+COPY config/policy.yaml /app/config/policy.yaml
+
+# State (SQLite: cursors, actions taken, audit trail). Must persist across restarts.
+VOLUME ["/var/lib/afterhours"]
+
+USER 10001:10001
+
+# No HEALTHCHECK yet: the daemon exposes no health endpoint. Add one when it does.
+
+# On SIGTERM the daemon finishes the action in hand, records it, then exits: give it time
+# (compose stop_grace_period / k8s terminationGracePeriodSeconds: 60s).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["afterhours"]
+CMD ["run"]
+
+# Build-specific labels last so they do not invalidate the layers above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
