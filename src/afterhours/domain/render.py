@@ -20,7 +20,8 @@ def one_line(text: str, limit: int) -> str:
 def jira_summary(ticket: Ticket) -> str:
     """The Jira summary: the ticket's subject and number."""
     suffix = f" (Zendesk #{ticket.id})"
-    return one_line(ticket.subject or "(no subject)", SUMMARY_LIMIT - len(suffix)) + suffix
+    subject = one_line(ticket.subject, SUMMARY_LIMIT - len(suffix)) or "(no subject)"
+    return subject + suffix
 
 
 def jira_description(ticket: Ticket, reason: str) -> str:

@@ -82,14 +82,14 @@ def _locate(name: str, root: yaml.Node, error: Any) -> str:
 def _walk(node: yaml.Node, loc: tuple[Any, ...], *, at_key: bool) -> tuple[yaml.Node, bool]:
     # Follow pydantic's error path through the YAML nodes; stop where the path leaves the file
     # (a missing field points at its parent mapping).
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(node, yaml.MappingNode):
             match = next((k for k, v in node.value if k.value == str(part)), None)
             if match is None:
                 return node, False
             value = next(v for k, v in node.value if k is match)
             # An unknown key is best shown at the key itself, a wrong value at the value.
-            node = match if at_key and part == loc[-1] else value
+            node = match if at_key and index == len(loc) - 1 else value
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
                 return node, False

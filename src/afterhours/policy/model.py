@@ -13,13 +13,23 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 RuleName = Annotated[str, Field(pattern=_NAME, max_length=64)]
 Tag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]+$", max_length=80)]
+# A blank keyword would compile to a pattern that matches between any two non-word characters.
+Keyword = Annotated[str, Field(pattern=r"\S", max_length=200)]
 
 
 class Priority(StrEnum):
@@ -110,7 +120,7 @@ class Schedule(_Strict):
 class Match(_Strict):
     """Conditions on a ticket; every field given must hold, any value within a list may."""
 
-    keywords: list[str] = []  # whole words or phrases in subject or description, any case
+    keywords: list[Keyword] = []  # whole words or phrases in subject or description, any case
     organizations: list[str] = []
     requester_domains: list[str] = []
     tags: list[Tag] = []
@@ -185,17 +195,40 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
-        names = [r.name for r in self.priority_rules] + [r.name for r in self.routes]
-        names += [e.name for e in self.escalations]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
-        wanted = [r.notify for r in self.routes]
-        wanted += [lvl.notify for e in self.escalations for lvl in e.levels]
-        unknown = sorted({c for c in wanted if c is not None and c not in self.channels})
-        if unknown:
-            raise ValueError(
-                f"notify names undeclared channel(s): {', '.join(unknown)}; "
-                f"declared: {', '.join(sorted(self.channels)) or 'none'}"
+        # Each problem carries its own path, so `check` can point at the very line.
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        seen: set[str] = set()
+        named: list[tuple[tuple[str | int, ...], str]] = [
+            (("priority_rules", i, "name"), r.name) for i, r in enumerate(self.priority_rules)
+        ]
+        named += [(("routes", i, "name"), r.name) for i, r in enumerate(self.routes)]
+        named += [(("escalations", i, "name"), e.name) for i, e in enumerate(self.escalations)]
+        for path, name in named:
+            if name in seen:
+                problems.append((path, f"rule name {name!r} is used twice; names must be unique"))
+            seen.add(name)
+        notified: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("routes", i, "notify"), r.notify) for i, r in enumerate(self.routes)
+        ]
+        notified += [
+            (("escalations", i, "levels", j, "notify"), level.notify)
+            for i, e in enumerate(self.escalations)
+            for j, level in enumerate(e.levels)
+        ]
+        declared = ", ".join(sorted(self.channels)) or "none"
+        for path, channel in notified:
+            if channel is not None and channel not in self.channels:
+                problems.append(
+                    (path, f"notify names undeclared channel {channel!r}; declared: {declared}")
+                )
+        if problems:
+            raise ValidationError.from_exception_data(
+                "Policy",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("reference", message), loc=path, input=None
+                    )
+                    for path, message in problems
+                ],
             )
         return self
