@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from jira import JIRA, JIRAError
 
+from afterhours.clock import ManualClock
 from afterhours.twins.jira import JiraTwin
 
 pytestmark = pytest.mark.integration
@@ -17,26 +18,13 @@ START = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 LAG = timedelta(seconds=30)
 
 
-class FakeClock:
-    """A clock the test moves by hand, so the search lag costs no real time."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def twin(clock: FakeClock) -> Iterator[JiraTwin]:
+def twin(clock: ManualClock) -> Iterator[JiraTwin]:
     twin = JiraTwin(clock, search_lag=LAG)
     twin.add_project("OPS", "Operations", components=("Backend",))
     twin.add_project("WEB", "Website", issue_types=("Task",))
@@ -98,10 +86,10 @@ def test_fields_lists_the_system_fields(jira: JIRA) -> None:
     assert not any(f["custom"] for f in fields.values())
 
 
-def test_create_issue_with_labels(twin: JiraTwin, jira: JIRA, clock: FakeClock) -> None:
+def test_create_issue_with_labels(twin: JiraTwin, jira: JIRA, clock: ManualClock) -> None:
     issue = new_issue(jira, labels=["zendesk-1", "after-hours"], priority={"name": "High"},
                       components=[{"name": "Backend"}])
-    clock.advance(minutes=1)
+    clock.advance(timedelta(minutes=1))
     second = new_issue(jira, summary="Second")
 
     assert (issue.key, second.key) == ("OPS-1", "OPS-2")
@@ -165,11 +153,11 @@ def test_get_issue_by_key_or_id_and_missing(jira: JIRA) -> None:
 
 
 def test_search_by_label_pages_with_next_page_token(
-    twin: JiraTwin, jira: JIRA, clock: FakeClock
+    twin: JiraTwin, jira: JIRA, clock: ManualClock
 ) -> None:
     keys = [new_issue(jira, summary=f"n{n}", labels=["zd"]).key for n in range(5)]
     new_issue(jira, summary="unrelated", labels=["other"])
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
 
     first = jira.enhanced_search_issues('labels = "zd" ORDER BY key ASC', maxResults=2)
     assert [i.key for i in first] == keys[:2]
@@ -190,10 +178,10 @@ def test_search_by_label_pages_with_next_page_token(
     assert everything[0].fields.summary == "unrelated"
 
 
-def test_search_raw_answer_shape(jira: JIRA, clock: FakeClock) -> None:
+def test_search_raw_answer_shape(jira: JIRA, clock: ManualClock) -> None:
     new_issue(jira, labels=["zd"])
     new_issue(jira, labels=["zd"])
-    clock.advance(minutes=1)
+    clock.advance(timedelta(minutes=1))
     raw = jira.enhanced_search_issues("labels = zd", maxResults=1, fields="key",
                                       json_result=True)
     assert raw["isLast"] is False
@@ -206,16 +194,16 @@ def test_search_raw_answer_shape(jira: JIRA, clock: FakeClock) -> None:
     assert "nextPageToken" not in last
 
 
-def test_search_lags_behind_writes(twin: JiraTwin, jira: JIRA, clock: FakeClock) -> None:
+def test_search_lags_behind_writes(twin: JiraTwin, jira: JIRA, clock: ManualClock) -> None:
     issue = new_issue(jira, labels=["zd"])
     assert jira.enhanced_search_issues('labels = "zd"') == []
     # reconcileIssues is Jira's read-after-write escape hatch.
     fresh = jira.enhanced_search_issues('labels = "zd"', reconcileIssues=[int(issue.id)])
     assert [i.key for i in fresh] == ["OPS-1"]
 
-    clock.advance(seconds=29)
+    clock.advance(timedelta(seconds=29))
     assert jira.enhanced_search_issues('labels = "zd"') == []
-    clock.advance(seconds=1)
+    clock.advance(timedelta(seconds=1))
     assert [i.key for i in jira.enhanced_search_issues('labels = "zd"')] == ["OPS-1"]
 
     twin.transition("OPS-1", "Done")
@@ -245,12 +233,12 @@ def test_search_lags_behind_writes(twin: JiraTwin, jira: JIRA, clock: FakeClock)
         ("key in (OPS-3, OPS-1) ORDER BY updated ASC", ["OPS-1", "OPS-3"]),
     ],
 )
-def test_jql_subset(jira: JIRA, clock: FakeClock, jql: str, expected: list[str]) -> None:
+def test_jql_subset(jira: JIRA, clock: ManualClock, jql: str, expected: list[str]) -> None:
     new_issue(jira, summary="Disk (sda) and more trouble", labels=["zd"])
-    clock.advance(minutes=5)
+    clock.advance(timedelta(minutes=5))
     new_issue(jira, summary="VIP", labels=["vip"])
     new_issue(jira, summary="No labels")
-    clock.advance(minutes=5)
+    clock.advance(timedelta(minutes=5))
     assert [i.key for i in jira.enhanced_search_issues(jql)] == expected
 
 
@@ -321,18 +309,18 @@ def test_remote_link_status_codes_and_validation(twin: JiraTwin, jira: JIRA) -> 
     assert len(twin.remote_links(issue.key)) == 1
 
 
-def test_transitions(twin: JiraTwin, jira: JIRA, clock: FakeClock) -> None:
+def test_transitions(twin: JiraTwin, jira: JIRA, clock: ManualClock) -> None:
     issue = new_issue(jira)
     assert {t["name"]: t["id"] for t in jira.transitions(issue)} == {
         "In Progress": "21", "Done": "31"}
-    clock.advance(minutes=3)
+    clock.advance(timedelta(minutes=3))
     jira.transition_issue(issue, "In Progress", comment="Picked up")
     now = jira.issue(issue.key)
     assert now.fields.status.statusCategory.key == "indeterminate"
     assert now.fields.updated == "2026-11-23T04:03:00.000+0000"
     assert now.fields.comment.comments[0].body == "Picked up"
 
-    clock.advance(minutes=1)
+    clock.advance(timedelta(minutes=1))
     twin.transition(issue.key, "Done")
     done = jira.issue(issue.key)
     assert done.fields.resolution is not None
@@ -343,9 +331,9 @@ def test_transitions(twin: JiraTwin, jira: JIRA, clock: FakeClock) -> None:
     assert caught.value.status_code == 400
 
 
-def test_comments_both_ways(twin: JiraTwin, jira: JIRA, clock: FakeClock) -> None:
+def test_comments_both_ways(twin: JiraTwin, jira: JIRA, clock: ManualClock) -> None:
     issue = new_issue(jira)
-    clock.advance(minutes=2)
+    clock.advance(timedelta(minutes=2))
     twin.add_comment(issue.key, "Fixed in prod", author="Dana Engineer")
     mine = jira.add_comment(issue.key, "Thanks")
     comments = jira.comments(issue.key)

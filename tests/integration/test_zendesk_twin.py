@@ -13,6 +13,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
+from afterhours.clock import ManualClock
 from afterhours.twins.zendesk import ZendeskTwin
 
 pytestmark = pytest.mark.integration
@@ -20,27 +21,13 @@ pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 23, 4, 42, tzinfo=UTC)
 
 
-class FakeClock:
-    """A clock that only moves when a test says so."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def twin(clock: FakeClock) -> Iterator[ZendeskTwin]:
+def twin(clock: ManualClock) -> Iterator[ZendeskTwin]:
     with ZendeskTwin(clock) as running:
         yield running
 
@@ -105,7 +92,7 @@ def test_show_ticket_and_its_people(zc: Any, seeded: dict[str, Any]) -> None:
 
 
 def test_update_tags_private_comment_priority_and_group(
-    zc: Any, twin: ZendeskTwin, clock: FakeClock, seeded: dict[str, Any]
+    zc: Any, twin: ZendeskTwin, clock: ManualClock, seeded: dict[str, Any]
 ) -> None:
     ticket = zc.tickets(id=seeded["ticket"]["id"])
     ticket.priority = "urgent"
@@ -113,7 +100,7 @@ def test_update_tags_private_comment_priority_and_group(
     ticket.additional_tags = ["afterhours_triaged"]
     ticket.remove_tags = ["night"]
     ticket.comment = Comment(body="Paged the on-call engineer.", public=False)
-    clock.advance(minutes=5)
+    clock.advance(timedelta(minutes=5))
 
     audit = zc.tickets.update(ticket)
 
@@ -123,7 +110,7 @@ def test_update_tags_private_comment_priority_and_group(
     assert {"priority", "group_id", "tags"} <= changed
     stored = twin.ticket(ticket.id)
     assert (stored["priority"], stored["group_id"]) == ("urgent", seeded["tier2"]["id"])
-    assert stored["generated_timestamp"] == int(clock.now.timestamp())
+    assert stored["generated_timestamp"] == int(clock().timestamp())
     note = twin.comments(ticket.id)[-1]
     assert (note["body"], note["public"], note["author_id"]) == (
         "Paged the on-call engineer.", False, twin.me["id"])
@@ -144,10 +131,10 @@ def test_tag_endpoints(zc: Any, twin: ZendeskTwin, seeded: dict[str, Any]) -> No
 
 
 def test_safe_update_conflicts_on_a_stale_stamp(
-    zc: Any, twin: ZendeskTwin, clock: FakeClock, seeded: dict[str, Any]
+    zc: Any, twin: ZendeskTwin, clock: ManualClock, seeded: dict[str, Any]
 ) -> None:
     stale = zc.tickets(id=seeded["ticket"]["id"])
-    clock.advance(minutes=3)
+    clock.advance(timedelta(minutes=3))
     twin.agent_update(stale.id, status="open", author_id=seeded["agent"]["id"])
 
     stale.safe_update = True
@@ -163,7 +150,7 @@ def test_safe_update_conflicts_on_a_stale_stamp(
     fresh.safe_update = True
     fresh.updated_stamp = fresh.updated_at
     fresh.priority = "high"
-    clock.advance(minutes=1)
+    clock.advance(timedelta(minutes=1))
     assert zc.tickets.update(fresh).ticket.priority == "high"
     assert twin.ticket(stale.id)["updated_at"] == "2026-11-23T04:46:00Z"
 
@@ -196,12 +183,12 @@ def test_groups_are_cursor_paginated(zc: Any, twin: ZendeskTwin) -> None:
 
 
 def test_incremental_export_pages_sideloads_and_resumes(
-    zc: Any, twin: ZendeskTwin, clock: FakeClock, seeded: dict[str, Any]
+    zc: Any, twin: ZendeskTwin, clock: ManualClock, seeded: dict[str, Any]
 ) -> None:
     requester = seeded["requester"]
     others = []
     for n in range(4):
-        clock.advance(minutes=10)
+        clock.advance(timedelta(minutes=10))
         others.append(twin.create_ticket(subject=f"Issue {n}", description="help",
                                          requester_id=requester["id"]))
     ids = [seeded["ticket"]["id"], *(t["id"] for t in others)]
@@ -227,7 +214,7 @@ def test_incremental_export_pages_sideloads_and_resumes(
     assert list(quiet) == []
     assert quiet.after_cursor == saved  # an empty page keeps the position
 
-    clock.advance(minutes=30)
+    clock.advance(timedelta(minutes=30))
     twin.add_comment(others[2]["id"], "Any news?", author_id=requester["id"])
     twin.agent_update(seeded["ticket"]["id"], status="pending")
     resumed = zc.tickets.incremental(cursor=saved, include=["metric_sets"])
@@ -244,14 +231,14 @@ def test_incremental_export_rejects_a_bad_cursor(zc: Any) -> None:
 
 
 def test_metric_set_counts_the_first_public_agent_reply(
-    zc: Any, twin: ZendeskTwin, clock: FakeClock, seeded: dict[str, Any]
+    zc: Any, twin: ZendeskTwin, clock: ManualClock, seeded: dict[str, Any]
 ) -> None:
     ticket_id = seeded["ticket"]["id"]
-    clock.advance(minutes=20)
+    clock.advance(timedelta(minutes=20))
     twin.add_comment(ticket_id, "Still ringing!", author_id=seeded["requester"]["id"])
     assert twin.metric_set(ticket_id)["replies"] == 0
 
-    clock.advance(minutes=70)
+    clock.advance(timedelta(minutes=70))
     ticket = zc.tickets(id=ticket_id)
     ticket.comment = Comment(body="We are on it.", public=True)
     zc.tickets.update(ticket)
@@ -266,7 +253,7 @@ def test_metric_set_counts_the_first_public_agent_reply(
     assert metrics["latest_comment_added_at"] == "2026-11-23T06:12:00Z"
     assert metrics["solved_at"] is None
 
-    clock.advance(minutes=30)
+    clock.advance(timedelta(minutes=30))
     twin.agent_update(ticket_id, status="solved", assignee_id=seeded["agent"]["id"])
     solved = twin.metric_set(ticket_id)
     assert solved["solved_at"] == "2026-11-23T06:42:00Z"

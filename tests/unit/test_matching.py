@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 from afterhours.domain.matching import evaluate
 from afterhours.domain.model import Ticket
 from afterhours.policy.model import Match
+from factories import make_ticket as base_ticket
 
 CREATED = datetime(2026, 1, 17, 2, tzinfo=UTC)
 WHEN = "Sat 17 Jan 02:00 Europe/London"
@@ -20,22 +20,8 @@ GLOBEX = Match(organizations=["Globex"])
 
 def make_ticket(**overrides: Any) -> Ticket:
     """A plain open ticket; override any field."""
-    base = Ticket(
-        id=7,
-        subject="Hello",
-        description="Just a question.",
-        status="new",
-        priority=None,
-        tags=frozenset(),
-        channel="email",
-        requester_email="ann@acme.example",
-        organization="Acme",
-        group=None,
-        created_at=CREATED,
-        updated_at=CREATED,
-        web_url="https://acme.zendesk.com/agent/tickets/7",
-    )
-    return replace(base, **overrides)
+    return base_ticket(**{"subject": "Hello", "description": "Just a question.",
+                          "created_at": CREATED} | overrides)
 
 
 def check(match: Match, ticket: Ticket, *, after_hours: bool = True) -> bool:

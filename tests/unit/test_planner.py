@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from afterhours.domain.actions import (
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import jira_label, jira_tag, plan_actions
 from afterhours.policy import load_policy, parse_policy
+from factories import make_ticket as base_ticket
 
 POLICY = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
 NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # Saturday 02:00 in London: after hours
@@ -32,23 +32,7 @@ ISSUE = JiraIssueRef("ENG-1", "https://acme.atlassian.net/browse/ENG-1")
 
 def make_ticket(**overrides: Any) -> Ticket:
     """An open after-hours ticket with no priority, tags or group; override any field."""
-    created = overrides.get("created_at", NIGHT)
-    base = Ticket(
-        id=7,
-        subject="A question",
-        description="Please help.",
-        status="new",
-        priority=None,
-        tags=frozenset(),
-        channel="email",
-        requester_email="ann@acme.example",
-        organization="Acme",
-        group=None,
-        created_at=created,
-        updated_at=created,
-        web_url="https://acme.zendesk.com/agent/tickets/7",
-    )
-    return replace(base, **overrides)
+    return base_ticket(**{"created_at": NIGHT} | overrides)
 
 
 def plan(ticket: Ticket, history: History | None = None, now: datetime | None = None) -> Plan:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from afterhours.domain.model import History, Ticket
 from afterhours.domain.planner import escalation_due, plan_actions
 from afterhours.policy import load_policy, parse_policy
 from afterhours.policy.model import Policy
+from factories import make_ticket as base_ticket
 
 SOP = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
 FRIDAY_EVENING = datetime(2026, 1, 16, 17, tzinfo=UTC)  # London: 30 open minutes left
@@ -56,22 +56,11 @@ escalations:
 
 def make_ticket(**overrides: Any) -> Ticket:
     """An open ticket created Friday 17:00 London; override any field."""
-    base = Ticket(
-        id=9,
-        subject="Stuck",
-        description="Nothing works.",
-        status="open",
-        priority=None,
-        tags=frozenset(),
-        channel="web",
-        requester_email=None,
-        organization=None,
-        group=None,
-        created_at=FRIDAY_EVENING,
-        updated_at=FRIDAY_EVENING,
-        web_url="https://acme.zendesk.com/agent/tickets/9",
-    )
-    return replace(base, **overrides)
+    return base_ticket(**{
+        "id": 9, "subject": "Stuck", "description": "Nothing works.", "status": "open",
+        "channel": "web", "requester_email": None, "organization": None,
+        "created_at": FRIDAY_EVENING,
+    } | overrides)
 
 
 def escalated(

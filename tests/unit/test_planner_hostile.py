@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.domain.render import one_line
 from afterhours.policy import load_policy
+from factories import make_ticket as base_ticket
 
 POLICY = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
 NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)
@@ -23,22 +23,10 @@ NOFORMAT = "{noformat}"
 
 def make_ticket(**overrides: Any) -> Ticket:
     """An after-hours bug ticket; override any field."""
-    base = Ticket(
-        id=4321,
-        subject="App crashes",
-        description="It crashes.",
-        status="new",
-        priority=None,
-        tags=frozenset(),
-        channel="web",
-        requester_email="mallory@evil.example",
-        organization=None,
-        group=None,
-        created_at=NIGHT,
-        updated_at=NIGHT,
-        web_url="https://acme.zendesk.com/agent/tickets/4321",
-    )
-    return replace(base, **overrides)
+    return base_ticket(**{
+        "id": 4321, "subject": "App crashes", "description": "It crashes.", "channel": "web",
+        "requester_email": "mallory@evil.example", "organization": None, "created_at": NIGHT,
+    } | overrides)
 
 
 def created_issue(ticket: Ticket) -> CreateJiraIssue:

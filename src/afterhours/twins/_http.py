@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -196,3 +196,29 @@ class TwinServer:
                 return
 
         return _Handler
+
+
+class Twin:
+    """What every twin shares: a `TwinServer` and its lifecycle."""
+
+    server: TwinServer
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (a free port by default); return the base URL."""
+        return self.server.start(port)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The http://127.0.0.1:PORT the twin listens on."""
+        return self.server.base_url

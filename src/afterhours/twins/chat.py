@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from afterhours.twins._http import HttpError, Request, Response, TwinServer
+from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
 
 
-class ChatTwin:
+class ChatTwin(Twin):
     """Receives `POST /hooks/{channel}` with `{"text": ...}`, as Slack's incoming webhooks do."""
 
     def __init__(self) -> None:
         self.server = TwinServer("chat")
         self._messages: dict[str, list[str]] = {}
         self.server.route("POST", "/hooks/{channel}")(self._post)
-
-    def start(self, port: int = 0) -> str:
-        """Listen on 127.0.0.1; return the base URL."""
-        return self.server.start(port)
-
-    def stop(self) -> None:
-        """Stop listening."""
-        self.server.stop()
 
     def webhook_url(self, channel: str) -> str:
         """The URL to configure for `channel`."""

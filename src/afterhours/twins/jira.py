@@ -19,7 +19,7 @@ from typing import Any
 
 from afterhours.twins import jira_search as search
 from afterhours.twins import jira_shapes as shapes
-from afterhours.twins._http import Request, Response, TwinServer
+from afterhours.twins._http import Request, Response, Twin, TwinServer
 from afterhours.twins.jira_issues import Project, validate
 from afterhours.twins.jira_routes import register
 
@@ -31,7 +31,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class JiraTwin:
+class JiraTwin(Twin):
     """Jira Cloud as the daemon sees it; state lives in memory behind `server.lock`."""
 
     def __init__(self, clock: Clock | None = None, *,
@@ -48,28 +48,6 @@ class JiraTwin:
         self._links: dict[str, list[dict[str, Any]]] = {}
         self._next_id = {"issue": 10000, "link": 10000, "comment": 10000, "component": 10000}
         register(self)
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 (a free port by default); return the base URL."""
-        return self.server.start(port)
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.stop()
-
-    def __enter__(self) -> JiraTwin:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT while started."""
-        return self.server.base_url
 
     def _base(self) -> str:
         try:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from afterhours.twins._http import HttpError, Request, Response, TwinServer
+from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import export_page
 from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_invalid
@@ -41,35 +41,13 @@ def _body(request: Request, key: str) -> Any:
     return request.body[key]
 
 
-class ZendeskTwin:
+class ZendeskTwin(Twin):
     """Zendesk Support for one account ("acme" by default) on 127.0.0.1."""
 
     def __init__(self, clock: Clock | None = None, *, subdomain: str = "acme") -> None:
         self.state = ZendeskState(clock or _utc_now, subdomain)
         self.server = TwinServer("zendesk")
         self._register()
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 (a free port by default); return the base URL."""
-        return self.server.start(port)
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.stop()
-
-    def __enter__(self) -> ZendeskTwin:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """The http://127.0.0.1:PORT the twin listens on."""
-        return self.server.base_url
 
     @property
     def me(self) -> Json:
