@@ -121,9 +121,10 @@ class Service:
             if not plan:
                 return
             report.tickets_planned += 1
-            for skip in plan.skips:
-                self._record(ticket.id, "skipped", skip.reason, entry=skip)
-                report.skipped += 1
+            with self.state.batch():
+                for skip in plan.skips:
+                    self._record(ticket.id, "skipped", skip.reason, entry=skip)
+                    report.skipped += 1
             if not plan.actions:
                 return
             outcome = self._apply(ticket, plan.actions, report)
@@ -138,11 +139,12 @@ class Service:
     ) -> tuple[Ticket, bool] | None:
         """Apply one plan; return the ticket as now stamped and whether a new fact was learned,
         or None when the ticket changed under us and must be re-read before anything else."""
-        for planned in actions:
-            self.state.mark_intended(
-                at=self.clock(), ticket_id=ticket.id, key=planned.key, rule=planned.rule,
-                action=planned.kind, reason=planned.reason,
-            )
+        with self.state.batch():  # committed before any side effect: write-ahead
+            for planned in actions:
+                self.state.mark_intended(
+                    at=self.clock(), ticket_id=ticket.id, key=planned.key, rule=planned.rule,
+                    action=planned.kind, reason=planned.reason,
+                )
         desk_changes = [p for p in actions if isinstance(p.action, ZENDESK_ACTIONS)]
         if desk_changes:
             stamped = self._update_desk(ticket, desk_changes, report)
@@ -179,10 +181,11 @@ class Service:
         except ServiceError as error:
             self._record_failure(changes, error, report)
             return None
-        for planned in changes:
-            self._record(ticket.id, "done", planned.reason, entry=planned,
-                         detail=_describe(planned))
-            report.done += 1
+        with self.state.batch():  # one Zendesk update settles all its entries at once
+            for planned in changes:
+                self._record(ticket.id, "done", planned.reason, entry=planned,
+                             detail=_describe(planned))
+                report.done += 1
         return replace(ticket, updated_at=updated_at)
 
     def _perform(self, planned: PlannedAction) -> dict[str, Any]:

@@ -86,14 +86,25 @@ class SqliteState:
         self._db.close()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the writes inside into one transaction: one commit (and fsync) for all."""
+        with self._transaction():
+            yield
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._db.in_transaction:  # inside batch(): the outer transaction commits
+            yield self._db
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
+            # Also when COMMIT itself fails: a connection left inside a transaction would
+            # silently fold every later write into it, never committed.
             self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     # The export cursor and ticket snapshots
 
