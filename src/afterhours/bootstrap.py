@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -25,6 +27,9 @@ def build_service(
     retry: RetryPolicy | None = None,
 ) -> Service:
     """Wire the real adapters to a service; ConfigError if the policy and settings disagree."""
+    stop = threading.Event()
+    # One stop event for the service and the retry policy: SIGTERM ends retry waits too.
+    retry = replace(retry, cancel=stop) if retry else RetryPolicy(sleep=stop.wait, cancel=stop)
     notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry)
     missing = notifier.missing(sorted(policy.channels))
     if missing:
@@ -58,4 +63,5 @@ def build_service(
         policy=policy,
         clock=clock,
         backfill=timedelta(hours=settings.backfill_hours),
+        stop=stop,
     )

@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -15,6 +14,7 @@ from types import FrameType
 
 import structlog
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from afterhours import __version__
 from afterhours.adapters.state import SqliteState
@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ValidationError as error:
         print(_settings_problems(error), file=sys.stderr)
+        return EXIT_USAGE
+    except SettingsError as error:  # e.g. AFTERHOURS_WEBHOOKS that is not JSON
+        print(f"afterhours: settings: {error}", file=sys.stderr)
         return EXIT_USAGE
     return code
 
@@ -92,19 +95,17 @@ def _run(args: argparse.Namespace) -> int:
     log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
              state_db=str(settings.state_db), once=args.once)
     try:
-        if args.once:
-            report = service.run_pass()
-            return EXIT_FAILED if report.export_failed else EXIT_OK
-        stop = threading.Event()
-
         def request_stop(signum: int, _: FrameType | None) -> None:
-            # Finish the action in hand, record it, then leave: nothing is cut half-way.
+            # Finish the ticket in hand, record it, then leave: nothing is cut half-way.
             log.info("daemon.stopping", signal=signal.Signals(signum).name)
-            stop.set()
+            service.stop.set()
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        service.run_forever(stop, settings.poll_interval)
+        if args.once:
+            # Exit 1 when anything needs a look: the export, a failed or deferred action.
+            return EXIT_OK if service.run_pass().clean else EXIT_FAILED
+        service.run_forever(settings.poll_interval)
         return EXIT_OK
     finally:
         service.close()

@@ -6,6 +6,7 @@ Every outside call goes through `call_with_retries`; the clients' own retry loop
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from tenacity import (
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
+    stop_when_event_set,
     wait_exponential,
     wait_random,
 )
@@ -37,7 +39,10 @@ class RetryPolicy:
     total_seconds: float = 120.0
     initial_wait: float = 0.5
     max_wait: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], object] = time.sleep
+    # Once set (by SIGTERM), no further attempt starts; give `sleep=cancel.wait` so a wait
+    # in progress ends at once too.
+    cancel: threading.Event | None = None
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -84,11 +89,17 @@ def call_with_retries(policy: RetryPolicy, operation: str, fn: Callable[[], T]) 
             status=getattr(error, "status", None),
         )
 
+    def sleep(seconds: float) -> None:
+        policy.sleep(seconds)  # Event.wait answers a bool; tenacity wants nothing back
+
+    stop = stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds)
+    if policy.cancel is not None:
+        stop = stop | stop_when_event_set(policy.cancel)
     retrying = Retrying(
         retry=retry_if_exception_type(TransientError),
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
+        stop=stop,
         wait=wait,
-        sleep=policy.sleep,
+        sleep=sleep,
         before_sleep=before_sleep,
         reraise=True,
     )

@@ -28,7 +28,7 @@ from afterhours.domain.actions import (
 )
 from afterhours.domain.model import Ticket
 from afterhours.domain.planner import plan_actions
-from afterhours.errors import AfterhoursError, ConflictError, PermanentError, ServiceError
+from afterhours.errors import ConflictError, PermanentError, ServiceError
 from afterhours.policy.model import Policy
 
 log = structlog.get_logger()
@@ -49,7 +49,14 @@ class PassReport:
     failed: int = 0
     deferred: int = 0
     conflicts: int = 0
+    crashed: int = 0
     export_failed: bool = False
+    interrupted: bool = False
+
+    @property
+    def clean(self) -> bool:
+        """Nothing failed, waits for a retry, or crashed."""
+        return not (self.export_failed or self.failed or self.deferred or self.crashed)
 
 
 class Service:
@@ -65,6 +72,7 @@ class Service:
         policy: Policy,
         clock: Clock,
         backfill: timedelta = timedelta(hours=24),
+        stop: threading.Event | None = None,
     ) -> None:
         self.desk = desk
         self.tracker = tracker
@@ -72,14 +80,25 @@ class Service:
         self.state = state
         self.policy = policy
         self.clock = clock
-        self.backfill = backfill
+        # Zendesk refuses an export that starts less than a minute ago.
+        self.backfill = max(backfill, timedelta(minutes=2))
+        # Set by SIGTERM: the pass stops after the ticket in hand (the retry policy's waits
+        # end early on the same event, see bootstrap).
+        self.stop = stop or threading.Event()
 
     def run_pass(self) -> PassReport:
-        """Read what changed, then settle every open ticket once."""
+        """Read what changed, then settle every open ticket once (or until stopped)."""
         report = PassReport()
         self._read_changes(report)
         for ticket in self.state.open_tickets():
-            self._settle(ticket, report)
+            if self.stop.is_set():
+                report.interrupted = True
+                break
+            try:
+                self._settle(ticket, report)
+            except Exception:  # one ticket's surprise must not starve every ticket after it
+                report.crashed += 1
+                log.exception("ticket.crashed", ticket_id=ticket.id)
         log.info("pass.completed", **asdict(report))
         return report
 
@@ -88,14 +107,14 @@ class Service:
         for adapter in (self.desk, self.tracker, self.notifier, self.state):
             adapter.close()
 
-    def run_forever(self, stop: threading.Event, interval: float) -> None:
-        """Run passes every `interval` seconds until `stop` is set."""
-        while not stop.is_set():
+    def run_forever(self, interval: float) -> None:
+        """Run passes every `interval` seconds until `self.stop` is set."""
+        while not self.stop.is_set():
             try:
                 self.run_pass()
-            except AfterhoursError as error:
-                log.error("pass.failed", error=str(error), error_type=type(error).__name__)
-            stop.wait(interval)
+            except Exception:  # a daemon outlives a bad pass; the next one starts afresh
+                log.exception("pass.crashed")
+            self.stop.wait(interval)
         log.info("daemon.stopped")
 
     def _read_changes(self, report: PassReport) -> None:
@@ -147,10 +166,17 @@ class Service:
                 )
         desk_changes = [p for p in actions if isinstance(p.action, ZENDESK_ACTIONS)]
         if desk_changes:
-            stamped = self._update_desk(ticket, desk_changes, report)
-            if stamped is None:
+            try:
+                ticket = self._update_desk(ticket, desk_changes, report)
+            except ConflictError:
+                # An agent changed the ticket since we read it: the entries stay intended and
+                # the next pass re-plans from the agent's version, outside actions included.
+                report.conflicts += 1
+                self._record(ticket.id, "conflict",
+                             "ticket changed since read; re-planning on the next pass")
                 return None
-            ticket = stamped
+        # Chat and Jira go ahead even when Zendesk failed: an on-call page must not wait for
+        # Zendesk to recover.
         learned = False
         for planned in actions:
             if isinstance(planned.action, ZENDESK_ACTIONS):
@@ -167,20 +193,26 @@ class Service:
 
     def _update_desk(
         self, ticket: Ticket, changes: list[PlannedAction], report: PassReport
-    ) -> Ticket | None:
+    ) -> Ticket:
+        """Apply Zendesk changes in one update; return the ticket with its new stamp (as it was
+        when the update failed). ConflictError passes up: the whole plan is stale."""
         actions = [c.action for c in changes if isinstance(c.action, ZENDESK_ACTIONS)]
         try:
             updated_at = self.desk.update_ticket(ticket, actions)
         except ConflictError:
-            # An agent changed the ticket since we read it: nothing is written, the entries stay
-            # intended, and the next pass re-plans from the ticket as the agent left it.
-            report.conflicts += 1
-            self._record(ticket.id, "conflict",
-                         "ticket changed since read; re-planning on the next pass")
-            return None
+            raise
+        except PermanentError as error:
+            if len(changes) == 1:
+                self._record_failure(changes, error, report)
+                return ticket
+            # One bad field (a group that does not exist, say) must not sink the priority and
+            # tags beside it: try each change alone, so only the bad one fails.
+            for change in changes:
+                ticket = self._update_desk(ticket, [change], report)
+            return ticket
         except ServiceError as error:
             self._record_failure(changes, error, report)
-            return None
+            return ticket
         with self.state.batch():  # one Zendesk update settles all its entries at once
             for planned in changes:
                 self._record(ticket.id, "done", planned.reason, entry=planned,
