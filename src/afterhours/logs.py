@@ -44,3 +44,6 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     )
     # zenpy, jira and urllib3 log through stdlib logging; keep their chatter out unless debugging.
     logging.basicConfig(level=logging.WARNING if level != "debug" else logging.DEBUG)
+    # httpx and urllib3 log request URLs, and a webhook URL is a secret: never below WARNING.
+    for name in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -59,6 +59,16 @@ def test_check_on_a_missing_file_says_so(
     assert "cannot read policy" in capsys.readouterr().err
 
 
+def test_run_with_webhooks_that_are_not_json_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AFTERHOURS_WEBHOOKS", "finance=https://hooks.example/x")
+    assert main(["run", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "AFTERHOURS_WEBHOOKS" in err or "webhooks" in err
+    assert "Traceback" not in err
+
+
 def test_run_without_settings_names_the_missing_variables(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

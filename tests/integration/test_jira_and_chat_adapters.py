@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+import requests
 import respx
 from pydantic import SecretStr
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
 
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.notify import WebhookNotifier
@@ -39,6 +44,37 @@ def test_an_issue_is_filed_once_per_ticket(jira: JiraTwin) -> None:
     assert first.url == f"{jira.base_url}/browse/{first.key}"
     assert [i["key"] for i in jira.issues()] == [first.key]
     assert jira.issue(first.key)["fields"]["labels"] == ["zendesk-7", "from-zendesk"]
+
+
+class AnswerLostOnce(HTTPAdapter):
+    """Lets the first issue create reach the server, then drops its answer."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=0)
+        self.dropped = False
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+        response = super().send(request, **kwargs)
+        if request.method == "POST" and (request.url or "").endswith("/issue") and not self.dropped:
+            self.dropped = True
+            raise requests.ReadTimeout("the answer never came")
+        return response
+
+
+@pytest.mark.integration
+def test_a_create_whose_answer_was_lost_is_not_filed_twice(jira: JiraTwin) -> None:
+    tracker = JiraIssueTracker(
+        jira.base_url, "bot@example.com", "token", ticket_namespace="acme.zendesk.com",
+        retry=RetryPolicy(attempts=3, sleep=lambda _: None),
+    )
+    # The adapter's client is private; the test reaches in only to cut the connection.
+    lossy = AnswerLostOnce()
+    tracker._client()._session.mount(jira.base_url, lossy)
+
+    issue = tracker.create_issue(create(7))
+
+    assert lossy.dropped
+    assert [i["key"] for i in jira.issues()] == [issue.key]
 
 
 @pytest.mark.integration

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from afterhours.domain import render
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue, NotifyChannel
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
@@ -155,3 +156,11 @@ def test_blank_subject_gets_placeholder(subject: str) -> None:
 )
 def test_one_line(text: str, limit: int, expected: str) -> None:
     assert one_line(text, limit) == expected
+
+
+def test_a_subject_cannot_ping_the_channel_or_smuggle_a_link_into_chat() -> None:
+    ticket = make_ticket(subject="<!channel> refund <https://evil.example/login|Reset SSO> & more")
+    text = render.route_message(ticket, "billing", "Finance")
+    assert "<!channel>" not in text
+    assert "<https://evil.example" not in text
+    assert "&lt;!channel&gt; refund &lt;https://evil.example/login|Reset SSO&gt; &amp; more" in text

@@ -81,7 +81,9 @@ class JiraIssueTracker:
                         retry_after=parse_retry_after(headers.get("Retry-After")),
                     ) from error
                 raise PermanentError(_SERVICE, str(error.text)[:500], status=status) from error
-            except (requests.ConnectionError, requests.Timeout) as error:
+            except requests.RequestException as error:
+                # Connection, timeout, a body cut short, HTML where JSON was due (a proxy's
+                # error page): worth another try.
                 raise TransientError(_SERVICE, f"{type(error).__name__}: {error}") from error
 
         return call_with_retries(self._retry, f"jira.{operation}", attempt)
@@ -92,18 +94,15 @@ class JiraIssueTracker:
 
     def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
         """The issue already filed for a ticket, found by its label."""
+        return self._call("search", lambda j: self._find(j, ticket_id))
+
+    def _find(self, jira: JIRA, ticket_id: int) -> JiraIssueRef | None:
         jql = f'labels = "{jira_label(ticket_id)}" ORDER BY created ASC'
-        found = self._call(
-            "search", lambda j: j.enhanced_search_issues(jql, maxResults=1, fields="summary")
-        )
+        found = jira.enhanced_search_issues(jql, maxResults=1, fields="summary")
         return None if not found else JiraIssueRef(found[0].key, self.issue_url(found[0].key))
 
     def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
         """File the issue unless one is already labelled for the ticket."""
-        existing = self.find_issue(action.ticket_id)
-        if existing is not None:
-            log.info("jira.issue_found", ticket_id=action.ticket_id, issue_key=existing.key)
-            return existing
         fields: dict[str, Any] = {
             "project": {"key": action.project},
             "issuetype": {"name": action.issue_type},
@@ -111,8 +110,18 @@ class JiraIssueTracker:
             "description": action.description,
             "labels": list(action.labels),
         }
-        issue = self._call("create_issue", lambda j: j.create_issue(fields=fields, prefetch=False))
-        return JiraIssueRef(issue.key, self.issue_url(issue.key))
+
+        def find_or_create(jira: JIRA) -> JiraIssueRef:
+            # Search and create are one retried step: a create whose answer was lost (a read
+            # timeout, a 502) may have filed the issue, so a retry must look before it files.
+            existing = self._find(jira, action.ticket_id)
+            if existing is not None:
+                log.info("jira.issue_found", ticket_id=action.ticket_id, issue_key=existing.key)
+                return existing
+            issue = jira.create_issue(fields=fields, prefetch=False)
+            return JiraIssueRef(issue.key, self.issue_url(issue.key))
+
+        return self._call("create_issue", find_or_create)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Upsert the remote link to the ticket; the stable globalId makes repeats harmless."""

@@ -43,6 +43,9 @@ class WebhookNotifier:
         def post() -> None:
             try:
                 response = self._client.post(url, json={"text": text})
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+                # A malformed URL in settings fails the same way every time.
+                raise PermanentError(_SERVICE, f"{channel}: bad webhook URL") from error
             except httpx.TransportError as error:
                 # The URL is a secret: name the channel, never the URL.
                 raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error

@@ -103,7 +103,8 @@ class SqliteState:
         except BaseException:
             # Also when COMMIT itself fails: a connection left inside a transaction would
             # silently fold every later write into it, never committed.
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
 
     # The export cursor and ticket snapshots

@@ -110,7 +110,9 @@ class ZenpyTicketDesk:
                 raise _classify(error.response, str(error)) from error
             except requests.HTTPError as error:
                 raise _classify(error.response, str(error)) from error
-            except (requests.ConnectionError, requests.Timeout) as error:
+            except requests.RequestException as error:
+                # Connection, timeout, a body cut short or undecodable: the request may succeed
+                # if sent again.
                 raise TransientError(_SERVICE, f"{type(error).__name__}: {error}") from error
             except ZenpyException as error:
                 raise PermanentError(_SERVICE, str(error)) from error

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-CLOSED_STATUSES = frozenset({"solved", "closed"})
+# The export also lists deleted tickets (status "deleted"): nothing is to be done for them.
+CLOSED_STATUSES = frozenset({"solved", "closed", "deleted"})
 
 
 @dataclass(frozen=True)

@@ -91,14 +91,16 @@ def plan_actions(ticket: Ticket, policy: Policy, now: datetime, history: History
 def _first_match(
     builder: _PlanBuilder, rules: list[R], prefix: str, after_hours: bool, when: str
 ) -> tuple[R, str] | None:
+    left_for_hours = False
     for rule in rules:
         verdict = evaluate(rule.when, builder.ticket, after_hours=after_hours, when=when)
         if verdict.matched:
             return rule, _because(verdict)
-        if verdict.only_hours_failed:
-            # The rule would have won but for the clock: record once that it was left on purpose.
+        if verdict.only_hours_failed and not left_for_hours:
+            # The rule would have won but for the clock: say once that it was left on purpose,
+            # then go on, since a later rule without an hours condition may still match.
             builder.skip(f"{prefix}:{rule.name}", "hours", "; ".join(verdict.failed))
-            return None
+            left_for_hours = True
     return None
 
 

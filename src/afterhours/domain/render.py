@@ -41,15 +41,20 @@ def jira_description(ticket: Ticket, reason: str) -> str:
     )
 
 
+def chat_escape(text: str) -> str:
+    """Escape Slack's control characters so a customer's text cannot ping @channel or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def route_message(ticket: Ticket, rule: str, target: str) -> str:
     """A chat message announcing a routed ticket."""
-    subject = one_line(ticket.subject, 120)
+    subject = chat_escape(one_line(ticket.subject, 120))
     return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}” → {target} {ticket.web_url}"
 
 
 def escalation_message(ticket: Ticket, ladder: str, level: int, why: str) -> str:
     """A chat message for one escalation level."""
-    subject = one_line(ticket.subject, 120)
+    subject = chat_escape(one_line(ticket.subject, 120))
     return (
         f"[afterhours] escalation {ladder} level {level}: ticket #{ticket.id} “{subject}”"
         f" ({ticket.priority or 'no priority'}) {why}. {ticket.web_url}"
