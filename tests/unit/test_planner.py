@@ -275,3 +275,20 @@ def test_literal_policy_rule_without_hours_condition() -> None:
         ("ticket:7/route:everything/notify", "applies to every ticket"),
     ]
     assert result.actions[0].action == AddInternalNote(7, "Looked at by afterhours")
+
+
+def test_a_rule_left_for_business_hours_does_not_hide_a_later_match() -> None:
+    policy = parse_policy(
+        "version: 1\n"
+        "schedule: {time_zone: UTC, hours: {wed: ['09:00-17:00']}}\n"
+        "routes:\n"
+        "  - name: night-billing\n"
+        "    when: {after_hours: true, keywords: [refund]}\n"
+        "    group: Finance\n"
+        "  - name: any-billing\n"
+        "    when: {keywords: [refund]}\n"
+        "    tags: [billing]\n"
+    )
+    result = plan_actions(make_ticket(subject="Refund", created_at=DAY), policy, DAY, History())
+    assert [s.rule for s in result.skips] == ["route:night-billing"]
+    assert [p.key for p in result.actions] == ["ticket:7/route:any-billing/add_tags"]
