@@ -14,6 +14,9 @@ from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
+# Validates every twin exchange against the vendors' specs and prints the contract report.
+pytest_plugins = ["contract.plugin"]
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:

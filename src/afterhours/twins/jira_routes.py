@@ -50,9 +50,7 @@ def _meta_routes(twin: JiraTwin) -> None:
 
     @route("GET", f"{API}/myself")
     def myself(request: Request) -> Response:
-        return Response(200, twin.bot(request) | {"groups": {"size": 1, "items": []},
-                                                   "applicationRoles": {"size": 1, "items": []},
-                                                   "expand": "groups,applicationRoles"})
+        return Response(200, shapes.full_user(twin.bot(request)))
 
     @route("GET", f"{API}/field")
     def fields(request: Request) -> Response:

@@ -87,18 +87,29 @@ def fields(base: str) -> list[dict[str, Any]]:
 
 
 def user(base: str, account_id: str, display_name: str, email: str | None) -> dict[str, Any]:
-    """A Cloud user (User / UserDetails): accountId based, no name or key."""
+    """A Cloud user as embedded in issues and comments (UserDetails): accountId based.
+
+    UserDetails has no `locale` (and forbids extra properties); only the full User that
+    /myself answers carries one, see `full_user`.
+    """
     avatar = "https://secure.gravatar.com/avatar/0?d=mm&s="
     out: dict[str, Any] = {
         "self": f"{base}/rest/api/2/user?accountId={account_id}",
         "accountId": account_id, "accountType": "atlassian", "displayName": display_name,
-        "active": True, "timeZone": "Etc/UTC", "locale": "en_US",
+        "active": True, "timeZone": "Etc/UTC",
         "avatarUrls": {size: f"{avatar}{size.split('x')[0]}"
                        for size in ("48x48", "24x24", "16x16", "32x32")},
     }
     if email is not None:
         out["emailAddress"] = email
     return out
+
+
+def full_user(details: dict[str, Any]) -> dict[str, Any]:
+    """The User that GET /myself answers: UserDetails plus locale, groups and roles."""
+    return details | {"locale": "en_US", "groups": {"size": 1, "items": []},
+                      "applicationRoles": {"size": 1, "items": []},
+                      "expand": "groups,applicationRoles"}
 
 
 def status(base: str, name: str) -> dict[str, Any]:

@@ -30,6 +30,9 @@ from afterhours.twins.zendesk_shapes import (
 )
 
 Clock = Callable[[], datetime]
+# Every Zendesk account has a default brand, and every ticket belongs to a brand: the live API
+# never answers brand_id null (the spec declares it a non-nullable integer).
+DEFAULT_BRAND_ID = 360000000001
 
 
 def _dedupe(tags: Sequence[object]) -> list[str]:
@@ -109,7 +112,7 @@ class ZendeskState:
             "is_public": True, "due_at": None, "tags": _dedupe(tags), "custom_fields": fields,
             "fields": copy.deepcopy(fields), "satisfaction_rating": None,
             "sharing_agreement_ids": [], "followup_ids": [], "ticket_form_id": None,
-            "brand_id": None, "allow_channelback": False, "allow_attachments": True,
+            "brand_id": DEFAULT_BRAND_ID, "allow_channelback": False, "allow_attachments": True,
             "from_messaging_channel": False,
         }
         self.tickets[ticket_id] = ticket
