@@ -4,8 +4,10 @@
     ├── ConfigError          settings or policy unusable: fix the input, do not retry
     │   └── PolicyError      carries located messages (file:line:column)
     └── ServiceError         a call to Zendesk, Jira or a chat webhook failed
-        ├── TransientError   may succeed later: retried by the policy in retrying.py
-        └── PermanentError   fails the same way again (400, 403, 404, 422): recorded
+        ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
+        ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
+        │                    not settled either; the next pass tries again
+        └── PermanentError   fails the same way again (400, 404, 422): recorded
             └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
 """
 
@@ -54,9 +56,36 @@ class TransientError(ServiceError):
         self.retry_after = retry_after
 
 
+class AccessError(ServiceError):
+    """Credentials or permissions refused: an operator must act, and nothing is given up."""
+
+
 class PermanentError(ServiceError):
     """A failure that will repeat: the request itself is wrong or not allowed."""
 
 
 class ConflictError(PermanentError):
     """The ticket changed since we read it (409 on safe_update)."""
+
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+ACCESS_STATUSES = frozenset({401, 403})
+
+
+def error_for_status(
+    service: str,
+    status: int | None,
+    message: str,
+    *,
+    retry_after: float | None = None,
+    access: frozenset[int] = ACCESS_STATUSES,
+) -> ServiceError:
+    """The error an HTTP failure means; `status` None is a failure without an answer."""
+    message = message[:500]  # an HTML error page is no log line
+    if status == 409:
+        return ConflictError(service, "the ticket changed since it was read", status=409)
+    if status is None or status in TRANSIENT_STATUSES:
+        return TransientError(service, message, status=status, retry_after=retry_after)
+    if status in access:
+        return AccessError(service, message, status=status)
+    return PermanentError(service, message, status=status)

@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.notify import WebhookNotifier
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
-from afterhours.errors import PermanentError, TransientError
+from afterhours.errors import AccessError, PermanentError, TransientError
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.jira import JiraTwin
 
@@ -123,11 +123,20 @@ def test_429_is_retried_after_the_servers_retry_after() -> None:
 
 
 @respx.mock
-def test_a_rejected_webhook_is_permanent_and_never_names_the_secret_url() -> None:
-    respx.post(HOOK).mock(return_value=httpx.Response(404, text="no_service"))
+def test_a_rejected_message_is_permanent_and_never_names_the_secret_url() -> None:
+    respx.post(HOOK).mock(return_value=httpx.Response(400, text="invalid_payload"))
     with pytest.raises(PermanentError) as raised:
         notifier([]).notify("finance", "hello")
     assert "SECRET" not in str(raised.value)
+
+
+@pytest.mark.parametrize("status", [403, 404, 410])
+@respx.mock
+def test_a_revoked_webhook_needs_an_operator_and_is_not_given_up(status: int) -> None:
+    route = respx.post(HOOK).mock(return_value=httpx.Response(status, text="no_service"))
+    with pytest.raises(AccessError):
+        notifier([]).notify("finance", "hello")
+    assert route.call_count == 1  # not retried now: it will not heal in seconds
 
 
 @respx.mock

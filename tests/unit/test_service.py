@@ -18,7 +18,7 @@ from afterhours.domain.actions import (
     ZendeskAction,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
-from afterhours.errors import ConflictError, PermanentError, TransientError
+from afterhours.errors import AccessError, ConflictError, PermanentError, TransientError
 from afterhours.policy import load_policy
 from afterhours.service import Service
 from factories import SATURDAY_NIGHT, make_ticket
@@ -180,3 +180,17 @@ def test_a_deleted_ticket_is_left_alone(
     advance(service, timedelta(days=2))
     report = service.run_pass()
     assert (report.done, desk.updates, notifier.sent) == (0, [], [])
+
+
+def test_refused_credentials_defer_the_action_until_an_operator_fixes_them(
+    parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
+) -> None:
+    desk, _, notifier, service = parts
+    desk.tickets = [make_ticket(id=2, subject="Refund for a double charge")]
+    notifier.boom = AccessError("chat", "finance: HTTP 404", status=404)
+    report = service.run_pass()
+    assert (report.deferred, report.failed) == (1, 0)
+    assert service.state.ledger_status("ticket:2/route:billing/notify") == "intended"
+    notifier.boom = None  # the webhook URL was replaced
+    service.run_pass()
+    assert [channel for channel, _ in notifier.sent] == ["finance"]

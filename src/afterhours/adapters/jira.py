@@ -16,12 +16,11 @@ from jira import JIRA, JIRAError
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
-from afterhours.errors import PermanentError, TransientError
+from afterhours.errors import TransientError, error_for_status
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 T = TypeVar("T")
 log = structlog.get_logger()
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _SERVICE = "jira"
 
 
@@ -73,14 +72,11 @@ class JiraIssueTracker:
             try:
                 return fn(self._client())
             except JIRAError as error:
-                status = error.status_code
-                if status is None or status in TRANSIENT_STATUSES:
-                    headers = error.response.headers if error.response is not None else {}
-                    raise TransientError(
-                        _SERVICE, str(error.text)[:500], status=status,
-                        retry_after=parse_retry_after(headers.get("Retry-After")),
-                    ) from error
-                raise PermanentError(_SERVICE, str(error.text)[:500], status=status) from error
+                headers = error.response.headers if error.response is not None else {}
+                raise error_for_status(
+                    _SERVICE, error.status_code, str(error.text),
+                    retry_after=parse_retry_after(headers.get("Retry-After")),
+                ) from error
             except requests.RequestException as error:
                 # Connection, timeout, a body cut short, HTML where JSON was due (a proxy's
                 # error page): worth another try.

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 import httpx
 from pydantic import SecretStr
 
-from afterhours.errors import PermanentError, TransientError
+from afterhours.errors import PermanentError, TransientError, error_for_status
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Slack answers a revoked or archived webhook with 403, 404 or 410: an operator must
+# replace the URL, and until then the message must not be given up.
+REVOKED_HOOK_STATUSES = frozenset({401, 403, 404, 410})
 _SERVICE = "chat"
 
 
@@ -49,16 +51,11 @@ class WebhookNotifier:
             except httpx.TransportError as error:
                 # The URL is a secret: name the channel, never the URL.
                 raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error
-            if response.status_code in TRANSIENT_STATUSES:
-                raise TransientError(
-                    _SERVICE, f"{channel}: HTTP {response.status_code}",
-                    status=response.status_code,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                )
             if response.is_error:
-                raise PermanentError(
-                    _SERVICE, f"{channel}: HTTP {response.status_code}",
-                    status=response.status_code,
+                raise error_for_status(
+                    _SERVICE, response.status_code, f"{channel}: HTTP {response.status_code}",
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    access=REVOKED_HOOK_STATUSES,
                 )
 
         call_with_retries(self._retry, "chat.notify", post)

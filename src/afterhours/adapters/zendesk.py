@@ -27,13 +27,12 @@ from afterhours.domain.actions import (
     ZendeskAction,
 )
 from afterhours.domain.model import Ticket
-from afterhours.errors import ConflictError, PermanentError, TransientError
+from afterhours.errors import PermanentError, TransientError, error_for_status
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 T = TypeVar("T")
 log = structlog.get_logger()
 SIDELOADS = ["metric_sets", "users", "organizations", "groups"]
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 _SERVICE = "zendesk"
 
 
@@ -231,12 +230,9 @@ class ZenpyTicketDesk:
 
 
 def _classify(response: requests.Response | None, message: str) -> Exception:
-    status = None if response is None else response.status_code
-    if status == 409:
-        return ConflictError(_SERVICE, "the ticket changed since it was read", status=409)
-    if status is None or status in TRANSIENT_STATUSES:
-        retry_after = None if response is None else response.headers.get("Retry-After")
-        return TransientError(
-            _SERVICE, message[:500], status=status, retry_after=parse_retry_after(retry_after)
-        )
-    return PermanentError(_SERVICE, message[:500], status=status)
+    if response is None:
+        return error_for_status(_SERVICE, None, message)
+    return error_for_status(
+        _SERVICE, response.status_code, message,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
