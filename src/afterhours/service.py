@@ -135,11 +135,12 @@ class Service:
             log.error("export.failed", error=str(error), status=error.status)
 
     def _settle(self, ticket: Ticket, report: PassReport) -> None:
-        for _ in range(MAX_ROUNDS):
+        for round_number in range(MAX_ROUNDS):
             plan = plan_actions(ticket, self.policy, self.clock(), self.state.history(ticket.id))
             if not plan:
                 return
-            report.tickets_planned += 1
+            if round_number == 0:
+                report.tickets_planned += 1
             with self.state.batch():
                 for skip in plan.skips:
                     self._record(ticket.id, "skipped", skip.reason, entry=skip)
@@ -199,7 +200,7 @@ class Service:
         actions = [c.action for c in changes if isinstance(c.action, ZENDESK_ACTIONS)]
         try:
             updated_at = self.desk.update_ticket(ticket, actions)
-        except ConflictError:
+        except ConflictError:  # a PermanentError, but it means the whole plan is stale
             raise
         except PermanentError as error:
             if len(changes) == 1:
