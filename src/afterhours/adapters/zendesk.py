@@ -211,6 +211,8 @@ class ZenpyTicketDesk:
             elif isinstance(change, AddTags):
                 tags += [t for t in change.tags if t not in tags]
             elif isinstance(change, AssignGroup):
+                # The later one wins: the planner orders escalations after routes, so a ladder's
+                # group overrides the route's when both fall due in one plan.
                 update.group_id = self.group_id(change.group)
             elif isinstance(change, AddInternalNote):
                 notes.append(change.body)
