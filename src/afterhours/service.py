@@ -241,8 +241,8 @@ class Service:
     ) -> None:
         permanent = isinstance(error, PermanentError)
         for item in planned:
-            # A permanent failure settles the entry (it would fail the same way again);
-            # a transient one leaves it intended, so the next pass tries again.
+            # A permanent failure settles the entry (it would fail the same way again); any
+            # other (transient, refused credentials) leaves it intended for the next pass.
             self._record(
                 item.action.ticket_id, "failed" if permanent else "deferred", str(error),
                 entry=item, detail={"status": error.status},

@@ -88,11 +88,8 @@ class JiraIssueTracker:
         """Where an engineer opens the issue."""
         return f"{self.base_url}/browse/{key}"
 
-    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
-        """The issue already filed for a ticket, found by its label."""
-        return self._call("search", lambda j: self._find(j, ticket_id))
-
     def _find(self, jira: JIRA, ticket_id: int) -> JiraIssueRef | None:
+        """The issue already filed for a ticket, found by its label."""
         jql = f'labels = "{jira_label(ticket_id)}" ORDER BY created ASC'
         found = jira.enhanced_search_issues(jql, maxResults=1, fields="summary")
         return None if not found else JiraIssueRef(found[0].key, self.issue_url(found[0].key))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
-from afterhours.demo.night import START, STEP, TICKETS, DemoNight
+from afterhours.demo.night import START, STEP, DemoNight
 from afterhours.domain.render import one_line
 from afterhours.domain.schedule import describe_moment, is_business_time
 
@@ -22,8 +22,7 @@ def write_report(night: DemoNight, out: TextIO) -> None:
         f"{describe_moment(START, policy.schedule)} to "
         f"{describe_moment(night.clock(), policy.schedule)}\n\n"
     )
-    names = {night.ticket_ids[t.name]: t for t in TICKETS if t.name in night.ticket_ids}
-    for ticket_id in sorted(names):
+    for ticket_id in sorted(night.ticket_ids.values()):
         snapshot = state.ticket(ticket_id)
         if snapshot is None:
             continue
