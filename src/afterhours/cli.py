@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:  # e.g. AFTERHOURS_WEBHOOKS that is not JSON
         print(f"afterhours: settings: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`afterhours demo | head`): no traceback, and no second error
+        # when Python flushes stdout at exit (the recipe in the signal module's docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     return code
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,17 @@ def test_run_once_from_the_environment_acts_and_audits(  # noqa: PLR0917  (pytes
     routed = [r for r in rows if r["rule"] == "route:billing" and r["outcome"] == "done"]
     assert {r["action"] for r in routed} == {"AssignGroup", "AddTags", "NotifyChannel"}
     assert len(chat.messages("finance")) == 1
+
+
+def test_a_reader_that_goes_away_gets_no_traceback() -> None:
+    demo = subprocess.Popen(  # a pipe closed after one line, like `afterhours demo | head -1`
+        [sys.executable, "-m", "afterhours", "demo"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert demo.stdout is not None
+    assert demo.stderr is not None
+    demo.stdout.readline()
+    demo.stdout.close()
+    assert "Traceback" not in demo.stderr.read().decode()
+    demo.stderr.close()
+    assert demo.wait(timeout=120) == 1
