@@ -1,20 +1,25 @@
 """A tiny loopback HTTP server that routes requests to plain handler functions.
 
-Both twins are built on it: they register handlers with `route`, keep their
-state behind one lock, and let tests count what each endpoint served.
+Every twin is built on it: they register handlers with `route`, keep their
+state behind one lock, and let tests count what each endpoint served. Each server
+carries a `Faults` registry (off until a rule is added) for chaos tests.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+from afterhours.twins.faults import ErrorBody, Faults, abort, error_body_for
 
 
 @dataclass(frozen=True)
@@ -79,15 +84,36 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
-class TwinServer:
-    """Routes, counts and serves requests on 127.0.0.1; state access is serialised by `lock`."""
+def _not_found() -> Response:
+    return Response(404, {"error": "RecordNotFound", "description": "Not found"})
 
-    def __init__(self, name: str, *, record_exchanges: bool = False) -> None:
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a killed daemon, a read timeout) is no twin bug;
+        # a traceback per hang-up would bury real ones in a chaos run.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class TwinServer:
+    """Routes, counts and serves requests on 127.0.0.1; state access is serialised by `lock`.
+
+    `requests` counts handler runs per endpoint (injected answers and resets are not runs);
+    `faults` injects failures; `error_body` shapes the JSON of injected error answers.
+    """
+
+    def __init__(self, name: str, *, record_exchanges: bool = False,
+                 error_body: ErrorBody | None = None) -> None:
         self.name = name
         self.lock = threading.RLock()
         self.requests: Counter[str] = Counter()
         self.exchanges: list[Exchange] = []
         self.record_exchanges = record_exchanges
+        self.faults = Faults()
+        self.error_body: ErrorBody = error_body or error_body_for(name)
         self._routes: list[_Route] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -111,8 +137,7 @@ class TwinServer:
 
     def start(self, port: int = 0) -> str:
         """Listen on 127.0.0.1 (a free port by default) in a daemon thread; return the base URL."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", port), self._handler_class())
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -136,27 +161,49 @@ class TwinServer:
         self.stop()
 
     def dispatch(self, request: Request) -> Response:
-        """Find the route for `request`, run it under the lock and count it."""
+        """Find the route for `request`, run it under the lock and count it (no faults)."""
+        found = self._match(request)
+        return _not_found() if found is None else self._run(*found, record=True)
+
+    def _match(self, request: Request) -> tuple[_Route, Request] | None:
         for route in self._routes:
             if route.method != request.method:
                 continue
             match = route.regex.match(request.path)
-            if match is None:
-                continue
-            routed = Request(
-                request.method, request.path, request.query, request.headers, request.body,
-                match.groupdict(),
-            )
-            with self.lock:
-                self.requests[route.name] += 1
-                try:
-                    response = route.handler(routed)
-                except HttpError as error:
-                    response = error.response
-                if self.record_exchanges:
-                    self.exchanges.append(Exchange(routed, response))
-            return response
-        return Response(404, {"error": "RecordNotFound", "description": "Not found"})
+            if match is not None:
+                return route, Request(request.method, request.path, request.query,
+                                      request.headers, request.body, match.groupdict())
+        return None
+
+    def _run(self, route: _Route, routed: Request, *, record: bool) -> Response:
+        with self.lock:
+            self.requests[route.name] += 1
+            try:
+                response = route.handler(routed)
+            except HttpError as error:
+                response = error.response
+            if record and self.record_exchanges:
+                self.exchanges.append(Exchange(routed, response))
+        return response
+
+    def serve(self, request: Request) -> Response | None:
+        """Dispatch `request` through `faults`; None means: abort the connection, answer nothing."""
+        found = self._match(request)
+        if found is None:
+            return _not_found()
+        route, routed = found
+        fault = self.faults.draw(route.name)
+        if fault.latency:
+            time.sleep(fault.latency)
+        if fault.kind == "reset":
+            return None
+        if fault.kind == "answer" and fault.status is not None:
+            # Left out of `exchanges`: the specs need not declare every status we inject.
+            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+            return Response(fault.status, self.error_body(fault.status), headers)
+        # A dropped answer has no response to check against the specs: keep it unrecorded.
+        response = self._run(route, routed, record=fault.kind is None)
+        return None if fault.kind == "drop_after_commit" else response
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         twin = self
@@ -180,7 +227,12 @@ class TwinServer:
                     self.command, split.path, parse_qs(split.query),
                     {k.lower(): v for k, v in self.headers.items()}, body,
                 )
-                self._send(twin.dispatch(request))
+                response = twin.serve(request)
+                if response is None:
+                    abort(self.connection)
+                    self.close_connection = True  # nothing more may be read or written here
+                    return
+                self._send(response)
 
             def _send(self, response: Response) -> None:
                 payload = b"" if response.body is None else json.dumps(response.body).encode()
