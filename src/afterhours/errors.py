@@ -5,6 +5,8 @@
     │   └── PolicyError      carries located messages (file:line:column)
     └── ServiceError         a call to Zendesk, Jira or a chat webhook failed
         ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
+        ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
+        │                    never retried blindly; reconciled on a later pass
         ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
         │                    not settled either; the next pass tries again
         └── PermanentError   fails the same way again (400, 404, 422): recorded
@@ -54,6 +56,10 @@ class TransientError(ServiceError):
     ) -> None:
         super().__init__(service, message, status=status)
         self.retry_after = retry_after
+
+
+class OutcomeUnknownError(ServiceError):
+    """A write whose answer was lost: it may have landed, so look before writing again."""
 
 
 class AccessError(ServiceError):

@@ -8,8 +8,8 @@ that just sits there still reaches its escalation deadline without an API call p
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,39 +24,18 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
-    SkippedAction,
 )
-from afterhours.domain.model import Ticket
+from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
-from afterhours.errors import ConflictError, PermanentError, ServiceError
+from afterhours.errors import ConflictError, PermanentError, ServiceError, TransientError
+from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
+from afterhours.reconcile import reconcile
 
 log = structlog.get_logger()
-# Creating a Jira issue teaches the planner a fact (the key) that the link actions need;
-# a few rounds per ticket per pass is all that can ever be useful.
-MAX_ROUNDS = 3
-
-
-@dataclass
-class PassReport:
-    """What one pass did, for the canonical log line and the demo."""
-
-    pages: int = 0
-    tickets_read: int = 0
-    tickets_planned: int = 0
-    done: int = 0
-    skipped: int = 0
-    failed: int = 0
-    deferred: int = 0
-    conflicts: int = 0
-    crashed: int = 0
-    export_failed: bool = False
-    interrupted: bool = False
-
-    @property
-    def clean(self) -> bool:
-        """Nothing failed, waits for a retry, or crashed."""
-        return not (self.export_failed or self.failed or self.deferred or self.crashed)
+# Rounds per ticket per pass: a re-read before an escalation, a re-read after a 409, and
+# a Jira issue created (a fact the link actions need) each call for planning once more.
+MAX_ROUNDS = 5
 
 
 class Service:
@@ -72,6 +51,7 @@ class Service:
         policy: Policy,
         clock: Clock,
         backfill: timedelta = timedelta(hours=24),
+        search_lag: timedelta = timedelta(minutes=3),
         stop: threading.Event | None = None,
     ) -> None:
         self.desk = desk
@@ -82,14 +62,19 @@ class Service:
         self.clock = clock
         # Zendesk refuses an export that starts less than a minute ago.
         self.backfill = max(backfill, timedelta(minutes=2))
+        # How long Jira's search may take to show a new issue (see afterhours.reconcile).
+        self.search_lag = search_lag
         # Set by SIGTERM: the pass stops after the ticket in hand (the retry policy's waits
         # end early on the same event, see bootstrap).
         self.stop = stop or threading.Event()
+        self.recorder = Recorder(state, clock)
+        self._record = self.recorder.record
 
     def run_pass(self) -> PassReport:
         """Read what changed, then settle every open ticket once (or until stopped)."""
         report = PassReport()
         self._read_changes(report)
+        self._close_out(report)
         for ticket in self.state.open_tickets():
             if self.stop.is_set():
                 report.interrupted = True
@@ -107,10 +92,15 @@ class Service:
         for adapter in (self.desk, self.tracker, self.notifier, self.state):
             adapter.close()
 
-    def run_forever(self, interval: float) -> None:
-        """Run passes every `interval` seconds until `self.stop` is set."""
+    def run_forever(
+        self, interval: float, *, before_pass: Callable[[], object] | None = None
+    ) -> None:
+        """Run passes every `interval` seconds until `self.stop` is set; `before_pass` runs
+        first each time (the policy reloader: the policy only changes between passes)."""
         while not self.stop.is_set():
             try:
+                if before_pass is not None:
+                    before_pass()
                 self.run_pass()
             except Exception:  # a daemon outlives a bad pass; the next one starts afresh
                 log.exception("pass.crashed")
@@ -134,13 +124,35 @@ class Service:
             report.export_failed = True
             log.error("export.failed", error=str(error), status=error.status)
 
+    def _close_out(self, report: PassReport) -> None:
+        """Settle what was still pending on tickets an agent solved or closed meanwhile."""
+        with self.state.batch():
+            for ticket_id, key, rule, action in self.state.intended_on_closed():
+                self.state.record(
+                    at=self.clock(), ticket_id=ticket_id, key=key, rule=rule, action=action,
+                    outcome="skipped", status="skipped",
+                    reason="the ticket was solved or closed before this was done",
+                )
+                report.skipped += 1
+
     def _settle(self, ticket: Ticket, report: PassReport) -> None:
+        refreshed = False
         for round_number in range(MAX_ROUNDS):
             plan = plan_actions(ticket, self.policy, self.clock(), self.state.history(ticket.id))
             if not plan:
                 return
             if round_number == 0:
                 report.tickets_planned += 1
+            if not refreshed and any(p.rule.startswith("escalation:") for p in plan.actions):
+                # A metric set lags the reply it measures, and the export lags a minute: read
+                # the ticket afresh before paging anyone, then plan from that.
+                refreshed = True
+                fresh = self._refresh(ticket, required=False)
+                if fresh is None:
+                    return
+                if fresh != ticket:
+                    ticket = fresh
+                    continue
             with self.state.batch():
                 for skip in plan.skips:
                     self._record(ticket.id, "skipped", skip.reason, entry=skip)
@@ -149,16 +161,39 @@ class Service:
                 return
             outcome = self._apply(ticket, plan.actions, report)
             if outcome is None:
-                return
+                # An agent (or a lost answer of ours) changed the ticket since it was read:
+                # re-read and re-plan from the ticket as it is, outside actions included.
+                fresh = self._refresh(ticket, required=True)
+                if fresh is None:
+                    return
+                ticket = fresh
+                continue
             ticket, learned = outcome
             if not learned:
                 return
+
+    def _refresh(self, ticket: Ticket, *, required: bool) -> Ticket | None:
+        """The ticket as Zendesk has it now, kept as its snapshot; None when it is gone, or
+        when it cannot be read and `required` (else the snapshot will do)."""
+        try:
+            fresh = self.desk.fetch_ticket(ticket.id)
+        except ServiceError as error:
+            log.warning("ticket.refresh_failed", ticket_id=ticket.id, error=str(error))
+            return None if required else ticket
+        if fresh is None:  # deleted: nothing more to do for it
+            self.state.store_ticket(replace(ticket, status="deleted"))
+            self._record(ticket.id, "deleted", "the ticket no longer exists in Zendesk")
+            return None
+        self.state.store_ticket(fresh)
+        return fresh
 
     def _apply(
         self, ticket: Ticket, actions: Sequence[PlannedAction], report: PassReport
     ) -> tuple[Ticket, bool] | None:
         """Apply one plan; return the ticket as now stamped and whether a new fact was learned,
         or None when the ticket changed under us and must be re-read before anything else."""
+        learned, settled = self._reconcile(ticket, actions, report)
+        actions = [a for a in actions if a.key not in settled]
         with self.state.batch():  # committed before any side effect: write-ahead
             for planned in actions:
                 self.state.mark_intended(
@@ -170,27 +205,46 @@ class Service:
             try:
                 ticket = self._update_desk(ticket, desk_changes, report)
             except ConflictError:
-                # An agent changed the ticket since we read it: the entries stay intended and
-                # the next pass re-plans from the agent's version, outside actions included.
                 report.conflicts += 1
-                self._record(ticket.id, "conflict",
-                             "ticket changed since read; re-planning on the next pass")
+                self._record(ticket.id, "conflict", "ticket changed since read; re-reading")
                 return None
         # Chat and Jira go ahead even when Zendesk failed: an on-call page must not wait for
         # Zendesk to recover.
-        learned = False
         for planned in actions:
             if isinstance(planned.action, ZENDESK_ACTIONS):
                 continue
             try:
-                detail = self._perform(planned)
+                detail, issue = self._perform(planned)
             except ServiceError as error:
-                self._record_failure([planned], error, report)
+                self.recorder.failure([planned], error, report)
                 continue
-            learned = learned or isinstance(planned.action, CreateJiraIssue)
-            self._record(ticket.id, "done", planned.reason, entry=planned, detail=detail)
-            report.done += 1
+            with self.state.batch():  # the issue and its ledger entry land together
+                if issue is not None:
+                    self.state.record_jira_issue(ticket.id, issue, self.clock())
+                    learned = True
+                self.recorder.done(planned, report, detail)
         return ticket, learned
+
+    def _reconcile(
+        self, ticket: Ticket, actions: Sequence[PlannedAction], report: PassReport
+    ) -> tuple[bool, set[str]]:
+        """Settle what an earlier, interrupted attempt already did, and defer what must wait.
+        Return whether a Jira issue was found (a fact to plan from) and the keys dealt with."""
+        attempts = self.state.attempts(ticket.id)
+        if not attempts:
+            return False, set()
+        found = reconcile(ticket, actions, attempts, desk=self.desk, tracker=self.tracker,
+                          now=self.clock(), search_lag=self.search_lag)
+        with self.state.batch():
+            if found.issue is not None:
+                self.state.record_jira_issue(ticket.id, found.issue, self.clock())
+            for planned, detail in found.landed:
+                self.recorder.done(planned, report, detail)
+            for planned, reason in found.waiting:
+                self._record(ticket.id, "deferred", reason, entry=planned)
+                report.deferred += 1
+        dealt_with = {p.key for p, _ in found.landed} | {p.key for p, _ in found.waiting}
+        return found.issue is not None, dealt_with
 
     def _update_desk(
         self, ticket: Ticket, changes: list[PlannedAction], report: PassReport
@@ -204,7 +258,7 @@ class Service:
             raise
         except PermanentError as error:
             if len(changes) == 1:
-                self._record_failure(changes, error, report)
+                self.recorder.failure(changes, error, report)
                 return ticket
             # One bad field (a group that does not exist, say) must not sink the priority and
             # tags beside it: try each change alone, so only the bad one fails.
@@ -212,73 +266,35 @@ class Service:
                 ticket = self._update_desk(ticket, [change], report)
             return ticket
         except ServiceError as error:
-            self._record_failure(changes, error, report)
+            self.recorder.failure(changes, error, report)
             return ticket
         with self.state.batch():  # one Zendesk update settles all its entries at once
             for planned in changes:
-                self._record(ticket.id, "done", planned.reason, entry=planned,
-                             detail=_describe(planned))
-                report.done += 1
+                self.recorder.done(planned, report)
         return replace(ticket, updated_at=updated_at)
 
-    def _perform(self, planned: PlannedAction) -> dict[str, Any]:
+    def _perform(self, planned: PlannedAction) -> tuple[dict[str, Any], JiraIssueRef | None]:
         action = planned.action
         if isinstance(action, CreateJiraIssue):
-            issue = self.tracker.create_issue(action)
-            self.state.record_jira_issue(action.ticket_id, issue, self.clock())
-            log.info("jira.issue_created", ticket_id=action.ticket_id, issue_key=issue.key)
-            return {"issue_key": issue.key, "issue_url": issue.url}
+            issue = self.tracker.find_issue(action.ticket_id)
+            if issue is None:
+                # Stamp the attempt right before the one create request: if its answer is lost,
+                # Jira's search lag is counted from here (see afterhours.reconcile).
+                self.state.mark_intended(
+                    at=self.clock(), ticket_id=action.ticket_id, key=planned.key,
+                    rule=planned.rule, action=planned.kind, reason=planned.reason)
+                try:
+                    issue = self.tracker.create_issue(action)
+                except TransientError:
+                    # Refused before Jira acted on it (429, no connection): nothing to wait for.
+                    self.state.forget_attempt(planned.key)
+                    raise
+                log.info("jira.issue_created", ticket_id=action.ticket_id, issue_key=issue.key)
+            return {"issue_key": issue.key, "issue_url": issue.url}, issue
         if isinstance(action, LinkJiraIssue):
             self.tracker.link_issue(action)
-            return {"issue_key": action.issue_key}
+            return {"issue_key": action.issue_key}, None
         if isinstance(action, NotifyChannel):
-            self.notifier.notify(action.channel, action.text)
-            return {"channel": action.channel}
+            self.notifier.notify(action.channel, action.text, key=planned.key)
+            return {"channel": action.channel}, None
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
-
-    def _record_failure(
-        self, planned: Sequence[PlannedAction], error: ServiceError, report: PassReport
-    ) -> None:
-        permanent = isinstance(error, PermanentError)
-        for item in planned:
-            # A permanent failure settles the entry (it would fail the same way again); any
-            # other (transient, refused credentials) leaves it intended for the next pass.
-            self._record(
-                item.action.ticket_id, "failed" if permanent else "deferred", str(error),
-                entry=item, detail={"status": error.status},
-                status="failed" if permanent else None,
-            )
-            if permanent:
-                report.failed += 1
-            else:
-                report.deferred += 1
-
-    def _record(
-        self,
-        ticket_id: int,
-        outcome: str,
-        reason: str,
-        *,
-        entry: PlannedAction | SkippedAction | None = None,
-        detail: dict[str, Any] | None = None,
-        status: str | None = None,
-    ) -> None:
-        """Audit an outcome; `status` (or done/skipped) also settles the entry in the ledger."""
-        key = entry.key if entry else None
-        rule = entry.rule if entry else None
-        action = entry.kind if isinstance(entry, PlannedAction) else None
-        settled = status or (outcome if outcome in ("done", "skipped") else None)
-        self.state.record(
-            at=self.clock(), ticket_id=ticket_id, key=key, rule=rule, action=action,
-            outcome=outcome, reason=reason, status=settled, detail=detail,
-        )
-        event = f"action.{outcome}" if key else f"ticket.{outcome}"
-        level = log.warning if outcome in ("failed", "deferred", "conflict") else log.info
-        level(event, ticket_id=ticket_id, key=key, rule=rule, action=action, reason=reason,
-              **(detail or {}))
-
-
-def _describe(planned: PlannedAction) -> dict[str, Any]:
-    fields = asdict(planned.action)
-    fields.pop("ticket_id", None)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}

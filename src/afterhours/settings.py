@@ -40,3 +40,8 @@ class Settings(LocalSettings):
         24.0, ge=0, description="on first start, how far back the export begins"
     )
     http_timeout: float = Field(30.0, gt=0, description="seconds for any one HTTP request")
+    jira_search_lag: float = Field(
+        180.0, ge=0,
+        description="seconds Jira search may take to show a new issue; after a create whose"
+        " answer was lost, filing again waits this long (a second issue is worse than a late one)",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,8 +15,10 @@ from requests.adapters import HTTPAdapter
 
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.notify import WebhookNotifier
+from afterhours.clock import ManualClock
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
-from afterhours.errors import AccessError, PermanentError, TransientError
+from afterhours.domain.model import JiraIssueRef
+from afterhours.errors import AccessError, OutcomeUnknownError, PermanentError, TransientError
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.jira import JiraTwin
 
@@ -35,14 +38,14 @@ def create(ticket_id: int) -> CreateJiraIssue:
 
 
 @pytest.mark.integration
-def test_an_issue_is_filed_once_per_ticket(jira: JiraTwin) -> None:
+def test_the_issue_filed_for_a_ticket_is_found_by_its_label(jira: JiraTwin) -> None:
     tracker = tracker_for(jira)
+    assert tracker.find_issue(7) is None
     first = tracker.create_issue(create(7))
-    second = tracker.create_issue(create(7))  # e.g. after a crash before the key was recorded
 
-    assert first == second
+    assert tracker.find_issue(7) == first  # e.g. after a crash before the key was recorded
+    assert tracker.find_issue(8) is None
     assert first.url == f"{jira.base_url}/browse/{first.key}"
-    assert [i["key"] for i in jira.issues()] == [first.key]
     assert jira.issue(first.key)["fields"]["labels"] == ["zendesk-7", "from-zendesk"]
 
 
@@ -62,7 +65,9 @@ class AnswerLostOnce(HTTPAdapter):
 
 
 @pytest.mark.integration
-def test_a_create_whose_answer_was_lost_is_not_filed_twice(jira: JiraTwin) -> None:
+def test_a_create_whose_answer_was_lost_is_reported_as_unknown_not_retried(
+    jira: JiraTwin,
+) -> None:
     tracker = JiraIssueTracker(
         jira.base_url, "bot@example.com", "token", ticket_namespace="acme.zendesk.com",
         retry=RetryPolicy(attempts=3, sleep=lambda _: None),
@@ -71,10 +76,23 @@ def test_a_create_whose_answer_was_lost_is_not_filed_twice(jira: JiraTwin) -> No
     lossy = AnswerLostOnce()
     tracker._client()._session.mount(jira.base_url, lossy)
 
-    issue = tracker.create_issue(create(7))
+    with pytest.raises(OutcomeUnknownError):
+        tracker.create_issue(create(7))
 
     assert lossy.dropped
-    assert [i["key"] for i in jira.issues()] == [issue.key]
+    (filed,) = jira.issues()  # it landed, and was not sent a second time
+    assert tracker.find_issue(7) == JiraIssueRef(filed["key"], tracker.issue_url(filed["key"]))
+
+
+@pytest.mark.integration
+def test_search_does_not_show_a_new_issue_until_the_index_catches_up(clock: ManualClock) -> None:
+    with JiraTwin(clock, search_lag=timedelta(minutes=2)) as lagging:
+        lagging.add_project("ENG", "Engineering")
+        tracker = tracker_for(lagging)
+        filed = tracker.create_issue(create(7))
+        assert tracker.find_issue(7) is None  # why "search before create" alone is not enough
+        clock.advance(timedelta(minutes=2, seconds=1))
+        assert tracker.find_issue(7) == filed
 
 
 @pytest.mark.integration

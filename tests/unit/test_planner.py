@@ -274,7 +274,8 @@ def test_literal_policy_rule_without_hours_condition() -> None:
         ("ticket:7/route:everything/note", "applies to every ticket"),
         ("ticket:7/route:everything/notify", "applies to every ticket"),
     ]
-    assert result.actions[0].action == AddInternalNote(7, "Looked at by afterhours")
+    assert result.actions[0].action == AddInternalNote(
+        7, "Looked at by afterhours\n\n[afterhours ticket:7/route:everything/note]")
 
 
 def test_a_rule_left_for_business_hours_does_not_hide_a_later_match() -> None:

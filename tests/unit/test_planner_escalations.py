@@ -116,7 +116,8 @@ def test_level_actions() -> None:
     assert note == AddInternalNote(
         9,
         "afterhours escalated this ticket (reply, level 2): no first reply within 120 calendar "
-        "minutes (due Fri 16 Jan 19:00 Europe/London).",
+        "minutes (due Fri 16 Jan 19:00 Europe/London).\n\n"
+        "[afterhours ticket:9/escalation:reply/level:2/note]",  # the marker reconcile finds
     )
     reasons = {p.key: p.reason for p in result.actions}
     assert reasons["ticket:9/escalation:reply/level:1/notify"] == (

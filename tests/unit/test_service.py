@@ -12,6 +12,7 @@ from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.state import SqliteState
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import (
+    AddInternalNote,
     AssignGroup,
     CreateJiraIssue,
     LinkJiraIssue,
@@ -31,17 +32,34 @@ class FakeDesk:
 
     def __init__(self, tickets: Sequence[Ticket]) -> None:
         self.tickets = list(tickets)
+        self.current = {t.id: t for t in tickets}  # what fetch_ticket answers
         self.updates: list[list[ZendeskAction]] = []
         self.fail: Exception | None = None
+        self.conflicts = 0  # this many updates answer 409 first
         self.bad_group: str | None = None
+        self.fetched: list[int] = []
 
     def export_page(self, cursor: str | None, start_time: datetime) -> ExportPage:
         page, self.tickets = tuple(self.tickets), []
+        self.current.update({t.id: t for t in page})
         return ExportPage(page, "cursor-1", end_of_stream=True)
+
+    def fetch_ticket(self, ticket_id: int) -> Ticket | None:
+        if self.fail is not None:
+            raise self.fail
+        self.fetched.append(ticket_id)
+        return self.current.get(ticket_id)
+
+    def has_note(self, ticket_id: int, marker: str) -> bool:
+        return any(isinstance(c, AddInternalNote) and c.ticket_id == ticket_id
+                   and marker in c.body for update in self.updates for c in update)
 
     def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
         if self.fail is not None:
             raise self.fail
+        if self.conflicts:
+            self.conflicts -= 1
+            raise ConflictError("zendesk", "changed", status=409)
         if any(isinstance(c, AssignGroup) and c.group == self.bad_group for c in changes):
             raise PermanentError("zendesk", "unknown group", status=422)
         self.updates.append(list(changes))
@@ -56,6 +74,12 @@ class FakeTracker:
 
     def __init__(self) -> None:
         self.created: list[CreateJiraIssue] = []
+
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        for number, action in enumerate(self.created, start=1):
+            if action.ticket_id == ticket_id:
+                return JiraIssueRef(f"ENG-{number}", f"https://jira.example/browse/ENG-{number}")
+        return None
 
     def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
         self.created.append(action)
@@ -76,7 +100,7 @@ class FakeNotifier:
         self.sent: list[tuple[str, str]] = []
         self.boom: Exception | None = None
 
-    def notify(self, channel: str, text: str) -> None:
+    def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         if self.boom is not None:
             raise self.boom
         self.sent.append((channel, text))
@@ -136,15 +160,28 @@ def test_one_bad_field_does_not_sink_the_others(
     assert service.state.ledger_status("ticket:1/route:general-inquiry/assign_group") == "failed"
 
 
-def test_a_conflict_holds_the_whole_plan_for_the_next_pass(
+def test_a_conflict_rereads_the_ticket_and_replans_at_once(
     parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
 ) -> None:
     desk, _, notifier, service = parts
-    desk.fail = ConflictError("zendesk", "changed", status=409)
+    desk.conflicts = 1  # an agent edited the ticket after the export read it
     advance(service, timedelta(hours=1))
     report = service.run_pass()
     assert report.conflicts == 1
-    assert notifier.sent == []
+    assert desk.fetched.count(1) >= 1
+    assert service.state.ledger_status("ticket:1/route:general-inquiry/assign_group") == "done"
+    assert [channel for channel, _ in notifier.sent] == ["oncall-lead"]
+
+
+def test_a_ticket_that_keeps_changing_holds_its_plan_for_the_next_pass(
+    parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
+) -> None:
+    desk, _, notifier, service = parts
+    desk.conflicts = 100
+    advance(service, timedelta(hours=1))
+    report = service.run_pass()
+    assert 1 < report.conflicts <= 5  # bounded: one ticket cannot hold the pass forever
+    assert notifier.sent == []  # nothing goes out on a plan that keeps going stale
     assert service.state.ledger_status("ticket:1/route:general-inquiry/assign_group") == "intended"
 
 

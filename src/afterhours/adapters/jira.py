@@ -13,10 +13,11 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
+from afterhours.adapters.unsent import surely_unsent
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
-from afterhours.errors import TransientError, error_for_status
+from afterhours.errors import OutcomeUnknownError, TransientError, error_for_status
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 T = TypeVar("T")
@@ -67,35 +68,57 @@ class JiraIssueTracker:
             self._jira.close()  # type: ignore[no-untyped-call]  # jira leaves close() unannotated
             self._jira = None
 
-    def _call(self, operation: str, fn: Callable[[JIRA], T]) -> T:
+    def _call(self, operation: str, fn: Callable[[JIRA], T], *, once: bool = False) -> T:
+        """Run `fn` on the client under the retry policy. With `once` (a write that must not
+        repeat), one attempt, and a failure that may have reached Jira is OutcomeUnknownError."""
+
         def attempt() -> T:
             try:
                 return fn(self._client())
             except JIRAError as error:
                 headers = error.response.headers if error.response is not None else {}
-                raise error_for_status(
+                mapped = error_for_status(
                     _SERVICE, error.status_code, str(error.text),
                     retry_after=parse_retry_after(headers.get("Retry-After")),
-                ) from error
+                )
+                if once and isinstance(mapped, TransientError) and error.status_code != 429:
+                    # A 5xx may come after the issue was stored; only a 429 surely was not.
+                    raise OutcomeUnknownError(_SERVICE, str(mapped),
+                                              status=error.status_code) from error
+                raise mapped from error
             except requests.RequestException as error:
                 # Connection, timeout, a body cut short, HTML where JSON was due (a proxy's
-                # error page): worth another try.
-                raise TransientError(_SERVICE, f"{type(error).__name__}: {error}") from error
+                # error page): worth another try, unless the write may have been acted on.
+                message = f"{type(error).__name__}: {error}"
+                if once and not surely_unsent(error):
+                    raise OutcomeUnknownError(_SERVICE, message) from error
+                raise TransientError(_SERVICE, message) from error
 
+        if once:
+            return attempt()
         return call_with_retries(self._retry, f"jira.{operation}", attempt)
 
     def issue_url(self, key: str) -> str:
         """Where an engineer opens the issue."""
         return f"{self.base_url}/browse/{key}"
 
-    def _find(self, jira: JIRA, ticket_id: int) -> JiraIssueRef | None:
-        """The issue already filed for a ticket, found by its label."""
-        jql = f'labels = "{jira_label(ticket_id)}" ORDER BY created ASC'
-        found = jira.enhanced_search_issues(jql, maxResults=1, fields="summary")
-        return None if not found else JiraIssueRef(found[0].key, self.issue_url(found[0].key))
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """The issue already filed for a ticket, found by its label (as far as search sees)."""
+
+        def find(jira: JIRA) -> JiraIssueRef | None:
+            jql = f'labels = "{jira_label(ticket_id)}" ORDER BY created ASC'
+            found = jira.enhanced_search_issues(jql, maxResults=1, fields="summary")
+            return None if not found else JiraIssueRef(found[0].key, self.issue_url(found[0].key))
+
+        return self._call("find_issue", find)
 
     def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
-        """File the issue unless one is already labelled for the ticket."""
+        """File the issue: one attempt, never retried here.
+
+        A failure that may have reached Jira (a lost answer, a 5xx) raises OutcomeUnknownError:
+        the issue may exist, and search may not show it for a while, so the service looks it up
+        before filing again (see afterhours.reconcile). Others raise as usual.
+        """
         fields: dict[str, Any] = {
             "project": {"key": action.project},
             "issuetype": {"name": action.issue_type},
@@ -104,17 +127,13 @@ class JiraIssueTracker:
             "labels": list(action.labels),
         }
 
-        def find_or_create(jira: JIRA) -> JiraIssueRef:
-            # Search and create are one retried step: a create whose answer was lost (a read
-            # timeout, a 502) may have filed the issue, so a retry must look before it files.
-            existing = self._find(jira, action.ticket_id)
-            if existing is not None:
-                log.info("jira.issue_found", ticket_id=action.ticket_id, issue_key=existing.key)
-                return existing
+        def create(jira: JIRA) -> JiraIssueRef:
             issue = jira.create_issue(fields=fields, prefetch=False)
             return JiraIssueRef(issue.key, self.issue_url(issue.key))
 
-        return self._call("create_issue", find_or_create)
+        # Once: the caller stamps the attempt just before this call, and Jira's search lag is
+        # counted from that stamp; a retry landing later would slip past the wait.
+        return self._call("create_issue", create, once=True)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Upsert the remote link to the ticket; the stable globalId makes repeats harmless."""
@@ -133,3 +152,4 @@ class JiraIssueTracker:
             j._session.post(url, data=json.dumps(payload))
 
         self._call("link_issue", post)
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import httpx
@@ -35,22 +36,34 @@ class WebhookNotifier:
         """The channels among `channels` that have no webhook URL configured."""
         return [c for c in channels if c not in self._webhooks]
 
-    def notify(self, channel: str, text: str) -> None:
-        """Post `text` to `channel`; TransientError or PermanentError when it fails."""
+    def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
+        """Post `text` to `channel`; TransientError or PermanentError when it fails.
+
+        `key` (the action's ledger key) goes out hashed as an Idempotency-Key header, the same
+        on every retry, so a receiver that honours it shows a message once even when an
+        answer was lost. Slack ignores the header: there a lost answer can repeat a message.
+        """
         secret = self._webhooks.get(channel)
         if secret is None:
             raise PermanentError(_SERVICE, f"no webhook URL configured for channel {channel!r}")
         url = secret.get_secret_value()
+        headers = {}
+        if key is not None:
+            headers["Idempotency-Key"] = hashlib.sha256(key.encode()).hexdigest()
 
         def post() -> None:
             try:
-                response = self._client.post(url, json={"text": text})
+                response = self._client.post(url, json={"text": text}, headers=headers)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
                 # A malformed URL in settings fails the same way every time.
                 raise PermanentError(_SERVICE, f"{channel}: bad webhook URL") from error
             except httpx.TransportError as error:
                 # The URL is a secret: name the channel, never the URL.
                 raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error
+            if response.status_code == 422 and key is not None:
+                # The receiver already holds a message under this key (its text may differ
+                # now, re-planned after a crash): delivered once is the point.
+                return
             if response.is_error:
                 raise error_for_status(
                     _SERVICE, response.status_code, f"{channel}: HTTP {response.status_code}",

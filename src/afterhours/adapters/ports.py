@@ -27,6 +27,14 @@ class TicketDesk(Protocol):
         """The next page of changed tickets after `cursor` (or since `start_time` when None)."""
         ...
 
+    def fetch_ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket as it is now (None once deleted): fresher than any export snapshot."""
+        ...
+
+    def has_note(self, ticket_id: int, marker: str) -> bool:
+        """Whether any comment on the ticket contains `marker`."""
+        ...
+
     def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
         """Apply `changes` in one safe update and return the ticket's new updated_at;
         ConflictError if the ticket changed since `ticket` was read."""
@@ -40,8 +48,12 @@ class TicketDesk(Protocol):
 class IssueTracker(Protocol):
     """Jira, as the service uses it."""
 
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """The issue filed for the ticket, if search shows one yet."""
+        ...
+
     def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
-        """File the issue, or return the one already filed for the ticket."""
+        """File the issue, once; OutcomeUnknownError when it may have been filed anyway."""
         ...
 
     def link_issue(self, action: LinkJiraIssue) -> None:
@@ -56,8 +68,8 @@ class IssueTracker(Protocol):
 class Notifier(Protocol):
     """Chat channels."""
 
-    def notify(self, channel: str, text: str) -> None:
-        """Post `text` to `channel`."""
+    def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
+        """Post `text` to `channel`; `key` lets receivers drop a repeat of the same message."""
         ...
 
     def close(self) -> None:

@@ -25,7 +25,8 @@ CREATE INDEX IF NOT EXISTS tickets_open ON tickets(open);
 CREATE TABLE IF NOT EXISTS ledger (
     key TEXT PRIMARY KEY, ticket_id INTEGER NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('intended', 'done', 'skipped', 'failed')),
-    reason TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}', updated_at TEXT NOT NULL);
+    reason TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}', updated_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, attempted_at TEXT);
 CREATE INDEX IF NOT EXISTS ledger_ticket ON ledger(ticket_id);
 CREATE TABLE IF NOT EXISTS jira_issues (
     ticket_id INTEGER PRIMARY KEY, issue_key TEXT NOT NULL, url TEXT NOT NULL,
@@ -37,6 +38,14 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
 """
 _EXPORT_CURSOR = "tickets.export"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """An action tried before and not settled: how often, and when last."""
+
+    count: int
+    last: datetime
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,15 @@ class SqliteState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        # State files written before attempts were counted lack the two columns.
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ledger)")}
+        if "attempts" not in columns:
+            self._db.execute(
+                "ALTER TABLE ledger ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+            self._db.execute("ALTER TABLE ledger ADD COLUMN attempted_at TEXT")
 
     def close(self) -> None:
         """Close the database."""
@@ -130,10 +148,17 @@ class SqliteState:
         db.execute(
             "INSERT INTO tickets (id, open, updated_at, body) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET open = excluded.open,"
-            " updated_at = excluded.updated_at, body = excluded.body",
+            " updated_at = excluded.updated_at, body = excluded.body"
+            # A page read before a fresher fetch_ticket must not roll the snapshot back.
+            " WHERE excluded.updated_at >= tickets.updated_at",
             (ticket.id, int(not ticket.is_closed), ticket.updated_at.isoformat(),
              ticket_to_json(ticket)),
         )
+
+    def store_ticket(self, ticket: Ticket) -> None:
+        """Keep a freshly read ticket as its snapshot (unless a newer one is stored)."""
+        with self._transaction() as db:
+            self._upsert_ticket(db, ticket)
 
     def open_tickets(self) -> list[Ticket]:
         """Snapshots of every ticket not yet solved or closed, oldest first."""
@@ -196,13 +221,50 @@ class SqliteState:
     def mark_intended(
         self, *, at: datetime, ticket_id: int, key: str, rule: str, action: str, reason: str
     ) -> None:
-        """Write ahead: the action is about to be attempted (no audit row; the outcome adds one)."""
+        """Write ahead: the action is about to be attempted (no audit row; the outcome adds one).
+
+        Each call counts an attempt: an entry still intended with attempts > 0 may have
+        reached the service already, so it is reconciled before it is tried again.
+        """
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO ledger (key, ticket_id, rule, action, status, reason, updated_at)"
-                " VALUES (?, ?, ?, ?, 'intended', ?, ?) ON CONFLICT(key) DO NOTHING",
-                (key, ticket_id, rule, action, reason, at.isoformat()),
+                "INSERT INTO ledger (key, ticket_id, rule, action, status, reason, updated_at,"
+                " attempts, attempted_at) VALUES (?, ?, ?, ?, 'intended', ?, ?, 1, ?)"
+                " ON CONFLICT(key) DO UPDATE SET attempts = attempts + 1,"
+                " attempted_at = excluded.attempted_at WHERE status = 'intended'",
+                (key, ticket_id, rule, action, reason, at.isoformat(), at.isoformat()),
             )
+
+    def attempts(self, ticket_id: int) -> dict[str, Attempt]:
+        """Entries of a ticket still intended after an earlier attempt: possibly landed."""
+        rows = self._db.execute(
+            "SELECT key, attempts, attempted_at FROM ledger WHERE ticket_id = ?"
+            " AND status = 'intended' AND attempts > 0",
+            (ticket_id,),
+        )
+        return {
+            key: Attempt(count, datetime.fromisoformat(at)) for key, count, at in rows if at
+        }
+
+    def forget_attempt(self, key: str) -> None:
+        """The last attempt surely did not reach the service: nothing to reconcile for it."""
+        with self._transaction() as db:
+            db.execute("UPDATE ledger SET attempts = 0 WHERE key = ? AND status = 'intended'",
+                       (key,))
+
+    def intended_on_closed(self) -> list[tuple[int, str, str, str]]:
+        """Entries still intended on tickets now solved, closed or deleted: (ticket, key, rule,
+        action). The planner leaves closed tickets alone, so nothing else would settle them."""
+        rows = self._db.execute(
+            "SELECT l.ticket_id, l.key, l.rule, l.action FROM ledger l JOIN tickets t"
+            " ON t.id = l.ticket_id WHERE l.status = 'intended' AND t.open = 0"
+        )
+        return [(int(t), str(k), str(r), str(a)) for t, k, r, a in rows]
+
+    def unsettled(self) -> int:
+        """How many ledger entries are intended and not yet settled."""
+        row = self._db.execute("SELECT COUNT(*) FROM ledger WHERE status = 'intended'")
+        return int(row.fetchone()[0])
 
     def record_jira_issue(self, ticket_id: int, issue: JiraIssueRef, at: datetime) -> None:
         """Remember the Jira issue filed for a ticket (the fact later links are planned from)."""

@@ -19,6 +19,7 @@ from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, ZenpyException
 
 from afterhours.adapters.ports import ExportPage
+from afterhours.adapters.unsent import surely_unsent
 from afterhours.domain.actions import (
     AddInternalNote,
     AddTags,
@@ -27,7 +28,12 @@ from afterhours.domain.actions import (
     ZendeskAction,
 )
 from afterhours.domain.model import Ticket
-from afterhours.errors import PermanentError, TransientError, error_for_status
+from afterhours.errors import (
+    OutcomeUnknownError,
+    PermanentError,
+    TransientError,
+    error_for_status,
+)
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 T = TypeVar("T")
@@ -90,6 +96,7 @@ class ZenpyTicketDesk:
         session = self._session = requests.Session()
         origin = f"https://{subdomain}.zendesk.com"
         session.mount(origin, _BaseUrlTransport(origin, self.base_url, timeout))
+        self._origin = origin
         self._client = Zenpy(
             subdomain=subdomain, email=email, token=token, session=session, disable_cache=True
         )
@@ -101,21 +108,29 @@ class ZenpyTicketDesk:
         """Close the HTTP session."""
         self._session.close()
 
-    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+    def _call(self, operation: str, fn: Callable[[], T], *, once: bool = False) -> T:
+        """Run `fn` under the retry policy. With `once` (a write that must not repeat), one
+        attempt, and a failure that may have reached Zendesk is OutcomeUnknownError."""
+
         def attempt() -> T:
             try:
                 return fn()
             except APIException as error:
-                raise _classify(error.response, str(error)) from error
+                raise _classify(error.response, str(error), once=once) from error
             except requests.HTTPError as error:
-                raise _classify(error.response, str(error)) from error
+                raise _classify(error.response, str(error), once=once) from error
             except requests.RequestException as error:
                 # Connection, timeout, a body cut short or undecodable: the request may succeed
-                # if sent again.
-                raise TransientError(_SERVICE, f"{type(error).__name__}: {error}") from error
+                # if sent again, unless it may already have been acted on.
+                message = f"{type(error).__name__}: {error}"
+                if once and not surely_unsent(error):
+                    raise OutcomeUnknownError(_SERVICE, message) from error
+                raise TransientError(_SERVICE, message) from error
             except ZenpyException as error:
                 raise PermanentError(_SERVICE, str(error)) from error
 
+        if once:
+            return attempt()
         return call_with_retries(self._retry, f"zendesk.{operation}", attempt)
 
     def ticket_url(self, ticket_id: int) -> str:
@@ -141,6 +156,36 @@ class ZenpyTicketDesk:
         log.debug("zendesk.page_read", tickets=len(tickets), end_of_stream=page["end_of_stream"])
         return ExportPage(tickets, str(page["after_cursor"] or cursor or ""), bool(
             page["end_of_stream"]))
+
+    def fetch_ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket as Zendesk has it now, metric set included; None once it is deleted."""
+
+        def fetch() -> dict[str, Any] | None:
+            response = self._session.get(
+                f"{self._origin}/api/v2/tickets/{ticket_id}.json",
+                params={"include": ",".join(SIDELOADS)},
+            )
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            return dict(response.json())
+
+        found = self._call("fetch_ticket", fetch)
+        if found is None:
+            return None
+        tickets = self._to_tickets({**found, "tickets": [found["ticket"]]})
+        if not tickets:
+            raise PermanentError(_SERVICE, f"ticket {ticket_id} could not be read")
+        return tickets[0]
+
+    def has_note(self, ticket_id: int, marker: str) -> bool:
+        """Whether a comment on the ticket contains `marker`: did an earlier attempt land?"""
+
+        def search() -> bool:
+            comments = self._client.tickets.comments(ticket=ticket_id)
+            return any(marker in (comment.body or "") for comment in comments)
+
+        return self._call("has_note", search)
 
     def _to_tickets(self, page: Mapping[str, Any]) -> list[Ticket]:
         emails = {u["id"]: u.get("email") for u in page.get("users", [])}
@@ -224,17 +269,25 @@ class ZenpyTicketDesk:
             update.comment = Comment(body="\n\n".join(notes), public=False)
         update.safe_update = True
         update.updated_stamp = ticket.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        audit = self._call("update_ticket", lambda: self._client.tickets.update(update))
+        # A note is the one change that is not idempotent: safe_update cannot refuse a retry
+        # when the lost first write landed within the same second (updated_at has whole
+        # seconds), so an update carrying one is sent once and reconciled by its marker.
+        audit = self._call("update_ticket", lambda: self._client.tickets.update(update),
+                           once=bool(notes))
         stamped = _parse_time(audit.ticket.to_dict()["updated_at"])
         if stamped is None:
             raise PermanentError(_SERVICE, "update answered without updated_at")
         return stamped
 
 
-def _classify(response: requests.Response | None, message: str) -> Exception:
-    if response is None:
-        return error_for_status(_SERVICE, None, message)
-    return error_for_status(
-        _SERVICE, response.status_code, message,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+def _classify(response: requests.Response | None, message: str, *, once: bool) -> Exception:
+    status = None if response is None else response.status_code
+    error = error_for_status(
+        _SERVICE, status, message,
+        retry_after=None if response is None else parse_retry_after(
+            response.headers.get("Retry-After")),
     )
+    if once and isinstance(error, TransientError) and status != 429:
+        # A 5xx may come after the write was stored; only a 429 surely was not.
+        return OutcomeUnknownError(_SERVICE, message, status=status)
+    return error

@@ -13,7 +13,9 @@ from afterhours.contract.validate import Checked
 AFTERHOURS_ENDPOINTS = (
     ("zendesk", "GET /api/v2/incremental/tickets/cursor"),
     ("zendesk", "GET /api/v2/groups"),
+    ("zendesk", "GET /api/v2/tickets/{ticket_id}"),
     ("zendesk", "PUT /api/v2/tickets/{ticket_id}"),
+    ("zendesk", "GET /api/v2/tickets/{ticket_id}/comments"),
     ("jira", "GET /rest/api/3/serverInfo"),
     ("jira", "GET /rest/api/3/field"),
     ("jira", "GET /rest/api/3/search/jql"),

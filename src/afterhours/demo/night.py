@@ -15,9 +15,10 @@ from pydantic import SecretStr
 
 from afterhours.bootstrap import build_service
 from afterhours.clock import ManualClock
+from afterhours.outcomes import PassReport
 from afterhours.policy import Policy
 from afterhours.retrying import RetryPolicy
-from afterhours.service import PassReport, Service
+from afterhours.service import Service
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin

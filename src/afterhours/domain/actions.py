@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from afterhours.domain.model import Ticket
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,18 @@ class LinkJiraIssue:
 ZendeskAction = SetPriority | AddTags | AssignGroup | AddInternalNote
 Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue
 ZENDESK_ACTIONS = (SetPriority, AddTags, AssignGroup, AddInternalNote)
+
+
+def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
+    """`ticket` as Zendesk shows it after `changes`; notes and outside actions change no field."""
+    for change in changes:
+        if isinstance(change, SetPriority):
+            ticket = replace(ticket, priority=change.priority)
+        elif isinstance(change, AddTags):
+            ticket = replace(ticket, tags=ticket.tags | frozenset(change.tags))
+        elif isinstance(change, AssignGroup):
+            ticket = replace(ticket, group=change.group)
+    return ticket
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,11 @@ def jira_label(ticket_id: int) -> str:
     return f"zendesk-{ticket_id}"
 
 
+def note_marker(key: str) -> str:
+    """The line that ends each note afterhours writes: its ledger key, findable later."""
+    return f"[afterhours {key}]"
+
+
 def jira_tag(issue_key: str) -> str:
     """The Zendesk tag that shows which Jira issue a ticket was filed as."""
     return "jira_" + issue_key.lower().replace("-", "_")
@@ -53,6 +58,11 @@ class _PlanBuilder:
         key = f"ticket:{self.ticket.id}/{rule}/{step}"
         if key not in self.history.settled:
             self.actions.append(PlannedAction(key, rule, reason, action))
+
+    def note(self, rule: str, step: str, reason: str, body: str) -> None:
+        # The marker lets a retry after a lost answer see that the note is already there.
+        marker = note_marker(f"ticket:{self.ticket.id}/{rule}/{step}")
+        self.act(rule, step, reason, AddInternalNote(self.ticket.id, f"{body}\n\n{marker}"))
 
     def skip(self, rule: str, step: str, reason: str) -> None:
         key = f"ticket:{self.ticket.id}/{rule}/{step}"
@@ -128,7 +138,7 @@ def _plan_route(builder: _PlanBuilder, routes: list[Route], after_hours: bool, w
     builder.assign(name, "assign_group", reason, route.group)
     builder.add_tags(name, "add_tags", reason, route.tags)
     if route.note:
-        builder.act(name, "note", reason, AddInternalNote(ticket.id, route.note))
+        builder.note(name, "note", reason, route.note)
     if route.notify:
         target = route.group or (route.jira.project if route.jira else route.notify)
         text = render.route_message(ticket, route.name, target)
@@ -153,9 +163,8 @@ def _plan_route(builder: _PlanBuilder, routes: list[Route], after_hours: bool, w
     builder.act(name, "link_jira_issue", filed,
                 LinkJiraIssue(ticket.id, issue.key, ticket.web_url, title))
     builder.add_tags(name, "jira_tag", filed, [jira_tag(issue.key)])
-    builder.act(name, "jira_note", filed,
-                AddInternalNote(ticket.id, f"afterhours filed this ticket in Jira as {issue.key}: "
-                                           f"{issue.url}"))
+    builder.note(name, "jira_note", filed,
+                 f"afterhours filed this ticket in Jira as {issue.key}: {issue.url}")
 
 
 def _plan_escalation(
@@ -190,7 +199,7 @@ def _plan_escalation(
         builder.assign(name, "assign_group", reason, level.group)
         builder.add_tags(name, "add_tags", reason, level.tags)
         note = f"afterhours escalated this ticket ({ladder.name}, level {number}): {why}."
-        builder.act(name, "note", reason, AddInternalNote(ticket.id, note))
+        builder.note(name, "note", reason, note)
 
 
 def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
-from afterhours.twins.zendesk_export import export_page
+from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
 from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_invalid
 from afterhours.twins.zendesk_state import ZendeskState
 
@@ -150,8 +150,7 @@ class ZendeskTwin(Twin):
         route("GET", "/api/v2/groups/{id}.json")(record(state.groups, "group"))
         route("GET", "/api/v2/groups.json")(lambda request: Response(200, paginate(
             "groups", copy.deepcopy(list(state.groups.values())), request, self.base_url)))
-        route("GET", "/api/v2/tickets/{id}.json")(
-            lambda request: Response(200, {"ticket": copy.deepcopy(state.ticket(_id(request)))}))
+        route("GET", "/api/v2/tickets/{id}.json")(self._show_ticket)
         route("PUT", "/api/v2/tickets/{id}.json")(self._update)
         route("GET", "/api/v2/tickets/{id}/comments.json")(lambda request: Response(
             200, paginate("comments", copy.deepcopy(state.comments[state.ticket(
@@ -163,6 +162,13 @@ class ZendeskTwin(Twin):
         route("DELETE", "/api/v2/tickets/{id}/tags.json")(self._tags("remove_tags", 204))
         route("GET", EXPORT_PATH)(
             lambda request: Response(200, export_page(state, request, self.base_url)))
+
+    def _show_ticket(self, request: Request) -> Response:
+        ticket = copy.deepcopy(self.state.ticket(_id(request)))
+        # Show Ticket side-loads like the list endpoints do (?include=metric_sets,users,...).
+        include = [name.strip() for name in (request.arg("include") or "").split(",")]
+        loads = sideloads(self.state, [ticket], [name for name in include if name in SIDELOADS])
+        return Response(200, {"ticket": ticket, **loads})
 
     def _update(self, request: Request) -> Response:
         changes = _body(request, "ticket")

@@ -48,7 +48,8 @@ def _per_page(request: Request) -> int:
     return min(int(value), MAX_PER_PAGE)
 
 
-def _sideloads(state: ZendeskState, tickets: list[Json], include: list[str]) -> Json:
+def sideloads(state: ZendeskState, tickets: list[Json], include: list[str]) -> Json:
+    """The records `include` asks for that `tickets` reference (metric sets, users, ...)."""
     loads: Json = {}
     if "metric_sets" in include:
         loads["metric_sets"] = [state.metrics[t["id"]].as_json() for t in tickets]
@@ -92,5 +93,5 @@ def export_page(state: ZendeskState, request: Request, base_url: str) -> Json:
         "before_cursor": None,
         "before_url": None,
         "end_of_stream": len(pending) <= per_page,
-        **_sideloads(state, tickets, [name for name in include if name in SIDELOADS]),
+        **sideloads(state, tickets, [name for name in include if name in SIDELOADS]),
     }

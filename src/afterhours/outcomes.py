@@ -1,0 +1,103 @@
+"""Outcomes: what a pass did, written three ways at once (ledger, audit trail, log line)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import structlog
+
+from afterhours.adapters.state import SqliteState
+from afterhours.clock import Clock
+from afterhours.domain.actions import PlannedAction, SkippedAction
+from afterhours.errors import PermanentError, ServiceError
+
+log = structlog.get_logger()
+
+
+@dataclass
+class PassReport:
+    """What one pass did, for the canonical log line and the demo."""
+
+    pages: int = 0
+    tickets_read: int = 0
+    tickets_planned: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    deferred: int = 0
+    conflicts: int = 0
+    crashed: int = 0
+    export_failed: bool = False
+    interrupted: bool = False
+
+    @property
+    def clean(self) -> bool:
+        """Nothing failed, waits for a retry, or crashed."""
+        return not (self.export_failed or self.failed or self.deferred or self.crashed)
+
+
+class Recorder:
+    """Writes each outcome to the audit trail and the log, settling its ledger entry."""
+
+    def __init__(self, state: SqliteState, clock: Clock) -> None:
+        self.state = state
+        self.clock = clock
+
+    def record(
+        self,
+        ticket_id: int,
+        outcome: str,
+        reason: str,
+        *,
+        entry: PlannedAction | SkippedAction | None = None,
+        detail: dict[str, Any] | None = None,
+        status: str | None = None,
+    ) -> None:
+        """Audit an outcome; `status` (or done/skipped) also settles the entry in the ledger."""
+        key = entry.key if entry else None
+        rule = entry.rule if entry else None
+        action = entry.kind if isinstance(entry, PlannedAction) else None
+        settled = status or (outcome if outcome in ("done", "skipped") else None)
+        self.state.record(
+            at=self.clock(), ticket_id=ticket_id, key=key, rule=rule, action=action,
+            outcome=outcome, reason=reason, status=settled, detail=detail,
+        )
+        event = f"action.{outcome}" if key else f"ticket.{outcome}"
+        level = log.warning if outcome in ("failed", "deferred", "conflict") else log.info
+        level(event, ticket_id=ticket_id, key=key, rule=rule, action=action, reason=reason,
+              **(detail or {}))
+
+    def done(self, planned: PlannedAction, report: PassReport,
+             detail: dict[str, Any] | None = None) -> None:
+        """Settle an action that took effect."""
+        self.record(planned.action.ticket_id, "done", planned.reason, entry=planned,
+                    detail=describe(planned) if detail is None else detail)
+        report.done += 1
+
+    def failure(
+        self, planned: Sequence[PlannedAction], error: ServiceError, report: PassReport
+    ) -> None:
+        """Record actions that failed: settled when the failure is permanent, else deferred."""
+        permanent = isinstance(error, PermanentError)
+        for item in planned:
+            # A permanent failure settles the entry (it would fail the same way again); any
+            # other (transient, refused credentials, an unknown outcome) leaves it intended
+            # for the next pass, which reconciles it first.
+            self.record(
+                item.action.ticket_id, "failed" if permanent else "deferred", str(error),
+                entry=item, detail={"status": error.status},
+                status="failed" if permanent else None,
+            )
+            if permanent:
+                report.failed += 1
+            else:
+                report.deferred += 1
+
+
+def describe(planned: PlannedAction) -> dict[str, Any]:
+    """An action's fields, for the audit detail."""
+    fields = asdict(planned.action)
+    fields.pop("ticket_id", None)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}

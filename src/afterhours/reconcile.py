@@ -1,0 +1,97 @@
+"""Reconcile: before an action is tried again, find out whether its last attempt landed.
+
+An action still "intended" in the ledger after an attempt was cut short (a crash, a lost
+answer) may or may not have happened. Repeating it blindly duplicates what cannot be undone:
+a second Jira issue, a second note. So each kind is looked up first:
+
+- a note: the ticket's comments are searched for the note's marker (its ledger key);
+- a Jira issue: search by the ticket's label; when search cannot see it yet, wait until
+  Jira's search index has caught up with the last attempt before filing again;
+- tags, priority, group: re-planned from the ticket as it is now, so a change that landed
+  plans nothing; a remote link is an upsert; a chat message carries an idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from afterhours.adapters.ports import IssueTracker, TicketDesk
+from afterhours.adapters.state import Attempt
+from afterhours.domain.actions import AddInternalNote, CreateJiraIssue, PlannedAction
+from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.planner import note_marker
+from afterhours.errors import ServiceError
+
+
+@dataclass
+class Reconciliation:
+    """What the lookups found: actions that had landed, and ones that must wait."""
+
+    to_do: list[PlannedAction] = field(default_factory=list)
+    landed: list[tuple[PlannedAction, dict[str, Any]]] = field(default_factory=list)
+    waiting: list[tuple[PlannedAction, str]] = field(default_factory=list)
+    issue: JiraIssueRef | None = None
+
+
+def reconcile(
+    ticket: Ticket,
+    actions: Sequence[PlannedAction],
+    attempts: Mapping[str, Attempt],
+    *,
+    desk: TicketDesk,
+    tracker: IssueTracker,
+    now: datetime,
+    search_lag: timedelta,
+) -> Reconciliation:
+    """Sort `actions` into to do, already landed, and waiting, by looking at the services."""
+    result = Reconciliation()
+    for planned in actions:
+        attempt = attempts.get(planned.key)
+        if attempt is None:
+            result.to_do.append(planned)
+            continue
+        try:
+            _look_up(result, planned, ticket, attempt, desk=desk, tracker=tracker, now=now,
+                     search_lag=search_lag)
+        except ServiceError as error:
+            # Unsure whether it landed and unable to look: waiting is the only safe choice.
+            result.waiting.append((planned, f"could not check an earlier attempt: {error}"))
+    return result
+
+
+def _look_up(
+    result: Reconciliation,
+    planned: PlannedAction,
+    ticket: Ticket,
+    attempt: Attempt,
+    *,
+    desk: TicketDesk,
+    tracker: IssueTracker,
+    now: datetime,
+    search_lag: timedelta,
+) -> None:
+    action = planned.action
+    if isinstance(action, AddInternalNote):
+        if desk.has_note(ticket.id, note_marker(planned.key)):
+            result.landed.append((planned, {"reconciled": "note found on the ticket"}))
+        else:
+            result.to_do.append(planned)
+        return
+    if isinstance(action, CreateJiraIssue):
+        issue = tracker.find_issue(ticket.id)
+        if issue is not None:
+            result.issue = issue
+            result.landed.append((planned, {
+                "reconciled": "issue found by its label", "issue_key": issue.key,
+                "issue_url": issue.url}))
+            return
+        visible_from = attempt.last + search_lag
+        if now < visible_from:
+            result.waiting.append((planned, (
+                f"an earlier attempt may have filed the issue; Jira search shows new issues "
+                f"only after a lag, so filing again waits until {visible_from.isoformat()}")))
+            return
+    result.to_do.append(planned)
