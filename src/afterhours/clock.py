@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 Clock = Callable[[], datetime]
 
@@ -43,3 +45,25 @@ class ManualClock:
     def sleep(self, seconds: float) -> None:
         """Stand-in for time.sleep: time passes, nobody waits."""
         self.advance(timedelta(seconds=seconds))
+
+
+class FileClock:
+    """A clock another process drives by writing an ISO 8601 instant to a file.
+
+    The chaos test runs the daemon as a child process it can SIGKILL; the test moves time
+    for the twins and the daemon alike through this file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = Path(path)
+
+    def __call__(self) -> datetime:
+        return datetime.fromisoformat(self._path.read_text(encoding="utf-8").strip())
+
+    @staticmethod
+    def publish(path: str | Path, moment: datetime) -> None:
+        """Write `moment` for FileClock readers; atomic, so a reader never sees half a line."""
+        target = Path(path)
+        scratch = target.with_suffix(".tmp")
+        scratch.write_text(moment.isoformat(), encoding="utf-8")
+        os.replace(scratch, target)

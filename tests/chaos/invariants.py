@@ -1,0 +1,161 @@
+"""The chaos test's verdict, read from the twins (what the world saw) and the state file."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from afterhours.adapters.state import SqliteState
+from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.domain.planner import plan_actions
+from afterhours.policy import load_policy
+from afterhours.retrying import RetryPolicy
+from afterhours.twins.chat import ChatTwin
+from afterhours.twins.jira import JiraTwin
+from afterhours.twins.zendesk import ZendeskTwin
+from chaos.scenario import PRIORITY, ROUTE_TAG, Night
+
+ESCALATION = re.compile(r"escalation (\S+) level (\d+): ticket #(\d+)")
+ROUTED = re.compile(r"^\[afterhours\] (\S+): ticket #(\d+)")
+MARKER = re.compile(r"\[afterhours (ticket:\d+/[^\]]+)\]")
+
+
+@dataclass
+class Verdict:
+    """Each invariant's figure, and the evidence behind the ones that failed."""
+
+    bug_tickets: int = 0
+    jira_per_bug: Counter[int] = field(default_factory=Counter)  # issues per bug ticket
+    stray_issues: int = 0  # issues for tickets that are not bugs
+    tickets: int = 0
+    missed: list[int] = field(default_factory=list)
+    closed_before_triage: list[int] = field(default_factory=list)
+    early_bug_issues: int = 0
+    escalations: int = 0
+    escalations_twice: int = 0
+    routes_twice: int = 0
+    notes: int = 0
+    notes_twice: int = 0
+    edits: int = 0
+    edits_lost: list[str] = field(default_factory=list)
+    unsettled: int = 0
+    reconciled: int = 0
+    conflicts: int = 0
+    slack_repeats: int = 0
+
+    @property
+    def holds(self) -> bool:
+        """Every invariant holds."""
+        return (set(self.jira_per_bug) == {1} and self.stray_issues == 0 and not self.missed
+                and self.early_bug_issues <= len(self.closed_before_triage)
+                and self.escalations_twice == 0 and self.routes_twice == 0
+                and self.notes_twice == 0 and not self.edits_lost and self.unsettled == 0)
+
+    def table(self, *, kills: int, seconds: float, faults: dict[str, dict[str, int]]) -> str:
+        """The figures, as the chaos test prints them."""
+        per_bug = ", ".join(f"{n} issue(s): {c}" for n, c in sorted(self.jira_per_bug.items()))
+        rows = [
+            ("daemon SIGKILLs", f"{kills} in {seconds:.0f} s"),
+            ("tickets", str(self.tickets)),
+            ("Jira issues per bug ticket (exactly 1)",
+             f"{per_bug}  [{self.bug_tickets} bug tickets; stray issues: {self.stray_issues}]"),
+            ("tickets missed (0)", f"{len(self.missed)} {self.missed[:10] or ''}".strip()),
+            ("escalation levels fired twice (0)",
+             f"{self.escalations_twice} of {self.escalations} fired"),
+            ("route messages sent twice (0)", str(self.routes_twice)),
+            ("notes written twice (0)", f"{self.notes_twice} of {self.notes}"),
+            ("agent edits lost (0)", f"{len(self.edits_lost)} of {self.edits}"),
+            ("actions in the audit without an outcome (0)", str(self.unsettled)),
+            ("tickets solved by an agent before triage finished",
+             f"{len(self.closed_before_triage)} (Jira issues among them: "
+             f"{self.early_bug_issues})"),
+            ("actions reconciled after a lost answer or a kill", str(self.reconciled)),
+            ("409 conflicts re-read and re-planned", str(self.conflicts)),
+            ("repeats a receiver ignoring Idempotency-Key (Slack) would show",
+             str(self.slack_repeats)),
+        ]
+        for twin, counts in faults.items():
+            rows.append((f"faults injected: {twin}",
+                         ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))))
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(["chaos invariants", *(f"  {n:<{width}}  {v}" for n, v in rows)])
+
+
+def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin,
+                     state_db: Path, policy_file: Path, now: datetime) -> Verdict:
+    """Read the outcome of the night from the twins and the daemon's state file."""
+    verdict = Verdict(tickets=len(night.kinds), edits=len(night.edits))
+    _check_messages(verdict, chat)
+    state = SqliteState(state_db)
+    try:
+        _check_tickets(verdict, night, zendesk, state, policy_file=policy_file, now=now)
+        _check_jira(verdict, night, jira)
+        verdict.unsettled = state.unsettled()
+        rows = state.audit(limit=10**7)
+        verdict.reconciled = sum(1 for r in rows if "reconciled" in r.detail)
+        verdict.conflicts = sum(1 for r in rows if r.outcome == "conflict")
+    finally:
+        state.close()
+    for edit in night.edits:
+        ticket = zendesk.ticket(edit.ticket_id)
+        kept = (edit.value in ticket["tags"] if edit.field == "tag"
+                else ticket[edit.field] == edit.value)
+        if not kept:
+            verdict.edits_lost.append(f"#{edit.ticket_id} {edit.field}={edit.value}")
+    return verdict
+
+
+def _check_jira(verdict: Verdict, night: Night, jira: JiraTwin) -> None:
+    filed = Counter(label for issue in jira.issues() for label in issue["fields"]["labels"]
+                    if label.startswith("zendesk-"))
+    # A bug solved by an agent before the daemon got to it needs no issue (at most one).
+    early = set(verdict.closed_before_triage)
+    verdict.early_bug_issues = sum(filed[f"zendesk-{t}"] for t in early)
+    bugs = [t for t, kind in night.kinds.items() if kind == "bug" and t not in early]
+    verdict.bug_tickets = len(bugs)
+    verdict.jira_per_bug = Counter(filed[f"zendesk-{t}"] for t in bugs)
+    verdict.stray_issues = sum(n for label, n in filed.items()
+                               if night.kinds.get(int(label.split("-")[1])) != "bug")
+
+
+def _check_messages(verdict: Verdict, chat: ChatTwin) -> None:
+    messages = chat.messages()
+    fired = Counter(m.groups() for text in messages if (m := ESCALATION.search(text)))
+    verdict.escalations = len(fired)
+    verdict.escalations_twice = sum(n - 1 for n in fired.values() if n > 1)
+    routed = Counter(m.groups() for text in messages
+                     if (m := ROUTED.search(text)) and m.group(1) != "escalation")
+    verdict.routes_twice = sum(n - 1 for n in routed.values() if n > 1)
+    verdict.slack_repeats = chat.duplicates_suppressed
+
+
+def _check_tickets(verdict: Verdict, night: Night, zendesk: ZendeskTwin, state: SqliteState, *,
+                   policy_file: Path, now: datetime) -> None:
+    policy = load_policy(policy_file).policy
+    desk = ZenpyTicketDesk(zendesk.base_url, "bot@example.com", "chaos",
+                           retry=RetryPolicy.disabled())
+    notes: Counter[str] = Counter()
+    try:
+        for ticket_id, kind in sorted(night.kinds.items()):
+            for comment in zendesk.comments(ticket_id):
+                notes.update(MARKER.findall(comment["body"]))
+            ticket = desk.fetch_ticket(ticket_id)
+            assert ticket is not None
+            history = state.history(ticket_id)
+            if plan_actions(ticket, policy, now, history).actions:
+                verdict.missed.append(ticket_id)  # something is still left to do
+                continue
+            triaged = ROUTE_TAG[kind] in ticket.tags and ticket.priority == PRIORITY[kind]
+            if triaged:
+                continue
+            if ticket.is_closed:
+                verdict.closed_before_triage.append(ticket_id)  # an agent got there first
+            else:
+                verdict.missed.append(ticket_id)
+    finally:
+        desk.close()
+    verdict.notes = len(notes)
+    verdict.notes_twice = sum(n - 1 for n in notes.values() if n > 1)

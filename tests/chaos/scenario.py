@@ -1,0 +1,134 @@
+"""A long, busy night for the chaos test: many tickets, agents at work, faults everywhere."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from afterhours.twins.chat import ChatTwin
+from afterhours.twins.faults import FaultRule
+from afterhours.twins.jira import JiraTwin
+from afterhours.twins.zendesk import ZendeskTwin
+
+# Friday 20 November 2026, 18:00 in London: the desk has just closed for the weekend.
+START = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+ARRIVALS = timedelta(hours=8)  # tickets keep coming in until 02:00
+NIGHT = timedelta(hours=27)  # long enough for the 24-hour ladder of the early tickets
+
+# Subjects the SOP policy (config/policy.yaml) tells apart.
+KINDS = {
+    "bug": ("Export crashes the app ({n})", 0.25),
+    "billing": ("Refund for invoice {n}", 0.25),
+    "outage": ("Our API is down ({n})", 0.15),
+    "general": ("How do I change my password? ({n})", 0.35),
+}
+ROUTE_TAG = {"bug": "product_bug", "billing": "billing", "outage": "general_inquiry",
+             "general": "general_inquiry"}
+PRIORITY = {"outage": "urgent", "bug": "normal", "billing": "normal", "general": "normal"}
+
+
+@dataclass(frozen=True)
+class AgentEdit:
+    """Something an agent did to a ticket that the daemon must never undo."""
+
+    ticket_id: int
+    field: str  # "tag" or "assignee_id"
+    value: object
+
+
+@dataclass
+class Night:
+    """The tickets and the agents' work of one night, as timed events on the twins."""
+
+    zendesk: ZendeskTwin
+    seed: int
+    tickets: int
+    kinds: dict[int, str] = field(default_factory=dict)
+    edits: list[AgentEdit] = field(default_factory=list)
+    _events: list[tuple[datetime, int, Callable[[], None]]] = field(default_factory=list)
+
+    def plan(self) -> None:
+        """Create the people and schedule every ticket and agent action of the night."""
+        rng = random.Random(self.seed)
+        z = self.zendesk
+        for name in ("Support", "Finance", "Engineering", "Support Leads"):
+            z.add_group(name)
+        org = z.add_organization("Initech")["id"]
+        customer = z.add_user("Bob Ortiz", "bob@initech.com", organization_id=org)["id"]
+        self.agent = int(z.add_user("Sam Agent", "sam@acme.example", role="agent")["id"])
+        names, weights = list(KINDS), [w for _, w in KINDS.values()]
+        for n in range(self.tickets):
+            at = START + ARRIVALS * rng.random()
+            kind = rng.choices(names, weights)[0]
+            self._at(at, self._filer(n, kind, customer, at, rng))
+
+    def _filer(self, n: int, kind: str, customer: int, at: datetime,
+               rng: random.Random) -> Callable[[], None]:
+        # The agents' later moves are drawn now, so the night is the same for every run.
+        reply = rng.random() < 0.4 and kind == "outage"
+        reply_after = timedelta(minutes=rng.uniform(15, 50))
+        solve = rng.random() < 0.3
+        solve_after = timedelta(hours=rng.uniform(6, 20))
+        tag = rng.random() < 0.25
+        tag_after = timedelta(minutes=rng.uniform(1, 300))
+        assign = rng.random() < 0.15
+        assign_after = timedelta(minutes=rng.uniform(1, 300))
+
+        def file() -> None:
+            subject = KINDS[kind][0].format(n=n)
+            ticket_id = int(self.zendesk.create_ticket(
+                subject=subject, description=f"{subject}. Please help.", requester_id=customer,
+                created_at=at)["id"])
+            self.kinds[ticket_id] = kind
+            if reply:
+                self._at(at + reply_after, lambda: self.zendesk.add_comment(
+                    ticket_id, "We are on it.", author_id=self.agent, public=True))
+            if tag:
+                self._at(at + tag_after, lambda: self._edit(
+                    AgentEdit(ticket_id, "tag", f"agent_checked_{n}")))
+            if assign:
+                self._at(at + assign_after, lambda: self._edit(
+                    AgentEdit(ticket_id, "assignee_id", self.agent)))
+            if solve:
+                self._at(at + solve_after, lambda: self.zendesk.agent_update(
+                    ticket_id, status="solved", author_id=self.agent))
+
+        return file
+
+    def _edit(self, edit: AgentEdit) -> None:
+        if edit.field == "tag":
+            self.zendesk.agent_update(edit.ticket_id, additional_tags=[edit.value],
+                                      author_id=self.agent)
+        else:
+            self.zendesk.agent_update(edit.ticket_id, assignee_id=edit.value)
+        self.edits.append(edit)
+
+    def _at(self, when: datetime, event: Callable[[], None]) -> None:
+        self._events.append((when, len(self._events), event))
+
+    def fire_until(self, now: datetime) -> None:
+        """Run every event due by `now`, in time order."""
+        while True:
+            due = sorted((e for e in self._events if e[0] <= now), key=lambda e: e[:2])
+            if not due:
+                return
+            for event in due:
+                self._events.remove(event)
+                event[2]()
+
+
+def turn_faults_on(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, seed: int) -> None:
+    """Every failure the issue lists, on every endpoint the daemon uses."""
+    for twin in (zendesk, jira, chat):
+        twin.server.faults.reseed(seed)
+    z, j, c = zendesk.server.faults, jira.server.faults, chat.server.faults
+    z.add(FaultRule("GET *", error_rate=0.03, reset_rate=0.02, rate_limit_rate=0.005,
+                    storm_length=3, retry_after=1, latency=(0.0, 0.004)))
+    z.add(FaultRule("PUT *", error_rate=0.04, error_status=502, reset_rate=0.03,
+                    drop_after_commit_rate=0.06))
+    j.add(FaultRule("GET *", error_rate=0.03, reset_rate=0.02))
+    j.add(FaultRule("POST *", error_rate=0.04, reset_rate=0.03, drop_after_commit_rate=0.08,
+                    rate_limit_rate=0.01, storm_length=2, retry_after=1))
+    c.add(FaultRule("POST *", error_rate=0.04, reset_rate=0.03, drop_after_commit_rate=0.06))

@@ -1,0 +1,133 @@
+"""Chaos: a night of 1,000 tickets, faults on every endpoint, the daemon SIGKILLed 30+ times.
+
+The twins run here, on a clock this test moves; the daemon runs in a child process (the same
+composition root as `afterhours run`) reading that clock from a file. At random moments the
+child is killed with SIGKILL and started again on the same state file. At the end, with faults
+off, one more daemon settles what is left, and the invariants are checked and printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from afterhours.clock import FileClock, ManualClock
+from afterhours.twins.chat import ChatTwin
+from afterhours.twins.jira import JiraTwin
+from afterhours.twins.zendesk import ZendeskTwin
+from chaos.invariants import check_invariants
+from chaos.scenario import NIGHT, START, Night, turn_faults_on
+
+pytestmark = pytest.mark.chaos
+
+TICKETS = int(os.environ.get("CHAOS_TICKETS", "1000"))
+KILLS = int(os.environ.get("CHAOS_KILLS", "30"))
+SEED = int(os.environ.get("CHAOS_SEED", "20261123"))
+TICK = timedelta(minutes=3)  # simulated time per step of the night
+TICK_SECONDS = 0.12  # real time per step
+SEARCH_LAG = timedelta(seconds=60)  # Jira's index, on the night's clock
+REPO = Path(__file__).parents[2]
+POLICY = REPO / "config" / "policy.yaml"
+
+
+@pytest.fixture
+def twins(tmp_path: Path) -> Iterator[tuple[ManualClock, ZendeskTwin, JiraTwin, ChatTwin]]:
+    clock = ManualClock(START)
+    zendesk, jira, chat = ZendeskTwin(clock), JiraTwin(clock, search_lag=SEARCH_LAG), ChatTwin()
+    for twin in (zendesk, jira, chat):
+        twin.start()
+    jira.add_project("ENG", "Engineering")
+    yield clock, zendesk, jira, chat
+    for twin in (zendesk, jira, chat):
+        twin.stop()
+
+
+def daemon_env(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, state: Path) -> dict[str, str]:
+    channels = ("finance", "engineering", "oncall-lead", "support-lead")
+    return {
+        **os.environ,
+        "AFTERHOURS_ZENDESK_URL": zendesk.base_url,
+        "AFTERHOURS_ZENDESK_EMAIL": "bot@example.com",
+        "AFTERHOURS_ZENDESK_TOKEN": "chaos",
+        "AFTERHOURS_JIRA_URL": jira.base_url,
+        "AFTERHOURS_JIRA_EMAIL": "bot@example.com",
+        "AFTERHOURS_JIRA_TOKEN": "chaos",
+        "AFTERHOURS_WEBHOOKS": json.dumps({c: chat.webhook_url(c) for c in channels}),
+        "AFTERHOURS_POLICY_FILE": str(POLICY),
+        "AFTERHOURS_STATE_DB": str(state),
+        "AFTERHOURS_POLL_INTERVAL": "0.05",
+        "AFTERHOURS_BACKFILL_HOURS": "1",
+        "AFTERHOURS_HTTP_TIMEOUT": "5",
+        # The daemon waits this long (on the night's clock) after a create whose answer was
+        # lost; it must cover the twin's index lag.
+        "AFTERHOURS_JIRA_SEARCH_LAG": str(SEARCH_LAG.total_seconds() * 1.5),
+        "AFTERHOURS_LOG_FORMAT": "json",
+        "AFTERHOURS_LOG_LEVEL": "error",
+    }
+
+
+def start_daemon(
+    env: dict[str, str], clock_file: Path, log: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603  (our own interpreter and script)
+            [sys.executable, str(Path(__file__).with_name("daemon.py")), str(clock_file), *extra],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
+    twins: tuple[ManualClock, ZendeskTwin, JiraTwin, ChatTwin], tmp_path: Path,
+) -> None:
+    clock, zendesk, jira, chat = twins
+    night = Night(zendesk, seed=SEED, tickets=TICKETS)
+    night.plan()
+    clock_file, state, log = tmp_path / "clock", tmp_path / "state.sqlite3", tmp_path / "daemon.log"
+    FileClock.publish(clock_file, clock())
+    env = daemon_env(zendesk, jira, chat, state)
+    turn_faults_on(zendesk, jira, chat, SEED)
+    rng = random.Random(SEED)
+
+    kills, started = 0, time.monotonic()
+    daemon = start_daemon(env, clock_file, log)
+    next_kill = time.monotonic() + rng.uniform(0.8, 3.5)
+    while clock() < START + NIGHT or kills < KILLS:
+        if clock() < START + NIGHT:
+            night.fire_until(clock.advance(TICK))
+            FileClock.publish(clock_file, clock())
+        time.sleep(TICK_SECONDS)
+        if time.monotonic() >= next_kill:
+            daemon.send_signal(signal.SIGKILL)  # at whatever it was doing
+            daemon.wait()
+            kills += 1
+            daemon = start_daemon(env, clock_file, log)
+            next_kill = time.monotonic() + rng.uniform(0.8, 3.5)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait()
+    kills += 1
+    chaotic_seconds = time.monotonic() - started
+
+    # Morning: the faults stop, Jira's index catches up, and one daemon settles the rest.
+    with zendesk.server.faults.paused(), jira.server.faults.paused(), chat.server.faults.paused():
+        clock.advance(timedelta(minutes=10))
+        FileClock.publish(clock_file, clock())
+        settle = start_daemon(env, clock_file, log, "--settle")
+        assert settle.wait(timeout=600) == 0, log.read_text()[-4000:]
+        result = check_invariants(night, zendesk=zendesk, jira=jira, chat=chat, state_db=state,
+                                  policy_file=POLICY, now=clock())
+
+    faults = {name: dict(twin.server.faults.counts)
+              for name, twin in (("zendesk", zendesk), ("jira", jira), ("chat", chat))}
+    print("\n" + result.table(kills=kills, seconds=chaotic_seconds, faults=faults))
+    assert kills >= KILLS
+    assert result.holds, result.table(kills=kills, seconds=chaotic_seconds, faults=faults)
