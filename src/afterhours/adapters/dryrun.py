@@ -1,0 +1,180 @@
+"""Dry-run adapters: read for real, write nothing, and log what would have been written.
+
+`afterhours run --dry-run` runs the full loop with these in place of the writing halves of
+the real adapters. Reads (the export, a fresh ticket, a Jira search) still go out, so the
+plan is the one the live daemon would make; every write becomes a `dryrun.would_*` log
+event and returns a plausible result, so the actions that follow it (a link after a new
+Jira issue) are shown too. The state file is a private copy that disappears on close.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import asdict, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from afterhours.adapters.ports import ExportPage, IssueTracker, TicketDesk
+from afterhours.adapters.state import SqliteState
+from afterhours.domain.actions import (
+    AddInternalNote,
+    CreateJiraIssue,
+    LinkJiraIssue,
+    ZendeskAction,
+    apply_changes,
+)
+from afterhours.domain.model import JiraIssueRef, Ticket
+
+log = structlog.get_logger()
+# A reserved top-level domain (RFC 2606): the URL of an issue that was never filed cannot
+# be mistaken for a real one, nor ever resolve.
+FAKE_JIRA_BASE = "https://dry-run.invalid/browse"
+
+
+def describe_changes(changes: Sequence[ZendeskAction]) -> list[dict[str, Any]]:
+    """Zendesk changes as plain fields for a log line, e.g. {"action": "AddTags", "tags": [...]}."""
+    described = []
+    for change in changes:
+        fields = asdict(change)
+        fields.pop("ticket_id", None)
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+        described.append({"action": type(change).__name__, **fields})
+    return described
+
+
+class DryRunTicketDesk:
+    """Reads from the real desk; logs updates instead of making them.
+
+    What a real update would have changed is laid over every later read, and an updated
+    ticket shows up in the next export as Zendesk would show it, so a dry run that keeps
+    going plans what the live daemon would plan next (an escalation once a priority is set).
+    """
+
+    def __init__(self, desk: TicketDesk) -> None:
+        self._desk = desk
+        self._changes: dict[int, list[ZendeskAction]] = {}
+        self._unexported: dict[int, Ticket] = {}  # updated since the last export ended
+
+    def export_page(self, cursor: str | None, start_time: datetime) -> ExportPage:
+        """The real desk's export page, with the would-be updates laid over it."""
+        page = self._desk.export_page(cursor, start_time)
+        tickets = [self._as_updated(t) for t in page.tickets]
+        if page.end_of_stream:
+            listed = {t.id for t in tickets}
+            tickets += [t for i, t in sorted(self._unexported.items()) if i not in listed]
+            self._unexported.clear()
+        return replace(page, tickets=tuple(tickets))
+
+    def fetch_ticket(self, ticket_id: int) -> Ticket | None:
+        """The real desk's current ticket, with the would-be updates laid over it."""
+        ticket = self._desk.fetch_ticket(ticket_id)
+        return None if ticket is None else self._as_updated(ticket)
+
+    def has_note(self, ticket_id: int, marker: str) -> bool:
+        """Whether a would-be note, or a real one, contains `marker`."""
+        notes = [c for c in self._changes.get(ticket_id, []) if isinstance(c, AddInternalNote)]
+        return any(marker in n.body for n in notes) or self._desk.has_note(ticket_id, marker)
+
+    def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
+        """Log the update; return the ticket's own stamp, as if nobody else had touched it."""
+        log.info("dryrun.would_update", ticket_id=ticket.id, changes=describe_changes(changes))
+        self._changes.setdefault(ticket.id, []).extend(changes)
+        self._unexported[ticket.id] = self._as_updated(ticket)
+        return ticket.updated_at
+
+    def _as_updated(self, ticket: Ticket) -> Ticket:
+        return apply_changes(ticket, self._changes.get(ticket.id, []))
+
+    def close(self) -> None:
+        """Close the real desk."""
+        self._desk.close()
+
+
+class DryRunIssueTracker:
+    """Searches the real Jira; files nothing, answering with a key that is plainly not real."""
+
+    def __init__(self, tracker: IssueTracker) -> None:
+        self._tracker = tracker
+
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """Ask the real tracker (a search is a GET): reading changes nothing."""
+        return self._tracker.find_issue(ticket_id)
+
+    def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
+        """Log the issue; return DRYRUN-<ticket id>, so the link that follows is shown too."""
+        key = f"DRYRUN-{action.ticket_id}"
+        log.info(
+            "dryrun.would_create_issue", ticket_id=action.ticket_id, project=action.project,
+            issue_type=action.issue_type, summary=action.summary, labels=list(action.labels),
+        )
+        return JiraIssueRef(key, f"{FAKE_JIRA_BASE}/{key}")
+
+    def link_issue(self, action: LinkJiraIssue) -> None:
+        """Log the remote link."""
+        log.info(
+            "dryrun.would_link_issue", ticket_id=action.ticket_id, issue_key=action.issue_key,
+            ticket_url=action.ticket_url,
+        )
+
+    def close(self) -> None:
+        """Close the real tracker."""
+        self._tracker.close()
+
+
+class DryRunNotifier:
+    """Posts nothing; logs the channel and text (never the webhook URL, which is a secret)."""
+
+    def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
+        """Log the message."""
+        log.info("dryrun.would_notify", channel=channel, text=text, key=key)
+
+    def close(self) -> None:
+        """Nothing to release: no connection was ever made."""
+
+
+class ThrowawayState(SqliteState):
+    """A private copy of the state file: the dry run starts from the real ledger (so it does
+    not repeat what is done) and its own writes vanish on close."""
+
+    def __init__(self, real: str | Path) -> None:
+        self._scratch = Path(tempfile.mkdtemp(prefix="afterhours-dryrun-"))
+        copy = self._scratch / "state.sqlite3"
+        try:
+            if Path(real).exists():
+                snapshot(Path(real), copy)
+            super().__init__(copy)
+        except BaseException:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise
+
+    def close(self) -> None:
+        """Close the copy and delete it."""
+        try:
+            super().close()
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def snapshot(real: Path, copy: Path) -> None:
+    """Copy the SQLite file `real` to `copy` consistently, without changing a byte of `real`."""
+    if not Path(f"{real}-wal").exists():
+        # In WAL mode a -wal file sits beside the database while anyone has it open; without
+        # one, no writer is running and the file alone is the whole database.
+        shutil.copyfile(real, copy)
+        return
+    # A daemon may be writing right now (or died with commits still in the -wal): the backup
+    # API reads one consistent snapshot through SQLite's own locking, and a read-only
+    # connection can never checkpoint the -wal into the real file.
+    source_uri = f"{real.resolve().as_uri()}?mode=ro"
+    with (
+        closing(sqlite3.connect(source_uri, uri=True)) as source,
+        closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
