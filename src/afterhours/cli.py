@@ -19,12 +19,19 @@ from pydantic_settings import SettingsError
 
 from afterhours import __version__
 from afterhours.adapters.state import SqliteState
-from afterhours.bootstrap import build_service
+from afterhours.bootstrap import build_reloader, build_service
 from afterhours.demo.night import DemoNight
 from afterhours.demo.report import write_report
 from afterhours.errors import ConfigError, PolicyError
+from afterhours.inspect.commands import (
+    add_explain_arguments,
+    add_replay_arguments,
+    run_explain,
+    run_replay,
+)
 from afterhours.logs import configure_logging
 from afterhours.policy import load_policy
+from afterhours.policy.schema import render_schema
 from afterhours.settings import LocalSettings, Settings
 
 EXIT_OK = 0
@@ -69,11 +76,18 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the daemon (settings from AFTERHOURS_* variables)")
     run.add_argument("--once", action="store_true", help="one pass, then exit")
+    run.add_argument(
+        "--dry-run", action="store_true",
+        help="read Zendesk and plan as usual, but write nothing anywhere; log what would be done",
+    )
     run.set_defaults(command=_run)
 
     check = commands.add_parser("check", help="validate a policy file; exit 2 if it is wrong")
     check.add_argument("file", nargs="?", type=Path, help="default: AFTERHOURS_POLICY_FILE")
     check.set_defaults(command=_check)
+
+    schema = commands.add_parser("schema", help="print the policy's JSON Schema, for editors")
+    schema.set_defaults(command=_schema)
 
     demo = commands.add_parser("demo", help="one accelerated after-hours night on the twins")
     demo.add_argument("--policy", type=Path, help="default: the bundled config/policy.yaml")
@@ -86,6 +100,16 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=1000)
     audit.add_argument("--db", type=Path, help="default: AFTERHOURS_STATE_DB")
     audit.set_defaults(command=_audit)
+
+    explain = commands.add_parser(
+        "explain", help="what the policy says about one ticket, and why; acts on nothing")
+    add_explain_arguments(explain)
+    explain.set_defaults(command=_explain)
+
+    replay = commands.add_parser(
+        "replay", help="run the policy over a period's tickets and summarise; acts on nothing")
+    add_replay_arguments(replay)
+    replay.set_defaults(command=_replay)
     return parser
 
 
@@ -93,14 +117,18 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     loaded = load_policy(settings.policy_file)
-    service = build_service(settings, loaded.policy)
-    service.state.record(
-        at=service.clock(), ticket_id=None, outcome="policy_loaded",
-        reason=f"policy {loaded.path} in force", detail={"sha256": loaded.sha256},
-    )
-    log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
-             state_db=str(settings.state_db), once=args.once)
+    service = build_service(settings, loaded.policy, dry_run=args.dry_run)
     try:
+        if args.dry_run:
+            # On every line of this run: here "action.done" means it would have been done.
+            structlog.contextvars.bind_contextvars(dry_run=True)
+        service.state.record(
+            at=service.clock(), ticket_id=None, outcome="policy_loaded",
+            reason=f"policy {loaded.path} in force", detail={"sha256": loaded.sha256},
+        )
+        log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
+                 state_db=str(settings.state_db), once=args.once)
+
         def request_stop(signum: int, _: FrameType | None) -> None:
             # Finish the ticket in hand, record it, then leave: nothing is cut half-way.
             log.info("daemon.stopping", signal=signal.Signals(signum).name)
@@ -111,10 +139,18 @@ def _run(args: argparse.Namespace) -> int:
         if args.once:
             # Exit 1 when anything needs a look: the export, a failed or deferred action.
             return EXIT_OK if service.run_pass().clean else EXIT_FAILED
-        service.run_forever(settings.poll_interval)
+        reloader = build_reloader(settings, service, loaded)
+
+        def request_reload(_: int, __: FrameType | None) -> None:
+            # Only a count: the reload itself runs between passes, never inside one.
+            reloader.request()
+
+        signal.signal(signal.SIGHUP, request_reload)
+        service.run_forever(settings.poll_interval, before_pass=reloader.reload_if_changed)
         return EXIT_OK
     finally:
         service.close()
+        structlog.contextvars.unbind_contextvars("dry_run")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -126,6 +162,11 @@ def _check(args: argparse.Namespace) -> int:
         f" routes, {len(policy.escalations)} escalation ladders, {len(policy.channels)} channels;"
         f" sha256 {loaded.sha256[:12]})"
     )
+    return EXIT_OK
+
+
+def _schema(_: argparse.Namespace) -> int:
+    sys.stdout.write(render_schema())
     return EXIT_OK
 
 
@@ -156,6 +197,14 @@ def _audit(args: argparse.Namespace) -> int:
     finally:
         state.close()
     return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    return run_explain(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    return run_replay(args)
 
 
 def _settings_problems(error: ValidationError) -> str:

@@ -1,0 +1,160 @@
+"""`explain` as text for a support lead: one section per question, plain words, no jargon."""
+
+from __future__ import annotations
+
+from afterhours.domain.render import one_line
+from afterhours.domain.schedule import describe_moment
+from afterhours.inspect.explain import Explanation, LadderView, Ledger, local_stamp
+from afterhours.inspect.verdicts import RuleVerdict
+from afterhours.inspect.words import describe_action
+from afterhours.policy.model import EscalationLevel, Policy
+
+_INDENT = "       "
+
+
+def render_explanation(explained: Explanation) -> str:
+    """The explanation as a readable report, ending with a newline."""
+    lines = _ticket(explained)
+    lines += _block("Priority rules: the first rule that matches wins",
+                    explained.verdicts.priority_rules, "no priority rule matches")
+    lines += _block("Routes: the first route that matches wins", explained.verdicts.routes,
+                    "no route matches")
+    lines += _ladders(explained)
+    lines += _plan(explained)
+    lines += _ledger(explained.ledger, explained.policy)
+    return "\n".join(lines) + "\n"
+
+
+def _ticket(explained: Explanation) -> list[str]:
+    ticket, policy = explained.ticket, explained.policy
+    arrival = explained.verdicts.arrival
+    tags = ", ".join(sorted(ticket.tags)) or "none"
+    lines = [
+        f"Ticket #{ticket.id} “{one_line(ticket.subject, 80)}”",
+        f"  {ticket.status}, priority {ticket.priority or 'none'}, group {ticket.group or 'none'},"
+        f" tags {tags}",
+        f"  from {ticket.requester_email or 'unknown'}"
+        f" ({ticket.organization or 'no organization'}) via {ticket.channel}",
+        f"  {ticket.web_url}",
+        f"Explained as of {describe_moment(explained.now, policy.schedule)}."
+        " Nothing is changed by explaining.",
+        "",
+        f"Arrival: {'AFTER HOURS' if arrival.after_hours else 'in business hours'},"
+        f" created {arrival.when}",
+        f"  because {arrival.why}.",
+    ]
+    if ticket.is_closed:
+        lines.append(f"  The ticket is {ticket.status}: afterhours plans nothing for it; the rules"
+                     " below show what they would say.")
+    return lines
+
+
+def _block(title: str, block: tuple[RuleVerdict, ...], none_won: str) -> list[str]:
+    lines = ["", f"{title}:"]
+    if not block:
+        return [*lines, "  (none in the policy)"]
+    for number, judged in enumerate(block, start=1):
+        if judged.status == "won":
+            lines.append(f"  {number}. {judged.name}: WON")
+            lines += _reasons(judged)
+        elif judged.status == "not matched":
+            lines.append(f"  {number}. {judged.name}: not matched")
+            lines += _reasons(judged)
+        else:
+            alone = "would match" if judged.verdict.matched else "would not match"
+            lines.append(f"  {number}. {judged.name}: not considered ({judged.shadowed_by} won"
+                         f" first; on its own it {alone})")
+    if not any(j.status == "won" for j in block):
+        lines.append(f"  => {none_won}: nothing from this block")
+    return lines
+
+
+def _reasons(judged: RuleVerdict) -> list[str]:
+    verdict = judged.verdict
+    if not verdict.held and not verdict.failed:
+        return [f"{_INDENT}yes: no conditions, so every ticket matches"]
+    return [f"{_INDENT}yes: {r}" for r in verdict.held] + [
+        f"{_INDENT}no:  {r}" for r in verdict.failed
+    ]
+
+
+def _ladders(explained: Explanation) -> list[str]:
+    lines = ["", "Escalation ladders: every ladder that matches applies:"]
+    if not explained.ladders:
+        return [*lines, "  (none in the policy)"]
+    for ladder in explained.ladders:
+        lines += _ladder(ladder, explained.policy)
+    return lines
+
+
+def _ladder(ladder: LadderView, policy: Policy) -> list[str]:
+    name = ladder.verdict.name
+    if ladder.applies == "yes":
+        lines = [f"  {name}: applies"]
+    elif ladder.applies == "after this plan":
+        lines = [f"  {name}: applies once the planned changes below are made"]
+    else:
+        lines = [f"  {name}: does not apply"]
+    lines += _reasons(ladder.verdict)
+    for view in ladder.levels:
+        due = "never" if view.due is None else describe_moment(view.due, policy.schedule)
+        lines += [
+            f"    level {view.number}: {_level_rule(view.level)}",
+            f"{_INDENT}due {due}: {view.note}",
+        ]
+    return lines
+
+
+def _level_rule(level: EscalationLevel) -> str:
+    event = "a first reply" if level.until == "first_reply" else "solved"
+    does = [f"notify {level.notify}"] if level.notify else []
+    does += [f"group {level.group}"] if level.group else []
+    does += [f"tags {', '.join(level.tags)}"] if level.tags else []
+    does.append("internal note")
+    return (f"{level.after_minutes} {level.clock} minutes after creation unless {event}"
+            f" -> {', '.join(does)}")
+
+
+def _plan(explained: Explanation) -> list[str]:
+    plan, policy = explained.plan, explained.policy
+    source = "the ledger's history" if explained.ledger.found else "an empty history (no ledger)"
+    lines = ["", f"Planned at {describe_moment(explained.now, policy.schedule)}, with {source}:"]
+    if not plan.actions:
+        lines.append(f"  nothing to do: {_why_nothing(explained)}")
+    for planned in plan.actions:
+        lines += [
+            f"  - {describe_action(planned.action)}  [{planned.kind}, {planned.rule}]",
+            f"{_INDENT}because {planned.reason}",
+        ]
+    if plan.skips:
+        lines.append("  Left alone on purpose:")
+        lines += [f"  - {skip.rule}: {skip.reason}" for skip in plan.skips]
+    return lines
+
+
+def _why_nothing(explained: Explanation) -> str:
+    if explained.ticket.is_closed:
+        return f"the ticket is {explained.ticket.status}"
+    verdicts = explained.verdicts
+    matched = any(v.status in ("won", "applies")
+                  for v in (*verdicts.priority_rules, *verdicts.routes, *verdicts.escalations))
+    if not matched:
+        return "no rule applies to this ticket"
+    return "what the rules ask for is done, in place, or not yet due"
+
+
+def _ledger(ledger: Ledger, policy: Policy) -> list[str]:
+    if not ledger.found:
+        return ["", f"Ledger: no state file at {ledger.path}; nothing recorded, so the plan"
+                    " above assumes nothing was done yet."]
+    lines = ["", f"Ledger ({ledger.path}):"]
+    issue = ledger.history.jira_issue
+    if issue is not None:
+        lines.append(f"  filed in Jira as {issue.key}: {issue.url}")
+    if not ledger.audit:
+        lines.append("  nothing recorded for this ticket")
+    for row in ledger.audit:
+        what = " ".join(part for part in (row.rule, row.action) if part)
+        lines.append(f"  {local_stamp(row.at, policy)}  {row.outcome:<8} {what}:"
+                     f" {one_line(row.reason, 100)}")
+    return lines

@@ -1,0 +1,86 @@
+"""Where explain and replay read from: Zendesk (GET only) and the state file (if it exists).
+
+Nothing here writes: the export cursor is followed in memory and never saved, and a state
+file that is not there is reported, never created.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import AnyHttpUrl, Field, SecretStr
+
+from afterhours.adapters.ports import ExportPage
+from afterhours.adapters.state import SqliteState
+from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.domain.model import Ticket
+from afterhours.errors import ConfigError
+from afterhours.inspect.explain import Ledger
+from afterhours.retrying import RetryPolicy
+from afterhours.settings import LocalSettings
+
+# A person is waiting at the terminal: give up sooner than the daemon would.
+_RETRY = RetryPolicy(attempts=3, total_seconds=30.0)
+
+
+class ZendeskReadSettings(LocalSettings):
+    """What explain and replay need: read access to Zendesk and the local files; no Jira, no chat.
+
+    The fields mirror `Settings`, so the same AFTERHOURS_* variables serve both.
+    """
+
+    zendesk_url: AnyHttpUrl = Field(description="Zendesk base URL, e.g. https://acme.zendesk.com")
+    zendesk_email: str = Field(description="the agent the daemon acts as")
+    zendesk_token: SecretStr = Field(description="that agent's API token")
+    http_timeout: float = Field(30.0, gt=0, description="seconds for any one HTTP request")
+
+
+def open_desk(settings: ZendeskReadSettings) -> ZenpyTicketDesk:
+    """A Zendesk client from settings; explain and replay only ever call its GET methods."""
+    return ZenpyTicketDesk(
+        str(settings.zendesk_url),
+        settings.zendesk_email,
+        settings.zendesk_token.get_secret_value(),
+        timeout=settings.http_timeout,
+        retry=_RETRY,
+    )
+
+
+class ExportReader(Protocol):
+    """The one desk method replay uses."""
+
+    def export_page(self, cursor: str | None, start_time: datetime) -> ExportPage:
+        """The next page of the incremental export."""
+        ...
+
+
+def read_export(desk: ExportReader, start: datetime) -> list[Ticket]:
+    """Every ticket the export lists from `start` to its end, following the cursor in memory."""
+    tickets: list[Ticket] = []
+    cursor: str | None = None
+    while True:
+        page = desk.export_page(cursor, start)
+        tickets += page.tickets
+        # A cursor that does not move would page forever; the export has nothing more then.
+        if page.end_of_stream or not page.cursor or page.cursor == cursor:
+            return tickets
+        cursor = page.cursor
+
+
+def read_ledger(path: Path, ticket_id: int) -> Ledger:
+    """The ledger's history and audit rows for one ticket; an empty, not-found ledger if the
+    state file does not exist (it is never created here)."""
+    if not path.is_file():
+        return Ledger(str(path), found=False)
+    try:
+        state = SqliteState(path)
+        try:
+            return Ledger(str(path), True, state.history(ticket_id),
+                          tuple(state.audit(ticket_id=ticket_id)))
+        finally:
+            state.close()
+    except sqlite3.Error as error:  # not a state file, or one from an incompatible version
+        raise ConfigError(f"cannot read the state file {path}: {error}") from None

@@ -1,0 +1,62 @@
+"""Short phrases shared by the explain and replay reports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import assert_never
+
+from afterhours.domain.actions import (
+    Action,
+    AddInternalNote,
+    AddTags,
+    AssignGroup,
+    CreateJiraIssue,
+    LinkJiraIssue,
+    NotifyChannel,
+    SetPriority,
+)
+from afterhours.domain.render import one_line
+
+
+def describe_action(action: Action) -> str:
+    """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
+    match action:
+        case SetPriority():
+            said = f"priority {action.priority}"
+        case AddTags():
+            said = f"tags {', '.join(action.tags)}"
+        case AssignGroup():
+            said = f"group {action.group}"
+        case AddInternalNote():
+            said = f"internal note “{one_line(action.body, 60)}”"
+        case NotifyChannel():
+            said = f"notify channel {action.channel}"
+        case CreateJiraIssue():
+            said = f"Jira {action.issue_type} in {action.project}: “{one_line(action.summary, 60)}”"
+        case LinkJiraIssue():
+            said = f"link Jira {action.issue_key} back to the ticket"
+        case _:
+            assert_never(action)
+    return said
+
+
+def describe_delta(delta: timedelta) -> str:
+    """A duration as a lead says it: '2d 3h', '3h 20m', '45m', 'under a minute'."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m" if mins else "under a minute"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 ticket', '3 tickets'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601 for JSON, or None."""
+    return None if moment is None else moment.isoformat()
