@@ -32,10 +32,6 @@ class WebhookNotifier:
         self._client = client or httpx.Client(timeout=timeout)
         self._retry = retry or RetryPolicy()
 
-    def missing(self, channels: list[str]) -> list[str]:
-        """The channels among `channels` that have no webhook URL configured."""
-        return [c for c in channels if c not in self._webhooks]
-
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Post `text` to `channel`; TransientError or PermanentError when it fails.
 
