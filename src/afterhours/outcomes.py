@@ -54,11 +54,14 @@ class Recorder:
         entry: PlannedAction | SkippedAction | None = None,
         detail: dict[str, Any] | None = None,
         status: str | None = None,
+        action: str | None = None,
     ) -> None:
-        """Audit an outcome; `status` (or done/skipped) also settles the entry in the ledger."""
+        """Audit an outcome; `status` (or done/skipped) also settles the entry in the ledger.
+        `action` names the kind when `entry` is not a PlannedAction (one read from the ledger)."""
         key = entry.key if entry else None
         rule = entry.rule if entry else None
-        action = entry.kind if isinstance(entry, PlannedAction) else None
+        if isinstance(entry, PlannedAction):
+            action = entry.kind
         settled = status or (outcome if outcome in ("done", "skipped") else None)
         self.state.record(
             at=self.clock(), ticket_id=ticket_id, key=key, rule=rule, action=action,

@@ -24,6 +24,7 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
+    SkippedAction,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
@@ -68,7 +69,6 @@ class Service:
         # end early on the same event, see bootstrap).
         self.stop = stop or threading.Event()
         self.recorder = Recorder(state, clock)
-        self._record = self.recorder.record
 
     def run_pass(self) -> PassReport:
         """Read what changed, then settle every open ticket once (or until stopped)."""
@@ -128,11 +128,9 @@ class Service:
         """Settle what was still pending on tickets an agent solved or closed meanwhile."""
         with self.state.batch():
             for ticket_id, key, rule, action in self.state.intended_on_closed():
-                self.state.record(
-                    at=self.clock(), ticket_id=ticket_id, key=key, rule=rule, action=action,
-                    outcome="skipped", status="skipped",
-                    reason="the ticket was solved or closed before this was done",
-                )
+                reason = "the ticket was solved or closed before this was done"
+                self.recorder.record(ticket_id, "skipped", reason,
+                                     entry=SkippedAction(key, rule, reason), action=action)
                 report.skipped += 1
 
     def _settle(self, ticket: Ticket, report: PassReport) -> None:
@@ -155,7 +153,7 @@ class Service:
                     continue
             with self.state.batch():
                 for skip in plan.skips:
-                    self._record(ticket.id, "skipped", skip.reason, entry=skip)
+                    self.recorder.record(ticket.id, "skipped", skip.reason, entry=skip)
                     report.skipped += 1
             if not plan.actions:
                 return
@@ -182,7 +180,7 @@ class Service:
             return None if required else ticket
         if fresh is None:  # deleted: nothing more to do for it
             self.state.store_ticket(replace(ticket, status="deleted"))
-            self._record(ticket.id, "deleted", "the ticket no longer exists in Zendesk")
+            self.recorder.record(ticket.id, "deleted", "the ticket no longer exists in Zendesk")
             return None
         self.state.store_ticket(fresh)
         return fresh
@@ -206,7 +204,7 @@ class Service:
                 ticket = self._update_desk(ticket, desk_changes, report)
             except ConflictError:
                 report.conflicts += 1
-                self._record(ticket.id, "conflict", "ticket changed since read; re-reading")
+                self.recorder.record(ticket.id, "conflict", "ticket changed since read; re-reading")
                 return None
         # Chat and Jira go ahead even when Zendesk failed: an on-call page must not wait for
         # Zendesk to recover.
@@ -241,7 +239,7 @@ class Service:
             for planned, detail in found.landed:
                 self.recorder.done(planned, report, detail)
             for planned, reason in found.waiting:
-                self._record(ticket.id, "deferred", reason, entry=planned)
+                self.recorder.record(ticket.id, "deferred", reason, entry=planned)
                 report.deferred += 1
         dealt_with = {p.key for p, _ in found.landed} | {p.key for p, _ in found.waiting}
         return found.issue is not None, dealt_with
