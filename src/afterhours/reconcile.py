@@ -5,6 +5,8 @@ answer) may or may not have happened. Repeating it blindly duplicates what canno
 a second Jira issue, a second note. So each kind is looked up first:
 
 - a note: the ticket's comments are searched for the note's marker (its ledger key);
+- a public reply: the customer must not see a marker, so the comments are searched for the
+  reply's own text, which names the ticket and its promised time;
 - a Jira issue: search by the ticket's label; when search cannot see it yet, wait until
   Jira's search index has caught up with the last attempt before filing again;
 - tags, priority, group: re-planned from the ticket as it is now, so a change that landed
@@ -20,7 +22,12 @@ from typing import Any
 
 from afterhours.adapters.ports import IssueTracker, TicketDesk
 from afterhours.adapters.state import Attempt
-from afterhours.domain.actions import AddInternalNote, CreateJiraIssue, PlannedAction
+from afterhours.domain.actions import (
+    AddInternalNote,
+    AddPublicReply,
+    CreateJiraIssue,
+    PlannedAction,
+)
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import note_marker
 from afterhours.errors import ServiceError
@@ -74,8 +81,9 @@ def _look_up(
     search_lag: timedelta,
 ) -> None:
     action = planned.action
-    if isinstance(action, AddInternalNote):
-        if desk.has_note(ticket.id, note_marker(planned.key)):
+    if isinstance(action, AddInternalNote | AddPublicReply):
+        marker = note_marker(planned.key) if isinstance(action, AddInternalNote) else action.body
+        if desk.has_note(ticket.id, marker):
             result.landed.append((planned, {"reconciled": "note found on the ticket"}))
         else:
             result.to_do.append(planned)

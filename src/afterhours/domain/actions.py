@@ -25,6 +25,30 @@ class AddTags:
 
 
 @dataclass(frozen=True)
+class RemoveTags:
+    """Remove tags from the ticket, leaving the others."""
+
+    ticket_id: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssignAgent:
+    """Assign the ticket to an agent, by email."""
+
+    ticket_id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class AddPublicReply:
+    """Add a public comment the requester sees, such as the after-hours acknowledgement."""
+
+    ticket_id: int
+    body: str
+
+
+@dataclass(frozen=True)
 class AssignGroup:
     """Assign the ticket to a Zendesk group, by name."""
 
@@ -59,6 +83,8 @@ class CreateJiraIssue:
     summary: str
     description: str
     labels: tuple[str, ...]
+    priority: str | None = None  # a Jira priority name, such as Highest
+    components: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,9 +97,14 @@ class LinkJiraIssue:
     title: str
 
 
-ZendeskAction = SetPriority | AddTags | AssignGroup | AddInternalNote
+ZendeskAction = (
+    SetPriority | AddTags | RemoveTags | AssignGroup | AssignAgent | AddInternalNote
+    | AddPublicReply
+)
 Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue
-ZENDESK_ACTIONS = (SetPriority, AddTags, AssignGroup, AddInternalNote)
+ZENDESK_ACTIONS = (
+    SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply
+)
 
 
 def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
@@ -83,8 +114,14 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
             ticket = replace(ticket, priority=change.priority)
         elif isinstance(change, AddTags):
             ticket = replace(ticket, tags=ticket.tags | frozenset(change.tags))
+        elif isinstance(change, RemoveTags):
+            ticket = replace(ticket, tags=ticket.tags - frozenset(change.tags))
         elif isinstance(change, AssignGroup):
             ticket = replace(ticket, group=change.group)
+        elif isinstance(change, AssignAgent):
+            ticket = replace(ticket, assignee=change.email)
+        elif isinstance(change, AddPublicReply):
+            ticket = replace(ticket, replies=ticket.replies + 1)
     return ticket
 
 

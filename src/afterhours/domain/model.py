@@ -28,6 +28,16 @@ class Ticket:
     web_url: str
     first_reply_at: datetime | None = None
     solved_at: datetime | None = None
+    assignee: str | None = None  # the assignee's email
+    # Custom fields by their Zendesk title; a multi-select field gives one pair per value.
+    custom_fields: tuple[tuple[str, str], ...] = ()
+    last_customer_update_at: datetime | None = None  # the requester's latest comment or change
+    replies: int = 0  # public agent replies, afterhours' own included
+
+    def field_values(self, name: str) -> tuple[str, ...]:
+        """The values of the custom field titled `name` (any case); empty when unset."""
+        wanted = name.casefold()
+        return tuple(value for title, value in self.custom_fields if title.casefold() == wanted)
 
     @property
     def is_closed(self) -> bool:

@@ -8,11 +8,14 @@ from typing import assert_never
 from afterhours.domain.actions import (
     Action,
     AddInternalNote,
+    AddPublicReply,
     AddTags,
+    AssignAgent,
     AssignGroup,
     CreateJiraIssue,
     LinkJiraIssue,
     NotifyChannel,
+    RemoveTags,
     SetPriority,
 )
 from afterhours.domain.render import one_line
@@ -25,10 +28,16 @@ def describe_action(action: Action) -> str:
             said = f"priority {action.priority}"
         case AddTags():
             said = f"tags {', '.join(action.tags)}"
+        case RemoveTags():
+            said = f"remove tags {', '.join(action.tags)}"
         case AssignGroup():
             said = f"group {action.group}"
+        case AssignAgent():
+            said = f"assignee {action.email}"
         case AddInternalNote():
             said = f"internal note “{one_line(action.body, 60)}”"
+        case AddPublicReply():
+            said = f"public reply “{one_line(action.body, 60)}”"
         case NotifyChannel():
             said = f"notify channel {action.channel}"
         case CreateJiraIssue():
