@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from requests.adapters import HTTPAdapter
 
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.notify import WebhookNotifier
+from afterhours.adapters.ports import ProjectFacts
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
@@ -114,6 +116,56 @@ def test_an_invalid_issue_is_a_permanent_error(jira: JiraTwin) -> None:
     with pytest.raises(PermanentError) as raised:
         tracker_for(jira).create_issue(bad)
     assert raised.value.status == 400
+
+
+@pytest.mark.integration
+def test_priority_and_components_land_on_the_issue(jira: JiraTwin) -> None:
+    jira.add_project("APP", "Mobile app", components=("Backend", "iOS", "Android"))
+    action = CreateJiraIssue(7, "APP", "Bug", "Crash (Zendesk #7)", "body", ("zendesk-7",),
+                             priority="Highest", components=("Backend", "iOS"))
+    filed = tracker_for(jira).create_issue(action)
+
+    fields = jira.issue(filed.key)["fields"]
+    assert fields["priority"]["name"] == "Highest"
+    assert [c["name"] for c in fields["components"]] == ["Backend", "iOS"]
+
+
+@pytest.mark.integration
+def test_without_priority_or_components_jira_applies_its_defaults(jira: JiraTwin) -> None:
+    filed = tracker_for(jira).create_issue(create(7))
+    fields = jira.issue(filed.key)["fields"]
+    assert fields["priority"]["name"] == "Medium"
+    assert fields["components"] == []
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"components": ("Backend",)}, "jira: Component name 'Backend' is not valid"),
+        ({"priority": "Urgent"}, "jira: Priority name 'Urgent' is not valid"),
+    ],
+    ids=["component", "priority"],
+)
+def test_an_unknown_component_or_priority_is_a_permanent_error_in_jiras_words(
+    jira: JiraTwin, change: dict[str, Any], message: str
+) -> None:
+    action = replace(create(7), **change)
+    with pytest.raises(PermanentError) as raised:
+        tracker_for(jira).create_issue(action)
+    assert raised.value.status == 400
+    assert str(raised.value) == message
+    assert jira.issues() == []
+
+
+@pytest.mark.integration
+def test_project_facts_name_the_issue_types_and_components(jira: JiraTwin) -> None:
+    jira.add_project("APP", "Mobile app", issue_types=("Bug", "Task"), components=("iOS",))
+    tracker = tracker_for(jira)
+    assert tracker.project_facts("APP") == ProjectFacts(
+        "APP", "Mobile app", frozenset({"Bug", "Task"}), frozenset({"iOS"}))
+    assert tracker.project_facts("NOPE") is None
+    assert tracker.priority_names() == {"Highest", "High", "Medium", "Low", "Lowest"}
 
 
 def notifier(sleeps: list[float]) -> WebhookNotifier:

@@ -123,8 +123,12 @@ def test_create_issue_by_names_looks_the_project_up_twice(twin: JiraTwin, jira: 
         ({"issuetype": {"name": "Epic"}}, "issuetype", "Specify a valid issue type"),
         ({"labels": ["two words"]}, "labels",
          "The label 'two words' contains spaces which is invalid."),
-        ({"priority": {"name": "Urgent"}}, "priority",
-         "Specify the Priority (id or name) in a valid format"),
+        ({"priority": {"name": "Urgent"}}, "priority", "Priority name 'Urgent' is not valid"),
+        ({"priority": {"id": "99"}}, "priority", "The priority selected is invalid."),
+        ({"priority": {"id": None}}, "priority",
+         "Specify the Priority (id or name) in the string format"),
+        ({"components": [{"name": "Frontend"}]}, "components",
+         "Component name 'Frontend' is not valid"),
         ({"customfield_1": "x"}, "customfield_1",
          "Field 'customfield_1' cannot be set. It is not on the appropriate screen, or unknown."),
     ],
@@ -352,3 +356,40 @@ def test_search_costs_one_field_lookup_then_caches(twin: JiraTwin, jira: JIRA) -
     # The client maps requested field names through GET /field once per client.
     assert twin.server.requests["GET /rest/api/2/field"] == 1
     assert twin.server.requests["GET /rest/api/2/search/jql"] == 2
+
+
+def test_priorities_list_the_site_scheme_highest_first(twin: JiraTwin, jira: JIRA) -> None:
+    assert [(p.id, p.name) for p in jira.priorities()] == [
+        ("1", "Highest"), ("2", "High"), ("3", "Medium"), ("4", "Low"), ("5", "Lowest")]
+    assert new_issue(jira).fields.priority.name == "Medium"  # the default when none is sent
+
+
+def test_a_site_with_its_own_priorities(clock: ManualClock) -> None:
+    with JiraTwin(clock, priorities=("Blocker", "Critical", "Major", "Minor")) as custom:
+        custom.add_project("OPS", "Operations")
+        client = JIRA(server=custom.base_url, basic_auth=("bot@example.com", "x"),
+                      options={"check_update": False}, max_retries=0, timeout=5)
+        try:
+            assert [p.name for p in client.priorities()] == ["Blocker", "Critical", "Major",
+                                                            "Minor"]
+            assert new_issue(client, priority={"name": "Critical"}).fields.priority.name == (
+                "Critical")
+            with pytest.raises(JIRAError) as caught:
+                new_issue(client, priority={"name": "High"})
+            assert body_of(caught.value)["errors"] == {
+                "priority": "Priority name 'High' is not valid"}
+            assert client.enhanced_search_issues("priority = Major") == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+
+
+def test_project_shows_its_issue_types_and_components(jira: JIRA) -> None:
+    ops = jira.project("OPS").raw
+    assert [t["name"] for t in ops["issueTypes"]] == ["Bug", "Task", "Story"]
+    assert [c["name"] for c in ops["components"]] == ["Backend"]
+    assert [c["name"] for c in jira.project("WEB").raw["components"]] == []
+    with pytest.raises(JIRAError) as caught:
+        jira.project("NOPE")
+    assert caught.value.status_code == 404
+    assert body_of(caught.value)["errorMessages"] == [
+        "No project could be found with key 'NOPE'."]

@@ -259,3 +259,98 @@ def test_metric_set_counts_the_first_public_agent_reply(
     assert solved["solved_at"] == "2026-11-23T06:42:00Z"
     assert solved["first_resolution_time_in_minutes"]["calendar"] == 120
     assert (solved["assignee_stations"], solved["assigned_at"]) == (1, solved["solved_at"])
+
+
+def test_ticket_fields_list_system_fields_and_declared_custom_ones(
+    zc: Any, twin: ZendeskTwin
+) -> None:
+    plan = twin.add_ticket_field("Plan", field_type="tagger", options=[
+        ("Enterprise", "plan_enterprise"), ("Team", "plan_team")])
+    twin.add_ticket_field("VIP", field_type="checkbox")
+
+    listed = {field.title: field.to_dict() for field in zc.ticket_fields()}
+
+    assert list(listed) == ["Subject", "Description", "Status", "Type", "Priority", "Group",
+                            "Assignee", "Plan", "VIP"]
+    assert {t for t, f in listed.items() if f["removable"]} == {"Plan", "VIP"}
+    assert listed["Plan"]["id"] == plan["id"]
+    assert listed["Plan"]["type"] == "tagger"
+    assert [(o["name"], o["value"]) for o in listed["Plan"]["custom_field_options"]] == [
+        ("Enterprise", "plan_enterprise"), ("Team", "plan_team")]
+    assert "custom_field_options" not in listed["VIP"]
+    assert [o["value"] for o in listed["Priority"]["system_field_options"]] == [
+        "urgent", "high", "normal", "low"]
+    with pytest.raises(ValueError, match="options are required"):
+        twin.add_ticket_field("Tier", field_type="tagger")
+    with pytest.raises(ValueError, match="exists"):
+        twin.add_ticket_field("plan")
+
+
+def test_custom_fields_are_set_on_create_and_by_update(
+    zc: Any, twin: ZendeskTwin, clock: ManualClock, seeded: dict[str, Any]
+) -> None:
+    region = twin.add_ticket_field("Region")["id"]
+    products = twin.add_ticket_field("Products", field_type="multiselect", options=[
+        ("Billing", "product_billing"), ("API", "product_api")])["id"]
+    vip = twin.add_ticket_field("VIP", field_type="checkbox")["id"]
+    # A field added later shows, unset, on the tickets already there.
+    assert twin.ticket(seeded["ticket"]["id"])["custom_fields"] == [
+        {"id": 360001, "value": "eu"}, {"id": region, "value": None},
+        {"id": products, "value": None}, {"id": vip, "value": False}]
+    created = twin.create_ticket(subject="x", description="d",
+                                 requester_id=seeded["requester"]["id"],
+                                 custom_fields={region: "EMEA"})
+    assert created["custom_fields"] == [{"id": region, "value": "EMEA"},
+                                        {"id": products, "value": None},
+                                        {"id": vip, "value": False}]
+
+    ticket = zc.tickets(id=created["id"])
+    ticket.custom_fields = [{"id": products, "value": ["product_api"]},
+                            {"id": vip, "value": True}]
+    clock.advance(timedelta(minutes=1))
+    audit = zc.tickets.update(ticket)
+
+    assert twin.ticket(created["id"])["custom_fields"] == [
+        {"id": region, "value": "EMEA"}, {"id": products, "value": ["product_api"]},
+        {"id": vip, "value": True}]
+    assert twin.ticket(created["id"])["fields"] == twin.ticket(created["id"])["custom_fields"]
+    changes = {e["field_name"]: (e["previous_value"], e["value"]) for e in audit.audit.events
+               if e["type"] == "Change"}
+    assert changes == {str(products): (None, ["product_api"]), str(vip): (False, True)}
+
+
+def test_users_are_searched_by_any_part_of_name_or_email(
+    zc: Any, twin: ZendeskTwin, seeded: dict[str, Any]
+) -> None:
+    twin.add_user("Bart", "bart@globex.example")
+
+    assert [u.email for u in zc.users.search(query="MARGE@acme.example")] == [
+        "marge@acme.example"]
+    assert [u.email for u in zc.users.search(query="email:marge@acme.example")] == [
+        "marge@acme.example"]
+    assert sorted(u.name for u in zc.users.search(query="globex")) == ["Bart", "Homer"]
+    assert list(zc.users.search(query="nobody@acme.example")) == []
+
+
+def test_update_assigns_an_agent_and_removes_tags(
+    zc: Any, twin: ZendeskTwin, clock: ManualClock, seeded: dict[str, Any]
+) -> None:
+    ticket = zc.tickets(id=seeded["ticket"]["id"])
+    ticket.assignee_id = seeded["agent"]["id"]
+    ticket.remove_tags = ["night", "not_there"]
+    clock.advance(timedelta(minutes=7))
+
+    audit = zc.tickets.update(ticket)
+
+    assert (audit.ticket.assignee_id, audit.ticket.status) == (seeded["agent"]["id"], "open")
+    assert audit.ticket.tags == ["alarm"]
+    metrics = twin.metric_set(ticket.id)
+    assert (metrics["assignee_stations"], metrics["assigned_at"]) == (1, "2026-11-23T04:49:00Z")
+    assert metrics["initially_assigned_at"] == "2026-11-23T04:49:00Z"
+
+    again = zc.tickets(id=ticket.id)
+    again.assignee_id = seeded["requester"]["id"]  # an end-user cannot own a ticket
+    with pytest.raises(APIException) as refused:
+        zc.tickets.update(again)
+    status, body = _error(refused)
+    assert (status, set(body["details"])) == (422, {"assignee"})

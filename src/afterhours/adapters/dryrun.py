@@ -21,10 +21,12 @@ from typing import Any
 
 import structlog
 
+from afterhours.adapters.comments import contains_text
 from afterhours.adapters.ports import ExportPage, IssueTracker, TicketDesk
 from afterhours.adapters.state import SqliteState
 from afterhours.domain.actions import (
     AddInternalNote,
+    AddPublicReply,
     CreateJiraIssue,
     LinkJiraIssue,
     ZendeskAction,
@@ -78,9 +80,11 @@ class DryRunTicketDesk:
         return None if ticket is None else self._as_updated(ticket)
 
     def has_note(self, ticket_id: int, marker: str) -> bool:
-        """Whether a would-be note, or a real one, contains `marker`."""
-        notes = [c for c in self._changes.get(ticket_id, []) if isinstance(c, AddInternalNote)]
-        return any(marker in n.body for n in notes) or self._desk.has_note(ticket_id, marker)
+        """Whether a would-be note or reply, or a real comment, contains `marker`."""
+        bodies = [c.body for c in self._changes.get(ticket_id, [])
+                  if isinstance(c, AddInternalNote | AddPublicReply)]
+        return (any(contains_text(body, marker) for body in bodies)
+                or self._desk.has_note(ticket_id, marker))
 
     def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
         """Log the update; return the ticket's own stamp, as if nobody else had touched it."""

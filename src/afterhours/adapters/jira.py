@@ -1,6 +1,7 @@
 """Jira through the jira client: issues created once, linked back to their ticket.
 
-jira objects stay in this module; the rest of afterhours sees `JiraIssueRef`.
+jira objects stay in this module; the rest of afterhours sees `JiraIssueRef` and
+`ProjectFacts`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
+from afterhours.adapters.ports import ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
@@ -126,6 +128,11 @@ class JiraIssueTracker:
             "description": action.description,
             "labels": list(action.labels),
         }
+        # Absent rather than null or empty: Jira then applies the project's defaults.
+        if action.priority is not None:
+            fields["priority"] = {"name": action.priority}
+        if action.components:
+            fields["components"] = [{"name": name} for name in action.components]
 
         def create(jira: JIRA) -> JiraIssueRef:
             issue = jira.create_issue(fields=fields, prefetch=False)
@@ -153,3 +160,27 @@ class JiraIssueTracker:
 
         self._call("link_issue", post)
 
+    def project_facts(self, key: str) -> ProjectFacts | None:
+        """The project's name, issue types and components; None when Jira knows no such
+        project (or does not let the bot see it: Jira answers both with 404)."""
+
+        def read(jira: JIRA) -> ProjectFacts | None:
+            try:
+                raw: dict[str, Any] = jira.project(key).raw
+            except JIRAError as error:
+                if error.status_code == 404:
+                    return None
+                raise
+            return ProjectFacts(
+                key=str(raw["key"]),
+                name=str(raw.get("name", "")),
+                issue_types=frozenset(str(t["name"]) for t in raw.get("issueTypes") or ()),
+                components=frozenset(str(c["name"]) for c in raw.get("components") or ()),
+            )
+
+        return self._call("project_facts", read)
+
+    def priority_names(self) -> frozenset[str]:
+        """The names of the priorities defined on the site."""
+        return self._call("priority_names",
+                          lambda jira: frozenset(str(p.name) for p in jira.priorities()))

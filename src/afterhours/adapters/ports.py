@@ -20,6 +20,16 @@ class ExportPage:
     end_of_stream: bool
 
 
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What Jira says about a project: the names a policy may use in it."""
+
+    key: str
+    name: str
+    issue_types: frozenset[str]
+    components: frozenset[str]
+
+
 class TicketDesk(Protocol):
     """Zendesk, as the service uses it."""
 

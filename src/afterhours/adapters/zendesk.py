@@ -1,6 +1,8 @@
 """Zendesk through zenpy: the incremental export in, safe ticket updates out.
 
-zenpy objects stay in this module; the rest of afterhours sees `Ticket` and `ExportPage`.
+zenpy objects stay in this module and its helpers (zendesk_http: the HTTP seam,
+zendesk_lookup: names and their ids, zendesk_update: changes as updates); the rest of
+afterhours sees `Ticket` and `ExportPage`.
 """
 
 from __future__ import annotations
@@ -12,64 +14,31 @@ from urllib.parse import urlsplit
 
 import requests
 import structlog
-from requests.adapters import HTTPAdapter
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, ZenpyException
 
+from afterhours.adapters.comments import contains_text
 from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.unsent import surely_unsent
-from afterhours.domain.actions import (
-    AddInternalNote,
-    AddTags,
-    AssignGroup,
-    SetPriority,
-    ZendeskAction,
+from afterhours.adapters.zendesk_http import BaseUrlTransport, classify
+from afterhours.adapters.zendesk_lookup import (
+    TicketField,
+    ZendeskLookups,
+    custom_field_pairs,
+    valued_field_ids,
 )
+from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
+from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
-from afterhours.errors import (
-    OutcomeUnknownError,
-    PermanentError,
-    TransientError,
-    error_for_status,
-)
-from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
+from afterhours.errors import OutcomeUnknownError, PermanentError, ServiceError, TransientError
+from afterhours.retrying import RetryPolicy, call_with_retries
 
 T = TypeVar("T")
 log = structlog.get_logger()
 SIDELOADS = ["metric_sets", "users", "organizations", "groups"]
 _SERVICE = "zendesk"
-
-
-class _BaseUrlTransport(HTTPAdapter):
-    """Sends zenpy's https://{subdomain}.zendesk.com requests to the configured base URL.
-
-    zenpy can only build Zendesk-cloud URLs (or read a process-wide environment override);
-    rewriting here keeps each client pointed at its own server. It also stops zenpy's
-    sleep-forever loop on 429 by raising before zenpy sees the answer.
-    """
-
-    def __init__(self, origin: str, base_url: str, timeout: float) -> None:
-        super().__init__(max_retries=0)  # retries belong to afterhours.retrying alone
-        self._origin = origin
-        self._base_url = base_url.rstrip("/")
-        self._timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        original = request.url or ""
-        if original.startswith(self._origin):
-            request.url = self._base_url + original[len(self._origin) :]
-        kwargs["timeout"] = kwargs.get("timeout") or self._timeout
-        response = super().send(request, **kwargs)
-        # zenpy picks its response handler by finding its own host in the request URL.
-        request.url = response.url = original
-        if response.status_code == 429:
-            raise TransientError(
-                _SERVICE, "rate limited (429)", status=429,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        return response
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -95,14 +64,14 @@ class ZenpyTicketDesk:
         subdomain = host.split(".")[0] if host.endswith(".zendesk.com") else "afterhours"
         session = self._session = requests.Session()
         origin = f"https://{subdomain}.zendesk.com"
-        session.mount(origin, _BaseUrlTransport(origin, self.base_url, timeout))
+        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout))
         self._origin = origin
         self._client = Zenpy(
             subdomain=subdomain, email=email, token=token, session=session, disable_cache=True
         )
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
-        self._groups: dict[str, int] = {}
+        self._lookups = ZendeskLookups(self._client, self._call)
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -116,9 +85,9 @@ class ZenpyTicketDesk:
             try:
                 return fn()
             except APIException as error:
-                raise _classify(error.response, str(error), once=once) from error
+                raise classify(error.response, str(error), once=once) from error
             except requests.HTTPError as error:
-                raise _classify(error.response, str(error), once=once) from error
+                raise classify(error.response, str(error), once=once) from error
             except requests.RequestException as error:
                 # Connection, timeout, a body cut short or undecodable: the request may succeed
                 # if sent again, unless it may already have been acted on.
@@ -179,23 +148,36 @@ class ZenpyTicketDesk:
         return tickets[0]
 
     def has_note(self, ticket_id: int, marker: str) -> bool:
-        """Whether a comment on the ticket contains `marker`: did an earlier attempt land?"""
+        """Whether a comment on the ticket contains `marker` (a note's marker or a reply's whole
+        text, whitespace aside): did an earlier attempt land?"""
 
         def search() -> bool:
             comments = self._client.tickets.comments(ticket=ticket_id)
-            return any(marker in (comment.body or "") for comment in comments)
+            # plain_body is Zendesk's rendering of the comment; zenpy sets it only when sent.
+            return any(contains_text(text, marker) for comment in comments
+                       for text in (comment.body, getattr(comment, "plain_body", None)))
 
         return self._call("has_note", search)
 
     def _to_tickets(self, page: Mapping[str, Any]) -> list[Ticket]:
+        raws = [raw for raw in page.get("tickets", []) if isinstance(raw, Mapping)]
         emails = {u["id"]: u.get("email") for u in page.get("users", [])}
+        for raw in raws:
+            assignee = raw.get("assignee_id")
+            if isinstance(assignee, int) and assignee not in emails:
+                # Side-loads name every user a ticket refers to; should one be missing, an
+                # assigned ticket must still not read as unassigned.
+                emails[assignee] = self._lookups.user_email(assignee)
         orgs = {o["id"]: o.get("name") for o in page.get("organizations", [])}
         groups = {g["id"]: g.get("name") for g in page.get("groups", [])}
         metrics = {m["ticket_id"]: m for m in page.get("metric_sets", [])}
+        valued = valued_field_ids(raws)
+        fields = self._lookups.fields(valued) if valued else {}
         tickets = []
-        for raw in page.get("tickets", []):
+        for raw in raws:
             try:
-                tickets.append(self._to_ticket(raw, emails, orgs, groups, metrics))
+                tickets.append(self._to_ticket(
+                    raw, emails=emails, orgs=orgs, groups=groups, metrics=metrics, fields=fields))
             except (KeyError, TypeError, ValueError) as error:
                 # One malformed ticket must not stop the export; it is reported and passed over.
                 log.error("zendesk.ticket_malformed", ticket_id=raw.get("id"), error=str(error))
@@ -204,10 +186,12 @@ class ZenpyTicketDesk:
     def _to_ticket(
         self,
         raw: Mapping[str, Any],
+        *,
         emails: Mapping[int, str | None],
         orgs: Mapping[int, str | None],
         groups: Mapping[int, str | None],
         metrics: Mapping[int, Mapping[str, Any]],
+        fields: Mapping[int, TicketField],
     ) -> Ticket:
         created = _parse_time(raw["created_at"])
         updated = _parse_time(raw["updated_at"])
@@ -233,61 +217,60 @@ class ZenpyTicketDesk:
             if reply_minutes is None
             else created + timedelta(minutes=int(reply_minutes)),
             solved_at=_parse_time(metric.get("solved_at")),
+            assignee=emails.get(raw.get("assignee_id") or 0),
+            custom_fields=custom_field_pairs(raw.get("custom_fields") or (), fields),
+            last_customer_update_at=_parse_time(metric.get("requester_updated_at")),
+            replies=int(metric.get("replies") or 0),
         )
 
     def group_id(self, name: str) -> int:
         """The id of the group called `name`; PermanentError when no such group exists."""
-        if name not in self._groups:
-            found = self._call("groups", lambda: [(g.name, g.id) for g in self._client.groups()])
-            self._groups = dict(found)
-        if name not in self._groups:
-            raise PermanentError(_SERVICE, f"no group named {name!r}")
-        return self._groups[name]
+        return self._lookups.group_id(name)
+
+    def agent_id(self, email: str) -> int:
+        """The id of the agent or admin with `email`; PermanentError when none has it."""
+        return self._lookups.agent_id(email)
+
+    def field_titles(self) -> frozenset[str]:
+        """The titles of every custom ticket field: the names a policy may match on."""
+        return self._lookups.field_titles()
 
     def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
-        """Apply `changes` in one PUT with safe_update, so an agent's newer edit is never lost;
-        return the ticket's new updated_at (the stamp for a following update)."""
-        update = ZenpyTicket(id=ticket.id)
-        tags: list[str] = []
-        notes: list[str] = []
-        for change in changes:
-            if isinstance(change, SetPriority):
-                update.priority = change.priority
-            elif isinstance(change, AddTags):
-                tags += [t for t in change.tags if t not in tags]
-            elif isinstance(change, AssignGroup):
-                # The later one wins: the planner orders escalations after routes, so a ladder's
-                # group overrides the route's when both fall due in one plan.
-                update.group_id = self.group_id(change.group)
-            elif isinstance(change, AddInternalNote):
-                notes.append(change.body)
-        if tags:
-            # additional_tags adds to what is there; `tags` would replace an agent's tags.
-            update.additional_tags = tags
-        if notes:
-            # Zendesk takes one comment per update.
-            update.comment = Comment(body="\n\n".join(notes), public=False)
-        update.safe_update = True
-        update.updated_stamp = ticket.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        # A note is the one change that is not idempotent: safe_update cannot refuse a retry
-        # when the lost first write landed within the same second (updated_at has whole
-        # seconds), so an update carrying one is sent once and reconciled by its marker.
-        audit = self._call("update_ticket", lambda: self._client.tickets.update(update),
-                           once=bool(notes))
+        """Apply `changes` with safe_update, so an agent's newer edit is never lost; return the
+        ticket's new updated_at (the stamp for a following update). One update, or two when a
+        public reply and internal notes go together (Zendesk takes one comment per update)."""
+        updates = build_updates(changes, group_id=self.group_id, agent_id=self.agent_id)
+        stamp = ticket.updated_at
+        for sent, update in enumerate(updates):
+            try:
+                stamp = self._send(ticket.id, update, stamp)
+            except ServiceError as error:
+                if not sent or isinstance(error, OutcomeUnknownError):
+                    raise
+                # The reply is on the ticket, the notes may not be: the next pass must look
+                # (reconcile) before sending anything again, never repeat the reply.
+                log.warning("zendesk.update_partly_applied", ticket_id=ticket.id,
+                            error=str(error))
+                raise OutcomeUnknownError(
+                    _SERVICE, f"the public reply was added; the notes after it failed: {error}",
+                    status=error.status) from error
+        return stamp
+
+    def _send(self, ticket_id: int, update: TicketUpdate, stamp: datetime) -> datetime:
+        """One safe update; return the ticket's new updated_at."""
+        put = ZenpyTicket(id=ticket_id)
+        for name, value in update.fields.items():
+            setattr(put, name, value)
+        if update.comment is not None:
+            put.comment = Comment(body=update.comment.body, public=update.comment.public)
+        put.safe_update = True
+        put.updated_stamp = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        # A comment is the one change that is not idempotent: safe_update cannot refuse a
+        # retry when the lost first write landed within the same second (updated_at has whole
+        # seconds), so an update carrying one is sent once and reconciled by its text.
+        audit = self._call("update_ticket", lambda: self._client.tickets.update(put),
+                           once=update.comment is not None)
         stamped = _parse_time(audit.ticket.to_dict()["updated_at"])
         if stamped is None:
             raise PermanentError(_SERVICE, "update answered without updated_at")
         return stamped
-
-
-def _classify(response: requests.Response | None, message: str, *, once: bool) -> Exception:
-    status = None if response is None else response.status_code
-    error = error_for_status(
-        _SERVICE, status, message,
-        retry_after=None if response is None else parse_retry_after(
-            response.headers.get("Retry-After")),
-    )
-    if once and isinstance(error, TransientError) and status != 429:
-        # A 5xx may come after the write was stored; only a 429 surely was not.
-        return OutcomeUnknownError(_SERVICE, message, status=status)
-    return error

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from afterhours.contract import allowances
 from afterhours.contract.validate import Checked
 
-# What the daemon itself calls (adapters/zendesk.py, adapters/jira.py and the jira client's
+# What the daemon itself calls (adapters/zendesk*.py, adapters/jira.py and the jira client's
 # connect), in the specs' spelling: the report says whether the session validated each.
 AFTERHOURS_ENDPOINTS = (
     ("zendesk", "GET /api/v2/incremental/tickets/cursor"),
@@ -16,11 +16,17 @@ AFTERHOURS_ENDPOINTS = (
     ("zendesk", "GET /api/v2/tickets/{ticket_id}"),
     ("zendesk", "PUT /api/v2/tickets/{ticket_id}"),
     ("zendesk", "GET /api/v2/tickets/{ticket_id}/comments"),
+    ("zendesk", "GET /api/v2/ticket_fields"),
+    ("zendesk", "GET /api/v2/users/search"),
+    ("zendesk", "GET /api/v2/users/{user_id}"),
     ("jira", "GET /rest/api/3/serverInfo"),
     ("jira", "GET /rest/api/3/field"),
     ("jira", "GET /rest/api/3/search/jql"),
     ("jira", "POST /rest/api/3/issue"),
     ("jira", "POST /rest/api/3/issue/{issueIdOrKey}/remotelink"),
+    # check --live (afterhours.inspect.live) reads these to check the policy's Jira names.
+    ("jira", "GET /rest/api/3/project/{projectIdOrKey}"),
+    ("jira", "GET /rest/api/3/priority"),
 )
 # Allowances whose every use the report lists, with the test that needed it.
 LISTED = frozenset({"invalid-request-refused", "test-probe-without-credentials"})

@@ -1,7 +1,8 @@
 """A stateful twin of Jira Cloud's REST API (v2), for the real `jira` client over real HTTP.
 
 It serves what the daemon uses: server info, the bot's identity, fields,
-projects, issue creation with Jira's validation, enhanced search with an
+projects with their issue types and components, priorities, issue creation
+with Jira's validation, enhanced search with an
 eventually consistent index (`search_lag`) and `reconcileIssues`, remote-link
 upserts, transitions and comments. Time comes from an injected clock so tests
 and demos can run nights in seconds.
@@ -34,12 +35,24 @@ def _utc_now() -> datetime:
 class JiraTwin(Twin):
     """Jira Cloud as the daemon sees it; state lives in memory behind `server.lock`."""
 
-    def __init__(self, clock: Clock | None = None, *,
-                 search_lag: timedelta = timedelta(0)) -> None:
-        """Create a stopped twin; `search_lag` delays what search/jql sees after each write."""
+    def __init__(self, clock: Clock | None = None, *, search_lag: timedelta = timedelta(0),
+                 priorities: Sequence[str] = tuple(shapes.PRIORITIES)) -> None:
+        """Create a stopped twin; `search_lag` delays what search/jql sees after each write.
+
+        `priorities` are the site's priority names, highest first (Cloud's stock five by
+        default). Stock names keep their stock ids; others get ids from 10000 as in Cloud,
+        so JQL's ORDER BY priority (by id in the twin) ranks them below Lowest.
+        """
+        if not priorities:
+            raise ValueError("a Jira site has at least one priority")
         self.clock: Clock = clock or _utc_now
         self.search_lag = search_lag
         self.server = TwinServer("jira")
+        self._priorities = [(shapes.PRIORITIES[name][0] if name in shapes.PRIORITIES
+                             else str(10000 + n), name) for n, name in enumerate(priorities)]
+        self._default_priority = next(
+            (p for p in self._priorities if p[1] == shapes.DEFAULT_PRIORITY),
+            self._priorities[len(self._priorities) // 2])
         self._projects: list[Project] = []
         self._type_ids: dict[str, str] = {}  # issue type name -> id, shared by projects
         self._issues: dict[str, dict[str, Any]] = {}  # id -> IssueBean, in creation order
@@ -129,6 +142,10 @@ class JiraTwin(Twin):
         """All projects, in creation order."""
         return list(self._projects)
 
+    def priorities(self) -> list[tuple[str, str]]:
+        """The site's priorities as (id, name), highest first."""
+        return list(self._priorities)
+
     def find_issue(self, key_or_id: str) -> dict[str, Any]:
         """The live issue by key or id, or Jira's 404 (raised as HttpError)."""
         issue_id = self._keys.get(key_or_id.upper(), key_or_id)
@@ -153,7 +170,8 @@ class JiraTwin(Twin):
 
     def create_issue(self, request: Request) -> dict[str, Any]:
         """Validate a create-issue body and store the new issue."""
-        project, clean = validate(request.body, self._project)
+        project, clean = validate(request.body, self._project, self._priorities,
+                                  self._default_priority)
         base, now = self._base(), shapes.jira_time(self.clock())
         issue_id = self._new_id("issue")
         key = f"{project.key}-{project.next_number}"
@@ -167,7 +185,7 @@ class JiraTwin(Twin):
                 "summary": clean["summary"], "description": clean["description"],
                 "issuetype": shapes.issue_type(base, type_id, type_name),
                 "project": project.ref(base), "labels": clean["labels"],
-                "priority": shapes.priority(base, clean["priority"]),
+                "priority": shapes.priority(base, *clean["priority"]),
                 "status": shapes.status(base, "To Do"),
                 "components": [Project.component(base, *c) for c in clean["components"]],
                 "created": now, "updated": now, "resolution": None, "resolutiondate": None,
@@ -249,6 +267,7 @@ class JiraTwin(Twin):
             projects={v.casefold() for p in self._projects for v in (p.key, p.id, p.name)},
             keys={v.casefold() for i in self._issues.values() for v in (i["key"], i["id"])},
             issue_types={v.casefold() for p in self._projects for t in p.issue_types for v in t},
+            priorities={v.casefold() for p in self._priorities for v in p},
         )
         query = search.parse_query(jql, known)
         if len(reconcile) > search.MAX_RECONCILE:

@@ -102,14 +102,22 @@ def _check_project(ref: Any, find_project: Callable[[str], Project | None],
     return project
 
 
-def _check_priority(ref: Any, errors: dict[str, str]) -> str:
+def _check_priority(ref: Any, priorities: list[tuple[str, str]], default: tuple[str, str],
+                    errors: dict[str, str]) -> tuple[str, str]:
     if ref is None:
-        return shapes.DEFAULT_PRIORITY
-    match = _pick(ref, [(pid, n) for n, pid in shapes.PRIORITIES.items()])
-    if match is None:
-        errors["priority"] = "Specify the Priority (id or name) in a valid format"
-        return shapes.DEFAULT_PRIORITY
-    return match[1]
+        return default
+    given = ref.get("id", ref.get("name")) if isinstance(ref, dict) else None
+    if not isinstance(given, str | int) or isinstance(given, bool):
+        errors["priority"] = "Specify the Priority (id or name) in the string format"
+    elif (match := _pick(ref, priorities)) is not None:
+        return match
+    elif "id" in ref:
+        # An unknown id fails the field's own check; an unknown name already fails when the
+        # REST layer resolves it to an id, with the other message.
+        errors["priority"] = "The priority selected is invalid."
+    else:
+        errors["priority"] = f"Priority name '{given}' is not valid"
+    return default
 
 
 def _check_in_project(given: dict[str, Any], project: Project, clean: dict[str, Any],
@@ -130,9 +138,14 @@ def _check_in_project(given: dict[str, Any], project: Project, clean: dict[str, 
             clean["components"].append(found)
 
 
-def validate(body: Any, find_project: Callable[[str], Project | None]
+def validate(body: Any, find_project: Callable[[str], Project | None],
+             priorities: list[tuple[str, str]], default_priority: tuple[str, str],
              ) -> tuple[Project, dict[str, Any]]:
-    """Check a create-issue body like Jira; return the project and the cleaned fields."""
+    """Check a create-issue body like Jira; return the project and the cleaned fields.
+
+    `priorities` are the site's (id, name) pairs; `default_priority` is what an issue sent
+    without one gets. The cleaned priority and components are (id, name) pairs.
+    """
     given = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(given, dict):
         raise error(400, ["No fields were given for the issue."])
@@ -147,7 +160,8 @@ def validate(body: Any, find_project: Callable[[str], Project | None]
     clean: dict[str, Any] = {
         "summary": given.get("summary"), "description": given.get("description"),
         "labels": list(given.get("labels") or []),
-        "priority": _check_priority(given.get("priority"), errors),
+        "priority": _check_priority(given.get("priority"), priorities, default_priority,
+                                    errors),
     }
     if project is not None:
         _check_in_project(given, project, clean, errors)

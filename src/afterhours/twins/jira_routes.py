@@ -67,6 +67,11 @@ def _meta_routes(twin: JiraTwin) -> None:
         found = twin.project_or_404(request.params["key"])
         return Response(200, found.full(twin.base_url, twin.bot(request), issue_types=True))
 
+    @route("GET", f"{API}/priority")
+    def priorities(request: Request) -> Response:
+        return Response(200, [shapes.priority_details(twin.base_url, pid, name)
+                              for pid, name in twin.priorities()])
+
     @route("GET", f"{API}/issuetype")
     def issue_types(request: Request) -> Response:
         seen = {t for p in twin.projects() for t in p.issue_types}

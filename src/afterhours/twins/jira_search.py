@@ -17,7 +17,7 @@ from typing import Any
 
 from afterhours.twins import jira_jql
 from afterhours.twins import jira_jql_eval as jql_eval
-from afterhours.twins.jira_shapes import PRIORITIES, STATUSES, error
+from afterhours.twins.jira_shapes import STATUSES, error
 
 DEFAULT_MAX_RESULTS = 50
 # Cloud pages up to 5000 bare ids but shrinks pages when full issues are asked for;
@@ -34,6 +34,7 @@ class Known:
     projects: set[str]  # keys, ids and names, case-folded
     keys: set[str]  # issue keys and ids, case-folded
     issue_types: set[str]  # names and ids, case-folded
+    priorities: set[str]  # names and ids, case-folded
 
 
 def select_fields(issue: dict[str, Any], requested: Sequence[str] | None,
@@ -78,7 +79,7 @@ def _check_values(query: jira_jql.Query, known: Known) -> None:
                 "status": [n.casefold() for n in STATUSES] + [s[0] for s in STATUSES.values()],
                 "statuscategory": [v for s in STATUSES.values() for v in (s[2], s[3].casefold(),
                                                                            str(s[1]))],
-                "priority": [n.casefold() for n in PRIORITIES] + list(PRIORITIES.values()),
+                "priority": known.priorities,
             }
             if name in pools and folded not in pools[name]:
                 raise error(400, [f"The value '{value}' does not exist for the field "

@@ -20,7 +20,14 @@ STATUSES: dict[str, tuple[str, int, str, str, str, str]] = {
     "In Progress": ("3", 4, "indeterminate", "In Progress", "yellow", "21"),
     "Done": ("10001", 3, "done", "Done", "green", "31"),
 }
-PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+# Cloud's stock priorities, highest first: name -> (id, status colour, description).
+PRIORITIES: dict[str, tuple[str, str, str]] = {
+    "Highest": ("1", "#d04437", "This problem will block progress."),
+    "High": ("2", "#f15C75", "Serious problem that could block progress."),
+    "Medium": ("3", "#f79232", "Has the potential to affect progress."),
+    "Low": ("4", "#707070", "Minor problem or easily worked around."),
+    "Lowest": ("5", "#999999", "Trivial problem with little or no impact on progress."),
+}
 DEFAULT_PRIORITY = "Medium"
 DONE_RESOLUTION = ("10000", "Done", "Work has been completed on this issue.")
 
@@ -123,11 +130,16 @@ def status(base: str, name: str) -> dict[str, Any]:
     }
 
 
-def priority(base: str, name: str) -> dict[str, Any]:
+def priority(base: str, pid: str, name: str) -> dict[str, Any]:
     """Priority as embedded in an issue."""
-    pid = PRIORITIES[name]
     return {"self": f"{base}/rest/api/2/priority/{pid}", "name": name, "id": pid,
             "iconUrl": f"{base}/images/icons/priorities/{name.lower()}.svg"}
+
+
+def priority_details(base: str, pid: str, name: str) -> dict[str, Any]:
+    """Priority as GET /priority lists it: the embedded form plus colour and description."""
+    _, colour, description = PRIORITIES.get(name, (pid, "#707070", ""))
+    return priority(base, pid, name) | {"statusColor": colour, "description": description}
 
 
 def resolution(base: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A stateful twin of the Zendesk Support REST API, for zenpy to talk to over real HTTP.
 
-It serves the endpoints the daemon uses (users, organizations, groups, tickets, tags,
-comments and the cursor-based incremental ticket export with side-loads) from in-memory
+It serves the endpoints the daemon uses (users and their search, organizations, groups,
+ticket fields, tickets, tags, comments and the cursor-based incremental ticket export with
+side-loads) from in-memory
 state. Tests and demos seed it and act as people through the methods below; time comes
 from an injected clock so nights can run accelerated.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
+from afterhours.twins.zendesk_schedules import ZendeskSchedules
 from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_invalid
 from afterhours.twins.zendesk_state import ZendeskState
 
@@ -73,6 +75,13 @@ class ZendeskTwin(Twin):
         with self.server.lock:
             return copy.deepcopy(self.state.add_user(
                 name, email, role=role, organization_id=organization_id))
+
+    def add_ticket_field(self, title: str, *, field_type: str = "text",
+                         options: Sequence[tuple[str, str]] = ()) -> Json:
+        """Declare a custom ticket field ("text", "checkbox", "tagger" for a dropdown,
+        "multiselect"...); `options` are a dropdown's (name, value) pairs. Return its JSON."""
+        with self.server.lock:
+            return copy.deepcopy(self.state.add_ticket_field(title, field_type, options))
 
     def create_ticket(self, *, subject: str, description: str, requester_id: int,
                       priority: str | None = None, tags: Sequence[str] = (),
@@ -141,15 +150,21 @@ class ZendeskTwin(Twin):
 
             return show
 
-        # users/me first: "{id}" would match "me" too.
+        # users/me and users/search first: "{id}" would match "me" and "search" too.
         route("GET", "/api/v2/users/me.json")(
             lambda request: Response(200, {"user": copy.deepcopy(state.users[state.me_id])}))
+        route("GET", "/api/v2/users/search.json")(lambda request: Response(200, paginate(
+            "users", copy.deepcopy(state.search_users(request.arg("query") or "")), request,
+            self.base_url)))
         route("GET", "/api/v2/users/{id}.json")(record(state.users, "user"))
         route("GET", "/api/v2/organizations/{id}.json")(
             record(state.organizations, "organization"))
         route("GET", "/api/v2/groups/{id}.json")(record(state.groups, "group"))
         route("GET", "/api/v2/groups.json")(lambda request: Response(200, paginate(
             "groups", copy.deepcopy(list(state.groups.values())), request, self.base_url)))
+        route("GET", "/api/v2/ticket_fields.json")(lambda request: Response(200, paginate(
+            "ticket_fields", copy.deepcopy(list(state.fields.records.values())), request,
+            self.base_url)))
         route("GET", "/api/v2/tickets/{id}.json")(self._show_ticket)
         route("PUT", "/api/v2/tickets/{id}.json")(self._update)
         route("GET", "/api/v2/tickets/{id}/comments.json")(lambda request: Response(
@@ -162,6 +177,7 @@ class ZendeskTwin(Twin):
         route("DELETE", "/api/v2/tickets/{id}/tags.json")(self._tags("remove_tags", 204))
         route("GET", EXPORT_PATH)(
             lambda request: Response(200, export_page(state, request, self.base_url)))
+        self.schedules = ZendeskSchedules(self.server, state.clock)
 
     def _show_ticket(self, request: Request) -> Response:
         ticket = copy.deepcopy(self.state.ticket(_id(request)))

@@ -110,6 +110,39 @@ def group_json(api: str, group_id: int, name: str, now: datetime) -> Json:
     }
 
 
+# Dropdowns ("tagger") and multi-selects carry options; the rest of the custom types do not.
+CUSTOM_FIELD_TYPES = ("text", "textarea", "checkbox", "date", "integer", "decimal", "regexp",
+                      "partialcreditcard", "multiselect", "tagger", "lookup")
+OPTION_FIELD_TYPES = ("tagger", "multiselect")
+# The system fields every account has, by type, as the live API titles them.
+SYSTEM_FIELDS = {"subject": "Subject", "description": "Description", "status": "Status",
+                 "tickettype": "Type", "priority": "Priority", "group": "Group",
+                 "assignee": "Assignee"}
+_SYSTEM_OPTIONS = {"status": STATUSES, "priority": PRIORITIES, "tickettype": TYPES}
+
+
+def ticket_field_json(api: str, field_id: int, title: str, *, field_type: str,
+                      position: int, options: list[Json], now: datetime) -> Json:
+    """A ticket field as `GET /ticket_fields` answers it; `options` are dropdown options."""
+    stamp, system = iso(now), field_type in SYSTEM_FIELDS
+    field: Json = {
+        "id": field_id, "url": f"{api}/ticket_fields/{field_id}.json", "type": field_type,
+        "title": title, "raw_title": title, "description": "", "raw_description": "",
+        "agent_description": "", "position": position, "active": True, "required": False,
+        "collapsed_for_agents": False, "regexp_for_validation": None, "title_in_portal": title,
+        "raw_title_in_portal": title, "visible_in_portal": system, "editable_in_portal": system,
+        "required_in_portal": False, "tag": None, "removable": not system,
+        "agent_can_edit": True, "created_at": stamp, "updated_at": stamp,
+    }
+    if field_type in OPTION_FIELD_TYPES:
+        field["custom_field_options"] = options
+    if field_type in _SYSTEM_OPTIONS:
+        field["system_field_options"] = [
+            {"name": "On-hold" if value == "hold" else value.capitalize(), "value": value}
+            for value in _SYSTEM_OPTIONS[field_type]]
+    return field
+
+
 def comment_json(comment_id: int, body: str, *, author_id: int, public: bool,
                  audit_id: int, channel: str, now: datetime) -> Json:
     """A ticket comment as `GET /tickets/{id}/comments` answers it."""

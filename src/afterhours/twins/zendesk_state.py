@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from afterhours.twins.zendesk_fields import TicketFields
 from afterhours.twins.zendesk_metrics import TicketMetrics
 from afterhours.twins.zendesk_shapes import (
     AGENT_ROLES,
@@ -40,7 +41,7 @@ def _dedupe(tags: Sequence[object]) -> list[str]:
 
 
 class ZendeskState:
-    """Users, organizations, groups, tickets, comments and metric sets of one account."""
+    """Users, organizations, groups, ticket fields, tickets, comments and metric sets."""
 
     def __init__(self, clock: Clock, subdomain: str) -> None:
         self.clock = clock
@@ -51,6 +52,7 @@ class ZendeskState:
         self.users: dict[int, Json] = {}
         self.organizations: dict[int, Json] = {}
         self.groups: dict[int, Json] = {}
+        self.fields = TicketFields(self.api, clock)
         self.tickets: dict[int, Json] = {}
         self.comments: dict[int, list[Json]] = {}
         self.metrics: dict[int, TicketMetrics] = {}
@@ -84,6 +86,21 @@ class ZendeskState:
         self.users[user["id"]] = user
         return user
 
+    def add_ticket_field(self, title: str, field_type: str,
+                         options: Sequence[tuple[str, str]]) -> Json:
+        """Declare a custom ticket field; every ticket shows it, unset, from now on."""
+        field = self.fields.add(title, field_type, options)
+        for ticket in self.tickets.values():
+            ticket["custom_fields"].append({"id": field["id"], "value": self.fields.blank(field)})
+            ticket["fields"] = copy.deepcopy(ticket["custom_fields"])
+        return field
+
+    def search_users(self, query: str) -> list[Json]:
+        """Users whose name or email contains `query` (an `email:` prefix is allowed), any case."""
+        term = query.strip().strip('"').casefold().removeprefix("email:")
+        return [user for user in self.users.values() if term and (
+            term in user["name"].casefold() or term in (user["email"] or "").casefold())]
+
     def create_ticket(self, *, subject: str, description: str, requester_id: int,
                       priority: str | None, tags: Sequence[str], channel: str,
                       group_id: int | None, custom_fields: Mapping[int, object] | None,
@@ -98,7 +115,8 @@ class ZendeskState:
             raise ValueError(f"unknown group {group_id}")
         now = created_at or self.clock()
         ticket_id = next(self._ticket_ids)
-        fields = [{"id": key, "value": value} for key, value in (custom_fields or {}).items()]
+        values = {**self.fields.blank_values(), **(custom_fields or {})}
+        fields = [{"id": key, "value": value} for key, value in values.items()]
         ticket: Json = {
             "id": ticket_id, "url": f"{self.api}/tickets/{ticket_id}.json", "external_id": None,
             "via": via(channel), "created_at": iso(now), "updated_at": iso(now),
@@ -230,13 +248,16 @@ class ZendeskState:
         if ticket["assignee_id"] not in (None, before["assignee_id"]):
             metrics.on_assignee(now)
         metrics.on_status(now, ticket["status"])
-        shown = ("priority", "type", "subject", "group_id", "assignee_id", "status", "tags",
-                 "custom_fields")
-        return [
-            {"id": next(self._ids), "type": "Change", "field_name": field,
-             "value": ticket[field], "previous_value": before[field]}
-            for field in shown if ticket[field] != before[field]
-        ]
+        shown = ("priority", "type", "subject", "group_id", "assignee_id", "status", "tags")
+        changed = [(field, ticket[field], before[field]) for field in shown
+                   if ticket[field] != before[field]]
+        # A custom field's change is named by the field's id, as in the live API's audits.
+        previous = {item["id"]: item["value"] for item in before["custom_fields"]}
+        changed += [(str(item["id"]), item["value"], previous.get(item["id"]))
+                    for item in ticket["custom_fields"]
+                    if item["id"] not in previous or previous[item["id"]] != item["value"]]
+        return [{"id": next(self._ids), "type": "Change", "field_name": field, "value": value,
+                 "previous_value": was} for field, value, was in changed]
 
     def _append_comment(self, ticket: Json, comment: Mapping[str, Any], author: int,
                         audit_id: int, now: datetime) -> Json:
