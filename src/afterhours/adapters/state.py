@@ -73,10 +73,13 @@ def ticket_to_json(ticket: Ticket) -> str:
 def ticket_from_json(text: str) -> Ticket:
     """Rebuild a ticket snapshot written by `ticket_to_json`."""
     data = json.loads(text)
-    for name in ("created_at", "updated_at", "first_reply_at", "solved_at"):
+    for name in ("created_at", "updated_at", "first_reply_at", "solved_at",
+                 "last_customer_update_at"):
         if data.get(name):
             data[name] = datetime.fromisoformat(data[name])
     data["tags"] = frozenset(data["tags"])
+    # JSON has no tuples; snapshots written before custom fields existed have none.
+    data["custom_fields"] = tuple(tuple(pair) for pair in data.get("custom_fields", ()))
     return Ticket(**data)
 
 
