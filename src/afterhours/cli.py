@@ -1,4 +1,5 @@
-"""The `afterhours` command: run | check | demo | audit. Each returns an exit code."""
+"""The `afterhours` command: run | check | schema | explain | replay | import-schedule | demo |
+audit. Each returns an exit code."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ from afterhours.inspect.commands import (
     run_explain,
     run_replay,
 )
+from afterhours.inspect.live_command import run_live_check
 from afterhours.logs import configure_logging
 from afterhours.policy import load_policy
+from afterhours.policy.import_schedule_cli import add_import_schedule
 from afterhours.policy.schema import render_schema
 from afterhours.settings import LocalSettings, Settings
 
@@ -84,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a policy file; exit 2 if it is wrong")
     check.add_argument("file", nargs="?", type=Path, help="default: AFTERHOURS_POLICY_FILE")
+    check.add_argument(
+        "--live", action="store_true",
+        help="also post a test message to each channel and look up every group, agent, custom "
+        "field and Jira project, issue type, component and priority the policy names",
+    )
     check.set_defaults(command=_check)
 
     schema = commands.add_parser("schema", help="print the policy's JSON Schema, for editors")
@@ -110,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "replay", help="run the policy over a period's tickets and summarise; acts on nothing")
     add_replay_arguments(replay)
     replay.set_defaults(command=_replay)
+    add_import_schedule(commands)
     return parser
 
 
@@ -158,10 +167,13 @@ def _check(args: argparse.Namespace) -> int:
     loaded = load_policy(path)
     policy = loaded.policy
     print(
-        f"{loaded.path}: ok ({len(policy.priority_rules)} priority rules, {len(policy.routes)}"
-        f" routes, {len(policy.escalations)} escalation ladders, {len(policy.channels)} channels;"
+        f"{loaded.path}: ok ({len(policy.priority_rules.rules)} priority rules,"
+        f" {len(policy.routes.rules)} routes, {len(policy.escalations.rules)} escalation ladders,"
+        f" {len(policy.channels)} channels, {len(policy.oncall)} on-call teams;"
         f" sha256 {loaded.sha256[:12]})"
     )
+    if args.live:
+        return run_live_check(policy, sys.stdout)
     return EXIT_OK
 
 

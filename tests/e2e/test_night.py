@@ -87,25 +87,47 @@ def test_p1_keywords_make_tickets_urgent(night: DemoNight) -> None:
 
 
 def test_stale_tickets_are_escalated_once_per_level(night: DemoNight) -> None:
-    outage = ticket(night, "outage")
-    oncall = night.chat.messages("oncall-lead")
+    outage, security = ticket(night, "outage"), ticket(night, "security")
+    pages = night.chat.messages("oncall-lead")
+    # After-hours P1: the on-call lead is paged at once, by name, with the backup named too.
+    assert all("On call for support-leads: " in m and "(backup " in m for m in pages)
+    paged = [m.split("ticket #")[1].split(" ")[0] for m in pages]
+    # The outage waits 70 minutes for its reply: paged at once, at 30 and again at 60 minutes.
+    assert paged.count(str(outage["id"])) == 3
+    assert set(paged) == {str(outage["id"]), str(security["id"])}
     leads = night.chat.messages("support-lead")
-    # No first reply within the hour on a P1: the on-call lead, once.
-    assert [m for m in oncall if f"#{outage['id']}" in m] == oncall
-    assert len(oncall) == 1
     # Unresolved after 24 hours: the Support Team Lead, once for each ticket that reached it.
     bug = ticket(night, "bug")
-    assert sorted(m.split("ticket #")[1].split(" ")[0] for m in leads) == sorted(
+    late = [m for m in leads if "unresolved-24h" in m]
+    assert sorted(m.split("ticket #")[1].split(" ")[0] for m in late) == sorted(
         [str(outage["id"]), str(bug["id"])]
     )
-    assert {"escalated_oncall", "escalated_team_lead"} <= set(outage["tags"])
+    # The outage's promised hour passed without a reply: the team lead hears of that too.
+    assert [m for m in leads if "reply-promise" in m and f"#{outage['id']} " in m]
+    assert {"escalated_oncall", "reply_overdue", "escalated_team_lead"} <= set(outage["tags"])
     assert outage["group_id"] == night.group_ids["Support Leads"]
 
 
 def test_a_ladder_stops_when_its_condition_is_met(night: DemoNight) -> None:
-    # Answered within the hour: no on-call page. Solved before 24 hours: no team lead.
-    assert "escalated_oncall" not in ticket(night, "security")["tags"]
+    # Answered within 30 minutes: paged once, never again. Solved before 24 hours: no team lead.
+    security = ticket(night, "security")
+    pages = night.chat.messages("oncall-lead")
+    assert len([m for m in pages if f"#{security['id']} " in m]) == 1
+    assert "reply_overdue" not in security["tags"]
     assert "escalated_team_lead" not in ticket(night, "refund")["tags"]
+
+
+def test_after_hours_tickets_are_told_when_to_expect_an_answer(night: DemoNight) -> None:
+    refund, outage = ticket(night, "refund"), ticket(night, "outage")
+    said = {
+        name: [c["body"] for c in night.zendesk.comments(t["id"]) if c["public"]]
+        for name, t in (("refund", refund), ("outage", outage))
+    }
+    # A P2 on a Friday evening: one working day, so Monday afternoon; a P1: within the hour.
+    assert any("by Monday 23 November at 17:00 (Europe/London)" in b for b in said["refund"])
+    assert any("by Friday 20 November at 23:40 (Europe/London)" in b for b in said["outage"])
+    # The acknowledgement is not a first reply: the outage was still paged until an agent wrote.
+    assert "escalated_oncall" in outage["tags"]
 
 
 def test_a_business_hours_ticket_is_left_to_the_day_team_and_the_skip_is_recorded(

@@ -21,7 +21,7 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 pytestmark = pytest.mark.integration
-SOP = (Path(__file__).parents[2] / "config" / "policy.yaml").read_text(encoding="utf-8")
+SOP = (Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").read_text(encoding="utf-8")
 CHANNELS = ("finance", "engineering", "oncall-lead", "support-lead")
 
 
@@ -97,8 +97,8 @@ def test_the_daemon_takes_a_good_edit_refuses_a_bad_one_and_reloads_on_sighup(
     tmp_path: Path, daemon: Daemon, zendesk: ZendeskTwin
 ) -> None:
     policy = tmp_path / "policy.yaml"
-    groups = {name: zendesk.add_group(name)["id"] for name in (
-        "Finance", "Billing Desk", "Engineering", "Support", "Support Leads")}
+    for name in ("Finance", "Billing Desk", "Engineering", "Support", "Support Leads"):
+        zendesk.add_group(name)
     user = zendesk.add_user("Bob", "bob@initech.com")["id"]
 
     broken = SOP.replace("    group: Finance", "    gruop: Finance")
@@ -115,7 +115,11 @@ def test_the_daemon_takes_a_good_edit_refuses_a_bad_one_and_reloads_on_sighup(
     daemon.wait_for(lambda: daemon.events("policy.reloaded"))
     refund = zendesk.create_ticket(subject="Refund please", description="double charge",
                                    requester_id=user)["id"]
-    daemon.wait_for(lambda: zendesk.ticket(refund)["group_id"] == groups["Billing Desk"])
+    # The daemon's clock is days past the twin's Friday evening, so the 24-hour ladder moves
+    # the ticket on in the same update: the route's choice shows in what was done.
+    daemon.wait_for(lambda: any(
+        e.get("group") == "Billing Desk" and e.get("ticket_id") == refund
+        for e in daemon.events("action.done")))
 
     daemon.process.send_signal(signal.SIGHUP)
     daemon.wait_for(lambda: len(daemon.events("policy.reloaded")) == 2)

@@ -15,7 +15,7 @@ from afterhours.twins.zendesk import ZendeskTwin
 
 pytestmark = pytest.mark.integration
 
-POLICY = Path(__file__).parents[2] / "config" / "policy.yaml"
+POLICY = Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml"
 FRIDAY_NIGHT = datetime(2026, 11, 20, 22, 40, tzinfo=UTC)
 WEDNESDAY_MORNING = datetime(2026, 11, 18, 10, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 pytestmark = pytest.mark.integration
-POLICY = Path(__file__).parents[2] / "config" / "policy.yaml"
+POLICY = Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml"
 CHANNELS = ("finance", "engineering", "oncall-lead", "support-lead")
 
 
@@ -105,8 +105,10 @@ def test_a_dry_run_pass_logs_every_action_and_writes_nothing(
     would = [e for e in logged if e["event"].startswith("dryrun.")]
     # The billing ticket is settled in the real ledger: the dry run starts from it.
     assert {e.get("ticket_id") for e in would} == {bug, None}
+    # The run's real clock is days past the twin's Friday: the 24-hour ladder is due too.
     assert {e["key"] for e in would if "ticket_id" not in e} == {
-        f"ticket:{bug}/route:product-bug/notify"}
+        f"ticket:{bug}/route:product-bug/notify",
+        f"ticket:{bug}/escalation:unresolved-24h/level:1/notify"}
     kinds = Counter(e["event"] for e in would)
     assert kinds["dryrun.would_update"] >= 1
     assert kinds["dryrun.would_create_issue"] == 1

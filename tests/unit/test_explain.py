@@ -18,7 +18,7 @@ from afterhours.inspect.verdicts import hours_reason, judge
 from afterhours.policy import load_policy, parse_policy
 from factories import make_ticket as base_ticket
 
-SOP = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
+SOP = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").policy
 FRIDAY_NIGHT = datetime(2026, 11, 20, 22, 40, tzinfo=UTC)  # London is on GMT in November
 NO_LEDGER = Ledger("state.sqlite3", found=False)
 
@@ -94,14 +94,15 @@ def test_a_ladder_keyed_on_priority_applies_once_the_plan_sets_it() -> None:
 def test_each_level_says_where_the_ticket_stands(
     overrides: dict[str, Any], now_after: timedelta, state: str, note: str
 ) -> None:
-    ticket = make_ticket(priority="urgent", **overrides)
+    # "down" keeps the P1 rule agreeing with the urgent priority the ticket already has.
+    ticket = make_ticket(priority="urgent", subject="Site down", **overrides)
     explained = explain_ticket(ticket, SOP, FRIDAY_NIGHT + now_after, NO_LEDGER)
     level = explained.ladders[0].levels[0]
     assert (explained.ladders[0].applies, level.state, level.note) == ("yes", state, note)
 
 
 def test_a_level_the_ledger_recorded_as_done_is_already_fired() -> None:
-    ticket = make_ticket(priority="urgent")
+    ticket = make_ticket(priority="urgent", subject="Site down")
     rule = "escalation:p1-first-reply/level:1"
     key = f"ticket:7/{rule}/notify"
     row = AuditRow(1, "2026-11-20T23:45:00+00:00", 7, key, rule, "NotifyChannel", "done",

@@ -23,7 +23,7 @@ from afterhours.domain.planner import jira_label, jira_tag, plan_actions
 from afterhours.policy import load_policy, parse_policy
 from factories import make_ticket as base_ticket
 
-POLICY = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
+POLICY = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").policy
 NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # Saturday 02:00 in London: after hours
 DAY = datetime(2026, 1, 14, 10, tzinfo=UTC)  # Wednesday 10:00 in London: business hours
 SOON = timedelta(minutes=5)

@@ -16,7 +16,7 @@ from afterhours.domain.render import one_line
 from afterhours.policy import load_policy
 from factories import make_ticket as base_ticket
 
-POLICY = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
+POLICY = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").policy
 NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)
 JIRA_FIELD_LIMIT = 32_767
 NOFORMAT = "{noformat}"
@@ -128,7 +128,7 @@ def test_description_header() -> None:
     assert text.splitlines()[:4] == [
         "Filed by afterhours from Zendesk ticket #4321: https://acme.zendesk.com/agent/tickets/4321",
         "Requester: mallory@evil.example (no organization)",
-        "Priority: none; channel: web",
+        "Priority: normal; channel: web",
         "Why: keyword 'crashes' in subject; created after hours (Sat 17 Jan 02:00 Europe/London)",
     ]
 

@@ -28,12 +28,15 @@ def test_sop_policy_loads() -> None:
     assert len(loaded.sha256) == 64
     assert policy.schedule.time_zone == "Europe/London"
     assert date(2026, 12, 25) in policy.schedule.holidays
-    assert [r.name for r in policy.priority_rules] == ["p1-urgent", "p1-vip", "p2-normal"]
-    assert [r.name for r in policy.routes] == ["billing", "product-bug", "general-inquiry"]
-    assert [e.name for e in policy.escalations] == ["p1-first-reply", "unresolved-24h"]
+    assert [r.name for r in policy.priority_rules.rules] == ["p1-urgent", "p1-vip", "p2-normal"]
+    assert [r.name for r in policy.routes.rules] == ["billing", "product-bug", "general-inquiry"]
+    assert [e.name for e in policy.escalations.rules] == [
+        "p1-after-hours", "reply-promise", "unresolved-24h"]
+    assert set(policy.oncall) == {"support-leads"}
+    assert set(policy.templates) == {"after-hours-ack"}
     assert set(policy.channels) == {"finance", "engineering", "oncall-lead", "support-lead"}
-    assert policy.routes[1].jira is not None
-    assert policy.routes[1].jira.project == "ENG"
+    assert policy.routes.rules[1].jira is not None
+    assert policy.routes.rules[1].jira.project == "ENG"
 
 
 def test_missing_file_is_located(tmp_path: Path) -> None:
@@ -159,12 +162,13 @@ def test_undeclared_channel_is_reported() -> None:
     (found,) = problems(text)
     assert found.startswith("p.yaml:")
     assert found.endswith(
-        "notify names undeclared channel 'nowhere'; declared: ops (at routes.0.notify)"
+        "channel 'nowhere' is not declared; declared: ops (at routes.0.notify)"
     )
 
 
 def test_duplicate_rule_names_are_reported() -> None:
-    text = HEAD + "routes:\n  - name: a\n  - name: b\nescalations:\n  - name: a\n"
+    text = HEAD + "routes:\n  - name: a\n    when: {tags: [x]}\n  - name: b\nescalations:\n"
+    text += "  - name: a\n"
     text += "    levels: [{after_minutes: 5, until: solved}]\n"
     (found,) = problems(text)
     assert found.startswith("p.yaml:")
@@ -182,8 +186,8 @@ def test_duplicate_rule_names_are_reported() -> None:
             id="undeclared-channel-at-notify",
         ),
         pytest.param(
-            HEAD + "routes:\n  - name: a\n  - name: a\n",
-            "p.yaml:7:",
+            HEAD + "routes:\n  - name: a\n    when: {tags: [x]}\n  - name: a\n",
+            "p.yaml:8:",
             id="duplicate-name-at-second",
         ),
         pytest.param(

@@ -76,7 +76,7 @@ def sha256(text: str) -> str:
 
 
 def route_names(service: Service) -> list[str]:
-    return [r.name for r in service.policy.routes]
+    return [r.name for r in service.policy.routes.rules]
 
 
 def test_a_good_edit_takes_over_and_is_audited_with_its_hash(

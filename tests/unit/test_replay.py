@@ -28,7 +28,7 @@ from afterhours.inspect.sources import read_export
 from afterhours.policy import LoadedPolicy, load_policy, parse_policy
 from factories import make_ticket as base_ticket
 
-POLICY_FILE = Path(__file__).parents[2] / "config" / "policy.yaml"
+POLICY_FILE = Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml"
 SOP = load_policy(POLICY_FILE).policy
 # The SOP before "down" and "outage" made a ticket P1.
 OLD = parse_policy(POLICY_FILE.read_text(encoding="utf-8").replace(

@@ -24,7 +24,7 @@ from afterhours.policy import load_policy
 from afterhours.service import Service
 from factories import SATURDAY_NIGHT, make_ticket
 
-POLICY = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
+POLICY = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").policy
 
 
 class FakeDesk:

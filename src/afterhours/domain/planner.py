@@ -2,34 +2,44 @@
 
 It does no I/O and reads no clock, so the same inputs always give the same plan, and
 a plan whose actions are all settled plans nothing (the loop is idempotent by construction).
+
+Blocks run in order (priority rules, routes, escalations), each on the ticket as the earlier
+blocks leave it, so a route or ladder keyed on a priority acts in the same pass that sets it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, TypeVar
 
 from afterhours.domain import render
-from afterhours.domain.actions import (
-    Action,
-    AddInternalNote,
-    AddTags,
-    AssignGroup,
-    CreateJiraIssue,
-    LinkJiraIssue,
-    NotifyChannel,
-    Plan,
-    PlannedAction,
-    SetPriority,
-    SkippedAction,
+from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
+from afterhours.domain.effects import PlanBuilder, note_marker
+from afterhours.domain.ladders import (
+    acknowledged,
+    current_occurrence,
+    escalation_due,
+    stop_reason,
 )
 from afterhours.domain.matching import Verdict, evaluate
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.schedule import add_business_minutes, describe_moment, is_business_time
-from afterhours.policy.model import Escalation, EscalationLevel, Policy, PriorityRule, Route
+from afterhours.domain.schedule import describe_moment, is_business_time
+from afterhours.policy.model import Policy
+from afterhours.policy.rules import (
+    Escalation,
+    EscalationLevel,
+    PriorityRule,
+    Route,
+    level_key,
+    rule_key,
+)
+from afterhours.policy.templates import fill
 
-R = TypeVar("R", PriorityRule, Route)
+R = TypeVar("R", PriorityRule, Route, Escalation)
+__all__ = ["Views", "escalation_due", "jira_label", "jira_tag", "level_rule", "note_marker",
+           "plan_actions", "plan_with_views", "tally_rule"]
 
 
 def jira_label(ticket_id: int) -> str:
@@ -37,182 +47,172 @@ def jira_label(ticket_id: int) -> str:
     return f"zendesk-{ticket_id}"
 
 
-def note_marker(key: str) -> str:
-    """The line that ends each note afterhours writes: its ledger key, findable later."""
-    return f"[afterhours {key}]"
-
-
 def jira_tag(issue_key: str) -> str:
     """The Zendesk tag that shows which Jira issue a ticket was filed as."""
     return "jira_" + issue_key.lower().replace("-", "_")
 
 
-@dataclass
-class _PlanBuilder:
-    ticket: Ticket
-    history: History
-    actions: list[PlannedAction] = field(default_factory=list)
-    skips: list[SkippedAction] = field(default_factory=list)
+@dataclass(frozen=True)
+class _Arrival:
+    after_hours: bool
+    when: str
 
-    def act(self, rule: str, step: str, reason: str, action: Action) -> None:
-        key = f"ticket:{self.ticket.id}/{rule}/{step}"
-        if key not in self.history.settled:
-            self.actions.append(PlannedAction(key, rule, reason, action))
 
-    def note(self, rule: str, step: str, reason: str, body: str) -> None:
-        # The marker lets a retry after a lost answer see that the note is already there.
-        marker = note_marker(f"ticket:{self.ticket.id}/{rule}/{step}")
-        self.act(rule, step, reason, AddInternalNote(self.ticket.id, f"{body}\n\n{marker}"))
+@dataclass(frozen=True)
+class Views:
+    """The ticket as each block saw it: routes see the priority block's changes made, and
+    ladders the routes' too."""
 
-    def skip(self, rule: str, step: str, reason: str) -> None:
-        key = f"ticket:{self.ticket.id}/{rule}/{step}"
-        if key not in self.history.settled:
-            self.skips.append(SkippedAction(key, rule, reason))
-
-    def add_tags(self, rule: str, step: str, reason: str, tags: list[str]) -> None:
-        missing = tuple(t for t in tags if t not in self.ticket.tags)
-        if missing:
-            self.act(rule, step, reason, AddTags(self.ticket.id, missing))
-        elif tags:
-            self.skip(rule, step, f"tags {', '.join(tags)} already on the ticket")
-
-    def assign(self, rule: str, step: str, reason: str, group: str | None) -> None:
-        if group is None:
-            return
-        if self.ticket.group == group:
-            self.skip(rule, step, f"already in group {group!r}")
-        else:
-            self.act(rule, step, reason, AssignGroup(self.ticket.id, group))
+    routes: Ticket
+    escalations: Ticket
 
 
 def plan_actions(ticket: Ticket, policy: Policy, now: datetime, history: History) -> Plan:
     """Decide what to do with `ticket` at `now`, leaving out what `history` says is settled."""
-    builder = _PlanBuilder(ticket, history)
+    return plan_with_views(ticket, policy, now, history)[0]
+
+
+def plan_with_views(ticket: Ticket, policy: Policy, now: datetime,
+                    history: History) -> tuple[Plan, Views]:
+    """`plan_actions`, and the ticket each block was matched against (for `explain`)."""
+    builder = PlanBuilder(ticket, history, policy, now)
+    views = Views(ticket, ticket)
     if not ticket.is_closed:
-        after_hours = not is_business_time(ticket.created_at, policy.schedule)
-        when = describe_moment(ticket.created_at, policy.schedule)
-        _plan_priority(builder, policy.priority_rules, after_hours, when)
-        _plan_route(builder, policy.routes, after_hours, when)
-        for ladder in policy.escalations:
-            _plan_escalation(builder, ladder, policy, now, after_hours=after_hours, when=when)
-    return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips))
+        arrived = _Arrival(not is_business_time(ticket.created_at, policy.schedule),
+                           describe_moment(ticket.created_at, policy.schedule))
+        block = policy.priority_rules
+        for rule, reason in _matching(builder, block.rules, block.match, "priority", arrived):
+            _plan_rule(builder, rule, "priority", reason)
+        # One priority from the priority block; a route or a level may still raise it later.
+        builder.priority_by = None
+        routes_view = builder.view
+        for route, reason in _matching(builder, policy.routes.rules, policy.routes.match,
+                                       "route", arrived):
+            _plan_rule(builder, route, "route", reason)
+        views = Views(routes_view, builder.view)
+        builder.priority_by = None
+        ladders = policy.escalations
+        for ladder, reason in _matching(builder, ladders.rules, ladders.match, "escalation",
+                                        arrived, record_hours=False):
+            _plan_ladder(builder, ladder, reason)
+    return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips)), views
 
 
-def _first_match(
-    builder: _PlanBuilder, rules: list[R], prefix: str, after_hours: bool, when: str
-) -> tuple[R, str] | None:
+def _matching(
+    builder: PlanBuilder, rules: Sequence[R], match: Literal["first", "all"], prefix: str,
+    arrived: _Arrival, *, record_hours: bool = True,
+) -> list[tuple[R, str]]:
+    view = builder.view
+    found: list[tuple[R, str]] = []
     left_for_hours = False
     for rule in rules:
-        verdict = evaluate(rule.when, builder.ticket, after_hours=after_hours, when=when)
+        verdict = evaluate(rule.when, view, after_hours=arrived.after_hours, when=arrived.when)
         if verdict.matched:
-            return rule, _because(verdict)
-        if verdict.only_hours_failed and not left_for_hours:
-            # The rule would have won but for the clock: say once that it was left on purpose,
-            # then go on, since a later rule without an hours condition may still match.
-            builder.skip(f"{prefix}:{rule.name}", "hours", "; ".join(verdict.failed))
+            found.append((rule, _because(verdict)))
+            if match == "first":
+                break
+        elif record_hours and verdict.only_hours_failed and not left_for_hours:
+            # The rule would have acted but for the clock: say once that it was left on
+            # purpose, then go on, since a later rule without an hours condition may match.
+            builder.skip(f"{prefix}:{rule_key(rule)}", "hours", "; ".join(verdict.failed))
             left_for_hours = True
-    return None
+    return found
 
 
-def _plan_priority(
-    builder: _PlanBuilder, rules: list[PriorityRule], after_hours: bool, when: str
-) -> None:
-    found = _first_match(builder, rules, "priority", after_hours, when)
-    if found is None:
+def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
+               reason: str) -> None:
+    name = f"{prefix}:{rule_key(rule)}"
+    view = builder.view
+    target = rule.group or (rule.jira.project if rule.jira else rule.notify or "")
+    builder.apply(name, reason, rule, render.route_message(view, rule.name, target))
+    if rule.jira is None:
         return
-    rule, reason = found
-    name = f"priority:{rule.name}"
-    if builder.ticket.priority == rule.priority:
-        builder.skip(name, "set_priority", f"priority already {rule.priority.value}")
-    else:
-        builder.act(name, "set_priority", reason, SetPriority(builder.ticket.id, rule.priority))
-    builder.add_tags(name, "add_tags", reason, rule.tags)
-
-
-def _plan_route(builder: _PlanBuilder, routes: list[Route], after_hours: bool, when: str) -> None:
-    found = _first_match(builder, routes, "route", after_hours, when)
-    if found is None:
-        return
-    route, reason = found
-    ticket, name = builder.ticket, f"route:{route.name}"
-    builder.assign(name, "assign_group", reason, route.group)
-    builder.add_tags(name, "add_tags", reason, route.tags)
-    if route.note:
-        builder.note(name, "note", reason, route.note)
-    if route.notify:
-        target = route.group or (route.jira.project if route.jira else route.notify)
-        text = render.route_message(ticket, route.name, target)
-        builder.act(name, "notify", reason, NotifyChannel(ticket.id, route.notify, text))
-    if route.jira is None:
-        return
+    view = builder.view  # the issue carries the priority this very rule may just have set
     issue = builder.history.jira_issue
+    filing = next((p.rule for p in builder.actions if isinstance(p.action, CreateJiraIssue)), None)
+    if filing is not None:
+        # A ticket is one Jira issue: a second matching rule must not file another.
+        builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
+        return
     if issue is None:
-        labels = (jira_label(ticket.id), *route.jira.labels)
+        jira = rule.jira
         create = CreateJiraIssue(
-            ticket.id,
-            route.jira.project,
-            route.jira.issue_type,
-            render.jira_summary(ticket),
-            render.jira_description(ticket, reason),
-            labels,
+            view.id, jira.project, jira.issue_type, render.jira_summary(view),
+            render.jira_description(view, reason), (jira_label(view.id), *jira.labels),
+            jira.priority.get(view.priority or "none"),  # type: ignore[call-overload]
+            tuple(jira.components),
         )
         builder.act(name, "create_jira_issue", reason, create)
         return
     filed = f"filed as {issue.key}"
-    title = f"Zendesk #{ticket.id}: {render.one_line(ticket.subject, 200)}"
+    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
     builder.act(name, "link_jira_issue", filed,
-                LinkJiraIssue(ticket.id, issue.key, ticket.web_url, title))
-    builder.add_tags(name, "jira_tag", filed, [jira_tag(issue.key)])
+                LinkJiraIssue(view.id, issue.key, view.web_url, title))
+    tag = jira_tag(issue.key)
+    if tag in builder.view.tags:
+        builder.skip(name, "jira_tag", f"tags {tag} already on the ticket")
+    else:
+        builder.act(name, "jira_tag", filed, AddTags(view.id, (tag,)))
     builder.note(name, "jira_note", filed,
                  f"afterhours filed this ticket in Jira as {issue.key}: {issue.url}")
 
 
-def _plan_escalation(
-    builder: _PlanBuilder,
-    ladder: Escalation,
-    policy: Policy,
-    now: datetime,
-    *,
-    after_hours: bool,
-    when: str,
-) -> None:
-    ticket = builder.ticket
-    verdict = evaluate(ladder.when, ticket, after_hours=after_hours, when=when)
-    if not verdict.matched:
-        return
+def level_rule(ladder: Escalation, number: int, level: EscalationLevel, ticket: Ticket, *,
+               occurrence: int = 0) -> str:
+    """The rule name a level's actions are keyed under: one key per ladder, level, cycle
+    (a new customer comment starts a level measured from it again) and repeat."""
+    name = f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}"
+    if level.from_ == "last_customer_update":
+        anchor = ticket.last_customer_update_at or ticket.created_at
+        name += "@" + anchor.strftime("%Y%m%dT%H%M%S")
+    return name + (f"/repeat:{occurrence}" if occurrence else "")
+
+
+def tally_rule(rule: str) -> str:
+    """A planner rule name without a level's cycle or repeat: what reports count it under."""
+    base, _, _ = rule.partition("@")
+    return base.split("/repeat:")[0]
+
+
+def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str) -> None:
+    policy, now = builder.policy, builder.now
     for number, level in enumerate(ladder.levels, start=1):
-        if _stopped(ticket, level):
+        view = builder.view
+        if stop_reason(view, level, builder.own_replies) is not None:
             continue
-        due = escalation_due(ticket, level, policy)
-        if due is None or now < due:
+        occurrence = current_occurrence(view, level, policy, now)
+        if occurrence is None:
             continue
-        name = f"escalation:{ladder.name}/level:{number}"
-        why = (
-            f"no {'first reply' if level.until == 'first_reply' else 'resolution'} within "
-            f"{level.after_minutes} {level.clock} minutes (due "
-            f"{describe_moment(due, policy.schedule)})"
-        )
-        reason = f"{_because(verdict)}; {why}"
-        if level.notify:
-            text = render.escalation_message(ticket, ladder.name, number, why)
-            builder.act(name, "notify", reason, NotifyChannel(ticket.id, level.notify, text))
-        builder.assign(name, "assign_group", reason, level.group)
-        builder.add_tags(name, "add_tags", reason, level.tags)
-        note = f"afterhours escalated this ticket ({ladder.name}, level {number}): {why}."
+        name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
+        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies)
+        if ack is not None:
+            builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
+            continue
+        why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
+        message = render.escalation_message(view, ladder.name, number, why)
+        reason = f"{because}; {why}"
+        # Every level leaves a note saying why it acted: the level's own words when it has
+        # them, else afterhours'. One note per level keeps the ledger key `note` stable.
+        builder.apply(name, reason, level.model_copy(update={"note": None}), message)
+        note = (fill(level.note, builder.placeholders()) if level.note else
+                f"afterhours escalated this ticket ({ladder.name}, level {number}): {why}.")
         builder.note(name, "note", reason, note)
 
 
-def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
-    """When `level` falls due for `ticket`, counted from creation on the level's clock."""
-    if level.clock == "business":
-        return add_business_minutes(ticket.created_at, level.after_minutes, policy.schedule)
-    return ticket.created_at + timedelta(minutes=level.after_minutes)
-
-
-def _stopped(ticket: Ticket, level: EscalationLevel) -> bool:
-    if level.until == "first_reply":
-        return ticket.first_reply_at is not None
-    return ticket.solved_at is not None or ticket.is_closed
+def _why(level: EscalationLevel, due: str, repeat: int) -> str:
+    waiting = {"first_reply": "first reply", "answered": "answer",
+               "solved": "resolution"}[level.until]
+    minutes = f"{level.after_minutes} {level.clock} minutes"
+    if level.from_ == "first_reply_due":
+        said = f"no {waiting} by the promised time" + (
+            f" nor {minutes} after it" if level.after_minutes else "")
+    elif level.from_ == "last_customer_update":
+        said = f"no {waiting} within {minutes} of the requester's last update"
+    elif level.after_minutes:
+        said = f"no {waiting} within {minutes}"
+    else:
+        said = f"no {waiting} yet; this level acts at once"
+    return f"{said} (due {due}{f', repeat {repeat}' if repeat else ''})"
 
 
 def _because(verdict: Verdict) -> str:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from afterhours.domain.model import Ticket
+from afterhours.domain.oncall import OnCallShift
+from afterhours.domain.schedule import local_time
+from afterhours.policy.model import Schedule
 
 SUMMARY_LIMIT = 255  # Jira rejects longer summaries
 DESCRIPTION_LIMIT = 30_000  # under Jira's 32,767-character field limit, leaving room for the header
@@ -49,7 +53,8 @@ def chat_escape(text: str) -> str:
 def route_message(ticket: Ticket, rule: str, target: str) -> str:
     """A chat message announcing a routed ticket."""
     subject = chat_escape(one_line(ticket.subject, 120))
-    return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}” → {target} {ticket.web_url}"
+    to = f" → {target}" if target else ""
+    return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}”{to} {ticket.web_url}"
 
 
 def escalation_message(ticket: Ticket, ladder: str, level: int, why: str) -> str:
@@ -59,3 +64,15 @@ def escalation_message(ticket: Ticket, ladder: str, level: int, why: str) -> str
         f"[afterhours] escalation {ladder} level {level}: ticket #{ticket.id} “{subject}”"
         f" ({ticket.priority or 'no priority'}) {why}. {ticket.web_url}"
     )
+
+
+def page_message(message: str, shift: OnCallShift) -> str:
+    """A page for the on-call person: the level's message, addressed to them and their backup."""
+    backup = f"backup {shift.backup}" if shift.backup else "no backup"
+    return f"{message} On call for {shift.team}: {shift.primary} ({backup})."
+
+
+def customer_moment(moment: datetime, schedule: Schedule) -> str:
+    """A moment as a customer reads it in a reply: 'Monday 23 November at 10:00 (Europe/London)'."""
+    local = local_time(moment, schedule)
+    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M} ({schedule.time_zone})"

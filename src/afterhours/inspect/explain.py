@@ -14,9 +14,14 @@ from afterhours.adapters.state import AuditRow
 from afterhours.domain.actions import Plan
 from afterhours.domain.matching import evaluate
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.planner import escalation_due, plan_actions
+from afterhours.domain.planner import (
+    escalation_due,
+    level_rule,
+    plan_with_views,
+    tally_rule,
+)
 from afterhours.domain.schedule import describe_moment
-from afterhours.inspect.simulate import apply_changes, stopped_at
+from afterhours.inspect.simulate import stopped_at
 from afterhours.inspect.verdicts import RuleVerdict, Verdicts, judge
 from afterhours.inspect.words import describe_action, describe_delta, iso
 from afterhours.policy.model import Escalation, EscalationLevel, Policy
@@ -70,21 +75,20 @@ class Explanation:
 
 def explain_ticket(ticket: Ticket, policy: Policy, now: datetime, ledger: Ledger) -> Explanation:
     """Judge every rule on `ticket`, plan at `now` against the ledger, and place each deadline."""
-    verdicts = judge(ticket, policy)
-    plan = plan_actions(ticket, policy, now, ledger.history)
-    # A ladder keyed on priority often applies only once the priority rule's change lands,
-    # one pass later; say so rather than let "does not apply" mislead.
-    changed = apply_changes(ticket, plan.actions)
+    plan, views = plan_with_views(ticket, policy, now, ledger.history)
+    verdicts = judge(ticket, policy, views)
+    # Ladders are matched on the ticket as this plan's earlier changes leave it; a ladder
+    # keyed on the priority this plan sets applies "after this plan", and says so.
     ladders = []
-    for ladder, judged in zip(policy.escalations, verdicts.escalations, strict=True):
-        applies: Applies = "yes" if judged.verdict.matched else "no"
-        if applies == "no" and plan.actions and evaluate(
-            ladder.when, changed, after_hours=verdicts.arrival.after_hours,
-            when=verdicts.arrival.when,
-        ).matched:
-            applies = "after this plan"
+    for ladder, judged in zip(policy.escalations.rules, verdicts.escalations, strict=True):
+        applies: Applies = "no"
+        if judged.status == "applies":
+            applies = "yes" if evaluate(
+                ladder.when, ticket, after_hours=verdicts.arrival.after_hours,
+                when=verdicts.arrival.when,
+            ).matched else "after this plan"
         levels = () if applies == "no" else _levels(
-            ticket, ladder, policy, now=now, ledger=ledger, applies=applies)
+            views.escalations, ladder, policy, now=now, ledger=ledger, applies=applies)
         ladders.append(LadderView(judged, applies, levels))
     return Explanation(ticket, policy, now, verdicts, tuple(ladders), plan, ledger)
 
@@ -95,9 +99,10 @@ def _levels(
 ) -> tuple[LevelView, ...]:
     views = []
     for number, level in enumerate(ladder.levels, start=1):
-        rule = f"escalation:{ladder.name}/level:{number}"
+        rule = level_rule(ladder, number, level, ticket)
         due = escalation_due(ticket, level, policy)
-        done = [row for row in ledger.audit if row.rule == rule and row.outcome == "done"]
+        done = [row for row in ledger.audit
+                if tally_rule(row.rule or "") == tally_rule(rule) and row.outcome == "done"]
         stop = stopped_at(ticket, level)
         state: LevelState
         if done:
@@ -105,7 +110,8 @@ def _levels(
         elif any(key.startswith(f"ticket:{ticket.id}/{rule}/") for key in ledger.history.settled):
             state, note = "settled", "already settled in the ledger (skipped or failed)"
         elif stop is not None:
-            event = "the first reply" if level.until == "first_reply" else "solving"
+            event = {"first_reply": "the first reply", "answered": "an answer",
+                     "solved": "solving"}[level.until]
             state, note = "stopped", f"stopped by {event} {describe_moment(stop, policy.schedule)}"
         elif due is None:
             state, note = "never", "never: the schedule has no open hours to count"

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from afterhours.domain.actions import Plan
-from afterhours.domain.model import Ticket
-from afterhours.inspect.simulate import apply_changes, as_arrived, replay_plan
+from afterhours.domain.model import History, Ticket
+from afterhours.domain.planner import plan_with_views, tally_rule
+from afterhours.inspect.simulate import as_arrived, replay_plan
 from afterhours.inspect.verdicts import judge
 from afterhours.inspect.words import describe_action
 from afterhours.policy.model import Policy
+from afterhours.policy.rules import level_key, rule_key
 
 SAMPLE_SIZE = 5
 _SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -27,7 +29,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # action in the tally: the ticket would have needed it had it arrived without it.
 _SKIPPED_STEP_KINDS = {
     "set_priority": "SetPriority", "add_tags": "AddTags", "jira_tag": "AddTags",
-    "assign_group": "AssignGroup",
+    "assign_group": "AssignGroup", "assign_agent": "AssignAgent",
 }
 
 
@@ -92,15 +94,13 @@ def replay_ticket(ticket: Ticket, policy: Policy, now: datetime) -> Outcome:
     """What `policy` would have done with `ticket` from its arrival until `now`."""
     plan = replay_plan(ticket, policy, now)
     arrived = as_arrived(ticket)
-    verdicts = judge(arrived, policy)
+    _, views = plan_with_views(arrived, policy, arrived.created_at, History())
+    verdicts = judge(arrived, policy, views)
     winners = {v.rule for v in (*verdicts.priority_rules, *verdicts.routes) if v.status == "won"}
-    # Ladders are judged on the ticket the next pass reads: with the arrival changes made.
-    triaged = apply_changes(arrived, (p for p in plan.actions
-                                      if not p.rule.startswith("escalation:")))
-    ladders = {v.rule for v in judge(triaged, policy).escalations if v.status == "applies"}
+    ladders = {v.rule for v in verdicts.escalations if v.status == "applies"}
     hours = {s.rule for s in plan.skips if _held_by_hours(s.key)}
-    acted = {p.rule for p in plan.actions} | {
-        s.rule for s in plan.skips if not _held_by_hours(s.key)}
+    acted = {tally_rule(p.rule) for p in plan.actions} | {
+        tally_rule(s.rule) for s in plan.skips if not _held_by_hours(s.key)}
     return Outcome(ticket.id, frozenset(winners | ladders | acted), frozenset(hours), plan)
 
 
@@ -136,11 +136,12 @@ def _held_by_hours(key: str) -> bool:
 
 def rule_names(policy: Policy) -> list[str]:
     """Every rule of `policy` as the planner names it, in policy order, levels after ladders."""
-    names = [f"priority:{r.name}" for r in policy.priority_rules]
-    names += [f"route:{r.name}" for r in policy.routes]
-    for ladder in policy.escalations:
-        names.append(f"escalation:{ladder.name}")
-        names += [f"escalation:{ladder.name}/level:{n}" for n in range(1, len(ladder.levels) + 1)]
+    names = [f"priority:{rule_key(r)}" for r in policy.priority_rules.rules]
+    names += [f"route:{rule_key(r)}" for r in policy.routes.rules]
+    for ladder in policy.escalations.rules:
+        names.append(f"escalation:{rule_key(ladder)}")
+        names += [f"escalation:{rule_key(ladder)}/level:{level_key(n, level)}"
+                  for n, level in enumerate(ladder.levels, start=1)]
     return names
 
 
@@ -154,11 +155,13 @@ def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime) -> R
         for rule in sorted(outcome.held_by_hours):
             tallies.setdefault(rule, RuleTally(rule)).held_by_hours.append(outcome.ticket_id)
         for planned in outcome.plan.actions:
-            tallies.setdefault(planned.rule, RuleTally(planned.rule)).actions[planned.kind] += 1
+            rule = tally_rule(planned.rule)
+            tallies.setdefault(rule, RuleTally(rule)).actions[planned.kind] += 1
         for skip in outcome.plan.skips:
             kind = _SKIPPED_STEP_KINDS.get(skip.key.rpartition("/")[2])
             if kind is not None:
-                tally = tallies.setdefault(skip.rule, RuleTally(skip.rule))
+                rule = tally_rule(skip.rule)
+                tally = tallies.setdefault(rule, RuleTally(rule))
                 tally.actions[kind] += 1
                 tally.already += 1
     untouched = tuple(o.ticket_id for o in outcomes if not o.rules)

@@ -9,8 +9,12 @@ from afterhours.domain.schedule import describe_moment
 from afterhours.inspect.replay import SAMPLE_SIZE, PolicyDiff, RuleTally
 from afterhours.inspect.replay_report import METHOD, ReplayReport
 from afterhours.inspect.words import count
+from afterhours.policy.rules import level_key, rule_key
 
 _WIDTH = 28
+
+
+_SAYS = {"first": "the first that matches wins", "all": "every one that matches acts"}
 
 
 def render_report(report: ReplayReport) -> str:
@@ -31,15 +35,16 @@ def render_report(report: ReplayReport) -> str:
     ]
     tallies = {t.rule: t for t in report.replay.tallies}
     policy = report.policy.policy
-    lines += ["", "Priority rules (the first that matches wins):"]
-    lines += [_row(r.name, tallies[f"priority:{r.name}"]) for r in policy.priority_rules]
-    lines += ["", "Routes (the first that matches wins):"]
-    lines += [_row(r.name, tallies[f"route:{r.name}"]) for r in policy.routes]
-    lines += ["", "Escalation ladders (every one that matches applies; 'tickets' = applies):"]
-    for ladder in policy.escalations:
-        lines.append(_row(ladder.name, tallies[f"escalation:{ladder.name}"]))
-        for n in range(1, len(ladder.levels) + 1):
-            level = tallies[f"escalation:{ladder.name}/level:{n}"]
+    lines += ["", f"Priority rules ({_SAYS[policy.priority_rules.match]}):"]
+    lines += [_row(r.name, tallies[f"priority:{rule_key(r)}"])
+              for r in policy.priority_rules.rules]
+    lines += ["", f"Routes ({_SAYS[policy.routes.match]}):"]
+    lines += [_row(r.name, tallies[f"route:{rule_key(r)}"]) for r in policy.routes.rules]
+    lines += ["", f"Escalation ladders ({_SAYS[policy.escalations.match]}; 'tickets' = applies):"]
+    for ladder in policy.escalations.rules:
+        lines.append(_row(ladder.name, tallies[f"escalation:{rule_key(ladder)}"]))
+        for n, step in enumerate(ladder.levels, start=1):
+            level = tallies[f"escalation:{rule_key(ladder)}/level:{level_key(n, step)}"]
             lines.append(_row(f"  level {n} fired", level))
     untouched = report.replay.untouched
     lines += ["", f"No rule matched {count(len(untouched), 'ticket')}"

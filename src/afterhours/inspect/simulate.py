@@ -7,7 +7,6 @@ them back), then a second plan at `now` for whatever fell due since.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -15,16 +14,17 @@ from datetime import datetime
 from afterhours.domain.actions import Plan, PlannedAction
 from afterhours.domain.actions import apply_changes as domain_apply_changes
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.planner import escalation_due, plan_actions
+from afterhours.domain.planner import escalation_due, plan_actions, tally_rule
 from afterhours.policy.model import EscalationLevel, Policy
+from afterhours.policy.rules import level_key, rule_key
 
-# The planner names a ladder's level "escalation:<ladder>/level:<n>" (rule names carry no '/').
-_LEVEL = re.compile(r"^escalation:(?P<ladder>[^/]+)/level:(?P<number>\d+)$")
+_ANSWERED = frozenset({"pending", "solved", "closed"})
 
 
 def as_arrived(ticket: Ticket) -> Ticket:
     """The ticket as the daemon first met it: open, with no reply yet and not solved."""
-    return replace(ticket, status="new", first_reply_at=None, solved_at=None)
+    return replace(ticket, status="new", first_reply_at=None, solved_at=None, replies=0,
+                   assignee=None, last_customer_update_at=ticket.created_at)
 
 
 def apply_changes(ticket: Ticket, planned: Iterable[PlannedAction]) -> Ticket:
@@ -34,20 +34,21 @@ def apply_changes(ticket: Ticket, planned: Iterable[PlannedAction]) -> Ticket:
 
 def ladder_level(rule: str, policy: Policy) -> tuple[str, int, EscalationLevel] | None:
     """The ladder name, level number and level behind a planner rule name, if it is one."""
-    found = _LEVEL.match(rule)
-    if found is None:
-        return None
-    number = int(found["number"])
-    for ladder in policy.escalations:
-        if ladder.name == found["ladder"] and 1 <= number <= len(ladder.levels):
-            return ladder.name, number, ladder.levels[number - 1]
+    base = tally_rule(rule)
+    for ladder in policy.escalations.rules:
+        for number, level in enumerate(ladder.levels, start=1):
+            if base == f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}":
+                return ladder.name, number, level
     return None
 
 
 def stopped_at(ticket: Ticket, level: EscalationLevel) -> datetime | None:
     """When the event that stops `level` happened for `ticket` (None: not yet)."""
-    if level.until == "first_reply":
+    if level.until == "first_reply" and ticket.first_reply_at is not None:
         return ticket.first_reply_at
+    if level.until == "answered" and ticket.status in _ANSWERED:
+        # The export says when the ticket last changed, not when it went pending.
+        return ticket.updated_at
     if ticket.solved_at is not None:
         return ticket.solved_at
     # A closed ticket whose metric set lacks solved_at: its last change is the best guess.

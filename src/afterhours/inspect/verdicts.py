@@ -6,14 +6,17 @@ that were never looked at, so this walks the blocks the way the planner does and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Literal, TypeVar
 
 from afterhours.domain.matching import Verdict, evaluate
 from afterhours.domain.model import Ticket
+from afterhours.domain.planner import Views
 from afterhours.domain.schedule import describe_moment, is_business_time, local_time
 from afterhours.policy.model import Policy, PriorityRule, Route, Schedule, Weekday
+from afterhours.policy.rules import rule_key
 
 R = TypeVar("R", PriorityRule, Route)
 Status = Literal["won", "not matched", "not considered", "applies", "does not apply"]
@@ -50,39 +53,60 @@ class Verdicts:
     escalations: tuple[RuleVerdict, ...]
 
     def winner(self, block: tuple[RuleVerdict, ...]) -> RuleVerdict | None:
-        """The rule that won a first-match block, if any."""
+        """The first rule that matched in a block, if any."""
         return next((v for v in block if v.status == "won"), None)
 
 
-def judge(ticket: Ticket, policy: Policy) -> Verdicts:
-    """Evaluate every priority rule, route and escalation ladder of `policy` on `ticket`."""
+def judge(ticket: Ticket, policy: Policy, views: Views | None = None) -> Verdicts:
+    """Evaluate every priority rule, route and escalation ladder of `policy` on `ticket`;
+    `views` gives the ticket as routes and ladders see it (the planner's, after earlier blocks)."""
     arrived = arrival(ticket.created_at, policy.schedule)
+    views = views or Views(ticket, ticket)
     ladders = []
-    for ladder in policy.escalations:
-        verdict = evaluate(ladder.when, ticket, after_hours=arrived.after_hours, when=arrived.when)
+    for ladder in policy.escalations.rules:
+        verdict = evaluate(ladder.when, views.escalations, after_hours=arrived.after_hours,
+                           when=arrived.when)
         status: Status = "applies" if verdict.matched else "does not apply"
-        ladders.append(RuleVerdict(f"escalation:{ladder.name}", ladder.name, status, verdict))
+        ladders.append(RuleVerdict(f"escalation:{rule_key(ladder)}", ladder.name, status,
+                                   verdict))
+    if policy.escalations.match == "first":
+        ladders = _first_only(ladders)
     return Verdicts(
         arrived,
-        _first_match(policy.priority_rules, "priority", ticket, arrived),
-        _first_match(policy.routes, "route", ticket, arrived),
+        _block(policy.priority_rules.rules, policy.priority_rules.match, "priority", ticket,
+               arrived),
+        _block(policy.routes.rules, policy.routes.match, "route", views.routes, arrived),
         tuple(ladders),
     )
 
 
-def _first_match(
-    rules: list[R], prefix: str, ticket: Ticket, arrived: Arrival
+def _first_only(ladders: list[RuleVerdict]) -> list[RuleVerdict]:
+    winner: str | None = None
+    found = []
+    for judged in ladders:
+        if winner is not None:
+            found.append(RuleVerdict(judged.rule, judged.name, "not considered",
+                                     judged.verdict, winner))
+            continue
+        if judged.status == "applies":
+            winner = judged.name
+        found.append(judged)
+    return found
+
+
+def _block(
+    rules: Sequence[R], match: str, prefix: str, ticket: Ticket, arrived: Arrival
 ) -> tuple[RuleVerdict, ...]:
     found: list[RuleVerdict] = []
     winner: str | None = None
     for rule in rules:
         # Rules after the winner are still evaluated, so a lead sees the ones it shadows.
         verdict = evaluate(rule.when, ticket, after_hours=arrived.after_hours, when=arrived.when)
-        name = f"{prefix}:{rule.name}"
-        if winner is not None:
+        name = f"{prefix}:{rule_key(rule)}"
+        if winner is not None and match == "first":
             found.append(RuleVerdict(name, rule.name, "not considered", verdict, winner))
         elif verdict.matched:
-            winner = rule.name
+            winner = winner or rule.name
             found.append(RuleVerdict(name, rule.name, "won", verdict))
         else:
             found.append(RuleVerdict(name, rule.name, "not matched", verdict))

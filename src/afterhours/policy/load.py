@@ -144,7 +144,7 @@ def _locate(name: str, root: yaml.Node, error: Any) -> str:
     elif error["type"] == "invalid_key":
         # pydantic names a `null:` or `true:` key by str() of its value; find it by the value.
         loc, on_key = (*loc[:-1], error["input"]), True
-    node, found = _walk(root, loc, at_key=on_key or error["type"] == "extra_forbidden")
+    node, found, shown = _walk(root, loc, at_key=on_key or error["type"] == "extra_forbidden")
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         field = str(loc[-1])
@@ -154,7 +154,7 @@ def _locate(name: str, root: yaml.Node, error: Any) -> str:
             message += f": did you mean {close[0]!r}?"
     elif error["type"] == "missing":
         message = f"missing required field {loc[-1]!r}"
-    path = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+    path = ".".join(str(p) for p in shown if not str(p).startswith("function-"))
     if path and not found:
         message = f"{path}: {message}"
     elif path:
@@ -162,22 +162,29 @@ def _locate(name: str, root: yaml.Node, error: Any) -> str:
     return _at(name, node.start_mark, _printable(message))
 
 
-def _walk(node: yaml.Node, loc: tuple[Any, ...], *, at_key: bool) -> tuple[yaml.Node, bool]:
+def _walk(
+    node: yaml.Node, loc: tuple[Any, ...], *, at_key: bool
+) -> tuple[yaml.Node, bool, tuple[Any, ...]]:
     # Follow pydantic's error path through the YAML nodes; stop where the path leaves the file
-    # (a missing field points at its parent mapping).
+    # (a missing field points at its parent mapping). Also return the path as the file has it.
+    shown = list(loc)
     for index, part in enumerate(loc):
+        if part == "rules" and isinstance(node, yaml.SequenceNode):
+            # A block written in its short form, a plain list, has no `rules:` key.
+            shown.remove("rules")
+            continue
         if isinstance(node, yaml.MappingNode):
             pair = next(((k, v) for k, v in node.value if _is_key(k, part)), None)
             if pair is None:
-                return node, False
+                return node, False, tuple(shown)
             node = pair[0] if at_key and index == len(loc) - 1 else pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if part >= len(node.value):
-                return node, False
+                return node, False, tuple(shown)
             node = node.value[part]
         else:
-            return node, True
-    return node, True
+            return node, True, tuple(shown)
+    return node, True, tuple(shown)
 
 
 def _is_key(key: yaml.Node, part: Any) -> bool:
@@ -218,7 +225,8 @@ def _field_names() -> list[str]:
     names: set[str] = set()
     for item in vars(model).values():
         if isinstance(item, type) and issubclass(item, BaseModel):
-            names.update(item.model_fields)
+            # What a lead writes: `all`, `in`, `from`, not the Python names behind them.
+            names.update(f.alias or n for n, f in item.model_fields.items())
     return sorted(names)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date, time
-from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,48 +22,29 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from afterhours.policy.basics import RuleName, Weekday
+from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
+from afterhours.policy.lint import never_matching
+from afterhours.policy.references import reference_problems
+from afterhours.policy.roster import ONCALL_DESCRIPTION, OnCallTeam
+from afterhours.policy.rules import (
+    Acknowledgement,
+    Effects,
+    Escalation,
+    EscalationLevel,
+    JiraTarget,
+    PriorityRule,
+    Route,
+)
+from afterhours.policy.templates import PLACEHOLDER_HELP
+
+__all__ = [
+    "Acknowledgement", "Condition", "Effects", "Escalation", "EscalationLevel", "JiraTarget",
+    "Keyword", "Match", "OnCallTeam", "Policy", "Priority", "PriorityRule", "Promise", "Route",
+    "RuleName", "Schedule", "Tag", "Test", "TimeRange", "Weekday",
+]
+
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_NAME = r"^[a-z0-9][a-z0-9_-]*$"
-
-RuleName = Annotated[str, Field(pattern=_NAME, max_length=64)]
-Tag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]+$", max_length=80)]
-# A blank keyword would compile to a pattern that matches between any two non-word characters.
-Keyword = Annotated[str, Field(pattern=r"\S", max_length=200)]
-# Field descriptions are what an editor shows on hover (see `afterhours schema`).
-_NAME_HELP = (
-    "A unique name: lowercase letters, digits, - and _. What a rule did is remembered by its "
-    "name, so renaming a rule in use may repeat its notes and messages on open tickets."
-)
-_WHEN_HELP = (
-    "The conditions a ticket must meet; every one given must hold. Leave out to match every "
-    "ticket."
-)
-
-
-class Priority(StrEnum):
-    """Zendesk's ticket priorities."""
-
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
-
-
-class Weekday(StrEnum):
-    """A day of the week as written in the policy: mon, tue, wed, thu, fri, sat, sun."""
-
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
-
-    @property
-    def number(self) -> int:
-        """Monday is 0, as in `date.weekday()`."""
-        return list(Weekday).index(self)
 
 
 class _Strict(BaseModel):
@@ -137,128 +117,62 @@ class Schedule(_Strict):
         return value
 
 
-class Match(_Strict):
-    """Conditions on a ticket; every field given must hold, any value within a list may."""
-
-    keywords: list[Keyword] = Field(
-        default=[],
-        description='Words or phrases to find in the subject or description, as whole words in '
-        'any case ("down" does not match "download"). Any one of them is enough.',
-    )
-    organizations: list[str] = Field(
-        default=[], description="Requester organization names, in any case. Any one is enough."
-    )
-    requester_domains: list[str] = Field(
-        default=[],
-        description="Requester email domains, such as globex.com. Any one is enough.",
-    )
-    tags: list[Tag] = Field(
-        default=[], description="Zendesk tags; the ticket must have at least one of them."
-    )
-    channels: list[str] = Field(
-        default=[],
-        description="Zendesk channels the ticket came in by (via), such as email, web or api. "
-        "Any one is enough.",
-    )
-    priorities: list[Priority] = Field(
-        default=[],
-        description="Ticket priorities; any one is enough. A ticket without a priority matches "
-        "none of them.",
-    )
-    after_hours: bool | None = Field(
-        default=None,
-        description="true: only tickets created outside the schedule's hours; false: only "
-        "tickets created inside them. Leave out for both.",
-    )
-
-
-class PriorityRule(_Strict):
-    """Sets a priority and tags; the first matching rule wins."""
-
-    name: RuleName = Field(description=_NAME_HELP)
-    when: Match = Field(default=Match(), description=_WHEN_HELP)
-    priority: Priority = Field(description="The priority to set.")
-    tags: list[Tag] = Field(default=[], description="Tags to add; the ticket keeps its others.")
-
-
-class JiraTarget(_Strict):
-    """Where a routed ticket is filed in Jira."""
-
-    project: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]+$")] = Field(
-        description="The Jira project key, such as ENG."
-    )
-    issue_type: str = Field(default="Bug", description="The Jira issue type, by name.")
-    labels: list[Tag] = Field(
-        default=[],
-        description="Labels for the issue; zendesk-<ticket id> is always added as well.",
-    )
-
-
-class Route(_Strict):
-    """Where a ticket goes; the first matching route wins."""
-
-    name: RuleName = Field(description=_NAME_HELP)
-    when: Match = Field(default=Match(), description=_WHEN_HELP)
-    group: str | None = Field(
-        default=None, description="The Zendesk group to assign the ticket to, by name."
-    )
-    tags: list[Tag] = Field(default=[], description="Tags to add; the ticket keeps its others.")
-    notify: str | None = Field(
-        default=None,
-        description="A channel declared under channels: to post a message about the ticket to.",
-    )
-    note: str | None = Field(
-        default=None, description="An internal note (seen by agents only) to add to the ticket."
-    )
-    jira: JiraTarget | None = Field(
-        default=None,
-        description="File the ticket as a Jira issue, once; the issue is then linked back to the "
-        "ticket and the ticket tagged jira_<issue key>.",
-    )
-
-
-class EscalationLevel(_Strict):
-    """One rung of a ladder: if `until` has not happened `after_minutes` in, act."""
-
-    after_minutes: Annotated[int, Field(gt=0)] = Field(
-        description="How many minutes after the ticket was created this level acts, counted "
-        "on its clock."
-    )
-    until: Literal["first_reply", "solved"] = Field(
-        description="What makes this level unnecessary: first_reply (an agent's first public "
-        "reply) or solved."
-    )
-    clock: Literal["calendar", "business"] = Field(
-        default="calendar",
-        description="calendar: every minute counts; business: only minutes inside the "
-        "schedule's hours.",
-    )
-    notify: str | None = Field(
-        default=None,
-        description="A channel declared under channels: to post a message about the ticket to.",
-    )
-    group: str | None = Field(
-        default=None, description="The Zendesk group to reassign the ticket to, by name."
-    )
-    tags: list[Tag] = Field(default=[], description="Tags to add; the ticket keeps its others.")
-
-
-class Escalation(_Strict):
-    """A ladder for the tickets it matches; every matching ladder applies."""
-
-    name: RuleName = Field(description=_NAME_HELP)
-    when: Match = Field(default=Match(), description=_WHEN_HELP)
-    levels: Annotated[list[EscalationLevel], Field(min_length=1)] = Field(
-        description="The levels, each acting once per ticket when it falls due."
-    )
-
-
 class Channel(_Strict):
     """A chat channel; its webhook URL is a secret and comes from settings, not the policy."""
 
     description: str = Field(
         default="", description="What the channel is and who reads it; for people, not used."
     )
+
+
+class Promise(_Strict):
+    """How soon the customer is promised a first reply."""
+
+    minutes: Annotated[int, Field(gt=0, le=525_600)] = Field(
+        description="Minutes from the ticket's creation, counted on the clock."
+    )
+    clock: Literal["calendar", "business"] = Field(
+        default="business",
+        description="calendar: every minute counts; business: only minutes inside the "
+        "schedule's hours.",
+    )
+
+
+class PriorityBlock(_Strict):
+    """The priority rules and how they combine."""
+
+    match: Literal["first", "all"] = Field(
+        default="first",
+        description="first: the first rule that matches acts and the rest are not looked at; "
+        "all: every rule that matches acts (the first one's priority is kept).",
+    )
+    rules: list[PriorityRule] = Field(default=[], description="The rules, in order.")
+
+
+class RouteBlock(_Strict):
+    """The routes and how they combine."""
+
+    match: Literal["first", "all"] = Field(
+        default="first",
+        description="first: the first route that matches acts and the rest are not looked at; "
+        "all: every route that matches acts.",
+    )
+    rules: list[Route] = Field(default=[], description="The routes, in order.")
+
+
+class EscalationBlock(_Strict):
+    """The escalation ladders and how they combine."""
+
+    match: Literal["first", "all"] = Field(
+        default="all",
+        description="all: every ladder that matches applies; first: only the first ladder that "
+        "matches does (one ladder per priority, say).",
+    )
+    rules: list[Escalation] = Field(default=[], description="The ladders, in order.")
+
+
+_BLOCK_HELP = " Written as a list (match: {match}) or as match: first|all plus rules:."
+TemplateText = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 
 class Policy(_Strict):
@@ -268,55 +182,50 @@ class Policy(_Strict):
     schedule: Schedule = Field(
         description="When the desk is staffed; a ticket created outside it is after hours."
     )
+    reply_promises: dict[Priority | Literal["none"], Promise] = Field(
+        default={},
+        description="How soon each priority is promised a first reply; none is for a ticket "
+        "without a priority. Templates say it as {reply_by}; ladders may count from it.",
+    )
     channels: dict[RuleName, Channel] = Field(
         default={},
-        description="The chat channels routes and escalations may notify, by name. Their "
+        description="The chat channels rules and escalations may notify, by name. Their "
         "webhook URLs are secrets, set in AFTERHOURS_WEBHOOKS, not here.",
     )
-    priority_rules: list[PriorityRule] = Field(
-        default=[],
-        description="Rules that set a ticket's priority and add tags. The first rule that "
-        "matches wins; those after it are not looked at.",
+    oncall: dict[RuleName, OnCallTeam] = Field(
+        default={},
+        description=ONCALL_DESCRIPTION + " Rules and levels name a team with page: <team> or "
+        "assignee: oncall:<team>.",
     )
-    routes: list[Route] = Field(
-        default=[],
-        description="Where tickets go: a group, tags, a note, a chat message, a Jira issue. "
-        "The first route that matches wins.",
+    templates: dict[RuleName, TemplateText] = Field(
+        default={},
+        description="Public reply texts by name, for reply:. Placeholders: " + PLACEHOLDER_HELP,
     )
-    escalations: list[Escalation] = Field(
-        default=[],
-        description="Escalation ladders. Every ladder that matches applies; each level acts "
-        "once per ticket.",
+    priority_rules: PriorityBlock = Field(
+        default=PriorityBlock(),
+        description="Rules that set a ticket's priority." + _BLOCK_HELP.format(match="first"),
     )
+    routes: RouteBlock = Field(
+        default=RouteBlock(),
+        description="Where tickets go: a group, an assignee, tags, a note, a reply, a chat "
+        "message, a Jira issue." + _BLOCK_HELP.format(match="first"),
+    )
+    escalations: EscalationBlock = Field(
+        default=EscalationBlock(),
+        description="Escalation ladders; each level acts once per ticket unless it repeats."
+        + _BLOCK_HELP.format(match="all"),
+    )
+
+    @field_validator("priority_rules", "routes", "escalations", mode="before")
+    @classmethod
+    def _list_is_a_block(cls, value: object) -> object:
+        # The short form: a plain list of rules keeps the block's default match.
+        return {"rules": value} if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _references(self) -> Policy:
         # Each problem carries its own path, so `check` can point at the very line.
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        seen: set[str] = set()
-        named: list[tuple[tuple[str | int, ...], str]] = [
-            (("priority_rules", i, "name"), r.name) for i, r in enumerate(self.priority_rules)
-        ]
-        named += [(("routes", i, "name"), r.name) for i, r in enumerate(self.routes)]
-        named += [(("escalations", i, "name"), e.name) for i, e in enumerate(self.escalations)]
-        for path, name in named:
-            if name in seen:
-                problems.append((path, f"rule name {name!r} is used twice; names must be unique"))
-            seen.add(name)
-        notified: list[tuple[tuple[str | int, ...], str | None]] = [
-            (("routes", i, "notify"), r.notify) for i, r in enumerate(self.routes)
-        ]
-        notified += [
-            (("escalations", i, "levels", j, "notify"), level.notify)
-            for i, e in enumerate(self.escalations)
-            for j, level in enumerate(e.levels)
-        ]
-        declared = ", ".join(sorted(self.channels)) or "none"
-        for path, channel in notified:
-            if channel is not None and channel not in self.channels:
-                problems.append(
-                    (path, f"notify names undeclared channel {channel!r}; declared: {declared}")
-                )
+        problems = reference_problems(self) + never_matching(self)
         if problems:
             raise ValidationError.from_exception_data(
                 "Policy",

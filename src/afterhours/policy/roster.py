@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from afterhours.policy.model import RuleName, Weekday
+from afterhours.policy.basics import RuleName, Weekday
 
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _CLOCK = r"([01]?[0-9]|2[0-3]):([0-5][0-9])"

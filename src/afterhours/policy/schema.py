@@ -47,6 +47,13 @@ def policy_schema() -> dict[str, Any]:
     ((pattern, channel),) = channels.pop("patternProperties").items()
     channels["propertyNames"]["pattern"] = pattern
     channels["additionalProperties"] = channel
+    # A block is written either as a plain list of rules or as {match, rules}; say both.
+    for block, rule in (("priority_rules", "PriorityRule"), ("routes", "Route"),
+                        ("escalations", "Escalation")):
+        prop = generated["properties"][block]
+        ref = prop.pop("$ref")
+        prop.pop("default", None)
+        prop["anyOf"] = [{"type": "array", "items": {"$ref": f"#/$defs/{rule}"}}, {"$ref": ref}]
     _drop_object_defaults(generated)
     generated.pop("title", None)
     # The policy's own keys before the definitions, for a person reading the file.

@@ -1,0 +1,157 @@
+"""Turning what a rule or level says it does (its effects) into keyed actions and skips.
+
+An action's key is `ticket:<id>/<rule>/<step>`: the ledger settles each key once, which is what
+makes a plan safe to repeat. Every field change is planned against the ticket as it will be
+once the earlier actions of the same plan have landed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from afterhours.domain import render
+from afterhours.domain.actions import (
+    Action,
+    AddInternalNote,
+    AddPublicReply,
+    AddTags,
+    AssignAgent,
+    AssignGroup,
+    NotifyChannel,
+    PlannedAction,
+    RemoveTags,
+    SetPriority,
+    SkippedAction,
+    apply_changes,
+)
+from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
+from afterhours.domain.model import History, Ticket
+from afterhours.domain.oncall import on_call_now
+from afterhours.domain.schedule import add_business_minutes
+from afterhours.policy.model import Policy
+from afterhours.policy.rules import ONCALL_PREFIX, Effects
+from afterhours.policy.templates import fill
+
+
+def note_marker(key: str) -> str:
+    """The line that ends each note afterhours writes: its ledger key, findable later."""
+    return f"[afterhours {key}]"
+
+
+@dataclass
+class PlanBuilder:
+    """Collects one plan's actions and skips, and the ticket as they would leave it."""
+
+    ticket: Ticket
+    history: History
+    policy: Policy
+    now: datetime
+    actions: list[PlannedAction] = field(default_factory=list)
+    skips: list[SkippedAction] = field(default_factory=list)
+    priority_by: str | None = None  # the rule whose priority this plan sets
+
+    @property
+    def view(self) -> Ticket:
+        """The ticket once this plan's actions so far have landed."""
+        return apply_changes(self.ticket, (p.action for p in self.actions))
+
+    @property
+    def own_replies(self) -> int:
+        """Public replies by afterhours: settled ones and those in this plan."""
+        planned = sum(1 for p in self.actions if isinstance(p.action, AddPublicReply))
+        return own_replies(self.history) + planned
+
+    def key(self, rule: str, step: str) -> str:
+        """The ledger key of one step of a rule for this ticket."""
+        return f"ticket:{self.ticket.id}/{rule}/{step}"
+
+    def act(self, rule: str, step: str, reason: str, action: Action) -> None:
+        """Plan `action` unless its key is already settled."""
+        key = self.key(rule, step)
+        if key not in self.history.settled:
+            self.actions.append(PlannedAction(key, rule, reason, action))
+
+    def skip(self, rule: str, step: str, reason: str) -> None:
+        """Record that a matching rule deliberately does nothing here, once."""
+        key = self.key(rule, step)
+        if key not in self.history.settled:
+            self.skips.append(SkippedAction(key, rule, reason))
+
+    def note(self, rule: str, step: str, reason: str, body: str) -> None:
+        """Plan an internal note that ends with its key, so a lost answer can be looked up."""
+        marker = note_marker(self.key(rule, step))
+        self.act(rule, step, reason, AddInternalNote(self.ticket.id, f"{body}\n\n{marker}"))
+
+    def apply(self, rule: str, reason: str, effects: Effects, message: str | None) -> None:
+        """Plan every effect of a matched rule or level; `message` is its chat text."""
+        self._change_fields(rule, reason, effects)
+        self._write(rule, reason, effects, message)
+
+    def _change_fields(self, rule: str, reason: str, effects: Effects) -> None:
+        view, ticket_id = self.view, self.ticket.id
+        if effects.priority is not None:
+            if self.priority_by is not None:
+                self.skip(rule, "set_priority", f"priority set by {self.priority_by} first")
+            elif view.priority == effects.priority:
+                self.skip(rule, "set_priority", f"priority already {effects.priority.value}")
+            else:
+                self.act(rule, "set_priority", reason,
+                         SetPriority(ticket_id, effects.priority.value))
+            self.priority_by = self.priority_by or rule
+        missing = tuple(t for t in effects.tags if t not in view.tags)
+        if missing:
+            self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
+        elif effects.tags:
+            self.skip(rule, "add_tags", f"tags {', '.join(effects.tags)} already on the ticket")
+        present = tuple(t for t in effects.remove_tags if t in view.tags)
+        if present:
+            self.act(rule, "remove_tags", reason, RemoveTags(ticket_id, present))
+        if effects.group is not None:
+            if view.group == effects.group:
+                self.skip(rule, "assign_group", f"already in group {effects.group!r}")
+            else:
+                self.act(rule, "assign_group", reason, AssignGroup(ticket_id, effects.group))
+        if effects.assignee is not None:
+            self._assign(rule, reason, effects.assignee)
+
+    def _write(self, rule: str, reason: str, effects: Effects, message: str | None) -> None:
+        ticket_id = self.ticket.id
+        if effects.note is not None:
+            self.note(rule, "note", reason, fill(effects.note, self.placeholders()))
+        if effects.reply is not None:
+            body = fill(self.policy.templates[effects.reply], self.placeholders())
+            self.act(rule, REPLY_STEP, reason, AddPublicReply(ticket_id, body))
+        if effects.notify is not None and message is not None:
+            self.act(rule, "notify", reason, NotifyChannel(ticket_id, effects.notify, message))
+        if effects.page is not None and message is not None:
+            team = self.policy.oncall[effects.page]
+            shift = on_call_now(effects.page, team, self.now)
+            text = render.page_message(message, shift)
+            channel = team.channel or effects.page
+            self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
+                     NotifyChannel(ticket_id, channel, text))
+
+    def _assign(self, rule: str, reason: str, assignee: str) -> None:
+        if assignee.startswith(ONCALL_PREFIX):
+            team = assignee.removeprefix(ONCALL_PREFIX)
+            shift = on_call_now(team, self.policy.oncall[team], self.now)
+            assignee, reason = shift.primary, f"{reason}; {shift.primary} is on call for {team}"
+        if self.view.assignee is not None and self.view.assignee.casefold() == assignee.casefold():
+            self.skip(rule, "assign_agent", f"already assigned to {assignee}")
+        else:
+            self.act(rule, "assign_agent", reason, AssignAgent(self.ticket.id, assignee))
+
+    def placeholders(self) -> dict[str, str]:
+        """The values a template's placeholders are filled with, for this ticket now."""
+        view, schedule = self.view, self.policy.schedule
+        due = reply_by(view, self.policy)
+        opens = add_business_minutes(self.now, 0, schedule)
+        return {
+            "ticket_id": str(view.id),
+            "subject": render.one_line(view.subject, 200),
+            "requester_email": view.requester_email or "",
+            "priority": view.priority or "none",
+            "reply_by": render.customer_moment(due, schedule) if due else "as soon as we can",
+            "next_open": render.customer_moment(opens, schedule) if opens else "soon",
+        }

@@ -1,0 +1,115 @@
+"""Escalation timing: when a level falls due, what stops it, and which occurrence is current.
+
+Pure functions of a ticket, a policy and a moment; the planner and `explain` share them so the
+deadlines a lead is shown are the ones the daemon acts on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from afterhours.domain.model import History, Ticket
+from afterhours.domain.schedule import add_business_minutes
+from afterhours.policy.model import Policy
+from afterhours.policy.rules import Acknowledgement, EscalationLevel
+
+REPLY_STEP = "reply"
+_ANSWERED = frozenset({"pending", "solved", "closed", "deleted"})
+
+
+def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "business"],
+                policy: Policy) -> datetime | None:
+    """`minutes` after `start` on `clock`; None when a business clock never opens."""
+    if clock == "business":
+        return add_business_minutes(start, minutes, policy.schedule)
+    return start + timedelta(minutes=minutes)
+
+
+def reply_by(ticket: Ticket, policy: Policy) -> datetime | None:
+    """When the first reply is promised for `ticket`'s priority; None without a promise."""
+    promise = policy.reply_promises.get(ticket.priority or "none")  # type: ignore[call-overload]
+    if promise is None:
+        return None
+    return add_minutes(ticket.created_at, promise.minutes, promise.clock, policy)
+
+
+def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
+    """The moment a level's minutes count from; None when it has none yet."""
+    if level.from_ == "last_customer_update":
+        return ticket.last_customer_update_at or ticket.created_at
+    if level.from_ == "first_reply_due":
+        return reply_by(ticket, policy)
+    return ticket.created_at
+
+
+def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
+    """When `level` first falls due for `ticket`; None when it never can."""
+    anchor = level_anchor(ticket, level, policy)
+    if anchor is None:
+        return None
+    return add_minutes(anchor, level.after_minutes, level.clock, policy)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """The latest time a level fell due by `now`: 0 for the first, then each repeat."""
+
+    number: int
+    due: datetime
+
+
+def current_occurrence(ticket: Ticket, level: EscalationLevel, policy: Policy,
+                       now: datetime) -> Occurrence | None:
+    """The occurrence of `level` due at `now`, the latest one only (a daemon that was down
+    does not send the missed repeats in a burst); None when nothing is due yet."""
+    due = escalation_due(ticket, level, policy)
+    if due is None or now < due:
+        return None
+    found = Occurrence(0, due)
+    if level.repeat_every_minutes is None:
+        return found
+    for number in range(1, level.max_repeats + 1):
+        following = add_minutes(found.due, level.repeat_every_minutes, level.clock, policy)
+        if following is None or now < following:
+            break
+        found = Occurrence(number, following)
+    return found
+
+
+def own_replies(history: History) -> int:
+    """How many public replies afterhours itself has settled on the ticket."""
+    return sum(1 for key in history.settled if key.endswith("/" + REPLY_STEP))
+
+
+def human_replied(ticket: Ticket, own: int) -> bool:
+    """Whether someone other than afterhours has replied in public."""
+    # Zendesk counts every public agent comment, afterhours' acknowledgement included.
+    replies = max(ticket.replies, 1 if ticket.first_reply_at is not None else 0)
+    return replies > own
+
+
+def stop_reason(ticket: Ticket, level: EscalationLevel, own: int) -> str | None:
+    """Why `level` is no longer needed for `ticket`, or None when it still is."""
+    if ticket.is_closed:
+        return f"the ticket is {ticket.status}"
+    if level.until == "solved" and ticket.solved_at is not None:
+        return "the ticket has been solved"
+    if level.until == "first_reply" and human_replied(ticket, own):
+        return "an agent has replied in public"
+    if level.until == "answered" and ticket.status in _ANSWERED:
+        return f"the ticket is {ticket.status}: it waits on the requester"
+    return None
+
+
+def acknowledged(ticket: Ticket, by: Acknowledgement, own: int) -> str | None:
+    """What shows a person has taken the ticket, stopping its ladder; None when nothing."""
+    tag = next((t for t in by.tags if t in ticket.tags), None)
+    if tag is not None:
+        return f"acknowledged: tag {tag!r}"
+    if by.assignee and ticket.assignee is not None:
+        return f"acknowledged: assigned to {ticket.assignee}"
+    if by.public_reply and human_replied(ticket, own):
+        return "acknowledged: an agent has replied in public"
+    return None

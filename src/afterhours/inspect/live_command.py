@@ -1,0 +1,108 @@
+"""`check --live`: every name the policy uses, looked up in the real services.
+
+`check` alone proves the file is well-formed; a group misspelt against Zendesk, a Jira
+component that was renamed or a dead webhook only show when something is asked of them, and
+the SOP asks for the channels to be tested before each shift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from afterhours.adapters.jira import JiraIssueTracker
+from afterhours.adapters.notify import WebhookNotifier
+from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.clock import utc_now
+from afterhours.inspect.live import Reference, check_live, live_exit_code, render_live
+from afterhours.policy.conditions import Condition
+from afterhours.policy.model import Policy
+from afterhours.policy.references import effects_of
+from afterhours.policy.rules import ONCALL_PREFIX, PriorityRule, Route
+from afterhours.retrying import RetryPolicy
+from afterhours.settings import Settings
+
+# A lead waits at the terminal: a few quick retries, not the daemon's patient ones.
+_RETRY = RetryPolicy(attempts=3, total_seconds=30.0)
+
+
+def policy_references(policy: Policy) -> list[Reference]:
+    """Every channel, group, agent, custom field and Jira name the policy relies on."""
+    found: dict[tuple[str, str, str | None], Reference] = {}
+    for ref in (*_zendesk_references(policy), *_jira_references(policy)):
+        found.setdefault((ref.kind, ref.name, ref.project), ref)
+    return list(found.values())
+
+
+def _zendesk_references(policy: Policy) -> Iterator[Reference]:
+    for name in policy.channels:
+        yield Reference("channel", name, f"channels.{name}")
+    paged: set[str] = set()
+    for path, effects in effects_of(policy):
+        where = ".".join(str(p) for p in path)
+        if effects.group:
+            yield Reference("group", effects.group, f"{where}.group")
+        if effects.assignee and effects.assignee.startswith(ONCALL_PREFIX):
+            paged.add(effects.assignee.removeprefix(ONCALL_PREFIX))
+        elif effects.assignee:
+            yield Reference("agent", effects.assignee, f"{where}.assignee")
+    # Only a team tickets are assigned to must be Zendesk agents; a paged one is reached by chat.
+    for team in sorted(paged):
+        for person in policy.oncall[team].people():
+            if "@" in person:
+                yield Reference("agent", person, f"oncall.{team}")
+    named = [("priority_rules", r.name, r.when) for r in policy.priority_rules.rules]
+    named += [("routes", r.name, r.when) for r in policy.routes.rules]
+    named += [("escalations", r.name, r.when) for r in policy.escalations.rules]
+    for block, name, when in named:
+        for title in _field_titles(when):
+            yield Reference("field", title, f"{block}.{name}.when")
+
+
+def _jira_references(policy: Policy) -> Iterator[Reference]:
+    rules: list[PriorityRule | Route] = [*policy.priority_rules.rules, *policy.routes.rules]
+    for rule in rules:
+        if rule.jira is None:
+            continue
+        where, project = f"{rule.name}.jira", rule.jira.project
+        yield Reference("jira_project", project, f"{where}.project")
+        yield Reference("jira_issue_type", rule.jira.issue_type, f"{where}.issue_type", project)
+        for component in rule.jira.components:
+            yield Reference("jira_component", component, f"{where}.components", project)
+        for priority in rule.jira.priority.values():
+            yield Reference("jira_priority", priority, f"{where}.priority")
+
+
+def _field_titles(condition: Condition) -> Iterator[str]:
+    yield from condition.fields
+    for part in (*condition.all_, *condition.any_):
+        yield from _field_titles(part)
+    if condition.not_ is not None:
+        yield from _field_titles(condition.not_)
+
+
+def run_live_check(policy: Policy, out: TextIO) -> int:
+    """Look every reference up with the credentials in AFTERHOURS_* settings; 0 when all hold."""
+    settings = Settings()
+    desk = ZenpyTicketDesk(
+        str(settings.zendesk_url), settings.zendesk_email,
+        settings.zendesk_token.get_secret_value(), timeout=settings.http_timeout, retry=_RETRY)
+    tracker = JiraIssueTracker(
+        str(settings.jira_url), settings.jira_email, settings.jira_token.get_secret_value(),
+        ticket_namespace=urlsplit(str(settings.zendesk_url)).netloc,
+        timeout=settings.http_timeout, retry=_RETRY)
+    notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=_RETRY)
+    try:
+        # The daemon's log lines go to stderr: stdout is the report a lead reads.
+        with contextlib.redirect_stdout(sys.stderr):
+            results = check_live(policy_references(policy), desk=desk, tracker=tracker,
+                                 notifier=notifier, now=utc_now())
+    finally:
+        desk.close()
+        tracker.close()
+        notifier.close()
+    out.write(render_live(results))
+    return live_exit_code(results)

@@ -1,0 +1,28 @@
+"""The policy's basic vocabulary, shared by its sections: names and weekdays."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+RuleName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+
+
+class Weekday(StrEnum):
+    """A day of the week as written in the policy: mon, tue, wed, thu, fri, sat, sun."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        """Monday is 0, as in `date.weekday()`."""
+        return list(Weekday).index(self)

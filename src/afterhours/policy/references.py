@@ -1,0 +1,142 @@
+"""Cross-references inside a policy: every channel, team and template a rule names must exist.
+
+Each problem carries the path of the field at fault, so `check` can point at its very line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from afterhours.policy.rules import (
+    ONCALL_PREFIX,
+    Effects,
+    Escalation,
+    PriorityRule,
+    Route,
+    rule_key,
+)
+from afterhours.policy.templates import PLACEHOLDERS, placeholders, unknown_placeholders
+
+if TYPE_CHECKING:
+    from afterhours.policy.model import Policy
+
+Path = tuple[str | int, ...]
+Problem = tuple[Path, str]
+
+
+def effects_of(policy: Policy) -> Iterator[tuple[Path, Effects]]:
+    """Every rule and level that acts, with the path it sits at."""
+    for i, rule in enumerate(policy.priority_rules.rules):
+        yield ("priority_rules", "rules", i), rule
+    for i, route in enumerate(policy.routes.rules):
+        yield ("routes", "rules", i), route
+    for i, ladder in enumerate(policy.escalations.rules):
+        for j, level in enumerate(ladder.levels):
+            yield ("escalations", "rules", i, "levels", j), level
+
+
+def reference_problems(policy: Policy) -> list[Problem]:
+    """Names used twice, and channels, teams and templates named but not declared."""
+    problems = _unique_names(policy)
+    for path, effects in effects_of(policy):
+        problems += _effect_problems(policy, path, effects)
+    for team_name, team in policy.oncall.items():
+        if team.channel is not None and team.channel not in policy.channels:
+            problems.append((("oncall", team_name, "channel"),
+                             _undeclared("channel", team.channel, policy.channels)))
+    for name, text in policy.templates.items():
+        problems += [(("templates", name), message) for message in _text_problems(policy, text)]
+    promised = bool(policy.reply_promises)
+    for i, ladder in enumerate(policy.escalations.rules):
+        for j, level in enumerate(ladder.levels):
+            if level.from_ == "first_reply_due" and not promised:
+                problems.append((("escalations", "rules", i, "levels", j, "from"),
+                                 "from: first_reply_due needs reply_promises: to say when the "
+                                 "first reply is due"))
+    return problems
+
+
+def _unique_names(policy: Policy) -> list[Problem]:
+    problems: list[Problem] = []
+    blocks: list[tuple[str, Sequence[PriorityRule | Route | Escalation]]] = [
+        ("priority_rules", policy.priority_rules.rules), ("routes", policy.routes.rules),
+        ("escalations", policy.escalations.rules)]
+    names: set[str] = set()
+    for block, rules in blocks:
+        # What each rule is remembered by (its id, else its name) must be unique in its block,
+        # or one rule's actions would count as already done for the other.
+        keys: dict[str, str] = {}
+        for i, rule in enumerate(rules):
+            if rule.name in names:
+                problems.append(((block, "rules", i, "name"),
+                                 f"rule name {rule.name!r} is used twice; names must be unique"))
+                continue
+            names.add(rule.name)
+            key = rule_key(rule)
+            if key in keys:
+                field = "id" if rule.id is not None else "name"
+                problems.append(((block, "rules", i, field),
+                                 f"{key!r} is already what rule {keys[key]!r} is remembered by; "
+                                 "ids and names must not repeat each other"))
+            keys.setdefault(key, rule.name)
+    return problems
+
+
+def _effect_problems(policy: Policy, path: Path, effects: Effects) -> list[Problem]:
+    problems: list[Problem] = []
+    if effects.notify is not None and effects.notify not in policy.channels:
+        problems.append(((*path, "notify"),
+                         _undeclared("channel", effects.notify, policy.channels)))
+    if effects.page is not None:
+        team = policy.oncall.get(effects.page)
+        if team is None:
+            problems.append(((*path, "page"),
+                             _undeclared("on-call team", effects.page, policy.oncall)))
+        elif team.channel is None:
+            problems.append(((*path, "page"),
+                             f"on-call team {effects.page!r} has no channel: to page"))
+    if effects.assignee is not None and effects.assignee.startswith(ONCALL_PREFIX):
+        team_name = effects.assignee.removeprefix(ONCALL_PREFIX)
+        if team_name not in policy.oncall:
+            problems.append(((*path, "assignee"),
+                             _undeclared("on-call team", team_name, policy.oncall)))
+        else:
+            # Zendesk assigns by email; a plain name in the rota could never be assigned.
+            named = [p for p in policy.oncall[team_name].people() if "@" not in p]
+            if named:
+                problems.append(((*path, "assignee"),
+                                 f"on-call team {team_name!r} names {', '.join(named)} without "
+                                 "an email; tickets are assigned by email"))
+    elif effects.assignee is not None and "@" not in effects.assignee:
+        problems.append(((*path, "assignee"),
+                         f"assignee {effects.assignee!r} is neither an email nor "
+                         "oncall:<team>"))
+    if effects.reply is not None and effects.reply not in policy.templates:
+        problems.append(((*path, "reply"),
+                         _undeclared("template", effects.reply, policy.templates)))
+    if effects.note is not None:
+        problems += [((*path, "note"), message)
+                     for message in _text_problems(policy, effects.note)]
+    return problems
+
+
+def _text_problems(policy: Policy, text: str) -> list[str]:
+    problems = []
+    for name in unknown_placeholders(text):
+        hint = difflib.get_close_matches(name, list(PLACEHOLDERS), n=1)
+        known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        said = f"did you mean {{{hint[0]}}}?" if hint else f"known: {known}"
+        problems.append(f"unknown placeholder {{{name}}}: {said}")
+    if "reply_by" in placeholders(text) and not policy.reply_promises:
+        problems.append("{reply_by} needs reply_promises: to say when the first reply is due")
+    return problems
+
+
+def _undeclared(kind: str, name: str, declared: Mapping[str, object]) -> str:
+    message = f"{kind} {name!r} is not declared"
+    hint = difflib.get_close_matches(name, list(declared), n=1)
+    if hint:
+        return f"{message}: did you mean {hint[0]!r}?"
+    return f"{message}; declared: {', '.join(sorted(declared)) or 'none'}"
