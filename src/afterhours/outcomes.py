@@ -10,7 +10,7 @@ import structlog
 
 from afterhours.adapters.state import SqliteState
 from afterhours.clock import Clock
-from afterhours.domain.actions import PlannedAction, SkippedAction
+from afterhours.domain.actions import Plan, PlannedAction, SkippedAction
 from afterhours.errors import PermanentError, ServiceError
 
 log = structlog.get_logger()
@@ -97,6 +97,31 @@ class Recorder:
                 report.failed += 1
             else:
                 report.deferred += 1
+
+    def supersede(self, ticket_id: int, plan: Plan) -> int:
+        """Settle entries intended earlier that `plan` no longer holds (a reply stopped the
+        ladder, a repeat moved on, the ticket or the policy changed after a cut-short pass);
+        return how many. Left alone they would stay 'intended' forever."""
+        planned = {p.key for p in plan.actions} | {s.key for s in plan.skips}
+        settled = 0
+        for key, rule, action in self.state.intended(ticket_id):
+            if key not in planned:
+                reason = "no longer planned: the ticket or policy changed since it was intended"
+                self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
+                            action=action)
+                settled += 1
+        return settled
+
+    def settle_closed(self) -> int:
+        """Settle what was still intended on tickets now solved, closed or deleted; the
+        planner leaves those alone, so nothing else would. Return how many."""
+        settled = 0
+        for ticket_id, key, rule, action in self.state.intended_on_closed():
+            reason = "the ticket was solved or closed before this was done"
+            self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
+                        action=action)
+            settled += 1
+        return settled
 
 
 def describe(planned: PlannedAction) -> dict[str, Any]:

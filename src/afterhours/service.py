@@ -24,7 +24,6 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
-    SkippedAction,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
@@ -127,17 +126,15 @@ class Service:
     def _close_out(self, report: PassReport) -> None:
         """Settle what was still pending on tickets an agent solved or closed meanwhile."""
         with self.state.batch():
-            for ticket_id, key, rule, action in self.state.intended_on_closed():
-                reason = "the ticket was solved or closed before this was done"
-                self.recorder.record(ticket_id, "skipped", reason,
-                                     entry=SkippedAction(key, rule, reason), action=action)
-                report.skipped += 1
+            report.skipped += self.recorder.settle_closed()
 
     def _settle(self, ticket: Ticket, report: PassReport) -> None:
         refreshed = False
         for round_number in range(MAX_ROUNDS):
             plan = plan_actions(ticket, self.policy, self.clock(), self.state.history(ticket.id))
             if not plan:
+                with self.state.batch():
+                    report.skipped += self.recorder.supersede(ticket.id, plan)
                 return
             if round_number == 0:
                 report.tickets_planned += 1
@@ -152,6 +149,7 @@ class Service:
                     ticket = fresh
                     continue
             with self.state.batch():
+                report.skipped += self.recorder.supersede(ticket.id, plan)
                 for skip in plan.skips:
                     self.recorder.record(ticket.id, "skipped", skip.reason, entry=skip)
                     report.skipped += 1

@@ -18,7 +18,8 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 from chaos.scenario import PRIORITY, ROUTE_TAG, Night
 
-ESCALATION = re.compile(r"escalation (\S+) level (\d+): ticket #(\d+)")
+# A repeating level says which repeat it is: each (ladder, level, repeat, ticket) is one firing.
+ESCALATION = re.compile(r"escalation (\S+) level (\d+)(?: repeat (\d+))?: ticket #(\d+)")
 ROUTED = re.compile(r"^\[afterhours\] (\S+): ticket #(\d+)")
 MARKER = re.compile(r"\[afterhours (ticket:\d+/[^\]]+)\]")
 
@@ -29,6 +30,7 @@ class Verdict:
 
     bug_tickets: int = 0
     jira_per_bug: Counter[int] = field(default_factory=Counter)  # issues per bug ticket
+    bugs_off_by_one: list[int] = field(default_factory=list)  # bug tickets without exactly 1
     stray_issues: int = 0  # issues for tickets that are not bugs
     tickets: int = 0
     missed: list[int] = field(default_factory=list)
@@ -61,7 +63,8 @@ class Verdict:
             ("daemon SIGKILLs", f"{kills} in {seconds:.0f} s"),
             ("tickets", str(self.tickets)),
             ("Jira issues per bug ticket (exactly 1)",
-             f"{per_bug}  [{self.bug_tickets} bug tickets; stray issues: {self.stray_issues}]"),
+             f"{per_bug}  [{self.bug_tickets} bug tickets; stray issues: {self.stray_issues}]"
+             + (f" e.g. #{self.bugs_off_by_one[:5]}" if self.bugs_off_by_one else "")),
             ("tickets missed (0)", f"{len(self.missed)} {self.missed[:10] or ''}".strip()),
             ("escalation levels fired twice (0)",
              f"{self.escalations_twice} of {self.escalations} fired"),
@@ -117,6 +120,7 @@ def _check_jira(verdict: Verdict, night: Night, jira: JiraTwin) -> None:
     bugs = [t for t, kind in night.kinds.items() if kind == "bug" and t not in early]
     verdict.bug_tickets = len(bugs)
     verdict.jira_per_bug = Counter(filed[f"zendesk-{t}"] for t in bugs)
+    verdict.bugs_off_by_one = [t for t in bugs if filed[f"zendesk-{t}"] != 1]
     verdict.stray_issues = sum(n for label, n in filed.items()
                                if night.kinds.get(int(label.split("-")[1])) != "bug")
 

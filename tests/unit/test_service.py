@@ -231,3 +231,25 @@ def test_refused_credentials_defer_the_action_until_an_operator_fixes_them(
     notifier.boom = None  # the webhook URL was replaced
     service.run_pass()
     assert [channel for channel, _ in notifier.sent] == ["finance"]
+
+
+def test_an_intent_the_plan_no_longer_holds_is_settled_not_left_pending(
+    parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
+) -> None:
+    desk, _, notifier, service = parts
+    # A pass was cut short (a kill) after writing ahead a page the ticket no longer needs:
+    # an agent has replied since, so the ladder stopped and no plan will hold that key again.
+    key = "ticket:1/escalation:p1-first-reply/level:1/notify"
+    service.state.mark_intended(at=SATURDAY_NIGHT, ticket_id=1, key=key,
+                                rule="escalation:p1-first-reply/level:1",
+                                action="NotifyChannel", reason="no first reply")
+    replied = make_ticket(id=1, subject="Checkout is down", priority="urgent",
+                          tags=frozenset({"p1"}), first_reply_at=SATURDAY_NIGHT)
+    desk.tickets, desk.current[1] = [replied], replied
+    advance(service, timedelta(hours=2))
+    service.run_pass()
+    assert service.state.unsettled() == 0
+    [row] = [r for r in service.state.audit(ticket_id=1) if r.key == key]
+    assert (row.outcome, row.reason) == (
+        "skipped", "no longer planned: the ticket or policy changed since it was intended")
+    assert notifier.sent == []

@@ -255,6 +255,14 @@ class SqliteState:
             db.execute("UPDATE ledger SET attempts = 0 WHERE key = ? AND status = 'intended'",
                        (key,))
 
+    def intended(self, ticket_id: int) -> list[tuple[str, str, str]]:
+        """Entries of a ticket intended and not yet settled: (key, rule, action)."""
+        rows = self._db.execute(
+            "SELECT key, rule, action FROM ledger WHERE ticket_id = ? AND status = 'intended'",
+            (ticket_id,),
+        )
+        return [(str(k), str(r), str(a)) for k, r, a in rows]
+
     def intended_on_closed(self) -> list[tuple[int, str, str, str]]:
         """Entries still intended on tickets now solved, closed or deleted: (ticket, key, rule,
         action). The planner leaves closed tickets alone, so nothing else would settle them."""

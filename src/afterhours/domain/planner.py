@@ -189,7 +189,8 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str) -> None
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             continue
         why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
-        message = render.escalation_message(view, ladder.name, number, why)
+        message = render.escalation_message(view, ladder.name, number, why,
+                                            occurrence.number)
         reason = f"{because}; {why}"
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.

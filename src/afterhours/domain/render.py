@@ -57,11 +57,12 @@ def route_message(ticket: Ticket, rule: str, target: str) -> str:
     return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}”{to} {ticket.web_url}"
 
 
-def escalation_message(ticket: Ticket, ladder: str, level: int, why: str) -> str:
-    """A chat message for one escalation level."""
+def escalation_message(ticket: Ticket, ladder: str, level: int, why: str, repeat: int = 0) -> str:
+    """A chat message for one escalation level (and which repeat of it, when it repeats)."""
     subject = chat_escape(one_line(ticket.subject, 120))
+    again = f" repeat {repeat}" if repeat else ""
     return (
-        f"[afterhours] escalation {ladder} level {level}: ticket #{ticket.id} “{subject}”"
+        f"[afterhours] escalation {ladder} level {level}{again}: ticket #{ticket.id} “{subject}”"
         f" ({ticket.priority or 'no priority'}) {why}. {ticket.web_url}"
     )
 
