@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 RuleName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
@@ -26,3 +27,17 @@ class Weekday(StrEnum):
     def number(self) -> int:
         """Monday is 0, as in `date.weekday()`."""
         return list(Weekday).index(self)
+
+
+def located_errors(
+    title: str, kind: str, problems: list[tuple[tuple[str | int, ...], str]]
+) -> ValidationError:
+    """One ValidationError carrying each problem at its own path, so `check` can point at the
+    very line of each, all at once."""
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(type=PydanticCustomError(kind, message), loc=path, input=None)
+            for path, message in problems
+        ],
+    )

@@ -16,13 +16,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from afterhours.policy.basics import RuleName, Weekday
+from afterhours.policy.basics import RuleName, Weekday, located_errors
 from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
 from afterhours.policy.lint import never_matching
 from afterhours.policy.references import reference_problems
@@ -227,13 +225,5 @@ class Policy(_Strict):
         # Each problem carries its own path, so `check` can point at the very line.
         problems = reference_problems(self) + never_matching(self)
         if problems:
-            raise ValidationError.from_exception_data(
-                "Policy",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("reference", message), loc=path, input=None
-                    )
-                    for path, message in problems
-                ],
-            )
+            raise located_errors("Policy", "reference", problems)
         return self

@@ -19,14 +19,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from afterhours.policy.basics import RuleName, Weekday
+from afterhours.policy.basics import RuleName, Weekday, located_errors
 
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _CLOCK = r"([01]?[0-9]|2[0-3]):([0-5][0-9])"
@@ -271,15 +269,7 @@ class OnCallTeam(_Strict):
                     )
                 )
         if problems:
-            raise ValidationError.from_exception_data(
-                "OnCallTeam",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("oncall", message), loc=path, input=None
-                    )
-                    for path, message in problems
-                ],
-            )
+            raise located_errors("OnCallTeam", "oncall", problems)
         return self
 
     def people(self) -> tuple[str, ...]:
