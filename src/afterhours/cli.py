@@ -31,9 +31,9 @@ from afterhours.inspect.commands import (
     run_replay,
 )
 from afterhours.inspect.live_command import run_live_check
+from afterhours.inspect.schedule_command import add_import_schedule
 from afterhours.logs import configure_logging
 from afterhours.policy import load_policy
-from afterhours.policy.import_schedule_cli import add_import_schedule
 from afterhours.policy.schema import render_schema
 from afterhours.settings import LocalSettings, Settings
 

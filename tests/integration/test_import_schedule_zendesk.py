@@ -12,8 +12,8 @@ import yaml
 from afterhours.adapters.zendesk_schedules import ScheduleChoiceError, ZenpyScheduleReader
 from afterhours.cli import main
 from afterhours.errors import ConfigError, TransientError
+from afterhours.inspect.schedule_command import add_import_schedule
 from afterhours.policy import load_policy
-from afterhours.policy.import_schedule_cli import add_import_schedule
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.zendesk import ZendeskTwin
