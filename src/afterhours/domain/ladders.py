@@ -16,7 +16,8 @@ from afterhours.policy.model import Policy
 from afterhours.policy.rules import Acknowledgement, EscalationLevel
 
 REPLY_STEP = "reply"
-_ANSWERED = frozenset({"pending", "solved", "closed", "deleted"})
+# The ticket waits on the requester (pending) or needs nothing more: an answer was given.
+ANSWERED = frozenset({"pending", "solved", "closed", "deleted"})
 
 
 def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "business"],
@@ -98,7 +99,7 @@ def stop_reason(ticket: Ticket, level: EscalationLevel, own: int) -> str | None:
         return "the ticket has been solved"
     if level.until == "first_reply" and human_replied(ticket, own):
         return "an agent has replied in public"
-    if level.until == "answered" and ticket.status in _ANSWERED:
+    if level.until == "answered" and ticket.status in ANSWERED:
         return f"the ticket is {ticket.status}: it waits on the requester"
     return None
 

@@ -13,12 +13,11 @@ from datetime import datetime
 
 from afterhours.domain.actions import Plan, PlannedAction
 from afterhours.domain.actions import apply_changes as domain_apply_changes
+from afterhours.domain.ladders import ANSWERED
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.planner import escalation_due, plan_actions, tally_rule
 from afterhours.policy.model import EscalationLevel, Policy
 from afterhours.policy.rules import level_key, rule_key
-
-_ANSWERED = frozenset({"pending", "solved", "closed"})
 
 
 def as_arrived(ticket: Ticket) -> Ticket:
@@ -46,7 +45,7 @@ def stopped_at(ticket: Ticket, level: EscalationLevel) -> datetime | None:
     """When the event that stops `level` happened for `ticket` (None: not yet)."""
     if level.until == "first_reply" and ticket.first_reply_at is not None:
         return ticket.first_reply_at
-    if level.until == "answered" and ticket.status in _ANSWERED:
+    if level.until == "answered" and ticket.status in ANSWERED:
         # The export says when the ticket last changed, not when it went pending.
         return ticket.updated_at
     if ticket.solved_at is not None:
