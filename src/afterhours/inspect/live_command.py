@@ -15,18 +15,14 @@ from urllib.parse import urlsplit
 
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.notify import WebhookNotifier
-from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.clock import utc_now
 from afterhours.inspect.live import Reference, check_live, live_exit_code, render_live
+from afterhours.inspect.sources import PROMPT_RETRY, open_desk
 from afterhours.policy.conditions import Condition
 from afterhours.policy.model import Policy
 from afterhours.policy.references import effects_of
 from afterhours.policy.rules import ONCALL_PREFIX, PriorityRule, Route
-from afterhours.retrying import RetryPolicy
 from afterhours.settings import Settings
-
-# A lead waits at the terminal: a few quick retries, not the daemon's patient ones.
-_RETRY = RetryPolicy(attempts=3, total_seconds=30.0)
 
 
 def policy_references(policy: Policy) -> list[Reference]:
@@ -87,14 +83,12 @@ def _field_titles(condition: Condition) -> Iterator[str]:
 def run_live_check(policy: Policy, out: TextIO) -> int:
     """Look every reference up with the credentials in AFTERHOURS_* settings; 0 when all hold."""
     settings = Settings()
-    desk = ZenpyTicketDesk(
-        str(settings.zendesk_url), settings.zendesk_email,
-        settings.zendesk_token.get_secret_value(), timeout=settings.http_timeout, retry=_RETRY)
+    desk = open_desk(settings)
     tracker = JiraIssueTracker(
         str(settings.jira_url), settings.jira_email, settings.jira_token.get_secret_value(),
         ticket_namespace=urlsplit(str(settings.zendesk_url)).netloc,
-        timeout=settings.http_timeout, retry=_RETRY)
-    notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=_RETRY)
+        timeout=settings.http_timeout, retry=PROMPT_RETRY)
+    notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=PROMPT_RETRY)
     try:
         # The daemon's log lines go to stderr: stdout is the report a lead reads.
         with contextlib.redirect_stdout(sys.stderr):

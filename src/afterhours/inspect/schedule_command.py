@@ -15,15 +15,12 @@ from typing import TextIO
 
 from afterhours.adapters.zendesk_schedules import ZenpyScheduleReader
 from afterhours.errors import ConfigError, ServiceError
-from afterhours.inspect.sources import ZendeskReadSettings
+from afterhours.inspect.sources import PROMPT_RETRY, ZendeskReadSettings
 from afterhours.logs import configure_logging
 from afterhours.policy.import_schedule import schedule_yaml
-from afterhours.retrying import RetryPolicy
 
 # The cli's exit codes (cli.py will import this module, so they cannot be imported from there).
 EXIT_OK, EXIT_FAILED = 0, 1
-# A person is waiting at the terminal: give up sooner than the daemon would.
-_RETRY = RetryPolicy(attempts=3, total_seconds=30.0)
 
 
 def add_import_schedule(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,7 +52,8 @@ def run_import_schedule(args: argparse.Namespace, *, out: TextIO | None = None) 
     configure_logging(settings.log_format, "debug" if settings.log_level == "debug" else "warning")
     reader = ZenpyScheduleReader(
         str(settings.zendesk_url), settings.zendesk_email,
-        settings.zendesk_token.get_secret_value(), timeout=settings.http_timeout, retry=_RETRY,
+        settings.zendesk_token.get_secret_value(), timeout=settings.http_timeout,
+        retry=PROMPT_RETRY,
     )
     try:
         # structlog writes to whatever sys.stdout is: keep retry warnings out of the YAML.

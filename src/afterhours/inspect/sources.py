@@ -20,10 +20,10 @@ from afterhours.domain.model import Ticket
 from afterhours.errors import ConfigError
 from afterhours.inspect.explain import Ledger
 from afterhours.retrying import RetryPolicy
-from afterhours.settings import LocalSettings
+from afterhours.settings import LocalSettings, Settings
 
 # A person is waiting at the terminal: give up sooner than the daemon would.
-_RETRY = RetryPolicy(attempts=3, total_seconds=30.0)
+PROMPT_RETRY = RetryPolicy(attempts=3, total_seconds=30.0)
 
 
 class ZendeskReadSettings(LocalSettings):
@@ -38,14 +38,14 @@ class ZendeskReadSettings(LocalSettings):
     http_timeout: float = Field(30.0, gt=0, description="seconds for any one HTTP request")
 
 
-def open_desk(settings: ZendeskReadSettings) -> ZenpyTicketDesk:
-    """A Zendesk client from settings; explain and replay only ever call its GET methods."""
+def open_desk(settings: ZendeskReadSettings | Settings) -> ZenpyTicketDesk:
+    """A Zendesk client for a command a person waits on; they only ever call its GET methods."""
     return ZenpyTicketDesk(
         str(settings.zendesk_url),
         settings.zendesk_email,
         settings.zendesk_token.get_secret_value(),
         timeout=settings.http_timeout,
-        retry=_RETRY,
+        retry=PROMPT_RETRY,
     )
 
 

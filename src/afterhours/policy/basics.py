@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -41,3 +42,15 @@ def located_errors(
             for path, message in problems
         ],
     )
+
+
+def check_time_zone(value: str) -> str:
+    """Return `value` if it is a known IANA time zone; raise a lead-readable ValueError if not."""
+    try:
+        ZoneInfo(value)
+    # The name is looked up as a file under tzdata: "America" is a directory (OSError).
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name such as 'Europe/London'"
+        ) from None
+    return value

@@ -10,7 +10,6 @@ import itertools
 import re
 from datetime import date, time
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -20,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from afterhours.policy.basics import RuleName, Weekday, located_errors
+from afterhours.policy.basics import RuleName, Weekday, check_time_zone, located_errors
 from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
 from afterhours.policy.lint import never_matching
 from afterhours.policy.references import reference_problems
@@ -95,14 +94,7 @@ class Schedule(_Strict):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        # The name is looked up as a file under tzdata: "America" is a directory (OSError).
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(
-                f"unknown time zone {value!r}: use an IANA name such as 'Europe/London'"
-            ) from None
-        return value
+        return check_time_zone(value)
 
     @field_validator("hours")
     @classmethod

@@ -11,7 +11,7 @@ import itertools
 import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from afterhours.policy.basics import RuleName, Weekday, located_errors
+from afterhours.policy.basics import RuleName, Weekday, check_time_zone, located_errors
 
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _CLOCK = r"([01]?[0-9]|2[0-3]):([0-5][0-9])"
@@ -36,18 +36,6 @@ _LOCAL_DATETIME = re.compile(LOCAL_DATETIME_PATTERN)
 # Loose on purpose: it catches "bob@" and "bob@example", not every RFC 5322 corner.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHOWN = "%Y-%m-%d %H:%M"
-
-
-def check_time_zone(value: str) -> str:
-    """Return `value` if it is a known IANA time zone; raise a lead-readable ValueError if not."""
-    try:
-        ZoneInfo(value)
-    # The name is looked up as a file under tzdata: "America" is a directory (OSError).
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {value!r}: use an IANA name such as 'Europe/London'"
-        ) from None
-    return value
 
 
 def _check_person(value: str) -> str:
