@@ -54,6 +54,14 @@ def build_service(
     """
     # A dry run refuses the same policies as the real thing: it is a rehearsal of it.
     check_policy(settings, policy)
+    # The state first: a store that cannot be used stops start-up before any connection opens.
+    state: SqliteState
+    if dry_run:
+        # Starts from the real ledger, so what is already done is not shown as to do.
+        state = ThrowawayState(settings.state_db)
+    else:
+        # The daemon's own handle: one daemon per file, and a file it cannot write fails now.
+        state = SqliteState(settings.state_db, exclusive=True)
     stop = threading.Event()
     # One stop event for the service and the retry policy: SIGTERM ends retry waits too.
     retry = replace(retry, cancel=stop) if retry else RetryPolicy(sleep=stop.wait, cancel=stop)
@@ -74,18 +82,13 @@ def build_service(
         retry=retry,
     )
     notifier: Notifier
-    state: SqliteState
     if dry_run:
         # Reads still go to Zendesk and Jira, so the plan is the one the daemon would make.
         desk = DryRunTicketDesk(desk)
         tracker = DryRunIssueTracker(tracker)
         notifier = DryRunNotifier()
-        # Starts from the real ledger, so what is already done is not shown as to do.
-        state = ThrowawayState(settings.state_db)
     else:
         notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry)
-        settings.state_db.parent.mkdir(parents=True, exist_ok=True)
-        state = SqliteState(settings.state_db)
     return Service(
         desk=desk,
         tracker=tracker,

@@ -23,7 +23,7 @@ from afterhours.adapters.state import SqliteState
 from afterhours.bootstrap import build_reloader, build_service
 from afterhours.demo.night import DemoNight
 from afterhours.demo.report import write_report
-from afterhours.errors import ConfigError, PolicyError
+from afterhours.errors import ConfigError, PolicyError, StateError
 from afterhours.inspect.commands import (
     add_explain_arguments,
     add_replay_arguments,
@@ -53,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return EXIT_USAGE
-    except ConfigError as error:
+    except (ConfigError, StateError) as error:
+        # At start-up a state store that cannot be used is configuration to fix (exit 2);
+        # one that fails during a run is reported by `_run` itself (exit 1).
         print(f"afterhours: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ValidationError as error:
@@ -157,6 +159,10 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGHUP, request_reload)
         service.run_forever(settings.poll_interval, before_pass=reloader.reload_if_changed)
         return EXIT_OK
+    except StateError as error:
+        # Opened fine at start (else exit 2 above), then failed: the run could not go on.
+        print(f"afterhours: the state store failed during the run: {error}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         service.close()
         structlog.contextvars.unbind_contextvars("dry_run")

@@ -3,6 +3,9 @@
     AfterhoursError
     ├── ConfigError          settings or policy unusable: fix the input, do not retry
     │   └── PolicyError      carries located messages (file:line:column)
+    ├── StateError           the state store cannot be opened, read or written: one line
+    │   │                    naming the setting, the path and what to do
+    │   └── StateLockedError another daemon holds the state file
     └── ServiceError         a call to Zendesk, Jira or a chat webhook failed
         ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
         ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
@@ -32,6 +35,17 @@ class PolicyError(ConfigError):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
+
+
+class StateError(AfterhoursError):
+    """The state store failed: unopenable, read-only, corrupt, full, or held by another daemon.
+
+    Its message is one line naming the setting, the path and what to do about it.
+    """
+
+
+class StateLockedError(StateError):
+    """Another daemon holds the state file: one daemon per SQLite file."""
 
 
 class ServiceError(AfterhoursError):

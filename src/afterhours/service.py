@@ -27,12 +27,21 @@ from afterhours.domain.actions import (
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
-from afterhours.errors import ConflictError, PermanentError, ServiceError, TransientError
+from afterhours.errors import (
+    ConflictError,
+    PermanentError,
+    ServiceError,
+    StateError,
+    TransientError,
+)
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
 from afterhours.reconcile import reconcile
 
 log = structlog.get_logger()
+# Passes in a row whose state store failed before the daemon gives up and exits non-zero:
+# a few minutes to ride out a full disk being cleared, not hours of doing nothing.
+MAX_STORE_FAILURES = 5
 # Rounds per ticket per pass: a re-read before an escalation, a re-read after a 409, and
 # a Jira issue created (a fact the link actions need) each call for planning once more.
 MAX_ROUNDS = 5
@@ -80,6 +89,8 @@ class Service:
                 break
             try:
                 self._settle(ticket, report)
+            except StateError:  # not this ticket's fault: no later ticket can be recorded
+                raise
             except Exception:  # one ticket's surprise must not starve every ticket after it
                 report.crashed += 1
                 log.exception("ticket.crashed", ticket_id=ticket.id)
@@ -95,16 +106,31 @@ class Service:
         self, interval: float, *, before_pass: Callable[[], object] | None = None
     ) -> None:
         """Run passes every `interval` seconds until `self.stop` is set; `before_pass` runs
-        first each time (the policy reloader: the policy only changes between passes)."""
+        first each time (the policy reloader: the policy only changes between passes).
+
+        StateError when the state store failed `MAX_STORE_FAILURES` passes in a row, or was
+        still failing when told to stop: a daemon that cannot record must not look healthy.
+        """
+        store_error: StateError | None = None
+        failures = 0
         while not self.stop.is_set():
             try:
                 if before_pass is not None:
                     before_pass()
                 self.run_pass()
+                store_error, failures = None, 0
+            except StateError as error:
+                store_error, failures = error, failures + 1
+                log.error("state.failed", error=str(error), consecutive=failures,
+                          limit=MAX_STORE_FAILURES)
+                if failures >= MAX_STORE_FAILURES:
+                    raise
             except Exception:  # a daemon outlives a bad pass; the next one starts afresh
                 log.exception("pass.crashed")
             self.stop.wait(interval)
         log.info("daemon.stopped")
+        if store_error is not None:
+            raise store_error
 
     def _read_changes(self, report: PassReport) -> None:
         cursor = self.state.export_cursor()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from afterhours.domain.actions import (
     ZendeskAction,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.errors import StateError
 from factories import SATURDAY_NIGHT, make_ticket
 
 TICKET = make_ticket(id=7, updated_at=SATURDAY_NIGHT + timedelta(minutes=5))
@@ -227,6 +227,6 @@ def test_a_copy_that_cannot_be_read_leaves_no_scratch_directory(
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(StateError, match=f"AFTERHOURS_STATE_DB={real}: it is not a SQLite"):
         ThrowawayState(real)
     assert list(scratch_root.iterdir()) == []

@@ -153,7 +153,7 @@ class ThrowawayState(SqliteState):
         try:
             if Path(real).exists():
                 snapshot(Path(real), copy)
-            super().__init__(copy)
+            super().__init__(copy, shown_as=Path(real))
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise

@@ -7,15 +7,25 @@ one transaction, so a crash never advances the cursor past tickets it has not st
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from afterhours.adapters.state_guard import (
+    GuardedConnection,
+    StateFileLock,
+    check_location,
+    connect,
+)
 from afterhours.domain.model import History, JiraIssueRef, Ticket
+from afterhours.errors import StateError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +48,22 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
 """
 _EXPORT_CURSOR = "tickets.export"
+_HOLDER = "daemon.holder"  # who holds the exclusive handle: named when a second one is refused
+
+
+def _describe_self() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _holder(path: Path) -> str | None:
+    """Who the state file says holds it, read without taking any lock; None if unknown."""
+    try:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            row = db.execute("SELECT value FROM cursor WHERE name = ?", (_HOLDER,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
 
 
 @dataclass(frozen=True)
@@ -86,13 +112,36 @@ def ticket_from_json(text: str) -> Ticket:
 class SqliteState:
     """The daemon's memory, in one SQLite file."""
 
-    def __init__(self, path: str | Path) -> None:
-        # isolation_level=None: transactions are explicit (`_transaction`), never implicit.
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
+    def __init__(
+        self, path: str | Path, *, setting: str = "AFTERHOURS_STATE_DB", exclusive: bool = False,
+        shown_as: Path | None = None,
+    ) -> None:
+        """Open (or create) the state file; StateError, one line naming `setting`, the path and
+        what to do, when it cannot be used. `exclusive`: the daemon's own handle, which locks
+        the file against a second daemon and proves it writable at once. `shown_as`: the path
+        errors name, when this is a copy of the user's file."""
+        self.path = Path(path)
+        self._lock: StateFileLock | None = None
+        check_location(self.path, setting)
+        if exclusive:
+            self._lock = StateFileLock(self.path, setting, partial(_holder, self.path))
+        try:
+            self._db = connect(self.path, setting, shown_as or self.path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+            if exclusive:
+                # A read-only or full volume must fail now, with its one line, not on the
+                # first write of a pass.
+                with self._transaction() as db:
+                    db.execute(
+                        "INSERT INTO cursor (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                        " DO UPDATE SET value = excluded.value", (_HOLDER, _describe_self()))
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
 
     def _migrate(self) -> None:
         # State files written before attempts were counted lack the two columns.
@@ -103,8 +152,11 @@ class SqliteState:
             self._db.execute("ALTER TABLE ledger ADD COLUMN attempted_at TEXT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and then release the lock: see StateFileLock)."""
         self._db.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -113,7 +165,7 @@ class SqliteState:
             yield
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[GuardedConnection]:
         if self._db.in_transaction:  # inside batch(): the outer transaction commits
             yield self._db
             return
@@ -125,7 +177,8 @@ class SqliteState:
             # Also when COMMIT itself fails: a connection left inside a transaction would
             # silently fold every later write into it, never committed.
             if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+                with suppress(StateError):  # the first failure is the one to report
+                    self._db.execute("ROLLBACK")
             raise
 
     # The export cursor and ticket snapshots
@@ -147,7 +200,7 @@ class SqliteState:
                 (_EXPORT_CURSOR, cursor),
             )
 
-    def _upsert_ticket(self, db: sqlite3.Connection, ticket: Ticket) -> None:
+    def _upsert_ticket(self, db: GuardedConnection, ticket: Ticket) -> None:
         db.execute(
             "INSERT INTO tickets (id, open, updated_at, body) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET open = excluded.open,"

@@ -6,7 +6,6 @@ file that is not there is reported, never created.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -17,7 +16,6 @@ from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.state import SqliteState
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.domain.model import Ticket
-from afterhours.errors import ConfigError
 from afterhours.inspect.explain import Ledger
 from afterhours.retrying import RetryPolicy
 from afterhours.settings import LocalSettings, Settings
@@ -75,12 +73,10 @@ def read_ledger(path: Path, ticket_id: int) -> Ledger:
     state file does not exist (it is never created here)."""
     if not path.is_file():
         return Ledger(str(path), found=False)
+    # A file that is no state file raises StateError, saying so and what to do.
+    state = SqliteState(path)
     try:
-        state = SqliteState(path)
-        try:
-            return Ledger(str(path), True, state.history(ticket_id),
-                          tuple(state.audit(ticket_id=ticket_id)))
-        finally:
-            state.close()
-    except sqlite3.Error as error:  # not a state file, or one from an incompatible version
-        raise ConfigError(f"cannot read the state file {path}: {error}") from None
+        return Ledger(str(path), True, state.history(ticket_id),
+                      tuple(state.audit(ticket_id=ticket_id)))
+    finally:
+        state.close()
