@@ -16,6 +16,7 @@ import structlog
 
 from afterhours.errors import ConfigError, PolicyError
 from afterhours.policy import LoadedPolicy, Policy, load_policy
+from afterhours.policy.limits import MAX_POLICY_BYTES
 from afterhours.service import Service
 
 log = structlog.get_logger()
@@ -99,6 +100,10 @@ def _content_sha256(path: Path) -> str | None:
     # Hashed as load_policy hashes it (decoded text, re-encoded), so an unchanged file compares
     # equal to the policy in force; None when it cannot be read, which load_policy reports.
     try:
+        size = path.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            # Not read, let alone hashed, on every pass: load_policy refuses it, once.
+            return f"oversized:{size}"
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None

@@ -231,3 +231,17 @@ def test_run_forever_reloads_before_each_pass(
 
     service.run_forever(0, before_pass=edit_then_reload)
     assert seen == [["old-route"], ["new-route"], ["new-route"]]
+
+
+def test_an_oversized_file_is_refused_without_being_read_in_full(
+    service: Service, reloader: PolicyReloader, policy_file: Path
+) -> None:
+    in_force = service.policy
+    policy_file.write_text(OLD + "# padding\n" * 200_000, encoding="utf-8")  # about 2 MB
+    with capture_logs() as logs:
+        assert reloader.reload_if_changed() is False
+        assert reloader.reload_if_changed() is False  # reported once, not on every pass
+    assert service.policy is in_force
+    [event] = logs
+    [problem] = event["problems"]
+    assert "the limit is 1,048,576 (1 MiB)" in problem

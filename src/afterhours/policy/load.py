@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from afterhours.errors import PolicyError
 from afterhours.policy import model
+from afterhours.policy.limits import MAX_POLICY_BYTES, shape_problems, size_problem
 from afterhours.policy.model import Policy
 
 
@@ -29,7 +31,12 @@ def load_policy(path: str | Path) -> LoadedPolicy:
     """Read and validate the policy at `path`; raise PolicyError listing every problem."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            # Checked before reading it all: a runaway file must not cost its size in memory.
+            too_big = size_problem(name, os.fstat(file.fileno()).st_size)
+            if too_big:
+                raise PolicyError([too_big])
+            text = file.read(MAX_POLICY_BYTES + 1).decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError([f"{name}:1:1: cannot read policy: {error}"]) from None
     return LoadedPolicy(parse_policy(text, name), name, hashlib.sha256(text.encode()).hexdigest())
@@ -37,6 +44,9 @@ def load_policy(path: str | Path) -> LoadedPolicy:
 
 def parse_policy(text: str, name: str = "<policy>") -> Policy:
     """Validate policy YAML `text`; `name` prefixes the located messages."""
+    too_big = size_problem(name, len(text.encode()))
+    if too_big:
+        raise PolicyError([too_big])
     root, data = _read_yaml(text, name)
     if root is None or not isinstance(data, dict):
         raise PolicyError([f"{name}:1:1: the policy must be a mapping starting 'version: 1'"])
@@ -81,6 +91,9 @@ def _read_yaml(text: str, name: str) -> tuple[yaml.Node | None, Any]:
         looped = _cycle(root)
         if looped is not None:
             raise PolicyError([_at(name, looped.start_mark, "an alias refers to a node it is in")])
+        too_long = shape_problems(name, root)
+        if too_long:
+            raise PolicyError(too_long)
         return root, loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
