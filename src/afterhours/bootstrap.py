@@ -19,6 +19,7 @@ from afterhours.adapters.notify import WebhookNotifier
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import SqliteState
 from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.breaker import Breakers
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
 from afterhours.policy import LoadedPolicy, Policy
@@ -57,6 +58,8 @@ def build_service(
     stop = threading.Event()
     # One stop event for the service and the retry policy: SIGTERM ends retry waits too.
     retry = replace(retry, cancel=stop) if retry else RetryPolicy(sleep=stop.wait, cancel=stop)
+    # One breaker per dependency (each chat channel its own), reset by the service each pass.
+    breakers = Breakers()
     zendesk_url = str(settings.zendesk_url)
     desk: TicketDesk = ZenpyTicketDesk(
         zendesk_url,
@@ -64,6 +67,7 @@ def build_service(
         settings.zendesk_token.get_secret_value(),
         timeout=settings.http_timeout,
         retry=retry,
+        breaker=breakers.get("zendesk"),
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -72,6 +76,7 @@ def build_service(
         ticket_namespace=urlsplit(zendesk_url).netloc,
         timeout=settings.http_timeout,
         retry=retry,
+        breaker=breakers.get("jira"),
     )
     notifier: Notifier
     state: SqliteState
@@ -83,7 +88,8 @@ def build_service(
         # Starts from the real ledger, so what is already done is not shown as to do.
         state = ThrowawayState(settings.state_db)
     else:
-        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry)
+        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
+                                   breakers=breakers)
         settings.state_db.parent.mkdir(parents=True, exist_ok=True)
         state = SqliteState(settings.state_db)
     return Service(
@@ -96,6 +102,7 @@ def build_service(
         backfill=timedelta(hours=settings.backfill_hours),
         search_lag=timedelta(seconds=settings.jira_search_lag),
         stop=stop,
+        breakers=breakers,
     )
 
 
