@@ -19,6 +19,7 @@ from afterhours.adapters.notify import WebhookNotifier
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import SqliteState
 from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.breaker import Breakers
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
 from afterhours.policy import LoadedPolicy, Policy
@@ -65,6 +66,8 @@ def build_service(
     stop = threading.Event()
     # One stop event for the service and the retry policy: SIGTERM ends retry waits too.
     retry = replace(retry, cancel=stop) if retry else RetryPolicy(sleep=stop.wait, cancel=stop)
+    # One breaker per dependency (each chat channel its own), reset by the service each pass.
+    breakers = Breakers()
     zendesk_url = str(settings.zendesk_url)
     desk: TicketDesk = ZenpyTicketDesk(
         zendesk_url,
@@ -72,6 +75,7 @@ def build_service(
         settings.zendesk_token.get_secret_value(),
         timeout=settings.http_timeout,
         retry=retry,
+        breaker=breakers.get("zendesk"),
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -80,6 +84,7 @@ def build_service(
         ticket_namespace=urlsplit(zendesk_url).netloc,
         timeout=settings.http_timeout,
         retry=retry,
+        breaker=breakers.get("jira"),
     )
     notifier: Notifier
     if dry_run:
@@ -88,7 +93,8 @@ def build_service(
         tracker = DryRunIssueTracker(tracker)
         notifier = DryRunNotifier()
     else:
-        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry)
+        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
+                                   breakers=breakers)
     return Service(
         desk=desk,
         tracker=tracker,
@@ -99,6 +105,7 @@ def build_service(
         backfill=timedelta(hours=settings.backfill_hours),
         search_lag=timedelta(seconds=settings.jira_search_lag),
         stop=stop,
+        breakers=breakers,
     )
 
 

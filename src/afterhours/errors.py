@@ -8,6 +8,8 @@
     │   └── StateLockedError another daemon holds the state file
     └── ServiceError         a call to Zendesk, Jira or a chat webhook failed
         ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
+        │   └── CircuitOpenError  the dependency's breaker is open (breaker.py): not tried,
+        │                    not retried; deferred to a later pass
         ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
         │                    never retried blindly; reconciled on a later pass
         ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
@@ -70,6 +72,10 @@ class TransientError(ServiceError):
     ) -> None:
         super().__init__(service, message, status=status)
         self.retry_after = retry_after
+
+
+class CircuitOpenError(TransientError):
+    """The dependency failed repeatedly without answering: the call was not even tried."""
 
 
 class OutcomeUnknownError(ServiceError):

@@ -1,6 +1,9 @@
 """The one retry policy: only transient errors, exponential backoff with jitter, bounded.
 
 Every outside call goes through `call_with_retries`; the clients' own retry loops are off.
+A server's Retry-After is honoured up to `max_retry_after` (and never past the policy's
+total time): a longer wait is not slept, the call fails at once and its action waits for a
+later pass. An open circuit breaker (CircuitOpenError) is never retried.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import structlog
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
     stop_when_event_set,
@@ -25,7 +27,7 @@ from tenacity import (
     wait_random,
 )
 
-from afterhours.errors import TransientError
+from afterhours.errors import CircuitOpenError, TransientError
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -39,6 +41,8 @@ class RetryPolicy:
     total_seconds: float = 120.0
     initial_wait: float = 0.5
     max_wait: float = 30.0
+    # A longer Retry-After is not slept: the pass goes on and a later one tries again.
+    max_retry_after: float = 30.0
     sleep: Callable[[float], object] = time.sleep
     # Once set (by SIGTERM), no further attempt starts; give `sleep=cancel.wait` so a wait
     # in progress ends at once too.
@@ -65,17 +69,34 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def call_with_retries(policy: RetryPolicy, operation: str, fn: Callable[[], T]) -> T:
-    """Run `fn`, retrying TransientError per `policy`; other errors pass straight through."""
+    """Run `fn`, retrying TransientError per `policy`; other errors pass straight through, and
+    so does a TransientError whose Retry-After is beyond the cap, or an open breaker's."""
     # Full exponential growth plus up to one initial step of jitter, so that many tickets
     # failing together do not retry in lock-step.
     backoff = wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait) + wait_random(
         0, policy.initial_wait
     )
 
+    def retry(state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if not isinstance(error, TransientError) or isinstance(error, CircuitOpenError):
+            return False
+        if error.retry_after is None:
+            return True
+        remaining = policy.total_seconds - (state.seconds_since_start or 0.0)
+        cap = min(policy.max_retry_after, remaining)
+        if error.retry_after <= cap:
+            return True
+        log.warning("retry.deferred_long_wait", operation=operation,
+                    retry_after=error.retry_after, cap=round(max(cap, 0.0), 2),
+                    status=error.status)
+        return False
+
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         hinted = error.retry_after if isinstance(error, TransientError) else None
-        # The server's Retry-After is a floor, never shortened by our own backoff.
+        # The server's Retry-After (within the cap, see `retry`) is a floor, never shortened
+        # by our own backoff.
         return max(backoff(state), hinted or 0.0)
 
     def before_sleep(state: RetryCallState) -> None:
@@ -96,7 +117,7 @@ def call_with_retries(policy: RetryPolicy, operation: str, fn: Callable[[], T]) 
     if policy.cancel is not None:
         stop = stop | stop_when_event_set(policy.cancel)
     retrying = Retrying(
-        retry=retry_if_exception_type(TransientError),
+        retry=retry,
         stop=stop,
         wait=wait,
         sleep=sleep,

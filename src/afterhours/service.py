@@ -17,6 +17,7 @@ import structlog
 
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import SqliteState
+from afterhours.breaker import Breakers
 from afterhours.clock import Clock
 from afterhours.domain.actions import (
     ZENDESK_ACTIONS,
@@ -62,6 +63,7 @@ class Service:
         backfill: timedelta = timedelta(hours=24),
         search_lag: timedelta = timedelta(minutes=3),
         stop: threading.Event | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.desk = desk
         self.tracker = tracker
@@ -77,10 +79,13 @@ class Service:
         # end early on the same event, see bootstrap).
         self.stop = stop or threading.Event()
         self.recorder = Recorder(state, clock)
+        # The adapters' circuit breakers (see bootstrap): open ones probe again each pass.
+        self.breakers = breakers or Breakers()
 
     def run_pass(self) -> PassReport:
         """Read what changed, then settle every open ticket once (or until stopped)."""
         report = PassReport()
+        self.breakers.new_pass()
         self._read_changes(report)
         self._close_out(report)
         for ticket in self.state.open_tickets():
@@ -298,7 +303,13 @@ class Service:
     def _perform(self, planned: PlannedAction) -> tuple[dict[str, Any], JiraIssueRef | None]:
         action = planned.action
         if isinstance(action, CreateJiraIssue):
-            issue = self.tracker.find_issue(action.ticket_id)
+            try:
+                issue = self.tracker.find_issue(action.ticket_id)
+            except TransientError:
+                # Nothing was filed this pass (an earlier attempt was reconciled before it got
+                # here): once Jira is back, file at once instead of waiting out the search lag.
+                self.state.forget_attempt(planned.key)
+                raise
             if issue is None:
                 # Stamp the attempt right before the one create request: if its answer is lost,
                 # Jira's search lag is counted from here (see afterhours.reconcile).

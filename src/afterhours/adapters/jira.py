@@ -16,6 +16,7 @@ from jira import JIRA, JIRAError
 
 from afterhours.adapters.ports import ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
+from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
@@ -39,11 +40,13 @@ class JiraIssueTracker:
         ticket_namespace: str,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = (email, token)
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
+        self._breaker = breaker
         # globalId must be unique per ticket across Zendesk accounts sharing one Jira.
         self._namespace = ticket_namespace
         self._jira: JIRA | None = None
@@ -71,8 +74,9 @@ class JiraIssueTracker:
             self._jira = None
 
     def _call(self, operation: str, fn: Callable[[JIRA], T], *, once: bool = False) -> T:
-        """Run `fn` on the client under the retry policy. With `once` (a write that must not
-        repeat), one attempt, and a failure that may have reached Jira is OutcomeUnknownError."""
+        """Run `fn` on the client under the retry policy and Jira's breaker. With `once` (a write
+        that must not repeat), one attempt, and a failure that may have reached Jira is
+        OutcomeUnknownError."""
 
         def attempt() -> T:
             try:
@@ -96,9 +100,11 @@ class JiraIssueTracker:
                     raise OutcomeUnknownError(_SERVICE, message) from error
                 raise TransientError(_SERVICE, message) from error
 
+        # Every attempt goes through Jira's breaker: once open, none reaches the network.
+        through_breaker = guarded(self._breaker, attempt)
         if once:
-            return attempt()
-        return call_with_retries(self._retry, f"jira.{operation}", attempt)
+            return through_breaker()
+        return call_with_retries(self._retry, f"jira.{operation}", through_breaker)
 
     def issue_url(self, key: str) -> str:
         """Where an engineer opens the issue."""

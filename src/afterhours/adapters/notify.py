@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import httpx
 from pydantic import SecretStr
 
+from afterhours.breaker import Breakers, guarded
 from afterhours.errors import PermanentError, TransientError, error_for_status
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
@@ -27,10 +28,13 @@ class WebhookNotifier:
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         client: httpx.Client | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self._webhooks = dict(webhooks)
         self._client = client or httpx.Client(timeout=timeout)
         self._retry = retry or RetryPolicy()
+        # One breaker per channel ("chat:<channel>"): a dead hook must not hold up the others.
+        self._breakers = breakers
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Post `text` to `channel`; TransientError or PermanentError when it fails.
@@ -67,7 +71,8 @@ class WebhookNotifier:
                     access=REVOKED_HOOK_STATUSES,
                 )
 
-        call_with_retries(self._retry, "chat.notify", post)
+        breaker = None if self._breakers is None else self._breakers.get(f"chat:{channel}")
+        call_with_retries(self._retry, "chat.notify", guarded(breaker, post))
 
     def close(self) -> None:
         """Release the HTTP connection pool."""

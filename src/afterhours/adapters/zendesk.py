@@ -30,6 +30,7 @@ from afterhours.adapters.zendesk_lookup import (
     valued_field_ids,
 )
 from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
+from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
 from afterhours.errors import OutcomeUnknownError, PermanentError, ServiceError, TransientError
@@ -57,6 +58,7 @@ class ZenpyTicketDesk:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
@@ -70,6 +72,7 @@ class ZenpyTicketDesk:
             subdomain=subdomain, email=email, token=token, session=session, disable_cache=True
         )
         self._retry = retry or RetryPolicy()
+        self._breaker = breaker
         self._page_size = page_size
         self._lookups = ZendeskLookups(self._client, self._call)
 
@@ -78,8 +81,9 @@ class ZenpyTicketDesk:
         self._session.close()
 
     def _call(self, operation: str, fn: Callable[[], T], *, once: bool = False) -> T:
-        """Run `fn` under the retry policy. With `once` (a write that must not repeat), one
-        attempt, and a failure that may have reached Zendesk is OutcomeUnknownError."""
+        """Run `fn` under the retry policy and Zendesk's breaker. With `once` (a write that must
+        not repeat), one attempt, and a failure that may have reached Zendesk is
+        OutcomeUnknownError."""
 
         def attempt() -> T:
             try:
@@ -98,9 +102,11 @@ class ZenpyTicketDesk:
             except ZenpyException as error:
                 raise PermanentError(_SERVICE, str(error)) from error
 
+        # Every attempt goes through Zendesk's breaker: once open, none reaches the network.
+        through_breaker = guarded(self._breaker, attempt)
         if once:
-            return attempt()
-        return call_with_retries(self._retry, f"zendesk.{operation}", attempt)
+            return through_breaker()
+        return call_with_retries(self._retry, f"zendesk.{operation}", through_breaker)
 
     def ticket_url(self, ticket_id: int) -> str:
         """Where an agent opens the ticket."""

@@ -36,6 +36,7 @@ class BaseUrlTransport(HTTPAdapter):
         # zenpy picks its response handler by finding its own host in the request URL.
         request.url = response.url = original
         if response.status_code == 429:
+            response.close()  # nobody reads this answer: give its connection back
             raise TransientError(
                 _SERVICE, "rate limited (429)", status=429,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
