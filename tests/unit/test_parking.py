@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from afterhours.adapters.state import SqliteState
+from afterhours.cli import main
 from afterhours.clock import ManualClock
 from afterhours.parking import change_reason, config_fingerprint, release_on_change
 from afterhours.settings import Settings
@@ -138,3 +139,35 @@ def test_a_change_releases_every_parked_action_once(
     park(state, clock)  # the fix did not fix it: parked again, and no loop
     assert release_on_change(state, second, clock) == 0
     assert state.parked_count() == 1
+
+
+def test_retry_since_releases_only_recent_failures_and_needs_a_choice(
+    state: SqliteState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = ManualClock(datetime.now(UTC))
+    park(state, ManualClock(now() - timedelta(days=30)), "ticket:1/a/b", 1)
+    park(state, now, "ticket:2/a/b", 2)
+    db = str(tmp_path / "state.sqlite3")
+
+    assert main(["retry", "--db", db]) == 2
+    assert "name ACTION_KEYs, or choose --all or --since SPAN" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse's own usage error
+        main(["retry", "--db", db, "--since", "7x"])
+    assert refused.value.code == 2
+    assert "expected a duration such as 7d" in capsys.readouterr().err
+
+    assert main(["retry", "--db", db, "--since", "7d"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("released ticket:2/a/b (CreateJiraIssue on ticket 2; failed ")
+    assert [p.key for p in state.parked()] == ["ticket:1/a/b"]
+    assert main(["retry", "--db", db, "--since", "7d"]) == 0
+    assert capsys.readouterr().out == "nothing is parked from that period\n"
+
+
+def test_failed_on_a_missing_state_file_says_so_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope" / "state.sqlite3"
+    assert main(["failed", "--db", str(missing)]) == 2
+    assert f"no state database at {missing}" in capsys.readouterr().err
+    assert not missing.parent.exists()
