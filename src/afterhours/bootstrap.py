@@ -22,6 +22,7 @@ from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
+from afterhours.parking import replan_on_change
 from afterhours.policy import LoadedPolicy, Policy
 from afterhours.reload import PolicyReloader
 from afterhours.retrying import RetryPolicy
@@ -110,5 +111,8 @@ def build_service(
 
 
 def build_reloader(settings: Settings, service: Service, loaded: LoadedPolicy) -> PolicyReloader:
-    """A reloader for `service` that refuses a new policy the settings cannot serve."""
-    return PolicyReloader(service, loaded, check=partial(check_policy, settings))
+    """A reloader for `service` that refuses a new policy the settings cannot serve, and
+    releases parked actions when a new policy is taken."""
+    return PolicyReloader(
+        service, loaded, check=partial(check_policy, settings),
+        on_reload=partial(replan_on_change, settings, service.state, service.clock))

@@ -1,5 +1,5 @@
 """The `afterhours` command: run | check | schema | explain | replay | import-schedule | demo |
-audit. Each returns an exit code."""
+audit | failed | retry. Each returns an exit code."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ from afterhours.inspect.commands import (
 from afterhours.inspect.live_command import run_live_check
 from afterhours.inspect.schedule_command import add_import_schedule
 from afterhours.logs import configure_logging
+from afterhours.parking import replan_on_change
+from afterhours.parking_commands import add_parked_commands
 from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
 from afterhours.settings import LocalSettings, Settings
@@ -121,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     add_replay_arguments(replay)
     replay.set_defaults(command=_replay)
     add_import_schedule(commands)
+    add_parked_commands(commands)
     return parser
 
 
@@ -139,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
                  state_db=str(settings.state_db), once=args.once)
+        # A policy or settings change since the last start may have fixed what was parked.
+        replan_on_change(settings, service.state, service.clock, loaded)
 
         def request_stop(signum: int, _: FrameType | None) -> None:
             # Finish the ticket in hand, record it, then leave: nothing is cut half-way.

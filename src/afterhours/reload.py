@@ -21,10 +21,15 @@ from afterhours.service import Service
 
 log = structlog.get_logger()
 PolicyCheck = Callable[[Policy], None]
+Reloaded = Callable[[LoadedPolicy], object]
 
 
 def _accept(_: Policy) -> None:
     """No check beyond the policy's own validation."""
+
+
+def _ignore(_: LoadedPolicy) -> None:
+    """Nothing to do once a policy is in force."""
 
 
 class PolicyReloader:
@@ -32,11 +37,13 @@ class PolicyReloader:
     passes (it is `Service.run_forever`'s `before_pass`)."""
 
     def __init__(
-        self, service: Service, loaded: LoadedPolicy, *, check: PolicyCheck = _accept
+        self, service: Service, loaded: LoadedPolicy, *, check: PolicyCheck = _accept,
+        on_reload: Reloaded = _ignore,
     ) -> None:
         self._service = service
         self._path = Path(loaded.path)
         self._check = check
+        self._on_reload = on_reload  # runs once a new policy is in force (parked actions)
         self.sha256 = loaded.sha256  # of the policy in force
         # The content last looked at, good or bad: a broken file is reported once, not on
         # every pass until someone fixes it.
@@ -82,6 +89,7 @@ class PolicyReloader:
         self.sha256 = self._seen = loaded.sha256
         log.info("policy.reloaded", path=str(self._path), sha256=loaded.sha256,
                  previous_sha256=previous, trigger=trigger)
+        self._on_reload(loaded)
         return True
 
     def _refuse(self, problems: list[str], seen: str | None, trigger: str) -> None:

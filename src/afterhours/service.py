@@ -19,6 +19,7 @@ from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import SqliteState
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock
+from afterhours.domain import render
 from afterhours.domain.actions import (
     ZENDESK_ACTIONS,
     CreateJiraIssue,
@@ -328,6 +329,21 @@ class Service:
             self.tracker.link_issue(action)
             return {"issue_key": action.issue_key}, None
         if isinstance(action, NotifyChannel):
-            self.notifier.notify(action.channel, action.text, key=planned.key)
-            return {"channel": action.channel}, None
+            text, named = self._claimed_text(action)
+            self.notifier.notify(action.channel, text, key=planned.key)
+            if action.claim is None:
+                return {"channel": action.channel}, None
+            return {"channel": action.channel, "group_named": named}, None
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
+
+    def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:
+        """The message to send, and whether it names its group: only once the group change
+        is done (Zendesk went first in this plan); otherwise the plain text and why."""
+        claim = action.claim
+        if claim is None:
+            return action.text, False
+        entry = self.state.ledger_entry(claim.key)
+        if entry is not None and entry[0] == "done":
+            return action.text, True
+        failure = entry[1] if entry is not None and entry[0] == "failed" else None
+        return render.unclaimed_message(claim.plain_text, claim.group, failure), False

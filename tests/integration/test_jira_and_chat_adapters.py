@@ -200,13 +200,23 @@ def test_a_rejected_message_is_permanent_and_never_names_the_secret_url() -> Non
     assert "SECRET" not in str(raised.value)
 
 
-@pytest.mark.parametrize("status", [403, 404, 410])
+@pytest.mark.parametrize("status", [401, 403])
 @respx.mock
-def test_a_revoked_webhook_needs_an_operator_and_is_not_given_up(status: int) -> None:
-    route = respx.post(HOOK).mock(return_value=httpx.Response(status, text="no_service"))
+def test_a_refused_webhook_needs_an_operator_and_is_not_given_up(status: int) -> None:
+    route = respx.post(HOOK).mock(return_value=httpx.Response(status, text="invalid_token"))
     with pytest.raises(AccessError):
         notifier([]).notify("finance", "hello")
     assert route.call_count == 1  # not retried now: it will not heal in seconds
+
+
+@pytest.mark.parametrize("status", [404, 410])
+@respx.mock
+def test_a_mistyped_or_deleted_webhook_is_parked_with_the_receivers_reason(status: int) -> None:
+    # Parked, not lost: fixing the URL in AFTERHOURS_WEBHOOKS releases it (afterhours.parking).
+    route = respx.post(HOOK).mock(return_value=httpx.Response(status, text="no_service"))
+    with pytest.raises(PermanentError, match=f"finance: HTTP {status}: no_service"):
+        notifier([]).notify("finance", "hello")
+    assert route.call_count == 1
 
 
 @respx.mock

@@ -294,6 +294,12 @@ def test_page_posts_to_the_teams_channel_naming_primary_and_backup(now: datetime
     assert page.channel == "pager"
     assert page.text.startswith("[afterhours] r: ticket #7 “A question” → Ops")
     assert page.text.endswith(f"On call for web: {named}.")
+    # Pages never wait for Zendesk: if the group change has not landed, the page goes out
+    # with the same words minus the group.
+    assert page.claim is not None
+    assert page.claim.key == "ticket:7/route:r/assign_group"
+    assert page.claim.plain_text.startswith("[afterhours] r: ticket #7 “A question” https://")
+    assert page.claim.plain_text.endswith(f"On call for web: {named}.")
     reasons = {p.key: p.reason for p in result.actions}
     primary = named.split(" ", 1)[0]
     assert reasons["ticket:7/route:r/page"].endswith(f"; {primary} is on call for web")

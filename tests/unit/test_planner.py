@@ -12,6 +12,7 @@ from afterhours.domain.actions import (
     AddInternalNote,
     AddTags,
     AssignGroup,
+    Claim,
     CreateJiraIssue,
     LinkJiraIssue,
     NotifyChannel,
@@ -57,6 +58,10 @@ def test_after_hours_billing_ticket() -> None:
             "finance",
             "[afterhours] billing: ticket #7 “Question about my invoice” → Finance "
             "https://acme.zendesk.com/agent/tickets/7",
+            # Named only once the group change is done; else the same words without it.
+            Claim("ticket:7/route:billing/assign_group", "Finance",
+                  "[afterhours] billing: ticket #7 “Question about my invoice” "
+                  "https://acme.zendesk.com/agent/tickets/7"),
         ),
     }
     assert result.skips == ()
@@ -67,6 +72,24 @@ def test_after_hours_billing_ticket() -> None:
     assert "created after hours (Sat 17 Jan 02:00 Europe/London)" in reasons[
         "ticket:7/priority:p2-normal/set_priority"
     ]
+
+
+def test_a_ticket_already_in_the_group_is_announced_with_nothing_to_check() -> None:
+    notify = by_key(plan(make_ticket(subject="Question about my invoice", group="Finance")))[
+        "ticket:7/route:billing/notify"]
+    assert isinstance(notify, NotifyChannel)
+    assert notify.claim is None
+    assert "→ Finance" in notify.text
+
+
+def test_a_group_change_settled_earlier_is_still_checked_before_it_is_named() -> None:
+    # Settled may mean failed (parked): only the ledger knows, so the shell looks it up.
+    history = History(frozenset({"ticket:7/route:billing/assign_group"}))
+    notify = by_key(plan(make_ticket(subject="Question about my invoice"), history))[
+        "ticket:7/route:billing/notify"]
+    assert isinstance(notify, NotifyChannel)
+    assert notify.claim is not None
+    assert notify.claim.key == "ticket:7/route:billing/assign_group"
 
 
 def test_after_hours_bug_ticket_files_jira_issue() -> None:

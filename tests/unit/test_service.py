@@ -224,7 +224,7 @@ def test_refused_credentials_defer_the_action_until_an_operator_fixes_them(
 ) -> None:
     desk, _, notifier, service = parts
     desk.tickets = [make_ticket(id=2, subject="Refund for a double charge")]
-    notifier.boom = AccessError("chat", "finance: HTTP 404", status=404)
+    notifier.boom = AccessError("chat", "finance: HTTP 403", status=403)
     report = service.run_pass()
     assert (report.deferred, report.failed) == (1, 0)
     assert service.state.ledger_status("ticket:2/route:billing/notify") == "intended"
@@ -253,3 +253,46 @@ def test_an_intent_the_plan_no_longer_holds_is_settled_not_left_pending(
     assert (row.outcome, row.reason) == (
         "skipped", "no longer planned: the ticket or policy changed since it was intended")
     assert notifier.sent == []
+
+
+def test_a_route_message_names_the_group_once_the_ticket_is_in_it(
+    parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
+) -> None:
+    desk, _, notifier, service = parts
+    desk.tickets = [make_ticket(id=2, subject="Refund for a double charge")]
+    service.run_pass()
+    [(channel, text)] = notifier.sent
+    assert channel == "finance"
+    assert "“Refund for a double charge” → Finance https://" in text
+
+
+def test_a_failed_group_change_is_not_announced_as_done(
+    parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
+) -> None:
+    desk, _, notifier, service = parts
+    desk.tickets = [make_ticket(id=2, subject="Refund for a double charge")]
+    desk.bad_group = "Finance"
+    report = service.run_pass()
+    [(_, text)] = notifier.sent
+    assert "→" not in text
+    assert text.endswith(
+        "/tickets/2 (group change to Finance failed: zendesk: unknown group)")
+    assert report.failed == 1  # the group change, parked; the message itself went out
+    [row] = [r for r in service.state.audit(ticket_id=2)
+             if r.key == "ticket:2/route:billing/notify"]
+    assert (row.outcome, row.detail) == ("done", {"channel": "finance", "group_named": False})
+
+
+def test_a_group_change_still_waiting_is_said_to_wait_and_the_message_does_not(
+    parts: tuple[FakeDesk, FakeTracker, FakeNotifier, Service],
+) -> None:
+    desk, _, notifier, service = parts
+    desk.tickets = [make_ticket(id=2, subject="Refund for a double charge")]
+    desk.fail = TransientError("zendesk", "503", status=503)
+    service.run_pass()
+    [(_, text)] = notifier.sent
+    assert text.endswith("/tickets/2 (not yet moved to Finance)")
+    desk.fail = None
+    service.run_pass()  # the group lands now; the message was sent once, and stays so
+    assert len(notifier.sent) == 1
+    assert service.state.ledger_status("ticket:2/route:billing/assign_group") == "done"

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
+import structlog
 from pydantic import SecretStr
 
 from afterhours.breaker import Breakers, guarded
-from afterhours.errors import PermanentError, TransientError, error_for_status
+from afterhours.domain.render import one_line
+from afterhours.errors import (
+    ACCESS_STATUSES,
+    AccessError,
+    PermanentError,
+    ServiceError,
+    TransientError,
+)
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
-# Slack answers a revoked or archived webhook with 403, 404 or 410: an operator must
-# replace the URL, and until then the message must not be given up.
-REVOKED_HOOK_STATUSES = frozenset({401, 403, 404, 410})
 _SERVICE = "chat"
+_REASON_LIMIT = 200  # the receiver's own words, enough to act on; an HTML page is no reason
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+log = structlog.get_logger()
 
 
 class WebhookNotifier:
@@ -60,16 +70,9 @@ class WebhookNotifier:
             except httpx.TransportError as error:
                 # The URL is a secret: name the channel, never the URL.
                 raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error
-            if response.status_code == 422 and key is not None:
-                # The receiver already holds a message under this key (its text may differ
-                # now, re-planned after a crash): delivered once is the point.
-                return
-            if response.is_error:
-                raise error_for_status(
-                    _SERVICE, response.status_code, f"{channel}: HTTP {response.status_code}",
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                    access=REVOKED_HOOK_STATUSES,
-                )
+            failure = answer_error(channel, url, response, key=key)
+            if failure is not None:
+                raise failure
 
         breaker = None if self._breakers is None else self._breakers.get(f"chat:{channel}")
         call_with_retries(self._retry, "chat.notify", guarded(breaker, post))
@@ -77,3 +80,52 @@ class WebhookNotifier:
     def close(self) -> None:
         """Release the HTTP connection pool."""
         self._client.close()
+
+
+def answer_error(
+    channel: str, url: str, response: httpx.Response, *, key: str | None
+) -> ServiceError | None:
+    """What a webhook's answer means: None when the message is delivered, else the error.
+
+    2xx is delivered. With an Idempotency-Key sent, a 409, or a 422 whose body names the key,
+    means the receiver already holds this message (its text may differ now, re-planned
+    after a crash): delivered once is the point. 401/403 are refused credentials (the action
+    waits); 429 and 5xx are transient; any other answer (400, 404 and 410 for a mistyped or
+    deleted hook, a redirect) is permanent, with the receiver's reason.
+    """
+    status = response.status_code
+    if response.is_success:
+        return None
+    reason = answer_reason(response, url)
+    if key is not None and (status == 409 or (status == 422 and "idempotency" in reason.lower())):
+        log.info("chat.already_delivered", channel=channel, status=status, reason=reason)
+        return None
+    # The URL is a secret: name the channel, never the URL.
+    message = f"{channel}: HTTP {status}" + (f": {reason}" if reason else "")
+    if status == 429 or status >= 500:
+        return TransientError(_SERVICE, message, status=status,
+                              retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    if status in ACCESS_STATUSES:
+        return AccessError(_SERVICE, message, status=status)
+    return PermanentError(_SERVICE, message, status=status)
+
+
+def answer_reason(response: httpx.Response, url: str) -> str:
+    """The reason a webhook's answer gives, on one short line, without control characters and
+    without the webhook's URL (a secret the receiver may echo)."""
+    text = response.text
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, str):
+        text = body
+    elif isinstance(body, dict):
+        said = [body[k] for k in ("error", "message", "description")
+                if isinstance(body.get(k), str)]
+        text = said[0] if said else text
+    path = urlsplit(url).path
+    for secret in (url, path if len(path) > 1 else None):
+        if secret:
+            text = text.replace(secret, "<webhook>")
+    return one_line(_CONTROL.sub(" ", text), _REASON_LIMIT)

@@ -10,7 +10,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS audit (
     key TEXT, rule TEXT, action TEXT, outcome TEXT NOT NULL, reason TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
+CREATE TABLE IF NOT EXISTS config_fingerprint (part TEXT PRIMARY KEY, digest TEXT NOT NULL);
 """
 _EXPORT_CURSOR = "tickets.export"
 _HOLDER = "daemon.holder"  # who holds the exclusive handle: named when a second one is refused
@@ -72,6 +73,18 @@ class Attempt:
 
     count: int
     last: datetime
+
+
+@dataclass(frozen=True)
+class ParkedAction:
+    """An action that failed for good: kept out of every plan until it is released."""
+
+    key: str
+    ticket_id: int
+    rule: str
+    action: str
+    reason: str
+    failed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -361,3 +374,60 @@ class SqliteState:
             )
             for row in rows
         ]
+
+    # Parked actions: ledger entries settled as 'failed'. Releasing one writes its audit row
+    # and deletes the entry, so the planner plans the key afresh and its past stays audited.
+
+    def parked(self, *, since: datetime | None = None) -> list[ParkedAction]:
+        """Actions that failed for good, oldest failure first (only from `since` on, if given)."""
+        rows = self._db.execute(
+            "SELECT key, ticket_id, rule, action, reason, updated_at FROM ledger"
+            " WHERE status = 'failed' ORDER BY updated_at, key")
+        found = [ParkedAction(str(k), int(t), str(r), str(a), str(why), datetime.fromisoformat(at))
+                 for k, t, r, a, why, at in rows]
+        return [p for p in found if since is None or p.failed_at >= since]
+
+    def parked_count(self) -> int:
+        """How many actions are parked (failed for good, waiting for a fix and a retry)."""
+        row = self._db.execute("SELECT COUNT(*) FROM ledger WHERE status = 'failed'")
+        return int(row.fetchone()[0])
+
+    def release_parked(
+        self, keys: Iterable[str] | None, *, at: datetime, outcome: str, reason: str,
+        detail: dict[str, Any] | None = None,
+    ) -> list[ParkedAction]:
+        """Release parked actions (every one when `keys` is None) for the next pass to plan
+        again; each gets an audit row `outcome`. Keys that are not parked are left alone."""
+        wanted = None if keys is None else set(keys)
+        with self._transaction() as db:  # read and release at once: a key is released once
+            released = [p for p in self.parked() if wanted is None or p.key in wanted]
+            for item in released:
+                text = json.dumps({**(detail or {}), "failed_reason": item.reason,
+                                   "failed_at": item.failed_at.isoformat()},
+                                  sort_keys=True, default=str)
+                db.execute(
+                    "INSERT INTO audit (at, ticket_id, key, rule, action, outcome, reason,"
+                    " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (at.isoformat(), item.ticket_id, item.key, item.rule, item.action, outcome,
+                     reason, text),
+                )
+                db.execute("DELETE FROM ledger WHERE key = ? AND status = 'failed'", (item.key,))
+        return released
+
+    def ledger_entry(self, key: str) -> tuple[str, str] | None:
+        """The ledger status of one action key and the reason it was given, if it has one."""
+        row = self._db.execute("SELECT status, reason FROM ledger WHERE key = ?",
+                               (key,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def config_fingerprint(self) -> dict[str, str]:
+        """The stored digests of the configuration actions depend on (empty before the first)."""
+        rows = self._db.execute("SELECT part, digest FROM config_fingerprint")
+        return {str(part): str(digest) for part, digest in rows}
+
+    def store_config_fingerprint(self, fingerprint: Mapping[str, str]) -> None:
+        """Replace the stored configuration digests with `fingerprint`."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM config_fingerprint")
+            db.executemany("INSERT INTO config_fingerprint (part, digest) VALUES (?, ?)",
+                           sorted(fingerprint.items()))

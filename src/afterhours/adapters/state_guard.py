@@ -100,6 +100,13 @@ class GuardedConnection:
         except sqlite3.Error as error:
             raise state_error(error, self.path, self.setting) from error
 
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+        try:
+            self._db.executemany(sql, (tuple(row) for row in rows))
+        except sqlite3.Error as error:
+            raise state_error(error, self.path, self.setting) from error
+
     def executescript(self, script: str) -> None:
         """Run several statements (the schema)."""
         try:

@@ -65,12 +65,23 @@ class AddInternalNote:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A group change a chat message announces: the message may name the group only once
+    the change (ledger key `key`) is done; until then `plain_text` is sent instead."""
+
+    key: str
+    group: str
+    plain_text: str
+
+
+@dataclass(frozen=True)
 class NotifyChannel:
     """Post a message to a chat channel declared in the policy."""
 
     ticket_id: int
     channel: str
     text: str
+    claim: Claim | None = None  # what `text` announces that must land first
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ once the earlier actions of the same plan have landed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from afterhours.domain import render
@@ -18,6 +18,7 @@ from afterhours.domain.actions import (
     AddTags,
     AssignAgent,
     AssignGroup,
+    Claim,
     NotifyChannel,
     PlannedAction,
     RemoveTags,
@@ -83,10 +84,15 @@ class PlanBuilder:
         marker = note_marker(self.key(rule, step))
         self.act(rule, step, reason, AddInternalNote(self.ticket.id, f"{body}\n\n{marker}"))
 
-    def apply(self, rule: str, reason: str, effects: Effects, message: str | None) -> None:
-        """Plan every effect of a matched rule or level; `message` is its chat text."""
+    def apply(self, rule: str, reason: str, effects: Effects, message: str | None,
+              plain: str | None = None) -> None:
+        """Plan every effect of a matched rule or level; `message` is its chat text, and
+        `plain` the same without naming the rule's group (sent if the group change fails)."""
+        claim = None
+        if plain is not None and effects.group is not None and self.view.group != effects.group:
+            claim = Claim(self.key(rule, "assign_group"), effects.group, plain)
         self._change_fields(rule, reason, effects)
-        self._write(rule, reason, effects, message)
+        self._write(rule, reason, effects, message, claim)
 
     def _change_fields(self, rule: str, reason: str, effects: Effects) -> None:
         view, ticket_id = self.view, self.ticket.id
@@ -115,7 +121,8 @@ class PlanBuilder:
         if effects.assignee is not None:
             self._assign(rule, reason, effects.assignee)
 
-    def _write(self, rule: str, reason: str, effects: Effects, message: str | None) -> None:
+    def _write(self, rule: str, reason: str, effects: Effects, message: str | None,
+               claim: Claim | None) -> None:
         ticket_id = self.ticket.id
         if effects.note is not None:
             self.note(rule, "note", reason, fill(effects.note, self.placeholders()))
@@ -123,14 +130,18 @@ class PlanBuilder:
             body = fill(self.policy.templates[effects.reply], self.placeholders())
             self.act(rule, REPLY_STEP, reason, AddPublicReply(ticket_id, body))
         if effects.notify is not None and message is not None:
-            self.act(rule, "notify", reason, NotifyChannel(ticket_id, effects.notify, message))
+            self.act(rule, "notify", reason,
+                     NotifyChannel(ticket_id, effects.notify, message, claim))
         if effects.page is not None and message is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
             text = render.page_message(message, shift)
             channel = team.channel or effects.page
+            # A page never waits for Zendesk: it goes out with or without the group named.
+            paged = None if claim is None else replace(
+                claim, plain_text=render.page_message(claim.plain_text, shift))
             self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                     NotifyChannel(ticket_id, channel, text))
+                     NotifyChannel(ticket_id, channel, text, paged))
 
     def _assign(self, rule: str, reason: str, assignee: str) -> None:
         if assignee.startswith(ONCALL_PREFIX):

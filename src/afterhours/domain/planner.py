@@ -124,7 +124,9 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
     name = f"{prefix}:{rule_key(rule)}"
     view = builder.view
     target = rule.group or (rule.jira.project if rule.jira else rule.notify or "")
-    builder.apply(name, reason, rule, render.route_message(view, rule.name, target))
+    # The message names the group only once the change landed (the shell checks the ledger).
+    plain = render.route_message(view, rule.name, "") if rule.group else None
+    builder.apply(name, reason, rule, render.route_message(view, rule.name, target), plain)
     if rule.jira is None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set

@@ -57,6 +57,14 @@ def route_message(ticket: Ticket, rule: str, target: str) -> str:
     return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}”{to} {ticket.web_url}"
 
 
+def unclaimed_message(plain: str, group: str, failure: str | None) -> str:
+    """A route's message when its group change has not landed: it says so instead of
+    claiming the ticket moved, with the reason when the change failed."""
+    if failure is None:
+        return f"{plain} (not yet moved to {group})"
+    return f"{plain} (group change to {group} failed: {chat_escape(one_line(failure, 120))})"
+
+
 def escalation_message(ticket: Ticket, ladder: str, level: int, why: str, repeat: int = 0) -> str:
     """A chat message for one escalation level (and which repeat of it, when it repeats)."""
     subject = chat_escape(one_line(ticket.subject, 120))

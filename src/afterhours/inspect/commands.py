@@ -58,7 +58,7 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
         " that is earlier)."
     )
     period = parser.add_mutually_exclusive_group()
-    period.add_argument("--since", type=_span, metavar="SPAN",
+    period.add_argument("--since", type=span_argument, metavar="SPAN",
                         help=f"tickets created in the last SPAN: 90m, 36h, 7d, 2w"
                              f" (default: {DEFAULT_SPAN})")
     period.add_argument("--from", dest="start", type=parse_moment, metavar="DATE",
@@ -86,7 +86,8 @@ def parse_moment(text: str) -> datetime | date:
             f" got {text!r}") from None
 
 
-def _span(text: str) -> timedelta:
+def span_argument(text: str) -> timedelta:
+    """A span such as 90m, 36h, 7d or 2w from the command line (replay and retry --since)."""
     try:
         return parse_span(text)
     except ValueError as error:

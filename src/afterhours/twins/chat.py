@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
 from afterhours.twins.faults import slack_error
@@ -39,11 +40,24 @@ class ChatTwin(Twin):
         self.duplicates_suppressed = 0
         # (channel, key) -> valid POSTs received with it, the suppressed repeats included.
         self.posts_by_key: Counter[tuple[str, str]] = Counter()
+        self._answers: dict[str, Response] = {}  # channel -> the answer it gets instead
         self.server.route("POST", "/hooks/{channel}")(self._post)
 
     def webhook_url(self, channel: str) -> str:
         """The URL to configure for `channel`."""
         return f"{self.server.base_url}/hooks/{channel}"
+
+    def answer_with(self, channel: str, status: int, body: Any,
+                    headers: dict[str, str] | None = None) -> None:
+        """Answer every POST to `channel` with `status` and `body` (Slack's bare codes are
+        strings: "no_service" for a mistyped hook), delivering nothing, until `clear_answer`."""
+        with self.server.lock:
+            self._answers[channel] = Response(status, body, dict(headers or {}))
+
+    def clear_answer(self, channel: str) -> None:
+        """Deliver to `channel` again."""
+        with self.server.lock:
+            self._answers.pop(channel, None)
 
     def messages(self, channel: str | None = None) -> list[str]:
         """Messages delivered, for one channel or all of them in channel order."""
@@ -58,6 +72,8 @@ class ChatTwin(Twin):
             # Slack answers a payload without text with 400 "no_text".
             raise HttpError(400, "no_text")
         channel = request.params["channel"]
+        if channel in self._answers:
+            return self._answers[channel]
         key = _idempotency_key(request)
         if key is not None:
             payload = json.dumps(body, sort_keys=True)
