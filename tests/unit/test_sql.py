@@ -1,9 +1,10 @@
-"""The shared database layer's pure parts: placeholders, URLs, scripts."""
+"""The shared database layer's pure parts: placeholders, URLs, scripts, migration files."""
 
 from __future__ import annotations
 
 import pytest
 
+from afterhours.adapters.migrations import migrations
 from afterhours.adapters.sql import open_database, redact_url, sqlite_statements, to_pyformat
 from afterhours.errors import ConfigError
 
@@ -43,3 +44,9 @@ def test_open_database_names_the_setting_for_an_unknown_scheme() -> None:
         open_database("mysql://ops:secret@db/afterhours")
     with pytest.raises(ConfigError, match="needs a file path"):
         open_database("sqlite:///")
+
+
+def test_both_dialects_ship_the_same_migrations() -> None:
+    sqlite = [(m.version, m.name) for m in migrations("sqlite")]
+    assert sqlite == [(m.version, m.name) for m in migrations("postgresql")]
+    assert sqlite[:2] == [(1, "initial"), (2, "lease")]
