@@ -3,14 +3,16 @@
     AfterhoursError
     ├── ConfigError          settings or policy unusable: fix the input, do not retry
     │   └── PolicyError      carries located messages (file:line:column)
-    └── ServiceError         a call to Zendesk, Jira or a chat webhook failed
-        ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
-        ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
-        │                    never retried blindly; reconciled on a later pass
-        ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
-        │                    not settled either; the next pass tries again
-        └── PermanentError   fails the same way again (400, 404, 422): recorded
-            └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+    ├── ServiceError         a call to Zendesk, Jira or a chat webhook failed
+    │   ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
+    │   ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
+    │   │                    never retried blindly; reconciled on a later pass
+    │   ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
+    │   │                    not settled either; the next pass tries again
+    │   └── PermanentError   fails the same way again (400, 404, 422): recorded
+    │       └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+    └── LeaseLostError       another replica took the lease over: this one's fenced write
+                             is refused; it stops acting and waits as a standby
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class PermanentError(ServiceError):
 
 class ConflictError(PermanentError):
     """The ticket changed since we read it (409 on safe_update)."""
+
+
+class LeaseLostError(AfterhoursError):
+    """Another replica holds the lease now: a write fenced by the old token is refused."""
 
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
