@@ -1,14 +1,17 @@
-"""Fixtures shared by every test: a clean environment, a manual clock, running twins."""
+"""Fixtures shared by every test: a clean environment, a manual clock, running twins, PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import structlog
 
+import pg
 from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
@@ -67,3 +70,39 @@ def chat() -> Iterator[ChatTwin]:
     twin.start()
     yield twin
     twin.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server's URL (tests/pg.py says where it comes from); without one the test
+    skips, saying why, except in CI or when AFTERHOURS_TEST_POSTGRES_URL is set: it fails."""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(pg.server())
+        except pg.PostgresUnavailableError as error:
+            if pg.IN_CI or pg.GIVEN_URL:
+                pytest.fail(f"PostgreSQL tests must run here: {error}")
+            pytest.skip(f"PostgreSQL tests skipped here (CI runs them): {error}")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test alone: its URL."""
+    with pg.fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty state database, once on SQLite and once on PostgreSQL: the same test, both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs PostgreSQL is marked `postgres`, so `-m "not postgres"` works."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)

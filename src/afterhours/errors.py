@@ -6,16 +6,18 @@
     ├── StateError           the state store cannot be opened, read or written: one line
     │   │                    naming the setting, the path and what to do
     │   └── StateLockedError another daemon holds the state file
-    └── ServiceError         a call to Zendesk, Jira or a chat webhook failed
-        ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
-        │   └── CircuitOpenError  the dependency's breaker is open (breaker.py): not tried,
-        │                    not retried; deferred to a later pass
-        ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
-        │                    never retried blindly; reconciled on a later pass
-        ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
-        │                    not settled either; the next pass tries again
-        └── PermanentError   fails the same way again (400, 404, 422): recorded
-            └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+    ├── ServiceError         a call to Zendesk, Jira or a chat webhook failed
+    │   ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
+    │   │   └── CircuitOpenError  the dependency's breaker is open (breaker.py): not tried,
+    │   │                    not retried; deferred to a later pass
+    │   ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
+    │   │                    never retried blindly; reconciled on a later pass
+    │   ├── AccessError      401/403 (a rotated token, a revoked permission): not retried
+    │   │                    now, not settled either; the next pass tries again
+    │   └── PermanentError   fails the same way again (400, 404, 422): parked
+    │       └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+    └── LeaseLostError       another replica took the lease over: this one's fenced write
+                             is refused; it stops acting and waits as a standby
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ class PermanentError(ServiceError):
 
 class ConflictError(PermanentError):
     """The ticket changed since we read it (409 on safe_update)."""
+
+
+class LeaseLostError(AfterhoursError):
+    """Another replica holds the lease now: a write fenced by the old token is refused."""
 
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})

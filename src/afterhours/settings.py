@@ -3,23 +3,54 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The schemes adapters/sql.py's open_database accepts.
+STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
 class LocalSettings(BaseSettings):
     """What the offline commands (check, audit) need: local files only, no credentials."""
 
-    model_config = SettingsConfigDict(env_prefix="AFTERHOURS_", extra="ignore")
+    # hide_input_in_errors: a mistyped setting's message must not print its value (a token,
+    # a webhook URL, a database password).
+    model_config = SettingsConfigDict(
+        env_prefix="AFTERHOURS_", extra="ignore", hide_input_in_errors=True
+    )
 
     policy_file: Path = Field(Path("config/policy.yaml"), description="the routing policy")
     state_db: Path = Field(Path("afterhours.sqlite3"), description="SQLite file for state")
+    state_url: SecretStr = Field(
+        SecretStr(""),
+        description="sqlite:///path (default: sqlite:/// and AFTERHOURS_STATE_DB) or"
+        " postgresql://user:password@host:port/database; secret, for its password",
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: console on a TTY, JSON otherwise"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("state_url")
+    @classmethod
+    def _known_scheme(cls, url: SecretStr) -> SecretStr:
+        text = url.get_secret_value()
+        if text and not text.startswith(STATE_URL_SCHEMES):
+            # Only the scheme: the rest may hold a password.
+            raise ValueError(
+                f"unknown scheme {text.split(':', 1)[0]!r}: AFTERHOURS_STATE_URL takes"
+                " sqlite:///relative/path, sqlite:////absolute/path or"
+                " postgresql://user:password@host:port/database"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _state_url_from_state_db(self) -> Self:
+        if not self.state_url.get_secret_value():
+            self.state_url = SecretStr(f"sqlite:///{self.state_db}")
+        return self
 
 
 class Settings(LocalSettings):
@@ -44,4 +75,9 @@ class Settings(LocalSettings):
         180.0, ge=0,
         description="seconds Jira search may take to show a new issue; after a create whose"
         " answer was lost, filing again waits this long (a second issue is worse than a late one)",
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0,
+        description="how long a replica's lease on the state lasts: the one active replica"
+        " renews it every third of this; a standby takes over this long after renewals stop",
     )
