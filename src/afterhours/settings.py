@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The schemes adapters/sql.py's open_database accepts.
@@ -46,11 +46,20 @@ class LocalSettings(BaseSettings):
             )
         return url
 
+    _state_url_given: bool = PrivateAttr(default=True)
+
     @model_validator(mode="after")
     def _state_url_from_state_db(self) -> Self:
         if not self.state_url.get_secret_value():
             self.state_url = SecretStr(f"sqlite:///{self.state_db}")
+            self._state_url_given = False
         return self
+
+    @property
+    def state_setting(self) -> str:
+        """The setting that chose the state store, for its messages: AFTERHOURS_STATE_URL
+        when it is set, else AFTERHOURS_STATE_DB (the SQLite file it names)."""
+        return "AFTERHOURS_STATE_URL" if self._state_url_given else "AFTERHOURS_STATE_DB"
 
 
 class Settings(LocalSettings):

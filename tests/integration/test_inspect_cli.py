@@ -100,6 +100,7 @@ def test_explain_shows_what_the_ledger_recorded(
                  rule="priority:p1-urgent", action="SetPriority", outcome="done",
                  status="done", reason="keyword 'down' in subject")
     state.close()
+    capsys.readouterr()  # the new state file's migration log line
     at = (FRIDAY_NIGHT + timedelta(minutes=10)).isoformat()
     assert main(["explain", str(ticket), "--at", at, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

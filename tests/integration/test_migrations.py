@@ -13,14 +13,37 @@ import pytest
 from afterhours.adapters import migrations as migrations_module
 from afterhours.adapters.migrations import Migration, migrate, migrations, schema_version
 from afterhours.adapters.sql import Database, open_database
-from afterhours.adapters.state import _SCHEMA, SqliteState
+from afterhours.adapters.state import SqliteState
 from afterhours.errors import ConfigError
-from factories import make_ticket
 
 pytestmark = pytest.mark.integration
 LATEST = len(migrations("sqlite"))
-TABLES = ("cursor", "tickets", "ledger", "jira_issues", "audit", "lease")
+TABLES = ("cursor", "tickets", "ledger", "jira_issues", "audit", "config_fingerprint", "lease")
+LEGACY_TABLES = TABLES[:-1]  # what state files made before versioning have: no lease
 AT = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+# The schema adapters/state.py made before versioning, word for word: files made by it are
+# adopted by the migrations.
+LEGACY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursor (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY, open INTEGER NOT NULL, updated_at TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_open ON tickets(open);
+CREATE TABLE IF NOT EXISTS ledger (
+    key TEXT PRIMARY KEY, ticket_id INTEGER NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('intended', 'done', 'skipped', 'failed')),
+    reason TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}', updated_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, attempted_at TEXT);
+CREATE INDEX IF NOT EXISTS ledger_ticket ON ledger(ticket_id);
+CREATE TABLE IF NOT EXISTS jira_issues (
+    ticket_id INTEGER PRIMARY KEY, issue_key TEXT NOT NULL, url TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, ticket_id INTEGER,
+    key TEXT, rule TEXT, action TEXT, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
+CREATE TABLE IF NOT EXISTS config_fingerprint (part TEXT PRIMARY KEY, digest TEXT NOT NULL);
+"""
 
 
 @pytest.fixture
@@ -99,20 +122,19 @@ def _sqlite_shape(path: Path) -> dict[str, object]:
     try:
         indexes = db.fetchall("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"
                               " AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name")
-        return {**{t: _columns(db, t) for t in TABLES[:-1]}, "indexes": indexes}
+        return {**{t: _columns(db, t) for t in LEGACY_TABLES}, "indexes": indexes}
     finally:
         db.close()
 
 
-def test_sqlite_0001_is_the_schema_state_py_makes(tmp_path: Path) -> None:
-    with sqlite3.connect(tmp_path / "today.sqlite3") as today:
-        today.executescript(_SCHEMA)
-    today.close()
-    versioned = open_database(f"sqlite:///{tmp_path / 'versioned.sqlite3'}")
-    migrate(versioned, target=1)
-    versioned.close()
-    assert _sqlite_shape(tmp_path / "today.sqlite3") == _sqlite_shape(
-        tmp_path / "versioned.sqlite3")
+def test_sqlite_migrations_make_the_schema_state_files_had_before_versioning(
+    tmp_path: Path,
+) -> None:
+    with sqlite3.connect(tmp_path / "legacy.sqlite3") as legacy:
+        legacy.executescript(LEGACY_SCHEMA)
+    legacy.close()
+    assert _sqlite_shape(tmp_path / "legacy.sqlite3") == _sqlite_shape(
+        _fresh(tmp_path / "versioned.sqlite3"))
 
 
 def test_postgresql_0001_has_the_same_columns_as_sqlite(postgres_url: str, tmp_path: Path) -> None:
@@ -127,12 +149,16 @@ def test_postgresql_0001_has_the_same_columns_as_sqlite(postgres_url: str, tmp_p
         lite.close()
 
 
-def test_a_state_file_made_by_todays_code_is_adopted_as_version_1(tmp_path: Path) -> None:
+def test_a_state_file_made_before_versioning_is_adopted(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    state = SqliteState(path)
-    state.store_page([make_ticket(id=5, updated_at=AT)], "cursor-1")
-    state.mark_intended(at=AT, ticket_id=5, key="k", rule="r", action="a", reason="why")
-    state.close()
+    with sqlite3.connect(path) as legacy:
+        legacy.executescript(LEGACY_SCHEMA)
+        legacy.execute("INSERT INTO cursor (name, value) VALUES ('tickets.export', 'cursor-1')")
+        legacy.execute("INSERT INTO ledger (key, ticket_id, rule, action, status, reason,"
+                       " updated_at, attempts, attempted_at) VALUES ('k', 5, 'r', 'a',"
+                       " 'intended', 'why', 'then', 1, ?)", (AT.isoformat(),))
+        legacy.execute("INSERT INTO config_fingerprint (part, digest) VALUES ('policy', 'd')")
+    legacy.close()
 
     db = open_database(f"sqlite:///{path}")
     assert schema_version(db) == 0
@@ -142,14 +168,18 @@ def test_a_state_file_made_by_todays_code_is_adopted_as_version_1(tmp_path: Path
     assert db.fetchall("SELECT key, attempts FROM ledger") == [("k", 1)]
     assert migrate(db) == LATEST
     db.close()
-    assert SqliteState(path).export_cursor() == "cursor-1"  # today's code still reads it
+    state = SqliteState(path)  # the store reads what it had
+    assert state.export_cursor() == "cursor-1"
+    assert set(state.attempts(5)) == {"k"}
+    assert state.config_fingerprint() == {"policy": "d"}
+    state.close()
 
 
 def test_a_state_file_from_before_attempt_counting_gains_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as old:
-        old.executescript(
-            _SCHEMA.replace(",\n    attempts INTEGER NOT NULL DEFAULT 0, attempted_at TEXT", ""))
+        before_attempts = ",\n    attempts INTEGER NOT NULL DEFAULT 0, attempted_at TEXT"
+        old.executescript(LEGACY_SCHEMA.replace(before_attempts, ""))
         old.execute("INSERT INTO ledger (key, ticket_id, rule, action, status, reason,"
                     " updated_at) VALUES ('k', 5, 'r', 'a', 'done', 'why', 'then')")
     old.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from afterhours.adapters.migrations import migrations
-from afterhours.adapters.sql import open_database, redact_url, sqlite_statements, to_pyformat
+from afterhours.adapters.sql import open_database
+from afterhours.adapters.sql_text import redact_url, sqlite_statements, to_pyformat
 from afterhours.errors import ConfigError
 
 

@@ -4,7 +4,7 @@
 the real adapters. Reads (the export, a fresh ticket, a Jira search) still go out, so the
 plan is the one the live daemon would make; every write becomes a `dryrun.would_*` log
 event and returns a plausible result, so the actions that follow it (a link after a new
-Jira issue) are shown too. The state file is a private copy that disappears on close.
+Jira issue) are shown too. The state is a private SQLite copy that disappears on close.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from typing import Any
 import structlog
 
 from afterhours.adapters.comments import contains_text
+from afterhours.adapters.migrations import schema_version
 from afterhours.adapters.ports import ExportPage, IssueTracker, TicketDesk
+from afterhours.adapters.sql import Database, open_database, sqlite_path
+from afterhours.adapters.sql_text import redact_url
 from afterhours.adapters.state import SqliteState
 from afterhours.domain.actions import (
     AddInternalNote,
@@ -144,16 +147,28 @@ class DryRunNotifier:
 
 
 class ThrowawayState(SqliteState):
-    """A private copy of the state file: the dry run starts from the real ledger (so it does
-    not repeat what is done) and its own writes vanish on close."""
+    """A private SQLite copy of the state: the dry run starts from the real ledger (so it does
+    not repeat what is done) and its own writes vanish on close. Nothing is ever written to
+    the real state: a SQLite file is copied through a read-only handle, a PostgreSQL database
+    (`url`) read in one read-only transaction (see `copy_from_database`)."""
 
-    def __init__(self, real: str | Path) -> None:
+    def __init__(
+        self, real: str | Path | None = None, *, url: str | None = None,
+        setting: str = "AFTERHOURS_STATE_DB",
+    ) -> None:
+        """Copy the SQLite file `real`, or the state database `url` names (a sqlite:/// URL
+        is copied as its file); errors name `setting` and the real file or URL."""
+        file = sqlite_path(url, setting) if url is not None else real
         self._scratch = Path(tempfile.mkdtemp(prefix="afterhours-dryrun-"))
         copy = self._scratch / "state.sqlite3"
         try:
-            if Path(real).exists():
-                snapshot(Path(real), copy)
-            super().__init__(copy, shown_as=Path(real))
+            if file is not None and Path(file).exists():
+                snapshot(Path(file), copy)
+            # Errors on the copy name the user's file (or the URL, password hidden).
+            shown = file if file is not None else redact_url(url or "")
+            super().__init__(copy, setting=setting, shown_as=shown)
+            if file is None and url is not None:
+                copy_from_database(url, self.database, setting)
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise
@@ -164,6 +179,48 @@ class ThrowawayState(SqliteState):
             super().close()
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+# What a dry run does not read: the audit trail (often the largest table) only grows, the
+# lease and the schema's version belong to the real database.
+_NOT_COPIED = frozenset({"audit", "lease", "schema_version"})
+# Closed tickets matter only while something is still intended on them (see close-out).
+_ROWS_COPIED = {"tickets": " WHERE open = 1 OR id IN"
+                " (SELECT ticket_id FROM ledger WHERE status = 'intended')"}
+
+
+def copy_from_database(url: str, copy: Database, setting: str) -> None:
+    """Copy into the migrated SQLite `copy` what the planner reads from the state database
+    `url`, in one read-only transaction: one consistent snapshot, and not a byte written."""
+    source = open_database(url, setting=setting)
+    try:
+        if schema_version(source) == 0:
+            return  # never used by a daemon: the dry run starts from nothing, as it would
+        source.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            with copy.transaction():
+                for (table,) in copy.fetchall(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                        " AND name NOT LIKE 'sqlite_%' ORDER BY name"):
+                    if table not in _NOT_COPIED:
+                        _copy_table(source, copy, str(table))
+        finally:
+            source.execute("ROLLBACK")
+    finally:
+        source.close()
+
+
+def _copy_table(source: Database, copy: Database, table: str) -> None:
+    # Only columns both have: the real database may be at an older schema version.
+    columns = [c for c in copy.columns(table) if c in set(source.columns(table))]
+    if not columns:
+        return
+    names = ", ".join(columns)
+    places = ", ".join("?" for _ in columns)
+    # Table and column names come from the schema itself, never from input.
+    rows = source.fetchall(f"SELECT {names} FROM {table}{_ROWS_COPIED.get(table, '')}")  # noqa: S608
+    for row in rows:
+        copy.execute(f"INSERT INTO {table} ({names}) VALUES ({places})", row)  # noqa: S608
 
 
 def snapshot(real: Path, copy: Path) -> None:

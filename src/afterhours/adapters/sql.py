@@ -3,6 +3,7 @@
 Opened by URL (`sqlite:///relative/path`, `sqlite:////absolute/path`,
 `postgresql://user:password@host:port/db`). Statements use `?` placeholders on both; writes
 go in explicit transactions (`transaction()`), every other statement commits on its own.
+Every driver error is a one-line StateError (adapters/sql_errors.py).
 What the two dialects spell differently is in `Dialect` here and in the migration files;
 everything else is written in SQL both accept (e.g. `ON CONFLICT ... DO NOTHING`, not
 `INSERT OR IGNORE`; `RETURNING` needs SQLite 3.35).
@@ -10,40 +11,44 @@ everything else is written in SQL both accept (e.g. `ON CONFLICT ... DO NOTHING`
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from afterhours.errors import ConfigError
+from afterhours.adapters.sql_errors import postgres_error, sqlite_error
+from afterhours.adapters.sql_text import redact_url, sqlite_statements, to_pyformat
+from afterhours.adapters.state_guard import check_location
+from afterhours.errors import ConfigError, StateError
 
 Row = tuple[Any, ...]
 SQLITE_PREFIX = "sqlite:///"
 POSTGRESQL_PREFIXES = ("postgresql://", "postgres://")
+STATE_URL_SETTING = "AFTERHOURS_STATE_URL"
 
 
-class Rows(Protocol):
-    """What `Database.execute` returns: the rows of a statement (a cursor of either driver)."""
+class Result(list[Row]):
+    """A statement's rows, read in full (so a failure is met inside the database layer, where
+    it becomes a StateError, not later), and how many rows it changed."""
 
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by an INSERT, UPDATE or DELETE."""
+    def __init__(self, rows: list[Row], rowcount: int) -> None:
+        super().__init__(rows)
+        self.rowcount = rowcount  # rows changed by an INSERT, UPDATE or DELETE
 
     def fetchone(self) -> Row | None:
-        """The next row, or None."""
+        """The first row, or None."""
+        return self[0] if self else None
 
     def fetchall(self) -> list[Row]:
-        """The remaining rows."""
-
-    def __iter__(self) -> Iterator[Row]:
-        """Iterate over the remaining rows."""
+        """Every row."""
+        return list(self)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Dialect:
     now_seconds: str
     lock_for_share: str
     table_exists: str
+    columns: str
 
 
 SQLITE = Dialect(
@@ -66,6 +72,7 @@ SQLITE = Dialect(
     # BEGIN IMMEDIATE already holds the one write lock: a concurrent writer waits anyway.
     lock_for_share="",
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    columns="SELECT name FROM pragma_table_info(?) ORDER BY cid",
 )
 POSTGRESQL = Dialect(
     name="postgresql",
@@ -77,22 +84,27 @@ POSTGRESQL = Dialect(
     lock_for_share=" FOR SHARE",
     table_exists="SELECT 1 FROM information_schema.tables"
     " WHERE table_schema = current_schema() AND table_name = ?",
+    columns="SELECT column_name FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
 )
 
 
 class Database:
     """One connection to the state database, SQLite or PostgreSQL, used the same way.
 
-    One thread's at a time: a second thread's `transaction()` would join the first's.
+    Every failure of the driver is a one-line StateError naming `setting` and `where` and
+    what to do (adapters/sql_errors.py). One thread's at a time: a second thread's
+    `transaction()` would join the first's.
     """
 
     dialect: Dialect
 
-    def __init__(self, where: str) -> None:
-        self.where = where  # the URL without its password: safe to log
+    def __init__(self, where: str, setting: str) -> None:
+        self.where = where  # the file, or the URL without its password: safe to log
+        self.setting = setting  # the setting that chose it, for messages
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        """Run one statement with `?` placeholders."""
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement with `?` placeholders; its rows, read in full."""
         raise NotImplementedError
 
     def execute_script(self, script: str) -> None:
@@ -110,8 +122,7 @@ class Database:
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a statement's result, or None."""
-        rows = self.execute(sql, params).fetchall()
-        return rows[0] if rows else None
+        return self.execute(sql, params).fetchone()
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Every row of a statement's result."""
@@ -120,6 +131,10 @@ class Database:
     def table_exists(self, name: str) -> bool:
         """True when the schema has a table of that name."""
         return self.fetchone(self.dialect.table_exists, (name,)) is not None
+
+    def columns(self, table: str) -> list[str]:
+        """The names of a table's columns, in order (none if there is no such table)."""
+        return [str(name) for (name,) in self.fetchall(self.dialect.columns, (table,))]
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -135,30 +150,53 @@ class Database:
             # Also when COMMIT itself fails: a connection left inside a transaction would
             # silently fold every later write into it, never committed.
             if self.in_transaction:
-                self.execute("ROLLBACK")
+                with suppress(StateError):  # the first failure is the one to report
+                    self.execute("ROLLBACK")
             raise
 
 
 class SqliteDatabase(Database):
-    """A SQLite file, set up as the state has always been (WAL, full fsync)."""
+    """A SQLite file, set up as the state has always been (WAL, full fsync).
+
+    Its directory must exist (none is ever created). `shown_as`: what messages name instead
+    of the URL (the user's file, when this is a copy; the path, for AFTERHOURS_STATE_DB).
+    """
 
     dialect = SQLITE
 
-    def __init__(self, path: str) -> None:
-        super().__init__(SQLITE_PREFIX + path)
-        # isolation_level=None: transactions are explicit (`transaction`), never implicit.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+    def __init__(
+        self, path: str, *, setting: str = STATE_URL_SETTING, shown_as: str | None = None,
+    ) -> None:
+        super().__init__(shown_as or SQLITE_PREFIX + path, setting)
+        self.path = Path(path)
+        check_location(self.path, setting, self.where)
+        try:
+            # isolation_level=None: transactions are explicit (`transaction`), never implicit.
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise self._error(error) from error
+        try:
+            self.execute("PRAGMA journal_mode=WAL")
+            self.execute("PRAGMA synchronous=FULL")
+        except BaseException:
+            self._db.close()
+            raise
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        """Run one statement with `?` placeholders."""
-        return self._db.execute(sql, tuple(params))
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement with `?` placeholders; its rows, read in full."""
+        try:
+            cursor = self._db.execute(sql, tuple(params))
+            return Result(cursor.fetchall(), cursor.rowcount)
+        except sqlite3.Error as error:
+            raise self._error(error) from error
 
     def execute_script(self, script: str) -> None:
         """Run several statements one by one (sqlite3's executescript would COMMIT first)."""
         for statement in sqlite_statements(script):
-            self._db.execute(statement)
+            self.execute(statement)
+
+    def _error(self, error: sqlite3.Error) -> StateError:
+        return sqlite_error(error, self.path, self.setting, self.where)
 
     @property
     def in_transaction(self) -> bool:
@@ -171,6 +209,7 @@ class SqliteDatabase(Database):
 
 
 _OPEN_TRANSACTION = frozenset({pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR})
+_SHORTEST_SCRUBBED = 3  # a shorter password would blank out ordinary words of a message
 
 
 class PostgresDatabase(Database):
@@ -178,28 +217,53 @@ class PostgresDatabase(Database):
 
     dialect = POSTGRESQL
 
-    def __init__(self, url: str) -> None:
-        super().__init__(redact_url(url))
-        options = conninfo_to_dict(url)
+    def __init__(self, url: str, *, setting: str = STATE_URL_SETTING) -> None:
+        super().__init__(redact_url(url), setting)
+        password = unquote(urlsplit(url).password or "")
+        self._password = password if len(password) >= _SHORTEST_SCRUBBED else ""
+        try:
+            options = conninfo_to_dict(url)
+        except psycopg.Error as error:
+            raise self._error(error, connecting=True) from error
         options.setdefault("connect_timeout", 10)
         options.setdefault("application_name", "afterhours")
         self._conninfo = make_conninfo("", **options)
-        self._db = psycopg.connect(self._conninfo, autocommit=True)
+        self._db = self._connect()
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        """Run one statement with `?` placeholders."""
-        return self._live().execute(to_pyformat(sql), tuple(params))
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as error:
+            raise self._error(error, connecting=True) from error
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement with `?` placeholders; its rows, read in full."""
+        db = self._live()
+        try:
+            cursor = db.execute(to_pyformat(sql), tuple(params))
+            rows = cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as error:
+            raise self._error(error) from error
+        return Result(rows, cursor.rowcount)
 
     def execute_script(self, script: str) -> None:
         """Run several statements in one round trip (no parameters: the simple protocol)."""
-        self._live().execute(script.encode())
+        db = self._live()
+        try:
+            db.execute(script.encode())
+        except psycopg.Error as error:
+            raise self._error(error) from error
 
     def _live(self) -> psycopg.Connection[Any]:
         if self._db.broken:
             # The server restarted or the network dropped: the statement that found out
             # failed (and its transaction with it); the next one gets a new connection.
-            self._db = psycopg.connect(self._conninfo, autocommit=True)
+            self._db = self._connect()
         return self._db
+
+    def _error(self, error: psycopg.Error, *, connecting: bool = False) -> StateError:
+        return postgres_error(error, self.where, self.setting, connecting=connecting,
+                              password=self._password)
 
     @property
     def in_transaction(self) -> bool:
@@ -211,58 +275,27 @@ class PostgresDatabase(Database):
         self._db.close()
 
 
-def open_database(url: str) -> Database:
-    """Connect to the state database a URL names (see the module docstring)."""
-    if url.startswith(SQLITE_PREFIX):
-        path = url.removeprefix(SQLITE_PREFIX).split("?", 1)[0]
-        if not path:
-            raise ConfigError("AFTERHOURS_STATE_URL: sqlite:/// needs a file path after it")
-        return SqliteDatabase(path)
+def open_database(
+    url: str, *, setting: str = STATE_URL_SETTING, shown_as: str | None = None,
+) -> Database:
+    """Connect to the state database a URL names (see the module docstring); its failures
+    name `setting` (and, for a SQLite file, `shown_as` instead of the URL when given)."""
+    path = sqlite_path(url, setting)
+    if path is not None:
+        return SqliteDatabase(str(path), setting=setting, shown_as=shown_as)
     if url.startswith(POSTGRESQL_PREFIXES):
-        return PostgresDatabase(url)
+        return PostgresDatabase(url, setting=setting)
     raise ConfigError(
-        f"AFTERHOURS_STATE_URL: unknown scheme {url.split(':', 1)[0]!r}; use"
+        f"{setting}: unknown scheme {url.split(':', 1)[0]!r}; use"
         " sqlite:///path/to/file or postgresql://user:password@host:port/database"
     )
 
 
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by `***`, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.split(":", 1)[0]
-    return parts._replace(netloc=f"{name}:***@{host}").geturl()
-
-
-@functools.lru_cache(maxsize=512)
-def to_pyformat(sql: str) -> str:
-    """`?` placeholders as psycopg's `%s` (and a literal `%` doubled); quoted text is kept."""
-    out: list[str] = []
-    quote = ""
-    for char in sql:
-        if char == "%":
-            out.append("%%")  # psycopg reads % everywhere, inside quotes too
-        elif quote:
-            quote = "" if char == quote else quote
-            out.append(char)
-        elif char in "'\"":
-            quote = char
-            out.append(char)
-        else:
-            out.append("%s" if char == "?" else char)
-    return "".join(out)
-
-
-def sqlite_statements(script: str) -> Iterator[str]:
-    """The complete statements of a script, one by one (comments travel with the next)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending
-            pending = ""
-    if any(line.strip() and not line.lstrip().startswith("--")
-           for line in pending.splitlines()):
-        raise ValueError(f"an unfinished statement at the end of a script: {pending.strip()!r}")
+def sqlite_path(url: str, setting: str = STATE_URL_SETTING) -> Path | None:
+    """The file a sqlite:/// URL names; None for any other URL."""
+    if not url.startswith(SQLITE_PREFIX):
+        return None
+    path = url.removeprefix(SQLITE_PREFIX).split("?", 1)[0]
+    if not path:
+        raise ConfigError(f"{setting}: sqlite:/// needs a file path after it")
+    return Path(path)

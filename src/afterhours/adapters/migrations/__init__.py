@@ -64,6 +64,8 @@ def migrate(db: Database, *, target: int | None = None) -> int:
     """Apply the migrations the database lacks, up to `target` (default: all); the version."""
     known = migrations(db.dialect.name)
     target = len(known) if target is None else target
+    if not db.in_transaction and schema_version(db) == target:
+        return target  # every start after the first: no write lock taken, nothing to do
     with db.transaction():
         if db.dialect.name == "postgresql":
             # Held until this transaction ends: a second migrator waits, then finds it done.
