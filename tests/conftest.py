@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -67,3 +69,17 @@ def chat() -> Iterator[ChatTwin]:
     twin.start()
     yield twin
     twin.stop()
+
+
+@pytest.fixture
+def request_threads_finish() -> Callable[[], None]:
+    """Waits for the twins' request threads this test started, so their stderr is complete."""
+    before = set(threading.enumerate())
+
+    def wait() -> None:
+        deadline = time.monotonic() + 2
+        for thread in set(threading.enumerate()) - before:
+            if thread.name.endswith("(process_request_thread)"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    return wait
