@@ -10,7 +10,9 @@
         ├── AccessError      401/403 (a rotated token, a revoked hook): not retried now,
         │                    not settled either; the next pass tries again
         └── PermanentError   fails the same way again (400, 404, 422): recorded
-            └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+            ├── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+            └── MalformedTicketError  Zendesk answered a ticket afterhours cannot read
+                             (no id, no created_at...): quarantined, re-read each pass
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class PermanentError(ServiceError):
 
 class ConflictError(PermanentError):
     """The ticket changed since we read it (409 on safe_update)."""
+
+
+class MalformedTicketError(PermanentError):
+    """Zendesk answered a ticket without a field a decision needs, or with one unreadable."""
 
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
