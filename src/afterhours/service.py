@@ -30,6 +30,7 @@ from afterhours.domain.planner import plan_actions
 from afterhours.errors import ConflictError, PermanentError, ServiceError, TransientError
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
+from afterhours.quarantine import Intake
 from afterhours.reconcile import reconcile
 
 log = structlog.get_logger()
@@ -107,14 +108,16 @@ class Service:
         log.info("daemon.stopped")
 
     def _read_changes(self, report: PassReport) -> None:
-        cursor = self.state.export_cursor()
-        start = self.clock() - self.backfill
+        intake = Intake(self.desk, self.state, self.recorder, self.clock)
         try:
+            cursor = self.state.export_cursor()
+            start = self.clock() - self.backfill
+            intake.retry_held(report, self.stop)  # quarantined tickets, before any planning
             while True:
                 page = self.desk.export_page(cursor, start)
-                self.state.store_page(page.tickets, page.cursor)
+                # Snapshots, held malformed tickets and the cursor: one transaction.
+                report.tickets_read += intake.store_page(page, report)
                 report.pages += 1
-                report.tickets_read += len(page.tickets)
                 cursor = page.cursor
                 if page.end_of_stream:
                     return
@@ -122,6 +125,9 @@ class Service:
             # Without fresh changes the stored tickets can still be escalated on time.
             report.export_failed = True
             log.error("export.failed", error=str(error), status=error.status)
+        except Exception:  # a surprise on the read side must not stop the escalations either
+            report.export_failed = True
+            log.exception("export.crashed")
 
     def _close_out(self, report: PassReport) -> None:
         """Settle what was still pending on tickets an agent solved or closed meanwhile."""
