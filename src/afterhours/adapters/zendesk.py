@@ -209,9 +209,11 @@ class ZenpyTicketDesk:
                     raw, web_url=self.ticket_url, emails=emails, orgs=orgs, groups=groups,
                     metrics=metrics, fields=fields))
             except UNREADABLE as error:
-                # Listed, never dropped: the service re-reads it and quarantines it if need be.
+                # Listed, never dropped: the service re-reads it and quarantines it if need be
+                # (its ticket.quarantined is the error line; this says what was seen).
                 bad = MalformedTicket(ticket_id_of(raw), short_error(error))
-                log.error("zendesk.ticket_malformed", ticket_id=bad.ticket_id, error=bad.error)
+                log.warning("zendesk.ticket_malformed", ticket_id=bad.ticket_id,
+                            error=bad.error)
                 malformed.append(bad)
         return tickets, malformed
 
