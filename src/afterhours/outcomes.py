@@ -29,13 +29,15 @@ class PassReport:
     deferred: int = 0
     conflicts: int = 0
     crashed: int = 0
+    quarantined: int = 0  # tickets Zendesk answered that could not be read (held, or no id)
     export_failed: bool = False
     interrupted: bool = False
 
     @property
     def clean(self) -> bool:
-        """Nothing failed, waits for a retry, or crashed."""
-        return not (self.export_failed or self.failed or self.deferred or self.crashed)
+        """Nothing failed, waits for a retry, crashed, or sits in quarantine."""
+        return not (self.export_failed or self.failed or self.deferred or self.crashed
+                    or self.quarantined)
 
 
 class Recorder:

@@ -38,6 +38,7 @@ from afterhours.errors import (
 )
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
+from afterhours.quarantine import Intake
 from afterhours.reconcile import reconcile
 
 log = structlog.get_logger()
@@ -139,14 +140,16 @@ class Service:
             raise store_error
 
     def _read_changes(self, report: PassReport) -> None:
-        cursor = self.state.export_cursor()
-        start = self.clock() - self.backfill
+        intake = Intake(self.desk, self.state, self.recorder, self.clock)
         try:
+            cursor = self.state.export_cursor()
+            start = self.clock() - self.backfill
+            intake.retry_held(report, self.stop)  # quarantined tickets, before any planning
             while True:
                 page = self.desk.export_page(cursor, start)
-                self.state.store_page(page.tickets, page.cursor)
+                # Snapshots, held malformed tickets and the cursor: one transaction.
+                report.tickets_read += intake.store_page(page, report)
                 report.pages += 1
-                report.tickets_read += len(page.tickets)
                 cursor = page.cursor
                 if page.end_of_stream:
                     return
@@ -154,6 +157,11 @@ class Service:
             # Without fresh changes the stored tickets can still be escalated on time.
             report.export_failed = True
             log.error("export.failed", error=str(error), status=error.status)
+        except StateError:  # the store is failing: no pass can be recorded, say so loudly
+            raise
+        except Exception:  # a surprise on the read side must not stop the escalations either
+            report.export_failed = True
+            log.exception("export.crashed")
 
     def _close_out(self, report: PassReport) -> None:
         """Settle what was still pending on tickets an agent solved or closed meanwhile."""

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
 CREATE TABLE IF NOT EXISTS config_fingerprint (part TEXT PRIMARY KEY, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (
+    ticket_id INTEGER PRIMARY KEY, first_seen TEXT NOT NULL, last_tried TEXT NOT NULL,
+    attempts INTEGER NOT NULL, error TEXT NOT NULL);
 """
 _EXPORT_CURSOR = "tickets.export"
 _HOLDER = "daemon.holder"  # who holds the exclusive handle: named when a second one is refused
@@ -85,6 +88,17 @@ class ParkedAction:
     action: str
     reason: str
     failed_at: datetime
+
+
+@dataclass(frozen=True)
+class QuarantinedTicket:
+    """A ticket Zendesk answered in a shape that cannot be read, re-read every pass."""
+
+    ticket_id: int
+    first_seen: datetime
+    last_tried: datetime
+    attempts: int  # reads that failed to parse it, the first included
+    error: str  # why the last one failed (short)
 
 
 @dataclass(frozen=True)
@@ -431,3 +445,36 @@ class SqliteState:
             db.execute("DELETE FROM config_fingerprint")
             db.executemany("INSERT INTO config_fingerprint (part, digest) VALUES (?, ?)",
                            sorted(fingerprint.items()))
+
+    # Quarantine: tickets Zendesk answered that cannot be read, held until one read parses
+
+    def quarantine(self, ticket_id: int, error: str, at: datetime) -> bool:
+        """Hold the ticket (or count one more failed read of it); True when it is new here.
+        Inside `batch()` with the page's snapshots and cursor, the cursor moves past the
+        ticket only because it is held."""
+        with self._transaction() as db:
+            held = db.execute(
+                "SELECT 1 FROM quarantine WHERE ticket_id = ?", (ticket_id,)).fetchone()
+            db.execute(
+                "INSERT INTO quarantine (ticket_id, first_seen, last_tried, attempts, error)"
+                " VALUES (?, ?, ?, 1, ?) ON CONFLICT(ticket_id) DO UPDATE SET"
+                " last_tried = excluded.last_tried, attempts = attempts + 1,"
+                " error = excluded.error",
+                (ticket_id, at.isoformat(), at.isoformat(), error),
+            )
+        return held is None
+
+    def release(self, ticket_id: int) -> bool:
+        """Stop holding the ticket (it was read after all); True when it was held."""
+        with self._transaction() as db:
+            gone = db.execute("DELETE FROM quarantine WHERE ticket_id = ?", (ticket_id,))
+        return gone.rowcount > 0
+
+    def quarantined(self) -> list[QuarantinedTicket]:
+        """Every ticket held in quarantine, oldest first."""
+        rows = self._db.execute(
+            "SELECT ticket_id, first_seen, last_tried, attempts, error FROM quarantine"
+            " ORDER BY first_seen, ticket_id")
+        return [QuarantinedTicket(int(t), datetime.fromisoformat(first),
+                                  datetime.fromisoformat(last), int(n), str(error))
+                for t, first, last, n, error in rows]

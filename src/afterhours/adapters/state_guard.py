@@ -75,6 +75,8 @@ def _errno_name(error: BaseException) -> str:
 class Rows(list[Any]):
     """A query's rows, read in full (so a corrupt page fails inside the guard, not later)."""
 
+    rowcount: int = -1  # rows a write changed, as sqlite3 counts them
+
     def fetchone(self) -> Any:
         """The first row, or None."""
         return self[0] if self else None
@@ -96,7 +98,10 @@ class GuardedConnection:
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Rows:
         """Run one statement and return its rows."""
         try:
-            return Rows(self._db.execute(sql, tuple(params)).fetchall())
+            cursor = self._db.execute(sql, tuple(params))
+            rows = Rows(cursor.fetchall())
+            rows.rowcount = cursor.rowcount
+            return rows
         except sqlite3.Error as error:
             raise state_error(error, self.path, self.setting) from error
 
