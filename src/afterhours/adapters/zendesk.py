@@ -45,6 +45,7 @@ from afterhours.errors import (
     ServiceError,
     TransientError,
 )
+from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy, call_with_retries
 
 T = TypeVar("T")
@@ -71,6 +72,7 @@ class ZenpyTicketDesk:
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
         breaker: CircuitBreaker | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
@@ -78,7 +80,7 @@ class ZenpyTicketDesk:
         subdomain = host.split(".")[0] if host.endswith(".zendesk.com") else "afterhours"
         session = self._session = requests.Session()
         origin = f"https://{subdomain}.zendesk.com"
-        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout))
+        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout, metrics))
         self._origin = origin
         # zenpy sends its own timeout (60 s) with every request; BaseUrlTransport puts ours
         # in its place whatever it says, and zenpy is told ours too.
