@@ -147,7 +147,6 @@ class Service:
                     store_error, failures = None, 0
                 except StateError as error:
                     store_error, failures = error, failures + 1
-                    self.health.store_failed(error)
                     log.error("state.failed", error=str(error), consecutive=failures,
                               limit=MAX_STORE_FAILURES)
                     if failures >= MAX_STORE_FAILURES:

@@ -65,16 +65,16 @@ def events(text: str, name: str | None = None) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("chat_status", "code", "result"),
-    [(410, 0, "deferred"), (400, 1, "failed")],
-    ids=["revoked-hook-deferred-exit-0", "rejected-message-failed-exit-1"],
+    [(403, 0, "deferred"), (400, 1, "failed")],
+    ids=["refused-hook-deferred-exit-0", "rejected-message-failed-exit-1"],
 )
 @pytest.mark.usefixtures("env")
 def test_run_once_exits_0_when_only_deferred_and_1_when_an_action_failed(  # noqa: PLR0917
     capsys: pytest.CaptureFixture[str], zendesk: ZendeskTwin, chat: ChatTwin,
     chat_status: int, code: int, result: str,
 ) -> None:
-    # A revoked webhook (410) is retried by the next pass: the pass did its work. A message
-    # the receiver rejects (400) fails the same way again: someone must look.
+    # A webhook refusing our credentials (403) is tried again by the next pass: the pass did
+    # its work. A message the receiver rejects (400) is parked: someone must look.
     a_refund(zendesk)
     chat.server.faults.add(FaultRule(endpoint="POST *", error_rate=1.0, error_status=chat_status))
     capsys.readouterr()

@@ -134,9 +134,9 @@ def test_readyz_fails_once_the_state_store_has_failed_repeatedly(
             service.run_pass()
         answer = httpx.get(f"{server.url}/readyz")
         assert answer.status_code == (200 if passes < 3 else 503)
-    assert answer.json()["reasons"] == [
-        "the state store failed 3 times in a row: ProgrammingError: "
-        "Cannot operate on a closed database."]
+    [reason] = answer.json()["reasons"]
+    assert reason.startswith("the state store failed 3 times in a row: StateError: ")
+    assert reason.endswith(": Cannot operate on a closed database.")
     assert at(scrape(server), "afterhours_passes_total", result="crashed") == 3
 
 
@@ -198,9 +198,11 @@ def test_escalations_retries_and_reloads_are_counted(
     found = scrape(server)
     assert at(found, "afterhours_escalations_total",
               ladder="unresolved-24h", level="team-lead") == 2
-    assert at(found, "afterhours_retries_total", operation="chat.notify") == 2
+    # The first ticket's page is tried twice; the third failure in a row opens the channel's
+    # breaker, so the second ticket's page is deferred after one try and no retry.
+    assert at(found, "afterhours_retries_total", operation="chat.notify") == 1
     assert at(found, "afterhours_api_requests_total",
-              service="chat", endpoint="POST {webhook}", status="error") == 4
+              service="chat", endpoint="POST {webhook}", status="error") == 3
     assert at(found, "afterhours_actions_total", kind="NotifyChannel", outcome="deferred") == 2
 
     reloader = build_reloader(settings, service, load_policy(settings.policy_file))

@@ -26,9 +26,10 @@ def observed_pass(metrics: Metrics, health: Health) -> Iterator[PassReport]:
     report = PassReport()
     try:
         yield report
-    except StateError:
-        # The loop tells readiness (a probe that reads could pass while writes fail).
+    except StateError as error:
+        # Told as it is: a probe that reads could pass while writes fail (a full disk).
         metrics.pass_finished("crashed", time.perf_counter() - started)
+        health.store_failed(error)
         raise
     except Exception:
         metrics.pass_finished("crashed", time.perf_counter() - started)
