@@ -3,6 +3,7 @@ the real adapters and the twins' fault injection."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from structlog.testing import capture_logs
 
 from afterhours.adapters.state import AuditRow
 from afterhours.bootstrap import build_service
+from afterhours.cli import main
 from afterhours.clock import ManualClock
 from afterhours.policy import load_policy
 from afterhours.retrying import RetryPolicy
@@ -169,3 +171,27 @@ def test_a_non_json_export_page_leaves_stored_tickets_escalated_on_time(
     pages = chat.messages("oncall-lead")
     assert len(pages) == 2  # paged again at 30 minutes, the export failing or not
     assert f"#{outage} " in pages[1]
+
+
+def test_afterhours_failed_lists_the_tickets_held_in_quarantine(
+    service: Service, zendesk: ZendeskTwin, clock: ManualClock, customer: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clock.advance(timedelta(minutes=2))
+    refund = file_refund(zendesk, clock, customer)
+    zendesk.corrupt_ticket(refund, remove=("created_at",))
+    clock.advance(timedelta(minutes=2))
+    service.run_pass()
+    capsys.readouterr()
+
+    assert main(["failed", "--db", str(service.state.path)]) == 0
+    text = capsys.readouterr().out
+    assert f"ticket {refund} in quarantine since" in text
+    assert "1 ticket in quarantine; each pass reads them again" in text
+
+    assert main(["failed", "--db", str(service.state.path), "--json"]) == 0
+    *rows, count = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert count == {"parked": 0, "quarantined": 1}
+    [held] = rows
+    assert held["quarantined_ticket"] == refund
+    assert "created_at is missing" in held["error"]
