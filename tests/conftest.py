@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,3 +108,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def request_threads_finish() -> Callable[[], None]:
+    """Waits for the twins' request threads this test started, so their stderr is complete."""
+    before = set(threading.enumerate())
+
+    def wait() -> None:
+        deadline = time.monotonic() + 2
+        for thread in set(threading.enumerate()) - before:
+            if thread.name.endswith("(process_request_thread)"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    return wait

@@ -22,6 +22,8 @@ from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
+from afterhours.ops.health import Health
+from afterhours.ops.metrics import Metrics
 from afterhours.parking import replan_on_change
 from afterhours.policy import LoadedPolicy, Policy
 from afterhours.reload import PolicyReloader
@@ -65,8 +67,12 @@ def build_service(
         # The daemon's own handle: one daemon per file, and a file it cannot write fails now.
         state = SqliteState(settings.state_db, exclusive=True)
     stop = threading.Event()
+    # One metrics registry for the daemon: every adapter, the retry policy and the loop count
+    # into it, and /metrics serves it.
+    metrics = Metrics(clock)
     # One stop event for the service and the retry policy: SIGTERM ends retry waits too.
-    retry = replace(retry, cancel=stop) if retry else RetryPolicy(sleep=stop.wait, cancel=stop)
+    retry = (replace(retry, cancel=stop, metrics=metrics) if retry
+             else RetryPolicy(sleep=stop.wait, cancel=stop, metrics=metrics))
     # One breaker per dependency (each chat channel its own), reset by the service each pass.
     breakers = Breakers()
     zendesk_url = str(settings.zendesk_url)
@@ -77,6 +83,7 @@ def build_service(
         timeout=settings.http_timeout,
         retry=retry,
         breaker=breakers.get("zendesk"),
+        metrics=metrics,
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -86,6 +93,7 @@ def build_service(
         timeout=settings.http_timeout,
         retry=retry,
         breaker=breakers.get("jira"),
+        metrics=metrics,
     )
     notifier: Notifier
     if dry_run:
@@ -95,7 +103,7 @@ def build_service(
         notifier = DryRunNotifier()
     else:
         notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
-                                   breakers=breakers)
+                                   breakers=breakers, metrics=metrics)
     return Service(
         desk=desk,
         tracker=tracker,
@@ -107,6 +115,10 @@ def build_service(
         search_lag=timedelta(seconds=settings.jira_search_lag),
         stop=stop,
         breakers=breakers,
+        metrics=metrics,
+        health=Health(clock, poll_interval=settings.poll_interval, metrics=metrics,
+                      store_probe=state.export_cursor,
+                      parked_count=state.parked_count),
     )
 
 

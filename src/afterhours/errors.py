@@ -15,7 +15,9 @@
     │   ├── AccessError      401/403 (a rotated token, a revoked permission): not retried
     │   │                    now, not settled either; the next pass tries again
     │   └── PermanentError   fails the same way again (400, 404, 422): parked
-    │       └── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+    │       ├── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
+    │       └── MalformedTicketError  Zendesk answered a ticket afterhours cannot read
+    │                        (no id, no created_at...): quarantined, re-read each pass
     └── LeaseLostError       another replica took the lease over: this one's fenced write
                              is refused; it stops acting and waits as a standby
 """
@@ -98,6 +100,10 @@ class ConflictError(PermanentError):
 
 class LeaseLostError(AfterhoursError):
     """Another replica holds the lease now: a write fenced by the old token is refused."""
+
+
+class MalformedTicketError(PermanentError):
+    """Zendesk answered a ticket without a field a decision needs, or with one unreadable."""
 
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from afterhours.adapters.state import ParkedAction, SqliteState
+from afterhours.adapters.state import ParkedAction, QuarantinedTicket, SqliteState
 from afterhours.clock import Clock, utc_now
 from afterhours.domain.render import one_line
 from afterhours.errors import ConfigError
@@ -64,18 +64,27 @@ def _open_state(args: argparse.Namespace) -> SqliteState:
 
 
 def run_failed(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    """`afterhours failed`: one line per parked action, then their count."""
+    """`afterhours failed`: one line per parked action, then their count; then the tickets
+    held in quarantine, if any."""
     out = out or sys.stdout
     state = _open_state(args)
     try:
-        parked = state.parked()
+        parked, held = state.parked(), state.quarantined()
     finally:
         state.close()
     if args.json:
         for item in parked:
             out.write(json.dumps(_as_json(item), sort_keys=True) + "\n")
-        out.write(json.dumps({"parked": len(parked)}) + "\n")
+        for ticket in held:
+            out.write(json.dumps(_held_json(ticket), sort_keys=True) + "\n")
+        out.write(json.dumps({"parked": len(parked), "quarantined": len(held)}) + "\n")
         return EXIT_OK
+    _write_parked(parked, out)
+    _write_held(held, out)
+    return EXIT_OK
+
+
+def _write_parked(parked: list[ParkedAction], out: TextIO) -> None:
     rows = [("KEY", "TICKET", "RULE", "ACTION", "FAILED AT", "REASON")] + [
         (p.key, str(p.ticket_id), p.rule, p.action, p.failed_at.isoformat(timespec="seconds"),
          one_line(p.reason, _REASON_WIDTH)) for p in parked]
@@ -86,7 +95,20 @@ def run_failed(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             out.write("  ".join([*cells, row[5]]) + "\n")
     hint = "; `afterhours retry KEY` or `--all` releases them" if parked else ""
     out.write(f"{_count(len(parked), 'parked action')}{hint}\n")
-    return EXIT_OK
+
+
+def _write_held(held: list[QuarantinedTicket], out: TextIO) -> None:
+    """Tickets Zendesk answered unreadably: no retry needed, every pass reads them again."""
+    if not held:
+        return
+    out.write("\n")
+    for ticket in held:
+        since = ticket.first_seen.isoformat(timespec="seconds")
+        reads = _count(ticket.attempts, "read")
+        out.write(f"ticket {ticket.ticket_id} in quarantine since {since} ({reads}):"
+                  f" {one_line(ticket.error, _REASON_WIDTH)}\n")
+    out.write(f"{_count(len(held), 'ticket')} in quarantine; each pass reads them again and"
+              " handles each as soon as Zendesk answers it readably\n")
 
 
 def run_retry(args: argparse.Namespace, *, clock: Clock = utc_now,
@@ -154,6 +176,12 @@ def _who() -> str:
 def _as_json(item: ParkedAction) -> dict[str, object]:
     return {"key": item.key, "ticket_id": item.ticket_id, "rule": item.rule,
             "action": item.action, "reason": item.reason, "failed_at": item.failed_at.isoformat()}
+
+
+def _held_json(ticket: QuarantinedTicket) -> dict[str, object]:
+    return {"quarantined_ticket": ticket.ticket_id, "error": ticket.error,
+            "attempts": ticket.attempts, "first_seen": ticket.first_seen.isoformat(),
+            "last_tried": ticket.last_tried.isoformat()}
 
 
 def _count(n: int, noun: str) -> str:

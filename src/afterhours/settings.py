@@ -12,6 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 
 
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`host:port` (`[::]:8080` for IPv6) as a pair; ValueError naming what is wrong."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port, e.g. 0.0.0.0:8080, not {listen!r}")
+    return host, int(port)
+
+
 class LocalSettings(BaseSettings):
     """What the offline commands (check, audit) need: local files only, no credentials."""
 
@@ -90,3 +99,15 @@ class Settings(LocalSettings):
         description="how long a replica's lease on the state lasts: the one active replica"
         " renews it every third of this; a standby takes over this long after renewals stop",
     )
+
+    http_listen: str | None = Field(
+        None, description="host:port for /healthz, /readyz and /metrics, e.g. 0.0.0.0:8080;"
+        " unset: no HTTP server",
+    )
+
+    @field_validator("http_listen")
+    @classmethod
+    def _listen_is_host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)  # a ValueError here names the expected form
+        return value

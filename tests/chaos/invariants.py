@@ -47,6 +47,11 @@ class Verdict:
     reconciled: int = 0
     conflicts: int = 0
     slack_repeats: int = 0
+    malformed: int = 0  # tickets the night served malformed for a while
+    quarantined: int = 0  # of them, held in quarantine at some point
+    released: int = 0
+    still_quarantined: list[int] = field(default_factory=list)
+    unreadable: int = 0  # audited without an id: nothing the night does should cause one
 
     @property
     def holds(self) -> bool:
@@ -54,7 +59,8 @@ class Verdict:
         return (set(self.jira_per_bug) == {1} and self.stray_issues == 0 and not self.missed
                 and self.early_bug_issues <= len(self.closed_before_triage)
                 and self.escalations_twice == 0 and self.routes_twice == 0
-                and self.notes_twice == 0 and not self.edits_lost and self.unsettled == 0)
+                and self.notes_twice == 0 and not self.edits_lost and self.unsettled == 0
+                and not self.still_quarantined and self.unreadable == 0)
 
     def table(self, *, kills: int, seconds: float, faults: dict[str, dict[str, int]]) -> str:
         """The figures, as the chaos test prints them."""
@@ -77,6 +83,10 @@ class Verdict:
              f"{self.early_bug_issues})"),
             ("actions reconciled after a lost answer or a kill", str(self.reconciled)),
             ("409 conflicts re-read and re-planned", str(self.conflicts)),
+            ("tickets served malformed (then handled)",
+             f"{self.malformed}; quarantined {self.quarantined}, released {self.released}"),
+            ("tickets still in quarantine (0)",
+             f"{len(self.still_quarantined)} {self.still_quarantined[:10] or ''}".strip()),
             ("repeats a receiver ignoring Idempotency-Key (Slack) would show",
              str(self.slack_repeats)),
         ]
@@ -100,6 +110,12 @@ def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat
         rows = state.audit(limit=10**7)
         verdict.reconciled = sum(1 for r in rows if "reconciled" in r.detail)
         verdict.conflicts = sum(1 for r in rows if r.outcome == "conflict")
+        verdict.malformed = len(night.corrupted)
+        verdict.quarantined = len({r.ticket_id for r in rows
+                                   if r.outcome == "ticket_quarantined"})
+        verdict.released = len({r.ticket_id for r in rows if r.outcome == "ticket_released"})
+        verdict.unreadable = sum(1 for r in rows if r.outcome == "ticket_unreadable")
+        verdict.still_quarantined = [q.ticket_id for q in state.quarantined()]
     finally:
         state.close()
     for edit in night.edits:

@@ -27,6 +27,14 @@ KINDS = {
 ROUTE_TAG = {"bug": "product_bug", "billing": "billing", "outage": "general_inquiry",
              "general": "general_inquiry"}
 PRIORITY = {"outage": "urgent", "bug": "normal", "billing": "normal", "general": "normal"}
+# Tickets Zendesk serves malformed for a while: odd tags are read leniently, a missing or
+# unreadable time is quarantined until the ticket is repaired (ZendeskTwin.corrupt_ticket).
+MALFORMED_RATE = 0.04
+CORRUPTIONS: tuple[dict[str, object], ...] = (
+    {"tags": 5},
+    {"remove": ("created_at",)},
+    {"updated_at": "not a time", "tags": [7, None]},
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Night:
     tickets: int
     kinds: dict[int, str] = field(default_factory=dict)
     edits: list[AgentEdit] = field(default_factory=list)
+    corrupted: set[int] = field(default_factory=set)  # served malformed until repaired
+    numbers: dict[int, int] = field(default_factory=dict)  # n (order of planning) -> ticket id
     _events: list[tuple[datetime, int, Callable[[], None]]] = field(default_factory=list)
 
     def plan(self) -> None:
@@ -59,10 +69,33 @@ class Night:
         customer = z.add_user("Bob Ortiz", "bob@initech.com", organization_id=org)["id"]
         self.agent = int(z.add_user("Sam Agent", "sam@acme.example", role="agent")["id"])
         names, weights = list(KINDS), [w for _, w in KINDS.values()]
+        # Malformed tickets draw from their own source: the rest of the night stays the same.
+        faults = random.Random(self.seed + 1)
         for n in range(self.tickets):
             at = START + ARRIVALS * rng.random()
             kind = rng.choices(names, weights)[0]
             self._at(at, self._filer(n, kind, customer, at, rng))
+            if faults.random() < MALFORMED_RATE:
+                corruption = faults.choice(CORRUPTIONS)
+                # Just after filing (the daemon may or may not have read it yet); repaired
+                # later in the night, or by repair_all before the morning.
+                repair = at + timedelta(minutes=faults.uniform(20, 600))
+                self._at(at + timedelta(seconds=1), lambda n=n, c=corruption, r=repair: (
+                    self._corrupt(n, c, r)))
+
+    def _corrupt(self, n: int, corruption: dict[str, object], repair: datetime) -> None:
+        ticket_id = self.numbers[n]
+        fields = {k: v for k, v in corruption.items() if k != "remove"}
+        removed = corruption.get("remove", ())
+        assert isinstance(removed, tuple)
+        self.zendesk.corrupt_ticket(ticket_id, remove=removed, **fields)
+        self.corrupted.add(ticket_id)
+        self._at(repair, lambda: self.zendesk.repair_ticket(ticket_id))
+
+    def repair_all(self) -> None:
+        """Serve every corrupted ticket as it is again (before the morning's settling)."""
+        for ticket_id in self.corrupted:
+            self.zendesk.repair_ticket(ticket_id)
 
     def _filer(self, n: int, kind: str, customer: int, at: datetime,
                rng: random.Random) -> Callable[[], None]:
@@ -82,6 +115,7 @@ class Night:
                 subject=subject, description=f"{subject}. Please help.", requester_id=customer,
                 created_at=at)["id"])
             self.kinds[ticket_id] = kind
+            self.numbers[n] = ticket_id
             if reply:
                 self._at(at + reply_after, lambda: self.zendesk.add_comment(
                     ticket_id, "We are on it.", author_id=self.agent, public=True))
@@ -124,10 +158,11 @@ def turn_faults_on(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, seed: i
     for twin in (zendesk, jira, chat):
         twin.server.faults.reseed(seed)
     z, j, c = zendesk.server.faults, jira.server.faults, chat.server.faults
+    # A 200 with an HTML page (a proxy, maintenance) on reads and writes alike.
     z.add(FaultRule("GET *", error_rate=0.03, reset_rate=0.02, rate_limit_rate=0.005,
-                    storm_length=3, retry_after=1, latency=(0.0, 0.004)))
+                    storm_length=3, retry_after=1, latency=(0.0, 0.004), not_json_rate=0.01))
     z.add(FaultRule("PUT *", error_rate=0.04, error_status=502, reset_rate=0.03,
-                    drop_after_commit_rate=0.06))
+                    drop_after_commit_rate=0.06, not_json_rate=0.02))
     j.add(FaultRule("GET *", error_rate=0.03, reset_rate=0.02))
     j.add(FaultRule("POST *", error_rate=0.04, reset_rate=0.03, drop_after_commit_rate=0.08,
                     rate_limit_rate=0.01, storm_length=2, retry_after=1))

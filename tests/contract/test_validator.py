@@ -114,3 +114,22 @@ def test_a_request_without_credentials_is_named_as_such(zendesk_spec: Spec) -> N
     checked = check(zendesk_spec, exchange("GET", "/api/v2/groups/1.json", headers={},
                                            status=404, answer={"error": "RecordNotFound"}))
     assert "test-probe-without-credentials" in checked.allowed
+
+
+def test_a_ticket_broken_on_purpose_passes_only_where_it_was_broken(
+    zendesk_spec: Spec, ticket: dict[str, Any]
+) -> None:
+    broken = {key: value for key, value in ticket.items() if key != "created_at"}
+    page = {"tickets": [broken | {"tags": 5, "status": None}], "after_cursor": "x",
+            "after_url": None, "before_cursor": None, "before_url": None, "end_of_stream": True}
+    sent = Request("GET", "/api/v2/incremental/tickets/cursor.json", {"start_time": ["0"]},
+                   AUTH, None)
+    injected = ("body.tickets.0.created_at", "body.tickets.0.tags")
+    checked = check(zendesk_spec, Exchange(sent, Response(200, page, injected=injected)))
+    # The status nobody broke on purpose is still a violation; tags is let through as injected.
+    assert messages(checked)
+    assert all(m.startswith("response body.tickets.0.status:") for m in messages(checked))
+    assert {f.where for f in checked.injected} == {"body.tickets.0.tags"}
+    # Unmarked, the same page is a violation at tags too.
+    unmarked = check(zendesk_spec, Exchange(sent, Response(200, page)))
+    assert any(m.startswith("response body.tickets.0.tags:") for m in messages(unmarked))

@@ -18,7 +18,8 @@ from afterhours.errors import ConfigError
 
 pytestmark = pytest.mark.integration
 LATEST = len(migrations("sqlite"))
-TABLES = ("cursor", "tickets", "ledger", "jira_issues", "audit", "config_fingerprint", "lease")
+TABLES = ("cursor", "tickets", "ledger", "jira_issues", "audit", "config_fingerprint",
+          "quarantine", "lease")
 LEGACY_TABLES = TABLES[:-1]  # what state files made before versioning have: no lease
 AT = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 # The schema adapters/state.py made before versioning, word for word: files made by it are
@@ -43,6 +44,9 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL DEFAULT '{}');
 CREATE INDEX IF NOT EXISTS audit_ticket ON audit(ticket_id);
 CREATE TABLE IF NOT EXISTS config_fingerprint (part TEXT PRIMARY KEY, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (
+    ticket_id INTEGER PRIMARY KEY, first_seen TEXT NOT NULL, last_tried TEXT NOT NULL,
+    attempts INTEGER NOT NULL, error TEXT NOT NULL);
 """
 
 

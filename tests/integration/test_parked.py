@@ -119,7 +119,7 @@ def test_an_unknown_jira_project_is_parked_listed_and_filed_once_after_retry(
     [parked, count] = [json.loads(line) for line in out.splitlines()]
     assert (parked["key"], parked["ticket_id"], parked["action"]) == (
         key, ticket, "CreateJiraIssue")
-    assert count == {"parked": 1}
+    assert count == {"parked": 1, "quarantined": 0}
 
     setup.jira.add_project("APP", "App")
     assert setup.run("run", "--once")[0] == 0  # parked: not redone on its own

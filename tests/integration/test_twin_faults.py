@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -34,20 +33,6 @@ def ticket_id(zendesk: ZendeskTwin) -> int:
     requester = zendesk.add_user("Alice", "alice@globex.com")["id"]
     return int(zendesk.create_ticket(subject="Refund", description="d",
                                      requester_id=requester)["id"])
-
-
-@pytest.fixture
-def request_threads_finish() -> Callable[[], None]:
-    """Waits for the twins' request threads this test started, so their stderr is complete."""
-    before = set(threading.enumerate())
-
-    def wait() -> None:
-        deadline = time.monotonic() + 2
-        for thread in set(threading.enumerate()) - before:
-            if thread.name.endswith("(process_request_thread)"):
-                thread.join(max(0.0, deadline - time.monotonic()))
-
-    return wait
 
 
 def put_tags(zendesk: ZendeskTwin, ticket_id: int, *tags: str) -> requests.Response:

@@ -20,12 +20,14 @@ from afterhours.errors import (
     ServiceError,
     TransientError,
 )
+from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 _SERVICE = "chat"
 _REASON_LIMIT = 200  # the receiver's own words, enough to act on; an HTML page is no reason
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 log = structlog.get_logger()
+_ENDPOINT = "POST {webhook}"  # the URL is a secret, and one per channel
 
 
 class WebhookNotifier:
@@ -39,9 +41,12 @@ class WebhookNotifier:
         retry: RetryPolicy | None = None,
         client: httpx.Client | None = None,
         breakers: Breakers | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._webhooks = dict(webhooks)
         self._client = client or httpx.Client(timeout=timeout)
+        self._metrics = metrics or Metrics()
+        self._client.event_hooks["response"].append(self._count)
         self._retry = retry or RetryPolicy()
         # One breaker per channel ("chat:<channel>"): a dead hook must not hold up the others.
         self._breakers = breakers
@@ -68,6 +73,7 @@ class WebhookNotifier:
                 # A malformed URL in settings fails the same way every time.
                 raise PermanentError(_SERVICE, f"{channel}: bad webhook URL") from error
             except httpx.TransportError as error:
+                self._metrics.api_request(_SERVICE, _ENDPOINT, None)
                 # The URL is a secret: name the channel, never the URL.
                 raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error
             failure = answer_error(channel, url, response, key=key)
@@ -76,6 +82,10 @@ class WebhookNotifier:
 
         breaker = None if self._breakers is None else self._breakers.get(f"chat:{channel}")
         call_with_retries(self._retry, "chat.notify", guarded(breaker, post))
+
+    def _count(self, response: httpx.Response) -> None:
+        """httpx's response hook: one exchange for afterhours_api_requests_total."""
+        self._metrics.api_request(_SERVICE, _ENDPOINT, response.status_code)
 
     def close(self) -> None:
         """Release the HTTP connection pool."""

@@ -12,12 +12,23 @@ from afterhours.domain.model import JiraIssueRef, Ticket
 
 
 @dataclass(frozen=True)
+class MalformedTicket:
+    """A ticket an export page carried that could not be read: its id when it has a usable
+    one, and why (short; never the ticket's body)."""
+
+    ticket_id: int | None
+    error: str
+
+
+@dataclass(frozen=True)
 class ExportPage:
-    """One page of the incremental ticket export and the cursor that follows it."""
+    """One page of the incremental ticket export and the cursor that follows it; `malformed`
+    lists the tickets on it that could not be read (the service re-reads and tracks them)."""
 
     tickets: tuple[Ticket, ...]
     cursor: str
     end_of_stream: bool
+    malformed: tuple[MalformedTicket, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,8 @@ class TicketDesk(Protocol):
         ...
 
     def fetch_ticket(self, ticket_id: int) -> Ticket | None:
-        """The ticket as it is now (None once deleted): fresher than any export snapshot."""
+        """The ticket as it is now (None once deleted): fresher than any export snapshot;
+        MalformedTicketError when Zendesk answers it in a shape that cannot be read."""
         ...
 
     def has_note(self, ticket_id: int, marker: str) -> bool:

@@ -1,12 +1,13 @@
-"""The daemon's memory: the export cursor, ticket snapshots, the action ledger, the audit trail
-and parked actions, in one SQLite file or one PostgreSQL database (AFTERHOURS_STATE_URL).
+"""The daemon's memory: the export cursor, ticket snapshots, the action ledger, the audit
+trail, parked actions and quarantined tickets, in one SQLite file or one PostgreSQL database
+(AFTERHOURS_STATE_URL).
 
 `StateStore` opens it by URL and brings its schema up to date first (adapters/migrations:
 numbered files, in one transaction). Its parts are in state_tickets, state_ledger,
-state_audit and state_parked; every failure is a one-line StateError (adapters/sql_errors.py).
-On SQLite the daemon's own handle (`exclusive`) locks the file: one daemon per file. On
-PostgreSQL replicas share the database, a lease decides which one acts, and `fence_with(lease)`
-makes every write transaction prove this replica still holds it.
+state_audit, state_parked and state_quarantine; every failure is a one-line StateError
+(adapters/sql_errors.py). On SQLite the daemon's own handle (`exclusive`) locks the file: one
+daemon per file. On PostgreSQL replicas share the database, a lease decides which one acts,
+and `fence_with(lease)` makes every write transaction prove this replica still holds it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from afterhours.adapters.state_audit import AuditPart, AuditRow
 from afterhours.adapters.state_guard import StateFileLock, check_location, read_holder
 from afterhours.adapters.state_ledger import Attempt, LedgerPart
 from afterhours.adapters.state_parked import ParkedAction, ParkedPart
+from afterhours.adapters.state_quarantine import QuarantinedTicket, QuarantinePart
 from afterhours.adapters.state_tickets import (
     TicketsPart,
     set_cursor,
@@ -37,8 +39,8 @@ from afterhours.adapters.state_tickets import (
 )
 
 __all__ = [
-    "Attempt", "AuditRow", "ParkedAction", "SqliteState", "StateStore", "ticket_from_json",
-    "ticket_to_json",
+    "Attempt", "AuditRow", "ParkedAction", "QuarantinedTicket", "SqliteState", "StateStore",
+    "ticket_from_json", "ticket_to_json",
 ]
 _HOLDER = "daemon.holder"  # who holds a SQLite file's lock: named when a second one is refused
 
@@ -47,7 +49,7 @@ def _describe_self() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
-class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart):
+class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart):
     """The daemon's memory, on SQLite or PostgreSQL: the same methods, the same SQL."""
 
     def __init__(

@@ -8,7 +8,7 @@ afterhours sees `Ticket` and `ExportPage`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -20,25 +20,38 @@ from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, ZenpyException
 
 from afterhours.adapters.comments import contains_text
-from afterhours.adapters.ports import ExportPage
+from afterhours.adapters.ports import ExportPage, MalformedTicket
 from afterhours.adapters.unsent import surely_unsent
-from afterhours.adapters.zendesk_http import BaseUrlTransport, classify
-from afterhours.adapters.zendesk_lookup import (
-    TicketField,
-    ZendeskLookups,
-    custom_field_pairs,
-    valued_field_ids,
+from afterhours.adapters.zendesk_http import BaseUrlTransport, classify, export_body, json_object
+from afterhours.adapters.zendesk_lookup import ZendeskLookups, valued_field_ids
+from afterhours.adapters.zendesk_parse import (
+    UNREADABLE,
+    items_of,
+    optional_text,
+    read_ticket,
+    records_by_id,
+    ref_of,
+    short_error,
+    ticket_id_of,
 )
 from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
-from afterhours.errors import OutcomeUnknownError, PermanentError, ServiceError, TransientError
+from afterhours.errors import (
+    MalformedTicketError,
+    OutcomeUnknownError,
+    PermanentError,
+    ServiceError,
+    TransientError,
+)
+from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy, call_with_retries
 
 T = TypeVar("T")
 log = structlog.get_logger()
 SIDELOADS = ["metric_sets", "users", "organizations", "groups"]
+EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 _SERVICE = "zendesk"
 
 
@@ -59,6 +72,7 @@ class ZenpyTicketDesk:
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
         breaker: CircuitBreaker | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
@@ -66,10 +80,13 @@ class ZenpyTicketDesk:
         subdomain = host.split(".")[0] if host.endswith(".zendesk.com") else "afterhours"
         session = self._session = requests.Session()
         origin = f"https://{subdomain}.zendesk.com"
-        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout))
+        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout, metrics))
         self._origin = origin
+        # zenpy sends its own timeout (60 s) with every request; BaseUrlTransport puts ours
+        # in its place whatever it says, and zenpy is told ours too.
         self._client = Zenpy(
-            subdomain=subdomain, email=email, token=token, session=session, disable_cache=True
+            subdomain=subdomain, email=email, token=token, session=session, disable_cache=True,
+            timeout=timeout,
         )
         self._retry = retry or RetryPolicy()
         self._breaker = breaker
@@ -113,27 +130,31 @@ class ZenpyTicketDesk:
         return f"{self.base_url}/agent/tickets/{ticket_id}"
 
     def export_page(self, cursor: str | None, start_time: datetime) -> ExportPage:
-        """One page of the cursor-based incremental export, with metric sets side-loaded."""
+        """One page of the cursor-based incremental export, with metric sets side-loaded; the
+        tickets on it that cannot be read are listed beside the others, never dropped."""
 
         def fetch() -> dict[str, Any]:
-            kwargs: dict[str, Any] = {"include": SIDELOADS, "per_page": self._page_size}
+            params: dict[str, Any] = {"include": ",".join(SIDELOADS), "per_page": self._page_size}
             if cursor:
-                kwargs["cursor"] = cursor
+                params["cursor"] = cursor
             else:
-                kwargs["start_time"] = int(start_time.timestamp())
-            pages = self._client.tickets.incremental(paginate_by_time=False, **kwargs)
-            # zenpy turns a page into objects and hides the cursor; the raw page has both the
-            # cursor and the side-loads, which zenpy's objects would fetch one call at a time.
-            return dict(pages._response_json)
+                params["start_time"] = int(start_time.timestamp())
+            # Read raw: zenpy would turn the page into objects and hide the cursor, and fetch
+            # the side-loads one call at a time; the raw page has both.
+            response = self._session.get(f"{self._origin}{EXPORT_PATH}", params=params)
+            response.raise_for_status()
+            return export_body(response)
 
         page = self._call("export_page", fetch)
-        tickets = tuple(self._to_tickets(page))
-        log.debug("zendesk.page_read", tickets=len(tickets), end_of_stream=page["end_of_stream"])
-        return ExportPage(tickets, str(page["after_cursor"] or cursor or ""), bool(
-            page["end_of_stream"]))
+        tickets, malformed = self._to_tickets(page)
+        log.debug("zendesk.page_read", tickets=len(tickets), malformed=len(malformed),
+                  end_of_stream=page["end_of_stream"])
+        return ExportPage(tuple(tickets), str(page.get("after_cursor") or cursor or ""),
+                          page["end_of_stream"], tuple(malformed))
 
     def fetch_ticket(self, ticket_id: int) -> Ticket | None:
-        """The ticket as Zendesk has it now, metric set included; None once it is deleted."""
+        """The ticket as Zendesk has it now, metric set included; None once it is deleted;
+        MalformedTicketError when it cannot be read."""
 
         def fetch() -> dict[str, Any] | None:
             response = self._session.get(
@@ -143,14 +164,15 @@ class ZenpyTicketDesk:
             if response.status_code == 404:
                 return None
             response.raise_for_status()
-            return dict(response.json())
+            return json_object(response)
 
         found = self._call("fetch_ticket", fetch)
         if found is None:
             return None
-        tickets = self._to_tickets({**found, "tickets": [found["ticket"]]})
+        tickets, malformed = self._to_tickets({**found, "tickets": [found.get("ticket")]})
         if not tickets:
-            raise PermanentError(_SERVICE, f"ticket {ticket_id} could not be read")
+            reason = malformed[0].error if malformed else "the answer holds no ticket"
+            raise MalformedTicketError(_SERVICE, f"ticket {ticket_id} cannot be read: {reason}")
         return tickets[0]
 
     def has_note(self, ticket_id: int, marker: str) -> bool:
@@ -165,69 +187,43 @@ class ZenpyTicketDesk:
 
         return self._call("has_note", search)
 
-    def _to_tickets(self, page: Mapping[str, Any]) -> list[Ticket]:
-        raws = [raw for raw in page.get("tickets", []) if isinstance(raw, Mapping)]
-        emails = {u["id"]: u.get("email") for u in page.get("users", [])}
+    def _to_tickets(
+        self, page: Mapping[str, Any]
+    ) -> tuple[list[Ticket], list[MalformedTicket]]:
+        """The page's tickets, and those that could not be read (see zendesk_parse)."""
+        listed = items_of(page.get("tickets"))
+        raws = [raw for raw in listed if isinstance(raw, Mapping)]
+        malformed = [MalformedTicket(None, "a ticket on the page is not a JSON object")
+                     for raw in listed if not isinstance(raw, Mapping)]
+        emails = {i: optional_text(u.get("email"))
+                  for i, u in records_by_id(page.get("users")).items()}
         for raw in raws:
-            assignee = raw.get("assignee_id")
-            if isinstance(assignee, int) and assignee not in emails:
+            assignee = ref_of(raw.get("assignee_id"))
+            if assignee and assignee not in emails:
                 # Side-loads name every user a ticket refers to; should one be missing, an
                 # assigned ticket must still not read as unassigned.
                 emails[assignee] = self._lookups.user_email(assignee)
-        orgs = {o["id"]: o.get("name") for o in page.get("organizations", [])}
-        groups = {g["id"]: g.get("name") for g in page.get("groups", [])}
-        metrics = {m["ticket_id"]: m for m in page.get("metric_sets", [])}
+        orgs = {i: optional_text(o.get("name"))
+                for i, o in records_by_id(page.get("organizations")).items()}
+        groups = {i: optional_text(g.get("name"))
+                  for i, g in records_by_id(page.get("groups")).items()}
+        metrics = records_by_id(page.get("metric_sets"), "ticket_id")
         valued = valued_field_ids(raws)
         fields = self._lookups.fields(valued) if valued else {}
         tickets = []
         for raw in raws:
             try:
-                tickets.append(self._to_ticket(
-                    raw, emails=emails, orgs=orgs, groups=groups, metrics=metrics, fields=fields))
-            except (KeyError, TypeError, ValueError) as error:
-                # One malformed ticket must not stop the export; it is reported and passed over.
-                log.error("zendesk.ticket_malformed", ticket_id=raw.get("id"), error=str(error))
-        return tickets
-
-    def _to_ticket(
-        self,
-        raw: Mapping[str, Any],
-        *,
-        emails: Mapping[int, str | None],
-        orgs: Mapping[int, str | None],
-        groups: Mapping[int, str | None],
-        metrics: Mapping[int, Mapping[str, Any]],
-        fields: Mapping[int, TicketField],
-    ) -> Ticket:
-        created = _parse_time(raw["created_at"])
-        updated = _parse_time(raw["updated_at"])
-        if created is None or updated is None:
-            raise ValueError("ticket without created_at/updated_at")
-        metric = metrics.get(raw["id"], {})
-        reply_minutes = (metric.get("reply_time_in_minutes") or {}).get("calendar")
-        return Ticket(
-            id=int(raw["id"]),
-            subject=str(raw.get("subject") or ""),
-            description=str(raw.get("description") or ""),
-            status=str(raw.get("status") or "new"),
-            priority=raw.get("priority"),
-            tags=frozenset(raw.get("tags") or ()),
-            channel=str((raw.get("via") or {}).get("channel") or "unknown"),
-            requester_email=emails.get(raw.get("requester_id") or 0),
-            organization=orgs.get(raw.get("organization_id") or 0),
-            group=groups.get(raw.get("group_id") or 0),
-            created_at=created,
-            updated_at=updated,
-            web_url=self.ticket_url(int(raw["id"])),
-            first_reply_at=None
-            if reply_minutes is None
-            else created + timedelta(minutes=int(reply_minutes)),
-            solved_at=_parse_time(metric.get("solved_at")),
-            assignee=emails.get(raw.get("assignee_id") or 0),
-            custom_fields=custom_field_pairs(raw.get("custom_fields") or (), fields),
-            last_customer_update_at=_parse_time(metric.get("requester_updated_at")),
-            replies=int(metric.get("replies") or 0),
-        )
+                tickets.append(read_ticket(
+                    raw, web_url=self.ticket_url, emails=emails, orgs=orgs, groups=groups,
+                    metrics=metrics, fields=fields))
+            except UNREADABLE as error:
+                # Listed, never dropped: the service re-reads it and quarantines it if need be
+                # (its ticket.quarantined is the error line; this says what was seen).
+                bad = MalformedTicket(ticket_id_of(raw), short_error(error))
+                log.warning("zendesk.ticket_malformed", ticket_id=bad.ticket_id,
+                            error=bad.error)
+                malformed.append(bad)
+        return tickets, malformed
 
     def group_id(self, name: str) -> int:
         """The id of the group called `name`; PermanentError when no such group exists."""

@@ -126,9 +126,14 @@ def _text(value: object) -> Iterator[str]:
         yield str(value)
 
 
+def _listed(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
 def valued_field_ids(tickets: Iterable[Mapping[str, Any]]) -> set[int]:
     """The ids of the custom fields with a value on raw `tickets`: the ones worth a title."""
-    return {item["id"] for raw in tickets for item in raw.get("custom_fields") or ()
+    # A custom_fields that is not a list reads as none: the ticket is read without them.
+    return {item["id"] for raw in tickets for item in _listed(raw.get("custom_fields"))
             if isinstance(item, Mapping) and isinstance(item.get("id"), int)
             and item.get("value") not in (None, "", [])}
 

@@ -56,6 +56,7 @@ class Tally:
     allowances: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)
+    injected: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, test: str, checked: Checked) -> list[Violation]:
         """Count `checked`; return its violations (also kept in `violations`)."""
@@ -67,6 +68,7 @@ class Tally:
         if checked.response_validated:
             self.responses[key] += 1
         self.allowances.update(checked.allowed)
+        self.injected[key] += len(checked.injected)
         self.listed += [f"{key}: {test}: {checked.service} {checked.endpoint} -> {checked.status}"
                         for key in checked.allowed if key in LISTED]
         found = [Violation(test, checked.service, checked.endpoint, checked.status, str(f))
@@ -97,6 +99,13 @@ class Tally:
         for key in allowances.allowance_keys():
             out.append(f"  {key:<40} {self.allowances[key]:>6}")
         out += [f"  - {line}" for line in self.listed]
+        injected = {key: n for key, n in self.injected.items() if n}
+        if injected:
+            # A ticket served malformed on purpose (ZendeskTwin.corrupt_ticket): only the
+            # broken fields are let through; the rest of the answer is validated as ever.
+            out.append("findings at faults injected on purpose (not violations):")
+            out += [f"  {service} {endpoint}: {n}"
+                    for (service, endpoint), n in sorted(injected.items())]
         out.append(f"violations: {len(self.violations)}")
         out += [f"  {v.test}: {v}" for v in self.violations]
         return out

@@ -29,6 +29,7 @@ class Checked:
     allowed: tuple[str, ...] = ()  # keys of the allowances this exchange needed
     request_validated: bool = False
     response_validated: bool = False
+    injected: tuple[Finding, ...] = ()  # findings at spots a twin's fault broke on purpose
 
     @property
     def request_violations(self) -> tuple[Finding, ...]:
@@ -105,8 +106,11 @@ def check(spec: Spec, exchange: Exchange) -> Checked:
         headers=answer.headers, content_type="application/json",
     )
     findings += response_findings(spec.openapi.iter_response_errors(request, response))
-    violations = []
+    violations, injected = [], []
     for finding in findings:
+        if finding.side == "response" and _at_injected_spot(finding, answer.injected):
+            injected.append(finding)
+            continue
         allowance = allowances.allowance_for(work.service, endpoint, answer.status, finding)
         if allowance is None:
             violations.append(finding)
@@ -115,4 +119,17 @@ def check(spec: Spec, exchange: Exchange) -> Checked:
     return Checked(
         work.service, endpoint, answer.status, violations=tuple(violations),
         allowed=tuple(dict.fromkeys(work.allowed)), request_validated=True, response_validated=True,
+        injected=tuple(injected),
     )
+
+
+def _at_injected_spot(finding: Finding, spots: tuple[str, ...]) -> bool:
+    """Whether `finding` is about a spot a fault broke on purpose ("body.tickets.0.tags"): at
+    it, inside it, or (a field left out) at its parent, naming it."""
+    for spot in spots:
+        parent, _, name = spot.rpartition(".")
+        if finding.where == spot or finding.where.startswith(spot + "."):
+            return True
+        if finding.where == parent and f"'{name}'" in finding.message:
+            return True
+    return False

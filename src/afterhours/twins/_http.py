@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from afterhours.twins.faults import ErrorBody, Faults, abort, error_body_for
+from afterhours.twins.faults import NOT_JSON_BODY, ErrorBody, Faults, abort, error_body_for
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,14 @@ class Request:
 
 @dataclass
 class Response:
-    """What a handler answers: a status, a JSON body and extra headers."""
+    """What a handler answers: a status, a JSON body (bytes are sent as they are) and extra
+    headers. `injected` names the body's spots a fault broke on purpose ("body.tickets.0.tags"),
+    so the contract checks tell them from the twin's own mistakes."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    injected: tuple[str, ...] = ()
 
 
 class HttpError(Exception):
@@ -197,6 +200,9 @@ class TwinServer:
             time.sleep(fault.latency)
         if fault.kind == "reset":
             return None
+        if fault.kind == "not_json":
+            # Left out of `exchanges` as the injected errors are: no spec describes a proxy.
+            return Response(200, NOT_JSON_BODY, {"Content-Type": "text/html; charset=utf-8"})
         if fault.kind == "answer" and fault.status is not None:
             # Left out of `exchanges`: the specs need not declare every status we inject.
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
@@ -235,11 +241,13 @@ class TwinServer:
                 self._send(response)
 
             def _send(self, response: Response) -> None:
-                payload = b"" if response.body is None else json.dumps(response.body).encode()
+                body = response.body
+                payload = (body if isinstance(body, bytes)
+                           else b"" if body is None else json.dumps(body).encode())
+                headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
                 self.send_response(response.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(payload)))
-                for key, value in response.headers.items():
+                for key, value in headers.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(payload)

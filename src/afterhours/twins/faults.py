@@ -1,4 +1,5 @@
-"""Fault injection for the twins: errors, 429 storms, latency, resets, answers lost after commit.
+"""Fault injection for the twins: errors, 429 storms, latency, resets, answers lost after commit,
+200s whose body is not JSON.
 
 A `FaultRule` targets endpoints by the label `TwinServer` gives them
 ("PUT /api/v2/tickets/{id}.json") with fnmatch wildcards ("*", "POST *"). `Faults` holds the
@@ -22,7 +23,7 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 ErrorBody = Callable[[int], Any]  # status -> the JSON body of an error answer
-FaultKind = Literal["reset", "drop_after_commit", "answer"]
+FaultKind = Literal["reset", "drop_after_commit", "answer", "not_json"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class FaultRule:
     """What goes wrong, and how often, on the endpoints whose label matches `endpoint`.
 
     The rates are probabilities per request and are exclusive: one draw picks at most one of
-    reset, drop after commit, 429 storm or error, so together they may not exceed 1.
+    reset, drop after commit, 429 storm, error or a non-JSON 200 (an HTML page such as a proxy
+    answers, the request never reaching the handler), so together they may not exceed 1.
     """
 
     endpoint: str = "*"
@@ -42,6 +44,7 @@ class FaultRule:
     latency: float | tuple[float, float] = 0.0  # seconds, or a (min, max) range
     reset_rate: float = 0.0
     drop_after_commit_rate: float = 0.0
+    not_json_rate: float = 0.0
 
     def __post_init__(self) -> None:
         rates = _bands(self)
@@ -71,7 +74,13 @@ class FaultRule:
 def _bands(rule: FaultRule) -> list[tuple[str, float]]:
     # The order fixes which stretch of [0, 1) each failure owns for a given seed.
     return [("reset", rule.reset_rate), ("drop_after_commit", rule.drop_after_commit_rate),
-            ("429", rule.rate_limit_rate), ("error", rule.error_rate)]
+            ("429", rule.rate_limit_rate), ("error", rule.error_rate),
+            ("not_json", rule.not_json_rate)]
+
+
+# The bands whose fault is its kind alone (no status, no storm).
+_PLAIN_KINDS: dict[str, FaultKind] = {
+    "reset": "reset", "drop_after_commit": "drop_after_commit", "not_json": "not_json"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,8 @@ class Fault:
     """What to do to one request: wait `latency` seconds, then fail it as `kind` says (if set).
 
     "answer" means: answer `status` (with Retry-After when `retry_after` is set) without running
-    the handler; "reset" aborts the connection before the handler runs; "drop_after_commit" runs
+    the handler; "not_json" answers 200 with an HTML page, without running the handler either;
+    "reset" aborts the connection before the handler runs; "drop_after_commit" runs
     the handler and then aborts the connection instead of answering.
     """
 
@@ -174,9 +184,14 @@ class Faults:
                     return Fault(kind="answer", status=429, retry_after=rule.retry_after)
                 if name == "error":
                     return Fault(kind="answer", status=rule.error_status)
-                return Fault(kind="reset" if name == "reset" else "drop_after_commit")
+                return Fault(kind=_PLAIN_KINDS[name])
             roll -= rate
         return NO_FAULT
+
+    def note(self, kind: str, endpoint: str) -> None:
+        """Count a fault the twin injected itself (a ticket served malformed), not drawn here."""
+        with self._lock:
+            self._count(kind, endpoint)
 
     def _count(self, kind: str, endpoint: str) -> None:
         self.counts[kind] += 1
@@ -189,6 +204,11 @@ def abort(connection: socket.socket) -> None:
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     # detach(): the handler's rfile holds a reference that would keep close() from closing.
     socket.close(connection.detach())
+
+
+# What a proxy or a maintenance page answers with 200 in front of an API.
+NOT_JSON_BODY = (b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+                 b"<body><h1>We will be back soon.</h1></body></html>")
 
 
 def _phrase(status: int) -> str:

@@ -22,6 +22,7 @@ from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_in
 from afterhours.twins.zendesk_state import ZendeskState
 
 Clock = Callable[[], datetime]
+SHOW_TICKET = "/api/v2/tickets/{id}.json"
 
 __all__ = ["Clock", "ZendeskTwin"]
 
@@ -49,6 +50,8 @@ class ZendeskTwin(Twin):
     def __init__(self, clock: Clock | None = None, *, subdomain: str = "acme") -> None:
         self.state = ZendeskState(clock or _utc_now, subdomain)
         self.server = TwinServer("zendesk")
+        # ticket id -> (values to serve instead, fields to leave out): see corrupt_ticket.
+        self._corruptions: dict[int, tuple[dict[str, object], tuple[str, ...]]] = {}
         self._register()
 
     @property
@@ -136,6 +139,45 @@ class ZendeskTwin(Twin):
         with self.server.lock:
             return self.state.metrics[ticket_id].as_json()
 
+    # -- injected faults -------------------------------------------------------------------
+
+    def corrupt_ticket(self, ticket_id: int, *, remove: Sequence[str] = (),
+                       **fields: object) -> None:
+        """Serve the ticket malformed, in the export and on GET /tickets/{id}.json, until
+        `repair_ticket`: `fields` replace values as sent (tags=5, created_at="soon"), `remove`
+        leaves fields out (remove=("created_at",)). The ticket itself is unchanged: agents
+        still edit it and the export still lists it when it changes."""
+        with self.server.lock:
+            if ticket_id not in self.state.tickets:
+                raise ValueError(f"unknown ticket {ticket_id}")
+            self._corruptions[ticket_id] = (copy.deepcopy(fields), tuple(remove))
+
+    def repair_ticket(self, ticket_id: int) -> None:
+        """Serve the ticket as it is again."""
+        with self.server.lock:
+            self._corruptions.pop(ticket_id, None)
+
+    def _corrupted(self, response: Response, endpoint: str) -> Response:
+        """Break the tickets `corrupt_ticket` named, saying where (`Response.injected`)."""
+        body = response.body
+        if not self._corruptions or not isinstance(body, dict):
+            return response
+        listed = ([("body.ticket", body["ticket"])] if "ticket" in body
+                  else [(f"body.tickets.{n}", t) for n, t in enumerate(body.get("tickets", []))])
+        injected: list[str] = []
+        for where, ticket in listed:
+            fault = self._corruptions.get(ticket.get("id"))
+            if fault is None:
+                continue
+            fields, removed = fault
+            for name in removed:
+                ticket.pop(name, None)
+            ticket.update(copy.deepcopy(fields))
+            injected += [f"{where}.{name}" for name in (*removed, *fields)]
+            self.server.faults.note("malformed", endpoint)
+        response.injected = tuple(injected)
+        return response
+
     # -- HTTP ------------------------------------------------------------------------------
 
     def _register(self) -> None:
@@ -165,7 +207,7 @@ class ZendeskTwin(Twin):
         route("GET", "/api/v2/ticket_fields.json")(lambda request: Response(200, paginate(
             "ticket_fields", copy.deepcopy(list(state.fields.records.values())), request,
             self.base_url)))
-        route("GET", "/api/v2/tickets/{id}.json")(self._show_ticket)
+        route("GET", SHOW_TICKET)(self._show_ticket)
         route("PUT", "/api/v2/tickets/{id}.json")(self._update)
         route("GET", "/api/v2/tickets/{id}/comments.json")(lambda request: Response(
             200, paginate("comments", copy.deepcopy(state.comments[state.ticket(
@@ -175,8 +217,8 @@ class ZendeskTwin(Twin):
         route("PUT", "/api/v2/tickets/{id}/tags.json")(self._tags("additional_tags", 200))
         route("POST", "/api/v2/tickets/{id}/tags.json")(self._tags("tags", 201))
         route("DELETE", "/api/v2/tickets/{id}/tags.json")(self._tags("remove_tags", 204))
-        route("GET", EXPORT_PATH)(
-            lambda request: Response(200, export_page(state, request, self.base_url)))
+        route("GET", EXPORT_PATH)(lambda request: self._corrupted(
+            Response(200, export_page(state, request, self.base_url)), f"GET {EXPORT_PATH}"))
         self.schedules = ZendeskSchedules(self.server, state.clock)
 
     def _show_ticket(self, request: Request) -> Response:
@@ -184,7 +226,7 @@ class ZendeskTwin(Twin):
         # Show Ticket side-loads like the list endpoints do (?include=metric_sets,users,...).
         include = [name.strip() for name in (request.arg("include") or "").split(",")]
         loads = sideloads(self.state, [ticket], [name for name in include if name in SIDELOADS])
-        return Response(200, {"ticket": ticket, **loads})
+        return self._corrupted(Response(200, {"ticket": ticket, **loads}), f"GET {SHOW_TICKET}")
 
     def _update(self, request: Request) -> Response:
         changes = _body(request, "ticket")
