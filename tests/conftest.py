@@ -14,6 +14,7 @@ import pytest
 import structlog
 
 import pg
+from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
@@ -101,6 +102,14 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.sqlite3'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def state(state_url: str) -> Iterator[StateStore]:
+    """The state store on an empty database, once on SQLite and once on PostgreSQL."""
+    opened = StateStore(state_url)
+    yield opened
+    opened.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

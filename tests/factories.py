@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,13 @@ def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's fil
         "BACKFILL_HOURS": str(24 * 365 * 20),
     }
     return {f"AFTERHOURS_{name}": value for name, value in settings.items()}
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 15.0) -> None:
+    """Poll `condition` every few milliseconds until it holds; fail after `timeout` seconds
+    (for what another thread or process does in its own time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
+        time.sleep(0.02)

@@ -6,6 +6,7 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from afterhours.adapters.dryrun import (
@@ -15,9 +16,11 @@ from afterhours.adapters.dryrun import (
     ThrowawayState,
 )
 from afterhours.adapters.jira import JiraIssueTracker
+from afterhours.adapters.lease import Lease, LeaseKeeper
 from afterhours.adapters.notify import WebhookNotifier
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.sql import open_database, sqlite_path
+from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock, utc_now
@@ -29,7 +32,7 @@ from afterhours.policy import LoadedPolicy, Policy
 from afterhours.reload import PolicyReloader
 from afterhours.retrying import RetryPolicy
 from afterhours.service import Service
-from afterhours.settings import Settings
+from afterhours.settings import LocalSettings, Settings
 
 
 def check_policy(settings: Settings, policy: Policy) -> None:
@@ -41,6 +44,59 @@ def check_policy(settings: Settings, policy: Policy) -> None:
             + ", ".join(missing)
             + '; set AFTERHOURS_WEBHOOKS=\'{"channel": "https://..."}\''
         )
+
+
+def state_file(settings: LocalSettings, db: Path | None = None) -> Path | None:
+    """The SQLite file the state is in: `db` (a --db option) or the settings'; None when the
+    state is on PostgreSQL."""
+    if db is not None:
+        return db
+    return sqlite_path(settings.state_url.get_secret_value(), settings.state_setting)
+
+
+def open_state(
+    settings: LocalSettings, *, db: Path | None = None, exclusive: bool = False,
+    dry_run: bool = False, existing: bool = False,
+) -> StateStore:
+    """The state store AFTERHOURS_STATE_URL names (by default the SQLite file
+    AFTERHOURS_STATE_DB), or the SQLite file `db` a --db option names; migrated. `exclusive`:
+    the daemon's own handle; `dry_run`: a throwaway copy, so nothing is ever written;
+    `existing`: ConfigError rather than a new, empty SQLite file (the offline commands)."""
+    url, setting = settings.state_url.get_secret_value(), settings.state_setting
+    file = state_file(settings, db)
+    if existing and file is not None and not file.exists():
+        raise ConfigError(f"no state database at {file} (set AFTERHOURS_STATE_URL,"
+                          " AFTERHOURS_STATE_DB or --db)")
+    if db is not None or setting == "AFTERHOURS_STATE_DB":
+        # Messages name the file as the user wrote it, and the setting (or option) that did.
+        path = db or settings.state_db
+        return ThrowawayState(path) if dry_run else SqliteState(path, exclusive=exclusive)
+    if dry_run:
+        return ThrowawayState(url=url, setting=setting)
+    return StateStore(url, setting=setting, exclusive=exclusive)
+
+
+def keep_lease(
+    settings: Settings, state: StateStore, metrics: Metrics, health: Health,
+) -> LeaseKeeper | None:
+    """On PostgreSQL, the lease that lets one replica of many act, taken (if free) and kept
+    from now on, with every write of `state` fenced by it; None on SQLite, whose file lock
+    already makes this daemon the only one."""
+    if state.database.dialect.name != "postgresql":
+        return None
+    # Its own connection: renewals go on while the loop's connection is busy.
+    lease = Lease(open_database(settings.state_url.get_secret_value(),
+                                setting=settings.state_setting),
+                  seconds=settings.lease_seconds)
+
+    def changed(leading: bool) -> None:
+        metrics.set_leader(leading)
+        health.leading(leading)
+
+    keeper = LeaseKeeper(lease, on_change=changed)
+    state.fence_with(lease)
+    keeper.start()
+    return keeper
 
 
 def build_service(
@@ -59,13 +115,10 @@ def build_service(
     # A dry run refuses the same policies as the real thing: it is a rehearsal of it.
     check_policy(settings, policy)
     # The state first: a store that cannot be used stops start-up before any connection opens.
-    state: SqliteState
-    if dry_run:
-        # Starts from the real ledger, so what is already done is not shown as to do.
-        state = ThrowawayState(settings.state_db)
-    else:
-        # The daemon's own handle: one daemon per file, and a file it cannot write fails now.
-        state = SqliteState(settings.state_db, exclusive=True)
+    # A dry run starts from a copy of the real ledger, so what is done is not shown as to do;
+    # the daemon's own handle is one daemon per SQLite file, and a file it cannot write fails
+    # now.
+    state = open_state(settings, exclusive=not dry_run, dry_run=dry_run)
     stop = threading.Event()
     # One metrics registry for the daemon: every adapter, the retry policy and the loop count
     # into it, and /metrics serves it.
@@ -104,6 +157,8 @@ def build_service(
     else:
         notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
                                    breakers=breakers, metrics=metrics)
+    health = Health(clock, poll_interval=settings.poll_interval, metrics=metrics,
+                    store_probe=state.export_cursor, parked_count=state.parked_count)
     return Service(
         desk=desk,
         tracker=tracker,
@@ -116,9 +171,9 @@ def build_service(
         stop=stop,
         breakers=breakers,
         metrics=metrics,
-        health=Health(clock, poll_interval=settings.poll_interval, metrics=metrics,
-                      store_probe=state.export_cursor,
-                      parked_count=state.parked_count),
+        health=health,
+        # Last: from here on the replicas' lease is kept (a dry run acts for nobody).
+        lease=None if dry_run else keep_lease(settings, state, metrics, health),
     )
 
 

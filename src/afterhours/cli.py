@@ -19,11 +19,10 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from afterhours import __version__
-from afterhours.adapters.state import SqliteState
-from afterhours.bootstrap import build_reloader, build_service
+from afterhours.bootstrap import build_reloader, build_service, open_state
 from afterhours.demo.night import DemoNight
 from afterhours.demo.report import write_report
-from afterhours.errors import ConfigError, PolicyError, StateError
+from afterhours.errors import ConfigError, LeaseLostError, PolicyError, StateError
 from afterhours.inspect.commands import (
     add_explain_arguments,
     add_replay_arguments,
@@ -111,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="print the audit trail as JSON lines")
     audit.add_argument("--ticket", type=int, help="only this ticket")
     audit.add_argument("--limit", type=int, default=1000)
-    audit.add_argument("--db", type=Path, help="default: AFTERHOURS_STATE_DB")
+    audit.add_argument("--db", type=Path,
+                       help="a SQLite state file (default: AFTERHOURS_STATE_URL's database)")
     audit.set_defaults(command=_audit)
 
     explain = commands.add_parser(
@@ -132,23 +132,32 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     loaded = load_policy(settings.policy_file)
-    service = build_service(settings, loaded.policy, dry_run=args.dry_run)
+    if args.dry_run:
+        # On every line of this run, start-up's too: "action.done" means it would have been.
+        structlog.contextvars.bind_contextvars(dry_run=True)
+    try:
+        service = build_service(settings, loaded.policy, dry_run=args.dry_run)
+    except BaseException:
+        structlog.contextvars.unbind_contextvars("dry_run")
+        raise
     server: HttpServer | None = None
     try:
-        if args.dry_run:
-            # On every line of this run: here "action.done" means it would have been done.
-            structlog.contextvars.bind_contextvars(dry_run=True)
-        service.state.record(
-            at=service.clock(), ticket_id=None, outcome="policy_loaded",
-            reason=f"policy {loaded.path} in force", detail={"sha256": loaded.sha256},
-        )
+
+        def take_office() -> None:
+            # Written by the replica that acts (a standby's writes would be fenced out), each
+            # time it starts to: the policy in force, and parked actions released when a
+            # policy or settings change may have fixed them.
+            service.state.record(
+                at=service.clock(), ticket_id=None, outcome="policy_loaded",
+                reason=f"policy {loaded.path} in force", detail={"sha256": loaded.sha256},
+            )
+            replan_on_change(settings, service.state, service.clock, loaded)
+
         service.health.policy_in_force(loaded.sha256)
         if settings.http_listen:
             server = start_server(settings.http_listen, service.health, service.metrics)
         log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
-                 state_db=str(settings.state_db), once=args.once)
-        # A policy or settings change since the last start may have fixed what was parked.
-        replan_on_change(settings, service.state, service.clock, loaded)
+                 state=service.state.where, leader=service.is_leader, once=args.once)
 
         def request_stop(signum: int, _: FrameType | None) -> None:
             # Finish the ticket in hand, record it, then leave: nothing is cut half-way.
@@ -158,6 +167,11 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         if args.once:
+            if not service.is_leader:
+                print("afterhours: another replica holds the lease and acts: this pass would"
+                      " race it, so none was run", file=sys.stderr)
+                return EXIT_FAILED
+            take_office()
             # Exit 1 when the pass could not complete (the export, a crash, a stop) or an
             # action failed for good; a deferred action is retried by the next run: exit 0.
             return EXIT_OK if service.run_pass().clean else EXIT_FAILED
@@ -168,8 +182,12 @@ def _run(args: argparse.Namespace) -> int:
             reloader.request()
 
         signal.signal(signal.SIGHUP, request_reload)
-        service.run_forever(settings.poll_interval, before_pass=reloader.reload_if_changed)
+        service.run_forever(settings.poll_interval, before_pass=reloader.reload_if_changed,
+                            on_lead=take_office)
         return EXIT_OK
+    except LeaseLostError as error:  # `run --once`: another replica took over mid-pass
+        print(f"afterhours: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except StateError as error:
         # Opened fine at start (else exit 2 above), then failed: the run could not go on.
         print(f"afterhours: the state store failed during the run: {error}", file=sys.stderr)
@@ -218,10 +236,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    path = args.db or LocalSettings().state_db
-    if not Path(path).exists():
-        raise ConfigError(f"no state database at {path}")
-    state = SqliteState(path)
+    state = open_state(LocalSettings(), db=args.db, existing=True)
     try:
         for row in state.audit(ticket_id=args.ticket, limit=args.limit):
             print(json.dumps(row.__dict__, sort_keys=True))

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.clock import Clock
 from afterhours.domain.actions import Plan, PlannedAction, SkippedAction
 from afterhours.errors import PermanentError, ServiceError
@@ -55,7 +55,7 @@ class PassReport:
 class Recorder:
     """Writes each outcome to the audit trail and the log, settling its ledger entry."""
 
-    def __init__(self, state: SqliteState, clock: Clock, metrics: Metrics | None = None) -> None:
+    def __init__(self, state: StateStore, clock: Clock, metrics: Metrics | None = None) -> None:
         self.state = state
         self.clock = clock
         self.metrics = metrics or Metrics(clock)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import structlog
 
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.clock import Clock
 from afterhours.policy import LoadedPolicy
 from afterhours.settings import Settings
@@ -58,7 +58,7 @@ def change_reason(stored: Mapping[str, str], current: Mapping[str, str]) -> str 
     return "settings changed" if others else None
 
 
-def release_on_change(state: SqliteState, fingerprint: Mapping[str, str], clock: Clock) -> int:
+def release_on_change(state: StateStore, fingerprint: Mapping[str, str], clock: Clock) -> int:
     """Release every parked action once if `fingerprint` differs from the stored one, then
     store it; return how many were released."""
     stored = state.config_fingerprint()
@@ -74,7 +74,7 @@ def release_on_change(state: SqliteState, fingerprint: Mapping[str, str], clock:
     return len(released)
 
 
-def replan_on_change(settings: Settings, state: SqliteState, clock: Clock,
+def replan_on_change(settings: Settings, state: StateStore, clock: Clock,
                      loaded: LoadedPolicy) -> int:
     """`release_on_change` for the policy `loaded` with `settings`: at start and on reload."""
     return release_on_change(state, config_fingerprint(settings, loaded.sha256), clock)

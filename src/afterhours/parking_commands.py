@@ -1,8 +1,8 @@
 """`afterhours failed` and `afterhours retry`: the parked actions, seen and released by a person.
 
-Both read the state file only (AFTERHOURS_STATE_DB or --db): no Zendesk credentials, no
-network. `retry` releases what it is given; the daemon's next pass plans it again through
-the ledger, so nothing is done twice.
+Both read the state only (AFTERHOURS_STATE_URL, or the SQLite file --db): no Zendesk
+credentials, no network. `retry` releases what it is given; the daemon's next pass plans it
+again through the ledger, so nothing is done twice.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from afterhours.adapters.state import ParkedAction, QuarantinedTicket, SqliteState
+from afterhours.adapters.state import ParkedAction, QuarantinedTicket, StateStore
+from afterhours.bootstrap import open_state
 from afterhours.clock import Clock, utc_now
 from afterhours.domain.render import one_line
-from afterhours.errors import ConfigError
 from afterhours.inspect.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, span_argument
 from afterhours.settings import LocalSettings
 
@@ -53,14 +53,12 @@ def add_parked_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="default: AFTERHOURS_STATE_DB; never created")
+    parser.add_argument("--db", type=Path, help="a SQLite state file (default:"
+                        " AFTERHOURS_STATE_URL's database); never created")
 
 
-def _open_state(args: argparse.Namespace) -> SqliteState:
-    path = args.db or LocalSettings().state_db
-    if not Path(path).exists():
-        raise ConfigError(f"no state database at {path} (set AFTERHOURS_STATE_DB or --db)")
-    return SqliteState(path)
+def _open_state(args: argparse.Namespace) -> StateStore:
+    return open_state(LocalSettings(), db=args.db, existing=True)
 
 
 def run_failed(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -161,7 +159,7 @@ def _report_missed(entry: Callable[[str], tuple[str, str] | None], keys: set[str
     return code
 
 
-def _closed(state: SqliteState, ticket_id: int) -> bool:
+def _closed(state: StateStore, ticket_id: int) -> bool:
     ticket = state.ticket(ticket_id)
     return ticket is not None and ticket.is_closed
 

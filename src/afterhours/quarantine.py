@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import structlog
 
 from afterhours.adapters.ports import ExportPage, TicketDesk
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.clock import Clock
 from afterhours.domain.model import Ticket
 from afterhours.errors import MalformedTicketError, ServiceError
@@ -31,7 +31,7 @@ class Intake:
     """Stores export pages and keeps the quarantine, for one pass."""
 
     desk: TicketDesk
-    state: SqliteState
+    state: StateStore
     recorder: Recorder
     clock: Clock
     _counted: set[int] = field(default_factory=set)  # held tickets already in the report

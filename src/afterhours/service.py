@@ -8,6 +8,7 @@ that just sits there still reaches its escalation deadline without an API call p
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -15,8 +16,9 @@ from typing import Any
 
 import structlog
 
+from afterhours.adapters.lease import LeaseKeeper
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock
 from afterhours.domain import render
@@ -31,6 +33,7 @@ from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import (
     ConflictError,
+    LeaseLostError,
     PermanentError,
     ServiceError,
     StateError,
@@ -52,6 +55,8 @@ MAX_STORE_FAILURES = 5
 # Rounds per ticket per pass: a re-read before an escalation, a re-read after a 409, and
 # a Jira issue created (a fact the link actions need) each call for planning once more.
 MAX_ROUNDS = 5
+# How often a standby looks whether its lease keeper took the lease over (seconds).
+STANDBY_POLL = 0.1
 
 
 class Service:
@@ -63,7 +68,7 @@ class Service:
         desk: TicketDesk,
         tracker: IssueTracker,
         notifier: Notifier,
-        state: SqliteState,
+        state: StateStore,
         policy: Policy,
         clock: Clock,
         backfill: timedelta = timedelta(hours=24),
@@ -72,6 +77,7 @@ class Service:
         breakers: Breakers | None = None,
         metrics: Metrics | None = None,
         health: Health | None = None,
+        lease: LeaseKeeper | None = None,
     ) -> None:
         self.desk = desk
         self.tracker = tracker
@@ -94,6 +100,15 @@ class Service:
         # The adapters' circuit breakers (see bootstrap): open ones probe again each pass.
         self.breakers = breakers or Breakers()
         self._changed: set[int] = set()  # tickets the export brought this pass
+        # On PostgreSQL the lease decides which replica acts; None: this daemon alone does
+        # (on SQLite its file lock made it the only one).
+        self.lease = lease
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this replica acts now (the afterhours_leader gauge): always without a
+        lease, else while it holds the lease."""
+        return self.lease is None or self.lease.is_leader
 
     def run_pass(self) -> PassReport:
         """Read what changed, then settle every open ticket once (or until stopped). Each log
@@ -103,7 +118,8 @@ class Service:
             self._read_changes(report)
             self._close_out(report)
             for ticket in self.state.open_tickets():
-                if self.stop.is_set():
+                # A lease lost mid-pass stops the acting at once: another replica goes on.
+                if self.stop.is_set() or not self.is_leader:
                     report.interrupted = True
                     break
                 self._settle_alone(ticket, report)
@@ -116,35 +132,53 @@ class Service:
                 self.metrics.ticket_handled(ticket.updated_at)
             try:
                 self._settle(ticket, report)
-            except StateError:  # not this ticket's fault: no later ticket can be recorded
+            except (StateError, LeaseLostError):  # no later ticket can be recorded either
                 raise
             except Exception:  # one ticket's surprise must not starve every ticket after it
                 report.crashed += 1
                 log.exception("ticket.crashed", ticket_id=ticket.id)
 
     def close(self) -> None:
-        """Close every adapter; the service is unusable afterwards."""
+        """Release the lease, close every adapter; the service is unusable afterwards."""
+        if self.lease is not None:
+            self.lease.close()
         for adapter in (self.desk, self.tracker, self.notifier, self.state):
             adapter.close()
 
     def run_forever(
-        self, interval: float, *, before_pass: Callable[[], object] | None = None
+        self, interval: float, *, before_pass: Callable[[], object] | None = None,
+        on_lead: Callable[[], object] | None = None,
     ) -> None:
         """Run passes every `interval` seconds until `self.stop` is set; `before_pass` runs
         first each time (the policy reloader: the policy only changes between passes).
+        Only while this replica leads: a standby waits, and `on_lead` runs each time it
+        starts to lead, before its first pass. A write refused by the fence (LeaseLostError)
+        makes it a standby again.
 
         StateError when the state store failed `MAX_STORE_FAILURES` passes in a row, or was
         still failing when told to stop: a daemon that cannot record must not look healthy.
         """
         store_error: StateError | None = None
         failures = 0
+        leading = False
         while not self.stop.is_set():
+            if not self.is_leader:
+                leading = False
+                self._stand_by()
+                continue
             with correlated_pass():  # the reload before a pass, and its crash, carry its id
                 try:
+                    if not leading and on_lead is not None:
+                        on_lead()
+                    leading = True
                     if before_pass is not None:
                         before_pass()
                     self.run_pass()
                     store_error, failures = None, 0
+                except LeaseLostError as error:
+                    leading = False
+                    self._step_down(error)
+                    continue
                 except StateError as error:
                     store_error, failures = error, failures + 1
                     log.error("state.failed", error=str(error), consecutive=failures,
@@ -157,6 +191,23 @@ class Service:
         log.info("daemon.stopped")
         if store_error is not None:
             raise store_error
+
+    def _stand_by(self) -> None:
+        """Wait while another replica leads: until the lease keeper takes the lease over, or
+        this daemon is told to stop. Readiness hears from the store meanwhile."""
+        probe_every = self.lease.lease.renew_every if self.lease is not None else 1.0
+        next_probe = 0.0
+        while not self.stop.is_set() and not self.is_leader:
+            if time.monotonic() >= next_probe:
+                self.health.probe_store()
+                next_probe = time.monotonic() + probe_every
+            self.stop.wait(STANDBY_POLL)
+
+    def _step_down(self, error: LeaseLostError) -> None:
+        """A fenced write was refused: another replica leads now; stop acting, stand by."""
+        if self.lease is None:  # pragma: no cover  (nothing fences a lone daemon's writes)
+            raise error
+        self.lease.forfeit(str(error))
 
     def _read_changes(self, report: PassReport) -> None:
         self._changed = set()
@@ -179,7 +230,7 @@ class Service:
             # Without fresh changes the stored tickets can still be escalated on time.
             report.export_failed = True
             log.error("export.failed", error=str(error), status=error.status)
-        except StateError:  # the store is failing: no pass can be recorded, say so loudly
+        except (StateError, LeaseLostError):  # no pass can be recorded: say so loudly
             raise
         except Exception:  # a surprise on the read side must not stop the escalations either
             report.export_failed = True

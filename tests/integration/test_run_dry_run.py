@@ -1,4 +1,5 @@
-"""`afterhours run --dry-run`: the whole loop against the twins, and not one write anywhere."""
+"""`afterhours run --dry-run`: the whole loop against the twins, and not one write anywhere
+(neither in a SQLite state file nor in a PostgreSQL state database)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from afterhours.adapters.sql import open_database
 from afterhours.cli import main
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
+from factories import wait_for
 
 pytestmark = pytest.mark.integration
 POLICY = Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml"
@@ -56,12 +58,38 @@ def files_of(state: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(state.parent.glob(state.name + "*"))}
 
 
+def rows_of(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of a PostgreSQL database, the lease and the schema's too."""
+    db = open_database(url)
+    try:
+        tables = [name for (name,) in db.fetchall(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() ORDER BY table_name")]
+        return {t: sorted(db.fetchall(f'SELECT * FROM "{t}"'), key=repr)  # noqa: S608
+                for t in tables}
+    finally:
+        db.close()
+
+
+@dataclass(frozen=True)
+class RealState:
+    """The state the real passes wrote: its SQLite file (the default), or a PostgreSQL URL."""
+
+    path: Path
+    url: str | None
+
+    def contents(self) -> object:
+        """All the state holds, to compare before and after: bytes, or rows."""
+        return files_of(self.path) if self.url is None else rows_of(self.url)
+
+
 @pytest.fixture
-def state_after_a_real_pass(
+def state_after_a_real_pass(  # noqa: PLR0917  (fixtures are positional)
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zendesk: ZendeskTwin, jira: JiraTwin,
-    chat: ChatTwin,
-) -> Path:
-    """A state file real passes wrote, with one billing ticket settled for now."""
+    chat: ChatTwin, state_url: str,
+) -> RealState:
+    """The state real passes wrote, with one billing ticket settled for now: in the SQLite
+    file AFTERHOURS_STATE_DB names, then in the PostgreSQL database of AFTERHOURS_STATE_URL."""
     user = zendesk.add_user("Bob", "bob@initech.com")["id"]
     for group in ("Finance", "Engineering", "Support", "Support Leads"):
         zendesk.add_group(group)
@@ -70,17 +98,20 @@ def state_after_a_real_pass(
     state = tmp_path / "state.sqlite3"
     for name, value in settings_env(zendesk, jira, chat, state).items():
         monkeypatch.setenv(name, value)
+    url = None if state_url.startswith("sqlite") else state_url
+    if url is not None:
+        monkeypatch.setenv("AFTERHOURS_STATE_URL", url)
     # The second pass sees the priority the first one set, and escalates: the ticket is
     # Friday evening's, the daemon's clock is today's.
     assert main(["run", "--once"]) == 0
     assert main(["run", "--once"]) == 0
     assert chat.messages("support-lead")
-    return state
+    return RealState(state, url)
 
 
 def test_a_dry_run_pass_logs_every_action_and_writes_nothing(
-    state_after_a_real_pass: Path, capsys: pytest.CaptureFixture[str], zendesk: ZendeskTwin,
-    jira: JiraTwin, chat: ChatTwin,
+    state_after_a_real_pass: RealState, capsys: pytest.CaptureFixture[str],
+    zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin,
 ) -> None:
     state = state_after_a_real_pass
     settled = zendesk.ticket(1)
@@ -88,14 +119,14 @@ def test_a_dry_run_pass_logs_every_action_and_writes_nothing(
     bug = zendesk.create_ticket(subject="App crashes on login", description="every time",
                                 requester_id=user)["id"]
     capsys.readouterr()
-    before, files_before = writes(zendesk, jira, chat), files_of(state)
+    before, files_before = writes(zendesk, jira, chat), state.contents()
     messages_before = chat.messages()
 
     assert main(["run", "--once", "--dry-run"]) == 0
 
     out = capsys.readouterr().out
     assert writes(zendesk, jira, chat) == before
-    assert files_of(state) == files_before
+    assert state.contents() == files_before
     assert chat.messages() == messages_before
     assert jira.issues() == []
     assert zendesk.ticket(bug)["tags"] == []
@@ -123,25 +154,16 @@ def test_a_dry_run_pass_logs_every_action_and_writes_nothing(
     assert "/hooks/" not in out  # a webhook URL is a secret too
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float = 15.0) -> None:
-    """Poll `condition` every few milliseconds until it holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the daemon")
-        time.sleep(0.02)
-
-
 def test_a_dry_run_daemon_runs_passes_until_sigterm_and_writes_nothing(
-    tmp_path: Path, state_after_a_real_pass: Path, zendesk: ZendeskTwin, jira: JiraTwin,
+    tmp_path: Path, state_after_a_real_pass: RealState, zendesk: ZendeskTwin, jira: JiraTwin,
     chat: ChatTwin,
 ) -> None:
     state = state_after_a_real_pass
     zendesk.create_ticket(subject="Invoice is wrong", description="charged twice",
                           requester_id=zendesk.ticket(1)["requester_id"])
-    before, files_before = writes(zendesk, jira, chat), files_of(state)
+    before, files_before = writes(zendesk, jira, chat), state.contents()
     log = tmp_path / "daemon.log"
-    env = {**os.environ, **settings_env(zendesk, jira, chat, state, POLL_INTERVAL="0.05")}
+    env = {**os.environ, **settings_env(zendesk, jira, chat, state.path, POLL_INTERVAL="0.05")}
     with log.open("w") as out:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "afterhours", "run", "--dry-run"], stdout=out,
@@ -165,4 +187,4 @@ def test_a_dry_run_daemon_runs_passes_until_sigterm_and_writes_nothing(
     # (the live daemon's second pass); each once, as the throwaway ledger remembers.
     assert [e["channel"] for e in notified] == ["finance", "support-lead"]
     assert writes(zendesk, jira, chat) == before
-    assert files_of(state) == files_before
+    assert state.contents() == files_before

@@ -1,4 +1,5 @@
-"""A state file that cannot be used stops `afterhours run` with one line and exit 2.
+"""A state store that cannot be used stops `afterhours run` with one line and exit 2: a SQLite
+file, or a PostgreSQL database (its password never shown).
 
 Each case runs the real command in a child process. The read-only and full volumes are real
 mounts (a read-only bind mount, a tiny tmpfs) made inside a private mount namespace
@@ -13,9 +14,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 
+from afterhours.adapters.sql_text import redact_url
 from afterhours.adapters.state import SqliteState
 
 REPO = Path(__file__).parents[2]
@@ -37,13 +41,17 @@ def env_for(state: Path) -> dict[str, str]:
     }
 
 
-def run_once(state: Path, *, mount: str = "") -> subprocess.CompletedProcess[str]:
-    """`afterhours run --once` on `state`, after the shell commands `mount` when given."""
+def run_once(
+    state: Path, *, mount: str = "", url: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """`afterhours run --once` on `state` (or on AFTERHOURS_STATE_URL `url`), after the shell
+    commands `mount` when given."""
     command = [sys.executable, "-m", "afterhours", "run", "--once"]
     if mount:
         script = f"set -e; {mount}; exec {' '.join(command)}"
         command = ["unshare", "-m", "sh", "-c", script]
-    return subprocess.run(command, env=env_for(state),  # noqa: S603  (our own command)
+    env = env_for(state) | ({"AFTERHOURS_STATE_URL": url} if url else {})
+    return subprocess.run(command, env=env,  # noqa: S603  (our own command)
                           capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -135,3 +143,60 @@ def test_a_full_disk_is_named_with_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 2
     line = one_line_error(result)
     assert f"AFTERHOURS_STATE_DB={state}: the disk is full" in line
+
+
+def _with(url: str, *, password: str | None = None, database: str | None = None,
+          port: int | None = None) -> str:
+    parts = urlsplit(url)
+    user = parts.username or ""
+    secret = parts.password if password is None else password
+    netloc = f"{user}:{secret}@{parts.hostname}:{port or parts.port}"
+    return parts._replace(netloc=netloc, path=f"/{database}" if database else parts.path).geturl()
+
+
+@pytest.mark.postgres
+def test_a_wrong_postgresql_password_is_named_without_showing_it(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    wrong = _with(postgres_url, password="not-the-password-42")
+    result = run_once(tmp_path / "unused.sqlite3", url=wrong)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert line.startswith(f"afterhours: AFTERHOURS_STATE_URL={redact_url(wrong)}: authentication"
+                           " failed: check the user and password in AFTERHOURS_STATE_URL")
+    assert "not-the-password-42" not in result.stderr + result.stdout
+
+
+@pytest.mark.postgres
+def test_a_missing_postgresql_database_is_named_with_what_to_do(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    missing = _with(postgres_url, database="no_such_afterhours_db")
+    line = one_line_error(run_once(tmp_path / "unused.sqlite3", url=missing))
+    assert (f"AFTERHOURS_STATE_URL={redact_url(missing)}: the database does not exist:"
+            " create it") in line
+
+
+def test_a_postgresql_server_that_does_not_answer_is_named(tmp_path: Path) -> None:
+    nowhere = "postgresql://afterhours:secret-pw@127.0.0.1:9/afterhours"  # discard port: closed
+    result = run_once(tmp_path / "unused.sqlite3", url=nowhere)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert line.startswith("afterhours: AFTERHOURS_STATE_URL=postgresql://afterhours:***@"
+                           "127.0.0.1:9/afterhours: cannot connect: check that the server is"
+                           " running")
+    assert "secret-pw" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_read_only_postgresql_database_is_named_with_what_to_do(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        name = urlsplit(postgres_url).path.lstrip("/")
+        admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    result = run_once(tmp_path / "unused.sqlite3", url=postgres_url)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert f"AFTERHOURS_STATE_URL={redact_url(postgres_url)}: the database is read-only" in line
+    assert "point AFTERHOURS_STATE_URL at the primary" in line

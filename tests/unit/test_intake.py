@@ -10,7 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from afterhours.adapters.ports import ExportPage, MalformedTicket
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
@@ -55,9 +55,10 @@ class ReadDesk:
         """Nothing to release."""
 
 
-def service_for(desk: ReadDesk, tmp_path: Path) -> Service:
+
+def service_for(desk: ReadDesk, state: StateStore) -> Service:
     return Service(desk=desk, tracker=FakeTracker(), notifier=FakeNotifier(),
-                   state=SqliteState(tmp_path / "state.sqlite3"), policy=POLICY,
+                   state=state, policy=POLICY,
                    clock=ManualClock(SATURDAY_NIGHT + timedelta(minutes=5)))
 
 
@@ -66,11 +67,11 @@ def page_with_bad(*malformed: MalformedTicket) -> ExportPage:
 
 
 def test_a_ticket_that_cannot_be_reread_now_is_held_with_what_the_page_showed(
-    tmp_path: Path
+    state: StateStore
 ) -> None:
     desk = ReadDesk(page_with_bad(MalformedTicket(BAD, "created_at is missing")))
     desk.fetch_error = TransientError("zendesk", "503")
-    service = service_for(desk, tmp_path)
+    service = service_for(desk, state)
     report = service.run_pass()
     assert (report.quarantined, report.tickets_read, report.clean) == (1, 1, False)
     (held,) = service.state.quarantined()
@@ -83,19 +84,19 @@ def test_a_ticket_that_cannot_be_reread_now_is_held_with_what_the_page_showed(
     assert [r.outcome for r in service.state.audit(ticket_id=BAD)] == ["ticket_quarantined"]
 
 
-def test_a_ticket_the_reread_can_read_is_stored_and_never_held(tmp_path: Path) -> None:
+def test_a_ticket_the_reread_can_read_is_stored_and_never_held(state: StateStore) -> None:
     desk = ReadDesk(page_with_bad(MalformedTicket(BAD, "created_at is missing")))
-    service = service_for(desk, tmp_path)
+    service = service_for(desk, state)
     report = service.run_pass()
     assert (report.quarantined, report.tickets_read) == (0, 2)
     assert service.state.ticket(BAD) is not None
     assert service.state.quarantined() == []
 
 
-def test_a_held_ticket_deleted_meanwhile_is_let_go(tmp_path: Path) -> None:
+def test_a_held_ticket_deleted_meanwhile_is_let_go(state: StateStore) -> None:
     desk = ReadDesk(page_with_bad(MalformedTicket(BAD, "created_at is missing")))
     desk.fetch_error = MalformedTicketError("zendesk", "ticket 9 cannot be read: no created_at")
-    service = service_for(desk, tmp_path)
+    service = service_for(desk, state)
     service.run_pass()
     assert service.state.quarantined()[0].error.endswith("no created_at")
     desk.fetch_error = None
@@ -106,11 +107,11 @@ def test_a_held_ticket_deleted_meanwhile_is_let_go(tmp_path: Path) -> None:
         "ticket_quarantined", "deleted"]
 
 
-def test_every_ticket_without_an_id_is_audited_without_an_excerpt(tmp_path: Path) -> None:
+def test_every_ticket_without_an_id_is_audited_without_an_excerpt(state: StateStore) -> None:
     secret = "password=hunter2"
     desk = ReadDesk(page_with_bad(MalformedTicket(None, f"id is missing {secret}"),
                                   MalformedTicket(None, "a ticket on the page is not an object")))
-    service = service_for(desk, tmp_path)
+    service = service_for(desk, state)
     report = service.run_pass()
     assert report.quarantined == 2
     rows = [r for r in service.state.audit() if r.outcome == "ticket_unreadable"]
@@ -122,12 +123,12 @@ def test_every_ticket_without_an_id_is_audited_without_an_excerpt(tmp_path: Path
 
 @pytest.mark.parametrize("surprise", [RuntimeError("bug"), KeyError("after_cursor")])
 def test_a_surprise_on_the_read_side_still_plans_stored_tickets(
-    tmp_path: Path, surprise: Exception
+    state: StateStore, surprise: Exception
 ) -> None:
     urgent = make_ticket(id=1, subject="Checkout is down", priority="urgent",
                          tags=frozenset({"p1"}))
     desk = ReadDesk(ExportPage((urgent,), "cursor-1", True))
-    service = service_for(desk, tmp_path)
+    service = service_for(desk, state)
     service.run_pass()
     desk.export_error = surprise
     assert isinstance(service.clock, ManualClock)

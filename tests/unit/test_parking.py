@@ -1,15 +1,15 @@
-"""Parked actions in the state file, and when a configuration change releases them."""
+"""Parked actions in the state (on SQLite and on PostgreSQL), and when a configuration change
+releases them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.cli import main
 from afterhours.clock import ManualClock
 from afterhours.parking import change_reason, config_fingerprint, release_on_change
@@ -18,14 +18,8 @@ from afterhours.settings import Settings
 KEY = "ticket:7/route:bugs/create_jira_issue"
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[SqliteState]:
-    opened = SqliteState(tmp_path / "state.sqlite3")
-    yield opened
-    opened.close()
 
-
-def park(state: SqliteState, clock: ManualClock, key: str = KEY, ticket_id: int = 7) -> None:
+def park(state: StateStore, clock: ManualClock, key: str = KEY, ticket_id: int = 7) -> None:
     state.mark_intended(at=clock(), ticket_id=ticket_id, key=key, rule="route:bugs",
                         action="CreateJiraIssue", reason="a bug")
     state.record(at=clock(), ticket_id=ticket_id, key=key, rule="route:bugs",
@@ -44,7 +38,7 @@ def settings(**changes: object) -> Settings:
 
 
 def test_a_failed_action_is_parked_settled_and_counted(
-    state: SqliteState, clock: ManualClock
+    state: StateStore, clock: ManualClock
 ) -> None:
     park(state, clock)
     [parked] = state.parked()
@@ -55,7 +49,7 @@ def test_a_failed_action_is_parked_settled_and_counted(
     assert KEY in state.history(7).settled
 
 
-def test_parked_since_leaves_out_older_failures(state: SqliteState, clock: ManualClock) -> None:
+def test_parked_since_leaves_out_older_failures(state: StateStore, clock: ManualClock) -> None:
     park(state, clock, "ticket:1/a/b", 1)
     clock.advance(timedelta(days=8))
     park(state, clock, "ticket:2/a/b", 2)
@@ -64,7 +58,7 @@ def test_parked_since_leaves_out_older_failures(state: SqliteState, clock: Manua
 
 
 def test_a_released_action_is_no_longer_settled_and_its_past_stays_audited(
-    state: SqliteState, clock: ManualClock
+    state: StateStore, clock: ManualClock
 ) -> None:
     park(state, clock)
     clock.advance(timedelta(hours=1))
@@ -82,7 +76,7 @@ def test_a_released_action_is_no_longer_settled_and_its_past_stays_audited(
     assert last.detail["failed_reason"] == "jira: Specify a valid project ID or key"
 
 
-def test_release_leaves_what_is_not_parked_alone(state: SqliteState, clock: ManualClock) -> None:
+def test_release_leaves_what_is_not_parked_alone(state: StateStore, clock: ManualClock) -> None:
     state.record(at=clock(), ticket_id=7, key=KEY, rule="r", action="AddTags", outcome="done",
                  reason="tagged", status="done")
     assert state.release_parked([KEY], at=clock(), outcome="retry_requested", reason="x") == []
@@ -123,7 +117,7 @@ def test_nothing_stored_yet_is_no_known_change() -> None:
 
 
 def test_a_change_releases_every_parked_action_once(
-    state: SqliteState, clock: ManualClock
+    state: StateStore, clock: ManualClock
 ) -> None:
     first = config_fingerprint(settings(), "v1")
     park(state, clock)
@@ -142,25 +136,26 @@ def test_a_change_releases_every_parked_action_once(
 
 
 def test_retry_since_releases_only_recent_failures_and_needs_a_choice(
-    state: SqliteState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    state: StateStore, state_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     now = ManualClock(datetime.now(UTC))
     park(state, ManualClock(now() - timedelta(days=30)), "ticket:1/a/b", 1)
     park(state, now, "ticket:2/a/b", 2)
-    db = str(tmp_path / "state.sqlite3")
+    monkeypatch.setenv("AFTERHOURS_STATE_URL", state_url)  # the daemon's setting, read alike
 
-    assert main(["retry", "--db", db]) == 2
+    assert main(["retry"]) == 2
     assert "name ACTION_KEYs, or choose --all or --since SPAN" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:  # argparse's own usage error
-        main(["retry", "--db", db, "--since", "7x"])
+        main(["retry", "--since", "7x"])
     assert refused.value.code == 2
     assert "expected a duration such as 7d" in capsys.readouterr().err
 
-    assert main(["retry", "--db", db, "--since", "7d"]) == 0
+    assert main(["retry", "--since", "7d"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("released ticket:2/a/b (CreateJiraIssue on ticket 2; failed ")
     assert [p.key for p in state.parked()] == ["ticket:1/a/b"]
-    assert main(["retry", "--db", db, "--since", "7d"]) == 0
+    assert main(["retry", "--since", "7d"]) == 0
     assert capsys.readouterr().out == "nothing is parked from that period\n"
 
 

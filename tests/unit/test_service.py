@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from afterhours.adapters.ports import ExportPage
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import (
     AddInternalNote,
@@ -110,7 +110,9 @@ class FakeNotifier:
 
 
 @pytest.fixture
-def parts(tmp_path: Path) -> tuple[FakeDesk, FakeTracker, FakeNotifier, Service]:
+def parts(state_url: str) -> Iterator[tuple[FakeDesk, FakeTracker, FakeNotifier, Service]]:
+    """A service on fakes of the outside services, with its state once on SQLite and once on
+    PostgreSQL."""
     urgent = make_ticket(
         id=1, subject="Checkout is down", priority="urgent", tags=frozenset({"p1"})
     )
@@ -120,11 +122,12 @@ def parts(tmp_path: Path) -> tuple[FakeDesk, FakeTracker, FakeNotifier, Service]
         desk=desk,
         tracker=tracker,
         notifier=notifier,
-        state=SqliteState(tmp_path / "state.sqlite3"),
+        state=StateStore(state_url),
         policy=POLICY,
         clock=clock,
     )
-    return desk, tracker, notifier, service
+    yield desk, tracker, notifier, service
+    service.state.close()
 
 
 def advance(service: Service, delta: timedelta) -> None:

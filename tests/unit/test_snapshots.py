@@ -1,11 +1,12 @@
-"""Ticket snapshots survive the state file: every field comes back as the planner needs it."""
+"""Ticket snapshots survive the state store: every field comes back as the planner needs it,
+from a SQLite file and from PostgreSQL alike."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 from datetime import timedelta
 
-from afterhours.adapters.state import ticket_from_json, ticket_to_json
+from afterhours.adapters.state import StateStore, ticket_from_json, ticket_to_json
 from factories import SATURDAY_NIGHT, make_ticket
 
 
@@ -28,3 +29,22 @@ def test_a_snapshot_from_before_custom_fields_still_loads() -> None:
     text = ticket_to_json(make_ticket()).replace(', "custom_fields": []', "")
     assert "custom_fields" not in text
     assert ticket_from_json(text).custom_fields == ()
+
+
+
+def test_a_snapshot_round_trips_through_the_store_on_both_databases(state: StateStore) -> None:
+    # A ticket id beyond 32 bits: Zendesk's ids are the vendor's, and grow.
+    ticket = make_ticket(id=4_000_000_001, custom_fields=(("Plan", "enterprise"),),
+                         first_reply_at=SATURDAY_NIGHT + timedelta(minutes=5), replies=1)
+    state.store_page([ticket, make_ticket(id=8, status="solved")], "cursor-1")
+    assert state.export_cursor() == "cursor-1"
+    assert state.ticket(ticket.id) == ticket
+    assert state.open_tickets() == [ticket]  # the solved one is kept, but not open
+
+
+def test_an_older_read_never_rolls_a_snapshot_back(state: StateStore) -> None:
+    fresh = make_ticket(id=3, priority="high", updated_at=SATURDAY_NIGHT + timedelta(hours=1))
+    state.store_ticket(fresh)
+    state.store_page([make_ticket(id=3)], "cursor-2")  # a page read before the fresh fetch
+    assert state.ticket(3) == fresh
+    assert state.export_cursor() == "cursor-2"

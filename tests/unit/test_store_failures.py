@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from afterhours.adapters.ports import ExportPage
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.errors import StateError
 from afterhours.policy import load_policy
@@ -30,28 +31,44 @@ class QuietDesk:
         """Nothing to release."""
 
 
-class BrokenState(SqliteState):
-    """A state file whose disk fills up after `healthy` passes."""
+class BrokenState(StateStore):
+    """A state (SQLite or PostgreSQL) whose disk fills up after `healthy` passes."""
 
-    def __init__(self, path: Path, healthy: int) -> None:
-        super().__init__(path)
+    def __init__(self, url: str, healthy: int) -> None:
+        super().__init__(url)
         self.healthy = healthy
 
     def store_page(self, tickets: object, cursor: str) -> None:
         if self.healthy <= 0:
-            raise StateError(f"AFTERHOURS_STATE_DB={self.path}: the disk is full")
+            raise StateError(f"AFTERHOURS_STATE_URL={self.where}: the disk is full")
         self.healthy -= 1
 
 
-def service(state: SqliteState, stop: threading.Event) -> Service:
+@pytest.fixture
+def broken(state_url: str) -> Iterator[Callable[[int], BrokenState]]:
+    """Opens a BrokenState on SQLite, then on PostgreSQL; closed afterwards."""
+    opened: list[BrokenState] = []
+
+    def open_one(healthy: int) -> BrokenState:
+        opened.append(BrokenState(state_url, healthy))
+        return opened[-1]
+
+    yield open_one
+    for state in opened:
+        state.close()
+
+
+def service(state: StateStore, stop: threading.Event) -> Service:
     """A service whose only I/O is the export and the state."""
     return Service(desk=QuietDesk(), tracker=None, notifier=None, state=state,  # type: ignore[arg-type]
                    policy=POLICY, clock=ManualClock(SATURDAY_NIGHT), stop=stop)
 
 
-def test_a_store_failing_pass_after_pass_ends_the_daemon(tmp_path: Path) -> None:
+def test_a_store_failing_pass_after_pass_ends_the_daemon(
+    broken: Callable[[int], BrokenState],
+) -> None:
     stop = threading.Event()
-    daemon = service(BrokenState(tmp_path / "s.sqlite3", healthy=2), stop)
+    daemon = service(broken(2), stop)
     with capture_logs() as logs, pytest.raises(StateError, match="the disk is full"):
         daemon.run_forever(0)
     failures = [e for e in logs if e["event"] == "state.failed"]
@@ -59,9 +76,9 @@ def test_a_store_failing_pass_after_pass_ends_the_daemon(tmp_path: Path) -> None
     assert not any(e["event"] == "pass.crashed" for e in logs)
 
 
-def test_a_store_that_recovers_resets_the_count(tmp_path: Path) -> None:
+def test_a_store_that_recovers_resets_the_count(broken: Callable[[int], BrokenState]) -> None:
     stop = threading.Event()
-    state = BrokenState(tmp_path / "s.sqlite3", healthy=0)
+    state = broken(0)
     daemon = service(state, stop)
     passes = 0
 
@@ -76,8 +93,10 @@ def test_a_store_that_recovers_resets_the_count(tmp_path: Path) -> None:
     daemon.run_forever(0, before_pass=heal_after_some_failures)  # returns: no error
 
 
-def test_stopping_while_the_store_fails_is_not_a_clean_exit(tmp_path: Path) -> None:
+def test_stopping_while_the_store_fails_is_not_a_clean_exit(
+    broken: Callable[[int], BrokenState],
+) -> None:
     stop = threading.Event()
-    daemon = service(BrokenState(tmp_path / "s.sqlite3", healthy=0), stop)
+    daemon = service(broken(0), stop)
     with pytest.raises(StateError):
         daemon.run_forever(0, before_pass=stop.set)  # SIGTERM arrives during the first pass

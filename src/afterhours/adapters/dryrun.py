@@ -164,8 +164,8 @@ class ThrowawayState(SqliteState):
         try:
             if file is not None and Path(file).exists():
                 snapshot(Path(file), copy)
-            # Errors on the copy name the user's file (or the URL, password hidden).
-            shown = file if file is not None else redact_url(url or "")
+            # Errors on the copy name the user's file, or the database it is a copy of.
+            shown = file if file is not None else f"{redact_url(url or '')} (a dry run's copy)"
             super().__init__(copy, setting=setting, shown_as=shown)
             if file is None and url is not None:
                 copy_from_database(url, self.database, setting)

@@ -5,12 +5,14 @@ takes over once the lease has expired on the database's clock (replicas' own clo
 count), and each takeover raises the fencing token. Writers call `assert_fence` inside their
 transaction, so an old leader that was paused past its lease has its late write refused
 (`LeaseLostError`) instead of racing the new one. `release` on a clean stop hands over at once.
+`LeaseKeeper` does the renewing on a thread of its own.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from collections.abc import Callable
 import structlog
 
 from afterhours.adapters.sql import Database
-from afterhours.errors import LeaseLostError
+from afterhours.errors import LeaseLostError, StateError
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,8 @@ class Lease:
         self._held = False
         self._token: int | None = None
         self._valid_until = 0.0
+        # Seconds until the holder's lease expires, as the last failed try found it.
+        self.free_in: float | None = None
 
     @property
     def renew_every(self) -> float:
@@ -80,6 +84,9 @@ class Lease:
             if self._held:
                 log.warning("lease.lost", lease=self.name, holder=self.holder, token=self._token)
             self._held = False
+            left = self._db.fetchone(f"SELECT expires_at - {now} FROM lease WHERE name = ?",  # noqa: S608
+                                     (self.name,))
+            self.free_in = None if left is None else max(0.0, float(left[0]))
             return False
         token = int(row[0])
         if not self._held or token != self._token:
@@ -89,6 +96,14 @@ class Lease:
         # The database granted the lease after we asked: it lasts at least `seconds` from then.
         self._valid_until = asked + self.seconds
         return True
+
+    def forfeit(self, why: str) -> None:
+        """Stop counting as the leader at once: a fenced write was refused (`why`), so another
+        replica holds the lease; the next `try_acquire` finds out more."""
+        if self._held:
+            log.warning("lease.lost", lease=self.name, holder=self.holder, token=self._token,
+                        reason=why)
+        self._held = False
 
     def release(self) -> None:
         """Give the lease up on a clean stop, so a standby takes over at its next try."""
@@ -100,6 +115,10 @@ class Lease:
             (self.name, self.holder),
         )
         log.info("lease.released", lease=self.name, holder=self.holder, token=self._token)
+
+    def close(self) -> None:
+        """Close the lease's database connection (`release` first, on a clean stop)."""
+        self._db.close()
 
     def assert_fence(self, db: Database) -> None:
         """Inside a writer's transaction: raise LeaseLostError unless this replica still holds
@@ -117,3 +136,81 @@ class Lease:
                 f"lease {self.name!r} is held by {holder or 'nobody'} (token {token}) now, not by"
                 f" this replica {self.holder} (token {self._token}): its write is refused"
             )
+
+
+class LeaseKeeper:
+    """Keeps a lease from a thread of its own: every `renew_every` seconds the holder renews,
+    a standby tries to take it (right when the holder's lease runs out, if sooner).
+
+    Renewal does not wait for the loop between tickets: one ticket can take minutes (a
+    dependency's retries), and a leader that is merely busy must not lose the lease. A
+    leader that is paused or killed stops renewing, and is fenced out once a standby took over.
+    `on_change(leading)` is called (from that thread) whenever leadership changes.
+    """
+
+    def __init__(self, lease: Lease, *, on_change: Callable[[bool], object] | None = None,
+                 ) -> None:
+        self.lease = lease
+        self._on_change = on_change
+        self._leading: bool | None = None  # unknown until `start`: told either way then
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="afterhours-lease", daemon=True)
+
+    @property
+    def is_leader(self) -> bool:
+        """True while this replica holds the lease (see `Lease.is_leader`)."""
+        return self.lease.is_leader
+
+    def start(self) -> bool:
+        """Try once now (a database that cannot be reached fails here, at start), then keep
+        trying on the thread; True when this replica leads from the start."""
+        leading = self.lease.try_acquire()
+        self._changed(leading)
+        self._thread.start()
+        return leading
+
+    def forfeit(self, why: str) -> None:
+        """A fenced write was refused (`why`): lead no more until the lease is taken again."""
+        self.lease.forfeit(why)
+        self._changed(False)
+
+    def close(self) -> None:
+        """Stop the thread and release the lease, so a standby takes over at once; then close
+        the lease's connection."""
+        self._halt.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        try:
+            self.lease.release()
+        except StateError as error:  # it expires on its own: a standby waits the lease out
+            log.warning("lease.release_failed", lease=self.lease.name, holder=self.lease.holder,
+                        error=str(error))
+        finally:
+            self.lease.close()
+        self._changed(False)
+
+    def _keep(self) -> None:
+        while not self._halt.wait(self._pause()):
+            try:
+                leading = self.lease.try_acquire()
+            except StateError as error:  # still leading by its own clock for a while
+                log.warning("lease.renew_failed", lease=self.lease.name,
+                            holder=self.lease.holder, error=str(error))
+                leading = self.lease.is_leader
+            self._changed(leading)
+
+    def _pause(self) -> float:
+        pause = self.lease.renew_every
+        if not self.lease.is_leader and self.lease.free_in is not None:
+            # A standby tries again as the holder's lease runs out, not a renewal later.
+            pause = min(pause, self.lease.free_in + _AFTER_EXPIRY)
+        return pause
+
+    def _changed(self, leading: bool) -> None:
+        if leading != self._leading:
+            self._leading = leading
+            if self._on_change is not None:
+                self._on_change(leading)
+
+
+_AFTER_EXPIRY = 0.05  # seconds: the database's clock and ours tick apart by about this much

@@ -209,7 +209,8 @@ class SqliteDatabase(Database):
 
 
 _OPEN_TRANSACTION = frozenset({pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR})
-_SHORTEST_SCRUBBED = 3  # a shorter password would blank out ordinary words of a message
+_SHORTEST_SCRUBBED = 3
+IDLE_IN_TRANSACTION = "15s"  # a shorter password would blank out ordinary words of a message
 
 
 class PostgresDatabase(Database):
@@ -227,6 +228,11 @@ class PostgresDatabase(Database):
             raise self._error(error, connecting=True) from error
         options.setdefault("connect_timeout", 10)
         options.setdefault("application_name", "afterhours")
+        # Our transactions never wait on anything but the database: one idle this long belongs
+        # to a paused or hung process, whose locks (the lease row's too) must not outlive it.
+        options["options"] = (f"{options.get('options') or ''}"
+                              f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION}"
+                              ).strip()
         self._conninfo = make_conninfo("", **options)
         self._db = self._connect()
 

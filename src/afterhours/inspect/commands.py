@@ -44,8 +44,8 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
                              " policy's time zone); the ticket's fields are as they are now")
     _common(parser)
     parser.add_argument("--db", type=Path,
-                        help="state file to read the ledger from (default: AFTERHOURS_STATE_DB);"
-                             " never created")
+                        help="a SQLite state file to read the ledger from (default:"
+                             " AFTERHOURS_STATE_URL's database); never created")
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,7 +126,7 @@ def run_explain(args: argparse.Namespace, *, clock: Clock = utc_now,
         print(f"afterhours: Zendesk has no ticket {args.ticket_id} (never created, or deleted)",
               file=sys.stderr)
         return EXIT_USAGE
-    ledger = read_ledger(args.db or settings.state_db, ticket.id)
+    ledger = read_ledger(settings, args.db, ticket.id)
     explained = explain_ticket(ticket, loaded.policy, now, ledger)
     _print(out, explanation_to_json(explained) if args.json else render_explanation(explained))
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""Where explain and replay read from: Zendesk (GET only) and the state file (if it exists).
+"""Where explain and replay read from: Zendesk (GET only) and the state (if it exists).
 
 Nothing here writes: the export cursor is followed in memory and never saved, and a state
 file that is not there is reported, never created.
@@ -13,8 +13,8 @@ from typing import Protocol
 from pydantic import AnyHttpUrl, Field, SecretStr
 
 from afterhours.adapters.ports import ExportPage
-from afterhours.adapters.state import SqliteState
 from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.bootstrap import open_state, state_file
 from afterhours.domain.model import Ticket
 from afterhours.inspect.explain import Ledger
 from afterhours.retrying import RetryPolicy
@@ -68,15 +68,17 @@ def read_export(desk: ExportReader, start: datetime) -> list[Ticket]:
         cursor = page.cursor
 
 
-def read_ledger(path: Path, ticket_id: int) -> Ledger:
-    """The ledger's history and audit rows for one ticket; an empty, not-found ledger if the
-    state file does not exist (it is never created here)."""
-    if not path.is_file():
-        return Ledger(str(path), found=False)
+def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int) -> Ledger:
+    """The ledger's history and audit rows for one ticket, from the state the settings name
+    (or the SQLite file `db`); an empty, not-found ledger if that is a SQLite file that does
+    not exist (it is never created here)."""
+    file = state_file(settings, db)
+    if file is not None and not file.is_file():
+        return Ledger(str(file), found=False)
     # A file that is no state file raises StateError, saying so and what to do.
-    state = SqliteState(path)
+    state = open_state(settings, db=db)
     try:
-        return Ledger(str(path), True, state.history(ticket_id),
-                      tuple(state.audit(ticket_id=ticket_id)))
+        return Ledger(str(file) if file is not None else state.where, True,
+                      state.history(ticket_id), tuple(state.audit(ticket_id=ticket_id)))
     finally:
         state.close()

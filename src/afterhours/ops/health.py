@@ -63,6 +63,16 @@ class Health:
         self._store_failures = 0
         self._store_error: str | None = None
         self._parked: int | None = None
+        self._leading = True  # a standby runs no passes: their age says nothing about it
+
+    def leading(self, leading: bool) -> None:
+        """This replica took the lease (True) or stands by (False); a standby is ready while
+        its store answers and a policy is loaded, and a new leader has the start-up grace
+        for its first pass."""
+        with self._lock:
+            if leading and not self._leading:
+                self._started, self._last_pass = self._clock(), None
+            self._leading = leading
 
     def policy_in_force(self, sha256: str) -> None:
         """A policy is loaded (at start, or by a reload)."""
@@ -115,15 +125,16 @@ class Health:
         with self._lock:
             last, sha = self._last_pass, self._policy_sha256
             failures, store_error, parked = self._store_failures, self._store_error, self._parked
+            leading = self._leading
         reasons = []
         if sha is None:
             reasons.append("no policy loaded")
-        if last is None:
+        if leading and last is None:
             waited = now - self._started
             if waited > self.startup_grace:
                 reasons.append(f"no pass has finished in {_seconds(waited)} s since start"
                                f" (allowed: {_seconds(self.startup_grace)} s)")
-        elif now - last > self.freshness:
+        elif leading and last is not None and now - last > self.freshness:
             reasons.append(f"the last pass finished {_seconds(now - last)} s ago"
                            f" (allowed: {_seconds(self.freshness)} s)")
         if failures >= self._threshold:
@@ -135,6 +146,7 @@ class Health:
             "store_failures_in_a_row": failures,
             # Parked actions need a person, not a restart: reported, never a reason.
             "parked_actions": parked,
+            "leader": leading,
         }
         return Readiness(ready=not reasons, reasons=reasons, detail=detail)
 

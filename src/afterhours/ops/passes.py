@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import structlog
 
-from afterhours.errors import StateError
+from afterhours.errors import LeaseLostError, StateError
 from afterhours.ops.health import Health
 from afterhours.ops.metrics import Metrics
 from afterhours.outcomes import PassReport
@@ -26,6 +26,10 @@ def observed_pass(metrics: Metrics, health: Health) -> Iterator[PassReport]:
     report = PassReport()
     try:
         yield report
+    except LeaseLostError:
+        # Another replica took over: this pass stopped acting, it did not fail.
+        metrics.pass_finished("interrupted", time.perf_counter() - started)
+        raise
     except StateError as error:
         # Told as it is: a probe that reads could pass while writes fail (a full disk).
         metrics.pass_finished("crashed", time.perf_counter() - started)
