@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from afterhours.adapters.state import SqliteState
+from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.domain.planner import plan_actions
 from afterhours.policy import load_policy
@@ -98,16 +98,17 @@ class Verdict:
 
 
 def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin,
-                     state_db: Path, policy_file: Path, now: datetime) -> Verdict:
-    """Read the outcome of the night from the twins and the daemon's state file."""
+                     state: Path | str, policy_file: Path, now: datetime) -> Verdict:
+    """Read the outcome of the night from the twins and the daemons' state: a SQLite file,
+    or the state database a URL names."""
     verdict = Verdict(tickets=len(night.kinds), edits=len(night.edits))
     _check_messages(verdict, chat)
-    state = SqliteState(state_db)
+    store = SqliteState(state) if isinstance(state, Path) else StateStore(state)
     try:
-        _check_tickets(verdict, night, zendesk, state, policy_file=policy_file, now=now)
+        _check_tickets(verdict, night, zendesk, store, policy_file=policy_file, now=now)
         _check_jira(verdict, night, jira)
-        verdict.unsettled = state.unsettled()
-        rows = state.audit(limit=10**7)
+        verdict.unsettled = store.unsettled()
+        rows = store.audit(limit=10**7)
         verdict.reconciled = sum(1 for r in rows if "reconciled" in r.detail)
         verdict.conflicts = sum(1 for r in rows if r.outcome == "conflict")
         verdict.malformed = len(night.corrupted)
@@ -115,9 +116,9 @@ def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat
                                    if r.outcome == "ticket_quarantined"})
         verdict.released = len({r.ticket_id for r in rows if r.outcome == "ticket_released"})
         verdict.unreadable = sum(1 for r in rows if r.outcome == "ticket_unreadable")
-        verdict.still_quarantined = [q.ticket_id for q in state.quarantined()]
+        verdict.still_quarantined = [q.ticket_id for q in store.quarantined()]
     finally:
-        state.close()
+        store.close()
     for edit in night.edits:
         ticket = zendesk.ticket(edit.ticket_id)
         kept = (edit.value in ticket["tags"] if edit.field == "tag"
@@ -152,7 +153,7 @@ def _check_messages(verdict: Verdict, chat: ChatTwin) -> None:
     verdict.slack_repeats = chat.duplicates_suppressed
 
 
-def _check_tickets(verdict: Verdict, night: Night, zendesk: ZendeskTwin, state: SqliteState, *,
+def _check_tickets(verdict: Verdict, night: Night, zendesk: ZendeskTwin, state: StateStore, *,
                    policy_file: Path, now: datetime) -> None:
     policy = load_policy(policy_file).policy
     desk = ZenpyTicketDesk(zendesk.base_url, "bot@example.com", "chaos",

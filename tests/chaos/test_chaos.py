@@ -127,7 +127,7 @@ def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
         FileClock.publish(clock_file, clock())
         settle = start_daemon(env, clock_file, log, "--settle")
         assert settle.wait(timeout=600) == 0, log.read_text()[-4000:]
-        result = check_invariants(night, zendesk=zendesk, jira=jira, chat=chat, state_db=state,
+        result = check_invariants(night, zendesk=zendesk, jira=jira, chat=chat, state=state,
                                   policy_file=POLICY, now=clock())
 
     faults = {name: dict(twin.server.faults.counts)

@@ -115,7 +115,7 @@ def test_a_paused_leaders_late_write_is_refused_and_it_stands_by(
         sigterm.cancel()
     events = [e["event"] for e in logs]
     lost = next(e for e in logs if e["event"] == "lease.lost")
-    assert (lost["holder"], lost["token"]) == ("a", 1)
+    assert (lost["holder"], lost["fencing_token"]) == ("a", 1)
     assert "held by b (token 2) now" in lost["reason"]
     assert "pass.crashed" not in events
     assert not old.is_leader

@@ -82,7 +82,8 @@ class Lease:
         )
         if row is None:
             if self._held:
-                log.warning("lease.lost", lease=self.name, holder=self.holder, token=self._token)
+                log.warning("lease.lost", lease=self.name, holder=self.holder,
+                            fencing_token=self._token)
             self._held = False
             left = self._db.fetchone(f"SELECT expires_at - {now} FROM lease WHERE name = ?",  # noqa: S608
                                      (self.name,))
@@ -90,7 +91,7 @@ class Lease:
             return False
         token = int(row[0])
         if not self._held or token != self._token:
-            log.info("lease.acquired", lease=self.name, holder=self.holder, token=token)
+            log.info("lease.acquired", lease=self.name, holder=self.holder, fencing_token=token)
         self._held = True
         self._token = token
         # The database granted the lease after we asked: it lasts at least `seconds` from then.
@@ -101,8 +102,8 @@ class Lease:
         """Stop counting as the leader at once: a fenced write was refused (`why`), so another
         replica holds the lease; the next `try_acquire` finds out more."""
         if self._held:
-            log.warning("lease.lost", lease=self.name, holder=self.holder, token=self._token,
-                        reason=why)
+            log.warning("lease.lost", lease=self.name, holder=self.holder,
+                        fencing_token=self._token, reason=why)
         self._held = False
 
     def release(self) -> None:
@@ -114,7 +115,7 @@ class Lease:
             "UPDATE lease SET holder = '', expires_at = 0 WHERE name = ? AND holder = ?",
             (self.name, self.holder),
         )
-        log.info("lease.released", lease=self.name, holder=self.holder, token=self._token)
+        log.info("lease.released", lease=self.name, holder=self.holder, fencing_token=self._token)
 
     def close(self) -> None:
         """Close the lease's database connection (`release` first, on a clean stop)."""
