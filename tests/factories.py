@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from afterhours.domain.model import Ticket
+from afterhours.twins.chat import ChatTwin
+from afterhours.twins.jira import JiraTwin
+from afterhours.twins.zendesk import ZendeskTwin
 
 SATURDAY_NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # 02:00 in London: after hours
 
@@ -33,3 +39,21 @@ def make_ticket(**overrides: Any) -> Ticket:
         "web_url": f"https://acme.zendesk.com/agent/tickets/{ticket_id}",
     }
     return Ticket(**(fields | overrides))
+
+
+def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's files)
+    zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, channels: Iterable[str],
+    policy: Path, state: Path,
+) -> dict[str, str]:
+    """The AFTERHOURS_* variables of a daemon on the twins, logging JSON lines."""
+    settings = {
+        "ZENDESK_URL": zendesk.base_url, "ZENDESK_EMAIL": "bot@example.com",
+        "ZENDESK_TOKEN": "zd-secret-token", "JIRA_URL": jira.base_url,
+        "JIRA_EMAIL": "bot@example.com", "JIRA_TOKEN": "jira-secret-token",
+        "WEBHOOKS": json.dumps({c: chat.webhook_url(c) for c in channels}),
+        "POLICY_FILE": str(policy), "STATE_DB": str(state), "LOG_FORMAT": "json",
+        # The twins run on the test clock (a Friday evening); `run` on the real one, days
+        # later: the backfill reaches back far enough to export that evening's tickets.
+        "BACKFILL_HOURS": str(24 * 365 * 20),
+    }
+    return {f"AFTERHOURS_{name}": value for name, value in settings.items()}

@@ -21,6 +21,8 @@ from afterhours.adapters.state import SqliteState
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
+from afterhours.ops.health import Health
+from afterhours.ops.metrics import Metrics
 from afterhours.policy import LoadedPolicy, Policy
 from afterhours.reload import PolicyReloader
 from afterhours.retrying import RetryPolicy
@@ -55,8 +57,12 @@ def build_service(
     # A dry run refuses the same policies as the real thing: it is a rehearsal of it.
     check_policy(settings, policy)
     stop = threading.Event()
+    # One metrics registry for the daemon: every adapter, the retry policy and the loop count
+    # into it, and /metrics serves it.
+    metrics = Metrics(clock)
     # One stop event for the service and the retry policy: SIGTERM ends retry waits too.
-    retry = replace(retry, cancel=stop) if retry else RetryPolicy(sleep=stop.wait, cancel=stop)
+    retry = (replace(retry, cancel=stop, metrics=metrics) if retry
+             else RetryPolicy(sleep=stop.wait, cancel=stop, metrics=metrics))
     zendesk_url = str(settings.zendesk_url)
     desk: TicketDesk = ZenpyTicketDesk(
         zendesk_url,
@@ -64,6 +70,7 @@ def build_service(
         settings.zendesk_token.get_secret_value(),
         timeout=settings.http_timeout,
         retry=retry,
+        metrics=metrics,
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -72,6 +79,7 @@ def build_service(
         ticket_namespace=urlsplit(zendesk_url).netloc,
         timeout=settings.http_timeout,
         retry=retry,
+        metrics=metrics,
     )
     notifier: Notifier
     state: SqliteState
@@ -83,7 +91,8 @@ def build_service(
         # Starts from the real ledger, so what is already done is not shown as to do.
         state = ThrowawayState(settings.state_db)
     else:
-        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry)
+        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
+                                   metrics=metrics)
         settings.state_db.parent.mkdir(parents=True, exist_ok=True)
         state = SqliteState(settings.state_db)
     return Service(
@@ -96,6 +105,9 @@ def build_service(
         backfill=timedelta(hours=settings.backfill_hours),
         search_lag=timedelta(seconds=settings.jira_search_lag),
         stop=stop,
+        metrics=metrics,
+        health=Health(clock, poll_interval=settings.poll_interval, metrics=metrics,
+                      store_probe=state.export_cursor),
     )
 
 

@@ -33,6 +33,7 @@ from afterhours.inspect.commands import (
 from afterhours.inspect.live_command import run_live_check
 from afterhours.inspect.schedule_command import add_import_schedule
 from afterhours.logs import configure_logging
+from afterhours.ops.server import HttpServer, start_server
 from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
 from afterhours.settings import LocalSettings, Settings
@@ -127,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_format, settings.log_level)
     loaded = load_policy(settings.policy_file)
     service = build_service(settings, loaded.policy, dry_run=args.dry_run)
+    server: HttpServer | None = None
     try:
         if args.dry_run:
             # On every line of this run: here "action.done" means it would have been done.
@@ -135,6 +137,9 @@ def _run(args: argparse.Namespace) -> int:
             at=service.clock(), ticket_id=None, outcome="policy_loaded",
             reason=f"policy {loaded.path} in force", detail={"sha256": loaded.sha256},
         )
+        service.health.policy_in_force(loaded.sha256)
+        if settings.http_listen:
+            server = start_server(settings.http_listen, service.health, service.metrics)
         log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
                  state_db=str(settings.state_db), once=args.once)
 
@@ -146,7 +151,8 @@ def _run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         if args.once:
-            # Exit 1 when anything needs a look: the export, a failed or deferred action.
+            # Exit 1 when the pass could not complete (the export, a crash, a stop) or an
+            # action failed for good; a deferred action is retried by the next run: exit 0.
             return EXIT_OK if service.run_pass().clean else EXIT_FAILED
         reloader = build_reloader(settings, service, loaded)
 
@@ -158,6 +164,8 @@ def _run(args: argparse.Namespace) -> int:
         service.run_forever(settings.poll_interval, before_pass=reloader.reload_if_changed)
         return EXIT_OK
     finally:
+        if server is not None:
+            server.stop()
         service.close()
         structlog.contextvars.unbind_contextvars("dry_run")
 

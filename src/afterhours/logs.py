@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -47,3 +50,14 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     # httpx and urllib3 log request URLs, and a webhook URL is a secret: never below WARNING.
     for name in ("httpx", "httpcore", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextmanager
+def correlated_pass() -> Iterator[None]:
+    """Bind a fresh `pass_id` to every log line within (of this thread), unless one is bound
+    already: a pass's lines can then be told from the next one's."""
+    if "pass_id" in structlog.contextvars.get_contextvars():
+        yield
+        return
+    with structlog.contextvars.bound_contextvars(pass_id=uuid.uuid4().hex[:12]):
+        yield

@@ -12,6 +12,7 @@ from afterhours.adapters.state import SqliteState
 from afterhours.clock import Clock
 from afterhours.domain.actions import Plan, PlannedAction, SkippedAction
 from afterhours.errors import PermanentError, ServiceError
+from afterhours.ops.metrics import Metrics
 
 log = structlog.get_logger()
 
@@ -33,17 +34,29 @@ class PassReport:
     interrupted: bool = False
 
     @property
+    def result(self) -> str:
+        """failed (the export, a ticket or an action for good), interrupted (a stop request),
+        deferred (done but for what a later pass retries) or ok: the passes_total label."""
+        if self.export_failed or self.failed or self.crashed:
+            return "failed"
+        if self.interrupted:
+            return "interrupted"
+        return "deferred" if self.deferred else "ok"
+
+    @property
     def clean(self) -> bool:
-        """Nothing failed, waits for a retry, or crashed."""
-        return not (self.export_failed or self.failed or self.deferred or self.crashed)
+        """The pass completed and nothing failed for good; deferred actions only wait for a
+        later pass, which is normal (`run --once` exits 0)."""
+        return self.result in ("ok", "deferred")
 
 
 class Recorder:
     """Writes each outcome to the audit trail and the log, settling its ledger entry."""
 
-    def __init__(self, state: SqliteState, clock: Clock) -> None:
+    def __init__(self, state: SqliteState, clock: Clock, metrics: Metrics | None = None) -> None:
         self.state = state
         self.clock = clock
+        self.metrics = metrics or Metrics(clock)
 
     def record(
         self,
@@ -67,10 +80,19 @@ class Recorder:
             at=self.clock(), ticket_id=ticket_id, key=key, rule=rule, action=action,
             outcome=outcome, reason=reason, status=settled, detail=detail,
         )
+        if key:
+            self._count(key, rule, action, outcome)
         event = f"action.{outcome}" if key else f"ticket.{outcome}"
         level = log.warning if outcome in ("failed", "deferred", "conflict") else log.info
         level(event, ticket_id=ticket_id, key=key, rule=rule, action=action, reason=reason,
               **(detail or {}))
+
+    def _count(self, key: str, rule: str | None, action: str | None, outcome: str) -> None:
+        # A planner's skip (a rule that matched and deliberately did nothing) has no kind.
+        self.metrics.action(action or "none", outcome)
+        # Every escalation level leaves exactly one note (key .../note): it counts the level.
+        if outcome == "done" and rule and rule.startswith("escalation:") and key.endswith("/note"):
+            self.metrics.escalation_fired(rule)
 
     def done(self, planned: PlannedAction, report: PassReport,
              detail: dict[str, Any] | None = None) -> None:

@@ -78,6 +78,8 @@ class PolicyReloader:
             detail={"sha256": loaded.sha256, "previous_sha256": previous, "trigger": trigger},
         )
         self._service.policy = loaded.policy
+        self._service.health.policy_in_force(loaded.sha256)
+        self._service.metrics.policy_reload("ok")
         self.sha256 = self._seen = loaded.sha256
         log.info("policy.reloaded", path=str(self._path), sha256=loaded.sha256,
                  previous_sha256=previous, trigger=trigger)
@@ -91,6 +93,7 @@ class PolicyReloader:
                     "trigger": trigger},
         )
         self._seen = seen
+        self._service.metrics.policy_reload("failed")
         log.error("policy.reload_failed", path=str(self._path), problems=problems, sha256=seen,
                   in_force_sha256=self.sha256, trigger=trigger)
 

@@ -26,6 +26,7 @@ from tenacity import (
 )
 
 from afterhours.errors import TransientError
+from afterhours.ops.metrics import Metrics
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -43,6 +44,8 @@ class RetryPolicy:
     # Once set (by SIGTERM), no further attempt starts; give `sleep=cancel.wait` so a wait
     # in progress ends at once too.
     cancel: threading.Event | None = None
+    # Counts retries and 429 waits (afterhours_retries_total, ..._rate_limit_wait_seconds_total).
+    metrics: Metrics | None = None
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -88,6 +91,10 @@ def call_with_retries(policy: RetryPolicy, operation: str, fn: Callable[[], T]) 
             error=str(error),
             status=getattr(error, "status", None),
         )
+        if policy.metrics is not None:
+            throttled = isinstance(error, TransientError) and error.status == 429
+            policy.metrics.retry_scheduled(operation, state.upcoming_sleep,
+                                           getattr(error, "service", None) if throttled else None)
 
     def sleep(seconds: float) -> None:
         policy.sleep(seconds)  # Event.wait answers a bool; tenacity wants nothing back

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,6 +28,10 @@ from afterhours.domain.actions import (
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import ConflictError, PermanentError, ServiceError, TransientError
+from afterhours.logs import correlated_pass
+from afterhours.ops.health import Health
+from afterhours.ops.metrics import Metrics
+from afterhours.ops.passes import observed_pass
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
 from afterhours.reconcile import reconcile
@@ -53,6 +57,8 @@ class Service:
         backfill: timedelta = timedelta(hours=24),
         search_lag: timedelta = timedelta(minutes=3),
         stop: threading.Event | None = None,
+        metrics: Metrics | None = None,
+        health: Health | None = None,
     ) -> None:
         self.desk = desk
         self.tracker = tracker
@@ -67,24 +73,36 @@ class Service:
         # Set by SIGTERM: the pass stops after the ticket in hand (the retry policy's waits
         # end early on the same event, see bootstrap).
         self.stop = stop or threading.Event()
-        self.recorder = Recorder(state, clock)
+        # What ops see (afterhours.ops): fresh ones unless the composition root shares its own.
+        self.metrics = metrics or Metrics(clock)
+        self.health = health or Health(clock, metrics=self.metrics,
+                                       store_probe=state.export_cursor)
+        self.recorder = Recorder(state, clock, self.metrics)
+        self._changed: set[int] = set()  # tickets the export brought this pass
 
     def run_pass(self) -> PassReport:
-        """Read what changed, then settle every open ticket once (or until stopped)."""
-        report = PassReport()
-        self._read_changes(report)
-        self._close_out(report)
-        for ticket in self.state.open_tickets():
-            if self.stop.is_set():
-                report.interrupted = True
-                break
+        """Read what changed, then settle every open ticket once (or until stopped). Each log
+        line of the pass carries its `pass_id`, and each about a ticket its `ticket_id`."""
+        with correlated_pass(), observed_pass(self.metrics, self.health) as report:
+            self._read_changes(report)
+            self._close_out(report)
+            for ticket in self.state.open_tickets():
+                if self.stop.is_set():
+                    report.interrupted = True
+                    break
+                self._settle_alone(ticket, report)
+        return report
+
+    def _settle_alone(self, ticket: Ticket, report: PassReport) -> None:
+        """Settle one ticket with its id on every log line; a crash is counted, not raised."""
+        with structlog.contextvars.bound_contextvars(ticket_id=ticket.id):
+            if ticket.id in self._changed:
+                self.metrics.ticket_handled(ticket.updated_at)
             try:
                 self._settle(ticket, report)
             except Exception:  # one ticket's surprise must not starve every ticket after it
                 report.crashed += 1
                 log.exception("ticket.crashed", ticket_id=ticket.id)
-        log.info("pass.completed", **asdict(report))
-        return report
 
     def close(self) -> None:
         """Close every adapter; the service is unusable afterwards."""
@@ -97,16 +115,18 @@ class Service:
         """Run passes every `interval` seconds until `self.stop` is set; `before_pass` runs
         first each time (the policy reloader: the policy only changes between passes)."""
         while not self.stop.is_set():
-            try:
-                if before_pass is not None:
-                    before_pass()
-                self.run_pass()
-            except Exception:  # a daemon outlives a bad pass; the next one starts afresh
-                log.exception("pass.crashed")
+            with correlated_pass():  # the reload before a pass, and its crash, carry its id
+                try:
+                    if before_pass is not None:
+                        before_pass()
+                    self.run_pass()
+                except Exception:  # a daemon outlives a bad pass; the next one starts afresh
+                    log.exception("pass.crashed")
             self.stop.wait(interval)
         log.info("daemon.stopped")
 
     def _read_changes(self, report: PassReport) -> None:
+        self._changed = set()
         cursor = self.state.export_cursor()
         start = self.clock() - self.backfill
         try:
@@ -115,8 +135,10 @@ class Service:
                 self.state.store_page(page.tickets, page.cursor)
                 report.pages += 1
                 report.tickets_read += len(page.tickets)
+                self._changed.update(t.id for t in page.tickets)
                 cursor = page.cursor
                 if page.end_of_stream:
+                    self.metrics.export_caught_up()
                     return
         except ServiceError as error:
             # Without fresh changes the stored tickets can still be escalated on time.
@@ -202,6 +224,8 @@ class Service:
                 ticket = self._update_desk(ticket, desk_changes, report)
             except ConflictError:
                 report.conflicts += 1
+                for planned in desk_changes:  # each re-planned from the ticket re-read
+                    self.metrics.action(planned.kind, "conflict")
                 self.recorder.record(ticket.id, "conflict", "ticket changed since read; re-reading")
                 return None
         # Chat and Jira go ahead even when Zendesk failed: an on-call page must not wait for

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`host:port` (`[::]:8080` for IPv6) as a pair; ValueError naming what is wrong."""
+    host, sep, port = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port, e.g. 0.0.0.0:8080, not {listen!r}")
+    return host, int(port)
 
 
 class LocalSettings(BaseSettings):
@@ -45,3 +54,14 @@ class Settings(LocalSettings):
         description="seconds Jira search may take to show a new issue; after a create whose"
         " answer was lost, filing again waits this long (a second issue is worse than a late one)",
     )
+    http_listen: str | None = Field(
+        None, description="host:port for /healthz, /readyz and /metrics, e.g. 0.0.0.0:8080;"
+        " unset: no HTTP server",
+    )
+
+    @field_validator("http_listen")
+    @classmethod
+    def _listen_is_host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)  # a ValueError here names the expected form
+        return value

@@ -171,6 +171,11 @@ def test_a_conflict_rereads_the_ticket_and_replans_at_once(
     assert desk.fetched.count(1) >= 1
     assert service.state.ledger_status("ticket:1/route:general-inquiry/assign_group") == "done"
     assert [channel for channel, _ in notifier.sent] == ["oncall-lead"]
+    metrics = service.metrics.registry
+    assert metrics.get_sample_value(
+        "afterhours_actions_total", {"kind": "AssignGroup", "outcome": "conflict"}) == 1
+    assert metrics.get_sample_value(
+        "afterhours_actions_total", {"kind": "AssignGroup", "outcome": "done"}) == 1
 
 
 def test_a_ticket_that_keeps_changing_holds_its_plan_for_the_next_pass(

@@ -20,6 +20,7 @@ from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
 from afterhours.errors import OutcomeUnknownError, TransientError, error_for_status
+from afterhours.ops.metrics import Metrics, endpoint_template
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class JiraIssueTracker:
         ticket_namespace: str,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = (email, token)
@@ -47,6 +49,7 @@ class JiraIssueTracker:
         # globalId must be unique per ticket across Zendesk accounts sharing one Jira.
         self._namespace = ticket_namespace
         self._jira: JIRA | None = None
+        self._metrics = metrics or Metrics()
 
     def _client(self) -> JIRA:
         # Connect lazily: the constructor calls serverInfo, and a Jira outage at start-up must
@@ -62,7 +65,15 @@ class JiraIssueTracker:
                 timeout=self._timeout,
                 get_server_info=True,
             )
+            # Counted from here on (the constructor's serverInfo call goes uncounted).
+            self._jira._session.hooks["response"].append(self._count)
         return self._jira
+
+    def _count(self, response: requests.Response, *_: Any, **__: Any) -> None:
+        """requests' response hook: one exchange for afterhours_api_requests_total."""
+        request = response.request
+        self._metrics.api_request(_SERVICE, endpoint_template(request.method, request.url),
+                                  response.status_code)
 
     def close(self) -> None:
         """Close the client's HTTP session, if it was ever opened."""
@@ -92,6 +103,10 @@ class JiraIssueTracker:
                 # Connection, timeout, a body cut short, HTML where JSON was due (a proxy's
                 # error page): worth another try, unless the write may have been acted on.
                 message = f"{type(error).__name__}: {error}"
+                if isinstance(error, requests.ConnectionError | requests.Timeout):  # no answer
+                    self._metrics.api_request(_SERVICE, endpoint_template(
+                        getattr(error.request, "method", None),
+                        getattr(error.request, "url", None)), None)
                 if once and not surely_unsent(error):
                     raise OutcomeUnknownError(_SERVICE, message) from error
                 raise TransientError(_SERVICE, message) from error

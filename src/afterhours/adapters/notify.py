@@ -9,12 +9,14 @@ import httpx
 from pydantic import SecretStr
 
 from afterhours.errors import PermanentError, TransientError, error_for_status
+from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
 # Slack answers a revoked or archived webhook with 403, 404 or 410: an operator must
 # replace the URL, and until then the message must not be given up.
 REVOKED_HOOK_STATUSES = frozenset({401, 403, 404, 410})
 _SERVICE = "chat"
+_ENDPOINT = "POST {webhook}"  # the URL is a secret, and one per channel
 
 
 class WebhookNotifier:
@@ -27,9 +29,12 @@ class WebhookNotifier:
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         client: httpx.Client | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._webhooks = dict(webhooks)
         self._client = client or httpx.Client(timeout=timeout)
+        self._metrics = metrics or Metrics()
+        self._client.event_hooks["response"].append(self._count)
         self._retry = retry or RetryPolicy()
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
@@ -54,6 +59,7 @@ class WebhookNotifier:
                 # A malformed URL in settings fails the same way every time.
                 raise PermanentError(_SERVICE, f"{channel}: bad webhook URL") from error
             except httpx.TransportError as error:
+                self._metrics.api_request(_SERVICE, _ENDPOINT, None)
                 # The URL is a secret: name the channel, never the URL.
                 raise TransientError(_SERVICE, f"{channel}: {type(error).__name__}") from error
             if response.status_code == 422 and key is not None:
@@ -68,6 +74,10 @@ class WebhookNotifier:
                 )
 
         call_with_retries(self._retry, "chat.notify", post)
+
+    def _count(self, response: httpx.Response) -> None:
+        """httpx's response hook: one exchange for afterhours_api_requests_total."""
+        self._metrics.api_request(_SERVICE, _ENDPOINT, response.status_code)
 
     def close(self) -> None:
         """Release the HTTP connection pool."""

@@ -33,6 +33,7 @@ from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
 from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
 from afterhours.errors import OutcomeUnknownError, PermanentError, ServiceError, TransientError
+from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy, call_with_retries
 
 T = TypeVar("T")
@@ -57,6 +58,7 @@ class ZenpyTicketDesk:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
+        metrics: Metrics | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
@@ -64,7 +66,7 @@ class ZenpyTicketDesk:
         subdomain = host.split(".")[0] if host.endswith(".zendesk.com") else "afterhours"
         session = self._session = requests.Session()
         origin = f"https://{subdomain}.zendesk.com"
-        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout))
+        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout, metrics))
         self._origin = origin
         self._client = Zenpy(
             subdomain=subdomain, email=email, token=token, session=session, disable_cache=True

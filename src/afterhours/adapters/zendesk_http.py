@@ -8,6 +8,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from afterhours.errors import OutcomeUnknownError, TransientError, error_for_status
+from afterhours.ops.metrics import Metrics, endpoint_template
 from afterhours.retrying import parse_retry_after
 
 _SERVICE = "zendesk"
@@ -21,18 +22,27 @@ class BaseUrlTransport(HTTPAdapter):
     sleep-forever loop on 429 by raising before zenpy sees the answer.
     """
 
-    def __init__(self, origin: str, base_url: str, timeout: float) -> None:
+    def __init__(
+        self, origin: str, base_url: str, timeout: float, metrics: Metrics | None = None
+    ) -> None:
         super().__init__(max_retries=0)  # retries belong to afterhours.retrying alone
         self._origin = origin
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._metrics = metrics or Metrics()
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         original = request.url or ""
         if original.startswith(self._origin):
             request.url = self._base_url + original[len(self._origin) :]
         kwargs["timeout"] = kwargs.get("timeout") or self._timeout
-        response = super().send(request, **kwargs)
+        endpoint = endpoint_template(request.method, original)
+        try:
+            response = super().send(request, **kwargs)
+        except requests.RequestException:
+            self._metrics.api_request(_SERVICE, endpoint, None)
+            raise
+        self._metrics.api_request(_SERVICE, endpoint, response.status_code)
         # zenpy picks its response handler by finding its own host in the request URL.
         request.url = response.url = original
         if response.status_code == 429:
