@@ -85,11 +85,12 @@ USER 10001:10001
 EXPOSE 8080
 
 # The image has no curl: the venv's Python asks /healthz, bypassing any proxy in the environment,
-# on the port (and address, unless a wildcard) that AFTERHOURS_HTTP_LISTEN names.
+# at the address AFTERHOURS_HTTP_LISTEN names (a wildcard means this host's loopback).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/opt/venv/bin/python", "-c", "import os, sys, urllib.request as u; \
 host, _, port = os.environ.get('AFTERHOURS_HTTP_LISTEN', '0.0.0.0:8080').rpartition(':'); \
-host = '127.0.0.1' if host in ('', '0.0.0.0', '::', '[::]') else host; \
+host = {'0.0.0.0': '127.0.0.1', '::': '::1', '[::]': '::1'}.get(host, host); \
+host = f'[{host}]' if ':' in host and not host.startswith('[') else host; \
 answer = u.build_opener(u.ProxyHandler({})).open(f'http://{host}:{port}/healthz', timeout=3); \
 sys.exit(0 if answer.status == 200 else 1)"]
 

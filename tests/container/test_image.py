@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from afterhours.adapters.state import SqliteState
@@ -103,6 +104,31 @@ def eventually(condition: Callable[[], bool], what: str, describe: Callable[[], 
         time.sleep(0.2)
 
 
+def healthcheck(podman: Podman, image: str, listen: str) -> int:
+    """Run the image's own HEALTHCHECK command, as the engine would, for a daemon listening
+    at `listen`; return its exit status. (It runs in a sibling container on the host's
+    network: `podman exec`, which `podman healthcheck run` uses, is refused by this sandbox.)"""
+    test = podman.inspect("image", image)["Healthcheck"]["Test"]
+    assert test[0] == "CMD", test
+    done = podman.run("run", "--rm", "--network", "host", "--http-proxy=false",
+                      "--env", f"AFTERHOURS_HTTP_LISTEN={listen}", "--entrypoint", test[1],
+                      image, *test[2:], check=False, timeout=30)
+    return done.returncode
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus' text format (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample.split("{")[0] != name:
+            continue
+        found = sample.partition("{")[2].rstrip("}")
+        if ",".join(sorted(found.split(","))) == wanted or (not labels and not found):
+            return float(value)
+    return 0.0
+
+
 def unsettled(state_dir: Path) -> int:
     """Ledger entries written ahead and never settled: an action left half done."""
     state = SqliteState(state_dir / "afterhours.sqlite3")
@@ -169,11 +195,12 @@ def daemon(podman: Podman, image: str) -> Iterator[str]:
     podman.run("rm", "--force", "--time", "0", name, check=False)
 
 
-def test_the_daemon_in_the_container_stops_cleanly_on_sigterm(  # noqa: PLR0917  (fixtures)
+def test_the_daemon_in_the_container_is_probed_scraped_and_stopped_cleanly(  # noqa: PLR0917
     podman: Podman, image: str, daemon: str, tmp_path: Path, state_dir: Path, requester: int,
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin,
 ) -> None:
-    env_file = write_env_file(tmp_path, zendesk, jira, chat, listen=f"127.0.0.1:{free_port()}")
+    listen = f"127.0.0.1:{free_port()}"  # the host's network: 8080 may be taken here
+    env_file = write_env_file(tmp_path, zendesk, jira, chat, listen=listen)
     first = zendesk.create_ticket(subject="Refund please", description="double charge",
                                   requester_id=requester)
     podman.run("run", "--detach", "--name", daemon, *run_options(env_file, state_dir), image)
@@ -184,6 +211,16 @@ def test_the_daemon_in_the_container_stops_cleanly_on_sigterm(  # noqa: PLR0917 
     eventually(lambda: "billing" in zendesk.ticket(first["id"])["tags"]
                and len(chat.messages("finance")) == 1,
                "the daemon in the container routes the first ticket to Finance", logs)
+
+    # What the orchestrator and Prometheus see.
+    assert healthcheck(podman, image, listen) == 0, logs()
+    eventually(lambda: httpx.get(f"http://{listen}/readyz", timeout=5).status_code == 200,
+               "/readyz answers 200 once a pass has finished", logs, timeout=30)
+    scraped = httpx.get(f"http://{listen}/metrics", timeout=5)
+    assert scraped.status_code == 200
+    assert metric(scraped.text, "afterhours_passes_total", result="ok") >= 1
+    assert metric(scraped.text, "afterhours_actions_total", kind="AddTags", outcome="done") >= 1
+    assert metric(scraped.text, "afterhours_leader") == 1
 
     # More work, then SIGTERM while the daemon is busy with it: it must finish the action in
     # hand, record it, and leave nothing written ahead and unsettled.
@@ -201,3 +238,4 @@ def test_the_daemon_in_the_container_stops_cleanly_on_sigterm(  # noqa: PLR0917 
     assert stopped_after < STOP_WITHIN_SECONDS, verdict
     assert unsettled(state_dir) == 0
     assert '"daemon.stopping"' in podman.logs(daemon)
+    assert healthcheck(podman, image, listen) != 0  # the server went with the daemon
