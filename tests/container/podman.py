@@ -55,8 +55,10 @@ class Podman:
             unavailable(f"no shared/container/setup beside {ROOT} (see the README's Operating"
                         " afterhours section)")
             raise AssertionError  # unreachable: unavailable() skips or fails
+        # Through bash: CI's copy of shared/ may have lost its execute bits.
         done = subprocess.run(  # noqa: S603  (the project's own setup script)
-            [str(script)], capture_output=True, text=True, timeout=SETUP_TIMEOUT, check=False)
+            ["bash", str(script)], capture_output=True, text=True, timeout=SETUP_TIMEOUT,  # noqa: S607
+            check=False)
         if done.returncode != 0 or not done.stdout.strip():
             unavailable(f"{script} could not set podman up (exit {done.returncode}):"
                         f" {done.stderr.strip()[-600:]}")

@@ -27,3 +27,19 @@ def test_the_readme_documents_every_setting() -> None:
     text = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `AFTERHOURS_([A-Z_]+)`", text, flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def _settings_in(path: Path) -> set[str]:
+    return set(re.findall(r"^AFTERHOURS_([A-Z_]+)=", path.read_text(), flags=re.MULTILINE))
+
+
+def test_the_kubernetes_base_sets_real_settings_and_every_required_one() -> None:
+    base = ROOT / "deploy" / "kubernetes" / "base"
+    given = _settings_in(base / "settings.env") | _settings_in(base / "secrets.env.example")
+    known = {name.upper() for name in Settings.model_fields}
+    required = {name.upper() for name, field in Settings.model_fields.items()
+                if field.is_required()}
+    assert given <= known, f"not settings: {sorted(given - known)}"
+    assert required <= given, f"the pod would lack: {sorted(required - given)}"
+    secret = {"ZENDESK_TOKEN", "JIRA_TOKEN", "WEBHOOKS"}
+    assert _settings_in(base / "secrets.env.example") == secret  # and none in the ConfigMap
