@@ -188,6 +188,14 @@ FINDINGS: tuple[Allowance, ...] = (
         message=r"not declared by the spec: '([1-9]\d?|100|[A-Za-z0-9_=-]+)'",
     ),
     Allowance(
+        "zendesk-search-offset-pagination", "zendesk",
+        "spec gap: List Search Results says 'Offset pagination only' but declares neither "
+        "page nor per_page; the Search API reference documents both (at most 100 a page, "
+        "1,000 results a query) and next_page spells them.",
+        endpoint="GET /api/v2/search", side="request", where=r"query\.(page|per_page)",
+        message=r"not declared by the spec: '[1-9]\d*'",
+    ),
+    Allowance(
         "zendesk-show-ticket-sideloads", "zendesk",
         "spec gap: Zendesk's side-loading guide (developer.zendesk.com, 'Side-loading related "
         "records') documents include= on a single ticket (.../tickets/1.json?include=users,"

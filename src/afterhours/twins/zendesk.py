@@ -1,8 +1,8 @@
 """A stateful twin of the Zendesk Support REST API, for zenpy to talk to over real HTTP.
 
 It serves the endpoints the daemon uses (users and their search, organizations, groups,
-ticket fields, tickets, tags, comments and the cursor-based incremental ticket export with
-side-loads) from in-memory
+ticket fields, tickets, tags, comments, the cursor-based incremental ticket export with
+side-loads, and ticket search) from in-memory
 state. Tests and demos seed it and act as people through the methods below; time comes
 from an injected clock so nights can run accelerated.
 """
@@ -18,6 +18,8 @@ from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServe
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
 from afterhours.twins.zendesk_schedules import ZendeskSchedules
+from afterhours.twins.zendesk_search import PATH as SEARCH_PATH
+from afterhours.twins.zendesk_search import search_page
 from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_invalid
 from afterhours.twins.zendesk_state import ZendeskState
 
@@ -217,6 +219,8 @@ class ZendeskTwin(Twin):
         route("PUT", "/api/v2/tickets/{id}/tags.json")(self._tags("additional_tags", 200))
         route("POST", "/api/v2/tickets/{id}/tags.json")(self._tags("tags", 201))
         route("DELETE", "/api/v2/tickets/{id}/tags.json")(self._tags("remove_tags", 204))
+        route("GET", SEARCH_PATH)(
+            lambda request: Response(200, search_page(state, request, self.base_url)))
         route("GET", EXPORT_PATH)(lambda request: self._corrupted(
             Response(200, export_page(state, request, self.base_url)), f"GET {EXPORT_PATH}"))
         self.schedules = ZendeskSchedules(self.server, state.clock)
