@@ -100,6 +100,12 @@ class ZendeskTwin(Twin):
                 priority=priority, tags=tags, channel=channel, group_id=group_id,
                 custom_fields=custom_fields, created_at=created_at)
 
+    def clone_tickets(self, source_ids: Sequence[int]) -> list[int]:
+        """Copy each ticket (comments and metric set too) under a new id, at its source's place
+        in the export; return the new ids. Seeds large accounts for benchmarks in bulk."""
+        with self.server.lock:
+            return [self.state.clone_ticket(source) for source in source_ids]
+
     def add_comment(self, ticket_id: int, body: str, *, author_id: int,
                     public: bool = True) -> Json:
         """Comment as `author_id`; a public agent comment is a reply in the metric set."""
