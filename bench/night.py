@@ -112,8 +112,10 @@ def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
         updates = world.log.since(0)
     last = starts[-1][1]
 
+    reals = [real for real, _ in starts]
+
     def moment(update: Update) -> datetime:
-        index = bisect_right([real for real, _ in starts], update.at) - 1
+        index = bisect_right(reals, update.at) - 1
         real, clock = starts[max(index, 0)]
         return clock + timedelta(seconds=update.at - real)
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,52 +13,33 @@ from afterhours.twins.zendesk import ZendeskTwin
 
 pytestmark = pytest.mark.integration
 
-START = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def twin(clock: ManualClock) -> Iterator[ZendeskTwin]:
-    with ZendeskTwin(clock) as running:
-        yield running
-
-
-@pytest.fixture
-def client(twin: ZendeskTwin) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=twin.base_url, auth=("bot@example.com/token", "x")) as http:
-        yield http
-
-
-def _file(twin: ZendeskTwin, clock: ManualClock, count: int, **fields: Any) -> list[int]:
-    requester = twin.add_user("Homer", "homer@example.com")["id"]
+def _file(zendesk: ZendeskTwin, clock: ManualClock, count: int, **fields: Any) -> list[int]:
+    requester = zendesk.add_user("Homer", "homer@example.com")["id"]
     ids = []
     for n in range(count):
         clock.advance(timedelta(seconds=1))
-        ids.append(twin.create_ticket(subject=f"t{n}", description="d", requester_id=requester,
-                                      **fields)["id"])
+        ids.append(zendesk.create_ticket(subject=f"t{n}", description="d",
+                                         requester_id=requester, **fields)["id"])
     return ids
 
 
-def _search(client: httpx.Client, **params: Any) -> httpx.Response:
-    return client.get("/api/v2/search.json", params=params)
+def _search(http: httpx.Client, **params: Any) -> httpx.Response:
+    return http.get("/api/v2/search.json", params=params)
 
 
 def test_pages_of_tickets_updated_since_oldest_first(
-    twin: ZendeskTwin, clock: ManualClock, client: httpx.Client
+    zendesk: ZendeskTwin, clock: ManualClock, zendesk_http: httpx.Client
 ) -> None:
-    ids = _file(twin, clock, 250)
-    since = twin.ticket(ids[49])["updated_at"]
+    ids = _file(zendesk, clock, 250)
+    since = zendesk.ticket(ids[49])["updated_at"]
 
-    first = _search(client, query=f"type:ticket updated>{since}", sort_by="updated_at",
+    first = _search(zendesk_http, query=f"type:ticket updated>{since}", sort_by="updated_at",
                     sort_order="asc", per_page=100)
     body = first.json()
     found = [r["id"] for r in body["results"]]
     while body["next_page"]:
-        body = client.get(body["next_page"]).json()
+        body = zendesk_http.get(body["next_page"]).json()
         found += [r["id"] for r in body["results"]]
 
     assert first.status_code == 200
@@ -67,18 +47,18 @@ def test_pages_of_tickets_updated_since_oldest_first(
     assert {r["result_type"] for r in first.json()["results"]} == {"ticket"}
     assert found == ids[50:]
     assert body["previous_page"] is not None
-    assert twin.server.requests["GET /api/v2/search.json"] == 2
+    assert zendesk.server.requests["GET /api/v2/search.json"] == 2
 
 
 def test_status_priority_and_dates_narrow_the_search(
-    twin: ZendeskTwin, clock: ManualClock, client: httpx.Client
+    zendesk: ZendeskTwin, clock: ManualClock, zendesk_http: httpx.Client
 ) -> None:
-    urgent = _file(twin, clock, 2, priority="urgent")
-    normal = _file(twin, clock, 2, priority="normal")
-    twin.agent_update(urgent[0], status="solved")
+    urgent = _file(zendesk, clock, 2, priority="urgent")
+    normal = _file(zendesk, clock, 2, priority="normal")
+    zendesk.agent_update(urgent[0], status="solved")
 
     def ids(query: str) -> list[int]:
-        return sorted(r["id"] for r in _search(client, query=query).json()["results"])
+        return sorted(r["id"] for r in _search(zendesk_http, query=query).json()["results"])
 
     assert ids("type:ticket status<solved priority:urgent") == [urgent[1]]
     assert ids("type:ticket priority>=high") == urgent
@@ -88,12 +68,12 @@ def test_status_priority_and_dates_narrow_the_search(
 
 
 def test_no_result_past_the_thousandth(
-    twin: ZendeskTwin, clock: ManualClock, client: httpx.Client
+    zendesk: ZendeskTwin, clock: ManualClock, zendesk_http: httpx.Client
 ) -> None:
-    _file(twin, clock, 1005)
+    _file(zendesk, clock, 1005)
 
-    tenth = _search(client, query="type:ticket", page=10, per_page=100)
-    eleventh = _search(client, query="type:ticket", page=11, per_page=100)
+    tenth = _search(zendesk_http, query="type:ticket", page=10, per_page=100)
+    eleventh = _search(zendesk_http, query="type:ticket", page=11, per_page=100)
 
     assert tenth.json()["count"] == 1005  # every match is counted, only 1,000 are served
     assert tenth.json()["next_page"] is None
@@ -109,9 +89,9 @@ def test_no_result_past_the_thousandth(
     ("type:ticket status<done", "done"),
 ])
 def test_what_the_twin_cannot_search_is_refused_by_name(
-    client: httpx.Client, query: str, named: str
+    zendesk_http: httpx.Client, query: str, named: str
 ) -> None:
-    answer = _search(client, query=query)
+    answer = _search(zendesk_http, query=query)
 
     assert answer.status_code == 400
     assert named in answer.json()["description"]

@@ -199,8 +199,10 @@ FINDINGS: tuple[Allowance, ...] = (
         "zendesk-show-ticket-sideloads", "zendesk",
         "spec gap: Zendesk's side-loading guide (developer.zendesk.com, 'Side-loading related "
         "records') documents include= on a single ticket (.../tickets/1.json?include=users,"
-        "groups); the file declares no query parameters on Show Ticket.",
-        endpoint=r"GET /api/v2/tickets/\{ticket_id\}", side="request", where=r"query\.include",
+        "groups) and on ticket lists; the file declares no include on Show Ticket or Show "
+        "Multiple Tickets.",
+        endpoint=r"GET /api/v2/tickets/(\{ticket_id\}|show_many)", side="request",
+        where=r"query\.include",
         message=r"not declared by the spec: '[a-z_,]+'",
     ),
     Allowance(

@@ -1,8 +1,9 @@
 """A stateful twin of the Zendesk Support REST API, for zenpy to talk to over real HTTP.
 
 It serves the endpoints the daemon uses (users and their search, organizations, groups,
-ticket fields, tickets, tags, comments, the cursor-based incremental ticket export with
-side-loads, and ticket search) from in-memory
+ticket fields, tickets one by one and in bulk (show_many, update_many and its job statuses),
+tags, comments, the cursor-based incremental ticket export with side-loads, and ticket
+search) from in-memory
 state. Tests and demos seed it and act as people through the methods below; time comes
 from an injected clock so nights can run accelerated.
 """
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
+from afterhours.twins.zendesk_bulk import JOB_STATUS, SHOW_MANY, UPDATE_MANY, Jobs, show_many
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
 from afterhours.twins.zendesk_schedules import ZendeskSchedules
@@ -38,6 +40,12 @@ def _id(request: Request) -> int:
     if not value.isdigit():
         raise not_found()
     return int(value)
+
+
+def _included(request: Request) -> list[str]:
+    """The side-loads `include=` asks for that the twin serves."""
+    names = [name.strip() for name in (request.arg("include") or "").split(",")]
+    return [name for name in names if name in SIDELOADS]
 
 
 def _body(request: Request, key: str) -> Any:
@@ -215,6 +223,11 @@ class ZendeskTwin(Twin):
         route("GET", "/api/v2/ticket_fields.json")(lambda request: Response(200, paginate(
             "ticket_fields", copy.deepcopy(list(state.fields.records.values())), request,
             self.base_url)))
+        # show_many and update_many first: "{id}" would match them too.
+        self.jobs = Jobs(state, lambda: self.base_url)
+        route("GET", SHOW_MANY)(self._show_many)
+        route("PUT", UPDATE_MANY)(self.jobs.update_many)
+        route("GET", JOB_STATUS)(self.jobs.show)
         route("GET", SHOW_TICKET)(self._show_ticket)
         route("PUT", "/api/v2/tickets/{id}.json")(self._update)
         route("GET", "/api/v2/tickets/{id}/comments.json")(lambda request: Response(
@@ -234,9 +247,13 @@ class ZendeskTwin(Twin):
     def _show_ticket(self, request: Request) -> Response:
         ticket = copy.deepcopy(self.state.ticket(_id(request)))
         # Show Ticket side-loads like the list endpoints do (?include=metric_sets,users,...).
-        include = [name.strip() for name in (request.arg("include") or "").split(",")]
-        loads = sideloads(self.state, [ticket], [name for name in include if name in SIDELOADS])
+        loads = sideloads(self.state, [ticket], _included(request))
         return self._corrupted(Response(200, {"ticket": ticket, **loads}), f"GET {SHOW_TICKET}")
+
+    def _show_many(self, request: Request) -> Response:
+        tickets = show_many(self.state, request)["tickets"]
+        loads = sideloads(self.state, tickets, _included(request))
+        return self._corrupted(Response(200, {"tickets": tickets, **loads}), f"GET {SHOW_MANY}")
 
     def _update(self, request: Request) -> Response:
         changes = _body(request, "ticket")
