@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
@@ -30,15 +29,6 @@ def clock() -> ManualClock:
 def twin(clock: ManualClock) -> Iterator[ZendeskTwin]:
     with ZendeskTwin(clock) as running:
         yield running
-
-
-@pytest.fixture
-def zc(twin: ZendeskTwin, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("ZENPY_FORCE_NETLOC", twin.base_url.removeprefix("http://"))
-    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
-    client = Zenpy(subdomain="acme", email="bot@example.com", token="x", disable_cache=True)
-    yield client
-    client.users.session.close()
 
 
 @pytest.fixture

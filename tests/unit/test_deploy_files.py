@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
 from afterhours.settings import Settings
 
 ROOT = Path(__file__).parents[2]
 
 
-def test_the_kubernetes_configmap_carries_the_shipped_policy() -> None:
-    documents = list(yaml.safe_load_all((ROOT / "deploy" / "kubernetes.yaml").read_text()))
-    (configmap,) = [d for d in documents if d and d.get("kind") == "ConfigMap"]
-    assert configmap["data"]["policy.yaml"] == (ROOT / "config" / "policy.yaml").read_text()
+def test_the_kubernetes_policy_is_the_shipped_policy() -> None:
+    # kustomize reads no file outside its folder, so the base keeps a copy of the policy for
+    # its configMapGenerator: `cp config/policy.yaml deploy/kubernetes/base/policy.yaml`.
+    copy = ROOT / "deploy" / "kubernetes" / "base" / "policy.yaml"
+    assert copy.read_text() == (ROOT / "config" / "policy.yaml").read_text()
 
 
 def test_the_env_example_lists_every_setting() -> None:
@@ -28,3 +27,19 @@ def test_the_readme_documents_every_setting() -> None:
     text = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"^\| `AFTERHOURS_([A-Z_]+)`", text, flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def _settings_in(path: Path) -> set[str]:
+    return set(re.findall(r"^AFTERHOURS_([A-Z_]+)=", path.read_text(), flags=re.MULTILINE))
+
+
+def test_the_kubernetes_base_sets_real_settings_and_every_required_one() -> None:
+    base = ROOT / "deploy" / "kubernetes" / "base"
+    given = _settings_in(base / "settings.env") | _settings_in(base / "secrets.env.example")
+    known = {name.upper() for name in Settings.model_fields}
+    required = {name.upper() for name, field in Settings.model_fields.items()
+                if field.is_required()}
+    assert given <= known, f"not settings: {sorted(given - known)}"
+    assert required <= given, f"the pod would lack: {sorted(required - given)}"
+    secret = {"ZENDESK_TOKEN", "JIRA_TOKEN", "WEBHOOKS"}
+    assert _settings_in(base / "secrets.env.example") == secret  # and none in the ConfigMap

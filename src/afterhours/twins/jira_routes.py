@@ -6,16 +6,18 @@ read and write the twin's state directly.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from afterhours.twins import jira_search as search
 from afterhours.twins import jira_shapes as shapes
-from afterhours.twins._http import Request, Response
+from afterhours.twins._http import HttpError, Request, Response
 
 if TYPE_CHECKING:
     from afterhours.twins.jira import JiraTwin
 
 API = "/rest/api/2"
+BULK_CREATE_LIMIT = 50
 
 
 def _int_arg(value: Any, name: str, default: int) -> int:
@@ -31,6 +33,14 @@ def _int_arg(value: Any, name: str, default: int) -> int:
 def _list_arg(request: Request, name: str) -> list[str] | None:
     values = request.query.get(name)
     return [v for item in values for v in item.split(",")] if values else None
+
+
+def _refused_bulk(message: str, failed: int | None = None) -> Response:
+    error: dict[str, Any] = {"status": 400,
+                             "elementErrors": {"errorMessages": [message], "errors": {}}}
+    if failed is not None:
+        error["failedElementNumber"] = failed
+    return Response(400, {"issues": [], "errors": [error]})
 
 
 def register(twin: JiraTwin) -> None:
@@ -87,6 +97,30 @@ def _issue_routes(twin: JiraTwin) -> None:
     def create_issue(request: Request) -> Response:
         issue = twin.create_issue(request)
         return Response(201, {"id": issue["id"], "key": issue["key"], "self": issue["self"]})
+
+    @route("POST", f"{API}/issue/bulk")
+    def create_issues(request: Request) -> Response:
+        # Each element is created or refused on its own (failedElementNumber counts from 0);
+        # 201 when any was created, else 400, both answering CreatedIssues.
+        # A refused request as a whole answers CreatedIssues too, as the spec declares.
+        body = request.body if isinstance(request.body, dict) else {}
+        updates = body.get("issueUpdates")
+        if not isinstance(updates, list) or not updates:
+            return _refused_bulk("issueUpdates must list the issues to create.")
+        if len(updates) > BULK_CREATE_LIMIT:
+            return _refused_bulk(f"At most {BULK_CREATE_LIMIT} issues can be created in one "
+                                 "request.", failed=BULK_CREATE_LIMIT)
+        issues, errors = [], []
+        for number, update in enumerate(updates):
+            try:
+                issue = twin.create_issue(replace(request, body=update))
+            except HttpError as refused:
+                errors.append({"status": refused.response.status,
+                               "elementErrors": refused.response.body,
+                               "failedElementNumber": number})
+                continue
+            issues.append({"id": issue["id"], "key": issue["key"], "self": issue["self"]})
+        return Response(201 if issues else 400, {"issues": issues, "errors": errors})
 
     @route("GET", f"{API}/issue/{{key}}")
     def get_issue(request: Request) -> Response:

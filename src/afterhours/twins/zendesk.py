@@ -1,8 +1,9 @@
 """A stateful twin of the Zendesk Support REST API, for zenpy to talk to over real HTTP.
 
 It serves the endpoints the daemon uses (users and their search, organizations, groups,
-ticket fields, tickets, tags, comments and the cursor-based incremental ticket export with
-side-loads) from in-memory
+ticket fields, tickets one by one and in bulk (show_many, update_many and its job statuses),
+tags, comments, the cursor-based incremental ticket export with side-loads, and ticket
+search) from in-memory
 state. Tests and demos seed it and act as people through the methods below; time comes
 from an injected clock so nights can run accelerated.
 """
@@ -15,9 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
+from afterhours.twins.zendesk_bulk import JOB_STATUS, SHOW_MANY, UPDATE_MANY, Jobs, show_many
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
 from afterhours.twins.zendesk_schedules import ZendeskSchedules
+from afterhours.twins.zendesk_search import PATH as SEARCH_PATH
+from afterhours.twins.zendesk_search import search_page
 from afterhours.twins.zendesk_shapes import Json, not_found, paginate, record_invalid
 from afterhours.twins.zendesk_state import ZendeskState
 
@@ -36,6 +40,12 @@ def _id(request: Request) -> int:
     if not value.isdigit():
         raise not_found()
     return int(value)
+
+
+def _included(request: Request) -> list[str]:
+    """The side-loads `include=` asks for that the twin serves."""
+    names = [name.strip() for name in (request.arg("include") or "").split(",")]
+    return [name for name in names if name in SIDELOADS]
 
 
 def _body(request: Request, key: str) -> Any:
@@ -97,6 +107,12 @@ class ZendeskTwin(Twin):
                 subject=subject, description=description, requester_id=requester_id,
                 priority=priority, tags=tags, channel=channel, group_id=group_id,
                 custom_fields=custom_fields, created_at=created_at)
+
+    def clone_tickets(self, source_ids: Sequence[int]) -> list[int]:
+        """Copy each ticket (comments and metric set too) under a new id, at its source's place
+        in the export; return the new ids. Seeds large accounts for benchmarks in bulk."""
+        with self.server.lock:
+            return [self.state.clone_ticket(source) for source in source_ids]
 
     def add_comment(self, ticket_id: int, body: str, *, author_id: int,
                     public: bool = True) -> Json:
@@ -207,6 +223,11 @@ class ZendeskTwin(Twin):
         route("GET", "/api/v2/ticket_fields.json")(lambda request: Response(200, paginate(
             "ticket_fields", copy.deepcopy(list(state.fields.records.values())), request,
             self.base_url)))
+        # show_many and update_many first: "{id}" would match them too.
+        self.jobs = Jobs(state, lambda: self.base_url)
+        route("GET", SHOW_MANY)(self._show_many)
+        route("PUT", UPDATE_MANY)(self.jobs.update_many)
+        route("GET", JOB_STATUS)(self.jobs.show)
         route("GET", SHOW_TICKET)(self._show_ticket)
         route("PUT", "/api/v2/tickets/{id}.json")(self._update)
         route("GET", "/api/v2/tickets/{id}/comments.json")(lambda request: Response(
@@ -217,6 +238,8 @@ class ZendeskTwin(Twin):
         route("PUT", "/api/v2/tickets/{id}/tags.json")(self._tags("additional_tags", 200))
         route("POST", "/api/v2/tickets/{id}/tags.json")(self._tags("tags", 201))
         route("DELETE", "/api/v2/tickets/{id}/tags.json")(self._tags("remove_tags", 204))
+        route("GET", SEARCH_PATH)(
+            lambda request: Response(200, search_page(state, request, self.base_url)))
         route("GET", EXPORT_PATH)(lambda request: self._corrupted(
             Response(200, export_page(state, request, self.base_url)), f"GET {EXPORT_PATH}"))
         self.schedules = ZendeskSchedules(self.server, state.clock)
@@ -224,9 +247,13 @@ class ZendeskTwin(Twin):
     def _show_ticket(self, request: Request) -> Response:
         ticket = copy.deepcopy(self.state.ticket(_id(request)))
         # Show Ticket side-loads like the list endpoints do (?include=metric_sets,users,...).
-        include = [name.strip() for name in (request.arg("include") or "").split(",")]
-        loads = sideloads(self.state, [ticket], [name for name in include if name in SIDELOADS])
+        loads = sideloads(self.state, [ticket], _included(request))
         return self._corrupted(Response(200, {"ticket": ticket, **loads}), f"GET {SHOW_TICKET}")
+
+    def _show_many(self, request: Request) -> Response:
+        tickets = show_many(self.state, request)["tickets"]
+        loads = sideloads(self.state, tickets, _included(request))
+        return self._corrupted(Response(200, {"tickets": tickets, **loads}), f"GET {SHOW_MANY}")
 
     def _update(self, request: Request) -> Response:
         changes = _body(request, "ticket")

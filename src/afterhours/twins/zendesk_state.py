@@ -154,6 +154,28 @@ class ZendeskState:
         self.update_ticket(ticket_id, fields, author_id=author_id)
         return copy.deepcopy(self.comments[ticket_id][-1])
 
+    def clone_ticket(self, source_id: int) -> int:
+        """Copy a ticket with its comments and metric set under a new id; return the id.
+
+        Bulk seeding for benchmarks: the copy sits at the source's place in the export, as if
+        both had changed together, so a daemon whose cursor is past the source never sees it
+        as changed (its state is seeded the same way, see bench/seeding.py)."""
+        source = self.ticket(source_id)
+        ticket_id = next(self._ticket_ids)
+        ticket = copy.deepcopy(source)
+        ticket.update(id=ticket_id, url=f"{self.api}/tickets/{ticket_id}.json")
+        comments = copy.deepcopy(self.comments[source_id])
+        for comment in comments:
+            comment["id"] = next(self._ids)
+        metrics = copy.copy(self.metrics[source_id])
+        metrics.metric_id = next(self._ids)
+        metrics.url = f"{self.api}/ticket_metrics/{metrics.metric_id}.json"
+        metrics.ticket_id = ticket_id
+        self.tickets[ticket_id], self.comments[ticket_id] = ticket, comments
+        self.metrics[ticket_id] = metrics
+        self.positions[ticket_id] = self.positions[source_id]
+        return ticket_id
+
     # -- updates ---------------------------------------------------------------------------
 
     def ticket(self, ticket_id: int) -> Json:
