@@ -174,3 +174,20 @@ def test_a_listen_address_must_be_host_and_port(listen: str) -> None:
 def test_a_listen_address_may_be_ipv6() -> None:
     assert parse_listen("[::]:8080") == ("::", 8080)
     assert parse_listen("0.0.0.0:0") == ("0.0.0.0", 0)  # noqa: S104  (the image's setting)
+
+
+def test_a_standby_is_ready_without_passes_and_a_new_leader_gets_the_grace(
+    clock: ManualClock,
+) -> None:
+    health = Health(clock, poll_interval=60)
+    health.policy_in_force("abc")
+    health.leading(False)  # another replica holds the lease: this one runs no passes
+    clock.advance(timedelta(hours=2))
+    readiness = health.check()
+    assert readiness.ready
+    assert readiness.detail["leader"] is False
+    health.leading(True)  # it took the lease over: its first pass may take a while
+    assert health.check().ready
+    clock.advance(timedelta(seconds=181))
+    assert health.check().reasons == [
+        "no pass has finished in 181 s since start (allowed: 180 s)"]
