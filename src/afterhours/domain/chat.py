@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from afterhours.domain.issue_text import own_link
-from afterhours.domain.text import clean_text, cluster_boundary
+from afterhours.domain.text import clean_text, cluster_boundary, defang_schemes
 
 FULLWIDTH_AT = "\uff20"  # reads as @, and no chat tool takes it for a mention
 FULLWIDTH_HASH = "\uff03"
@@ -26,11 +26,10 @@ FULLWIDTH_HASH = "\uff03"
 SECTION_LIMIT = 3_000
 _MENTION = re.compile(r"(?<![\w@.+-])@(?=\w)")  # @name at a word's start; not in an email
 _CHANNEL = re.compile(r"(?<![\w&#])#(?=[^\W\d_])")  # #general; #4411 is a number, left be
-_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]{0,15}):(?=//)", re.IGNORECASE)
-_MAILTO = re.compile(r"\b(mailto|tel|sms|slack|file):", re.IGNORECASE)
-_DOMAIN = re.compile(
-    r"(?<![\w-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+)([a-z][a-z0-9-]{0,61}[a-z0-9])\b",
-    re.IGNORECASE)
+# A host name: labels of letters or digits (any script) and a last label that starts with a
+# letter, as chat tools link it ("evil.example", "bücher.de").
+_DOMAIN = re.compile(r"(?<![\w-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+)"
+                     r"([^\W\d_][\w-]{0,61}[^\W_])(?![\w-])")
 _WWW = re.compile(r"\bwww\.", re.IGNORECASE)
 # A link or an entity cut in two at the end of a shortened text.
 _TORN = re.compile(r"(&[a-z]*|<[^>]*)$")
@@ -42,10 +41,8 @@ def escape(text: str) -> str:
     text = clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MENTION.sub(FULLWIDTH_AT, text)
     text = _CHANNEL.sub(FULLWIDTH_HASH, text)
-    text = _SCHEME.sub(r"\1[:]", text)
-    text = _MAILTO.sub(r"\1[:]", text)
-    text = _WWW.sub("www[.]", text)
-    return _DOMAIN.sub(lambda m: m.group(1)[:-1] + "[.]" + m.group(2), text)
+    text = _WWW.sub("www[.]", defang_schemes(text))
+    return _DOMAIN.sub(lambda m: m.group().replace(".", "[.]"), text)
 
 
 def link(url: str, label: str | None = None) -> str:

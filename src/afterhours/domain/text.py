@@ -110,6 +110,17 @@ def cut(text: str, limit: int) -> str:
     return text[:index]
 
 
+# The schemes that make a link without "//" (followed by something).
+_BARE_SCHEME = re.compile(r"(mailto|javascript|vbscript|data|tel|sms|news):(?=\S)",
+                          re.IGNORECASE)
+
+
+def defang_schemes(text: str) -> str:
+    """`text` with every "://" written "[:]//" and `mailto:`... as `mailto[:]`: readable,
+    and no longer a link to Jira's wiki renderer or a chat tool."""
+    return _BARE_SCHEME.sub(r"\1[:]", text.replace("://", "[:]//"))
+
+
 def one_line(text: str, limit: int) -> str:
     """`text` clean, on one line (runs of white space as one space), trimmed, and cut to
     `limit` characters with "…" when longer."""

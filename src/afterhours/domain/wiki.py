@@ -22,21 +22,18 @@ from afterhours.domain.issue_text import (
     fit,
     own_link,
 )
-from afterhours.domain.text import utf16_len
+from afterhours.domain.text import defang_schemes, utf16_len
 
 NOFORMAT = "{noformat}"
 # What Jira's wiki renderer reads as markup anywhere in a line.
 _MARKUP = frozenset("*_?-+^~{}[]!|#")
 # "{noformat", "{NoFormat:title=x}", "{ noformat}": any of them could end the block.
 _BLOCK_END = re.compile(r"\{(?=\s*noformat)", re.IGNORECASE)
-# Schemes Jira links wherever they appear in text.
-_LINKED_SCHEME = re.compile(
-    r"\b(https?|s?ftp|file|mailto|irc|nntp|news|telnet|ssh|smb|notes|svn)(:)", re.IGNORECASE)
 
 
 def escape(value: str) -> str:
     """One line of (clean) text that Jira's wiki renderer shows as written."""
-    value = _LINKED_SCHEME.sub(r"\1[:]", value)
+    value = defang_schemes(value)
     return "".join("\u29f5" if c == "\\" else "\\" + c if c in _MARKUP else c for c in value)
 
 
