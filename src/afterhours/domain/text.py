@@ -48,7 +48,7 @@ def clean_text(text: str) -> str:
     return _UNSAFE.sub(lambda m: REPLACEMENT if _SURROGATE.match(m.group()) else "", text)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)  # one ticket's texts at a time: a plan reads each many times
 def for_matching(text: str) -> str:
     """`text` as the policy's rules read it: clean, NFKC, without zero-width characters."""
     if text.isascii() and text.isprintable():
