@@ -118,9 +118,10 @@ class Service:
                 self._settle(ticket, report)
             except StateError:  # not this ticket's fault: no later ticket can be recorded
                 raise
-            except Exception:  # one ticket's surprise must not starve every ticket after it
+            except Exception as error:  # one ticket's surprise must not starve the rest
                 report.crashed += 1
                 log.exception("ticket.crashed", ticket_id=ticket.id)
+                self.recorder.crashed(ticket.id, error)
 
     def close(self) -> None:
         """Close every adapter; the service is unusable afterwards."""
