@@ -14,6 +14,7 @@ import pytest
 import structlog
 
 import pg
+from afterhours import redact
 from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
@@ -36,9 +37,11 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
-    # The CLI configures structlog for the whole process; the next test starts from defaults.
+    # The CLI configures structlog for the whole process; the next test starts from defaults,
+    # and knows no secret another test's settings registered (see afterhours.redact).
     yield
     structlog.reset_defaults()
+    redact.forget_all()
 
 
 @pytest.fixture

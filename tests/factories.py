@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from afterhours.domain.issue_text import IssueBody, issue_body
 from afterhours.domain.model import Ticket
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
@@ -40,6 +41,12 @@ def make_ticket(**overrides: Any) -> Ticket:
         "web_url": f"https://acme.zendesk.com/agent/tickets/{ticket_id}",
     }
     return Ticket(**(fields | overrides))
+
+
+def issue_text(text: str = "It crashes.", ticket_id: int = 7,
+               reason: str = "keyword 'crashes' in subject") -> IssueBody:
+    """A Jira description's content for a ticket whose description is `text`."""
+    return issue_body(make_ticket(id=ticket_id, description=text), reason)
 
 
 def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's files)

@@ -37,7 +37,8 @@ from afterhours.parking import replan_on_change
 from afterhours.parking_commands import add_parked_commands
 from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
-from afterhours.settings import LocalSettings, Settings
+from afterhours.redact import redacted_output
+from afterhours.settings import LocalSettings, Settings, register_environment_secrets
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -49,6 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` and run the chosen command; return its exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    # Every command's output and log lines hide the secrets the environment holds, even
+    # those it does not read itself (audit, check): see afterhours.redact.
+    register_environment_secrets()
+    with redacted_output():
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         code: int = args.command(args)
     except PolicyError as error:
@@ -130,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level, settings.library_log_level)
     loaded = load_policy(settings.policy_file)
     if args.dry_run:
         # On every line of this run, start-up's too: "action.done" means it would have been.

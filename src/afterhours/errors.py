@@ -26,9 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from afterhours.redact import redact
+
 
 class AfterhoursError(Exception):
-    """Base of every error afterhours raises on purpose."""
+    """Base of every error afterhours raises on purpose. Its message never holds a secret:
+    each registered one (see afterhours.redact) is replaced, whoever built the message."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(AfterhoursError):

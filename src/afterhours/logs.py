@@ -12,6 +12,12 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict
 
+from afterhours.redact import RedactingFilter, redact_data
+
+# The libraries afterhours runs on that log through the standard library. Their debug lines
+# hold whole requests and answers: ticket payloads (customer text) and URLs.
+LIBRARY_LOGGERS = ("zenpy", "urllib3", "requests", "jira", "httpx", "httpcore", "uvicorn",
+                   "uvicorn.error", "uvicorn.access", "starlette", "psycopg", "asyncio")
 _SECRET_KEYS = frozenset({"token", "password", "authorization", "api_token", "webhook_url"})
 
 
@@ -22,8 +28,32 @@ def _drop_secrets(_: Any, __: str, event: EventDict) -> EventDict:
     return event
 
 
-def configure_logging(fmt: str = "auto", level: str = "info") -> None:
-    """Set up structlog for the process; `fmt` is auto, json or console."""
+class _LibraryFloor(logging.Filter):
+    """A root handler's filter: the standard library's records below the libraries' level
+    are dropped, whichever logger made them (the jira client sets its own logger to INFO
+    when a client is made; zenpy logs on the root logger)."""
+
+    level = logging.WARNING
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep records at or above the level."""
+        return record.levelno >= self.level
+
+
+_FLOOR = _LibraryFloor()
+
+
+def _redact(_: Any, __: str, event: EventDict) -> EventDict:
+    # Every value, the formatted exception among them: a registered secret never gets out.
+    redacted: EventDict = redact_data(event)
+    return redacted
+
+
+def configure_logging(fmt: str = "auto", level: str = "info",
+                      library_level: str = "warning") -> None:
+    """Set up structlog for the process; `fmt` is auto, json or console. The libraries'
+    loggers (LIBRARY_LOGGERS) log at `library_level`, whatever `level` is; any line that
+    reaches a handler of the root logger has its secrets redacted."""
     console = sys.stdout.isatty() if fmt == "auto" else fmt == "console"
     renderer: Any = (
         structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
@@ -35,6 +65,7 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _drop_secrets,
             structlog.processors.format_exc_info,
+            _redact,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
@@ -45,11 +76,20 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
-    # zenpy, jira and urllib3 log through stdlib logging; keep their chatter out unless debugging.
-    logging.basicConfig(level=logging.WARNING if level != "debug" else logging.DEBUG)
-    # httpx and urllib3 log request URLs, and a webhook URL is a secret: never below WARNING.
-    for name in ("httpx", "httpcore", "urllib3"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # The libraries log through stdlib logging: at WARNING unless asked (library_log_level),
+    # since their debug lines carry whole ticket payloads; afterhours' own debug is not that.
+    libraries = logging.getLevelNamesMapping()[library_level.upper()]
+    logging.basicConfig(level=libraries)
+    root = logging.getLogger()
+    root.setLevel(libraries)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(libraries)
+    _FLOOR.level = libraries
+    for handler in root.handlers:
+        if _FLOOR not in handler.filters:
+            handler.addFilter(_FLOOR)
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 @contextmanager

@@ -9,10 +9,12 @@ from typing import Any
 import structlog
 
 from afterhours.adapters.state import StateStore
+from afterhours.adapters.zendesk_parse import short_error
 from afterhours.clock import Clock
 from afterhours.domain.actions import Plan, PlannedAction, SkippedAction
 from afterhours.errors import PermanentError, ServiceError
 from afterhours.ops.metrics import Metrics
+from afterhours.redact import redact, redact_data
 
 log = structlog.get_logger()
 
@@ -59,6 +61,7 @@ class Recorder:
         self.state = state
         self.clock = clock
         self.metrics = metrics or Metrics(clock)
+        self._crashes: dict[int, str] = {}  # ticket id -> the last crash audited for it
 
     def record(
         self,
@@ -75,6 +78,8 @@ class Recorder:
         `action` names the kind when `entry` is not a PlannedAction (one read from the ledger)."""
         key = entry.key if entry else None
         rule = entry.rule if entry else None
+        # A reason quotes an error, and an error may quote a URL: no secret goes in the trail.
+        reason, detail = redact(reason), redact_data(detail)
         if isinstance(entry, PlannedAction):
             action = entry.kind
         settled = status or (outcome if outcome in ("done", "skipped") else None)
@@ -95,6 +100,18 @@ class Recorder:
         # Every escalation level leaves exactly one note (key .../note): it counts the level.
         if outcome == "done" and rule and rule.startswith("escalation:") and key.endswith("/note"):
             self.metrics.escalation_fired(rule)
+
+    def crashed(self, ticket_id: int, error: BaseException) -> None:
+        """Audit a ticket whose turn ended in a surprise (`ticket_crashed`, with the error
+        in one short line, never the ticket's text), once per ticket and error in a row: a
+        ticket that fails every pass does not fill the trail. It is tried again next pass."""
+        reason = short_error(error)
+        if self._crashes.get(ticket_id) == reason:
+            return
+        self._crashes[ticket_id] = reason
+        self.state.record(at=self.clock(), ticket_id=ticket_id, outcome="ticket_crashed",
+                          reason=redact(f"the ticket could not be processed and was skipped "
+                                        f"this pass: {reason}"))
 
     def done(self, planned: PlannedAction, report: PassReport,
              detail: dict[str, Any] | None = None) -> None:

@@ -134,9 +134,10 @@ class Service:
                 self._settle(ticket, report)
             except (StateError, LeaseLostError):  # no later ticket can be recorded either
                 raise
-            except Exception:  # one ticket's surprise must not starve every ticket after it
+            except Exception as error:  # one ticket's surprise must not starve the rest
                 report.crashed += 1
                 log.exception("ticket.crashed", ticket_id=ticket.id)
+                self.recorder.crashed(ticket.id, error)
 
     def close(self) -> None:
         """Release the lease, close every adapter; the service is unusable afterwards."""

@@ -2,14 +2,84 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
+from urllib.parse import unquote, urlsplit
 
-from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from afterhours.redact import register
 
 # The schemes adapters/sql.py's open_database accepts.
 STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+# The secret settings, each of which may instead be read from a file that
+# AFTERHOURS_<NAME>_FILE names (as container secrets are mounted).
+SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url")
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+def file_variable(name: str) -> str:
+    """The variable naming the file a secret setting may be read from."""
+    return f"AFTERHOURS_{name.upper()}_FILE"
+
+
+class SecretFiles(PydanticBaseSettingsSource):
+    """A settings source: AFTERHOURS_<NAME>_FILE for each of SECRET_FILE_SETTINGS.
+
+    The file's content, without surrounding white space (a mounted secret ends in a newline
+    more often than not), is the value; AFTERHOURS_WEBHOOKS_FILE holds the same JSON object
+    as AFTERHOURS_WEBHOOKS. Setting both a variable and its _FILE is refused, as is a file
+    that cannot be read; messages name the variable and the path, never the content.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` reads every field at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        found: dict[str, Any] = {}
+        for name in SECRET_FILE_SETTINGS:
+            variable = file_variable(name)
+            path = environ.get(variable, "").strip()
+            if name not in self.settings_cls.model_fields or not path:
+                continue
+            if f"AFTERHOURS_{name.upper()}" in environ:
+                raise SettingsError(f"{variable} and AFTERHOURS_{name.upper()} are both set; "
+                                    "set only one of them")
+            try:
+                text = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or "not UTF-8 text"
+                raise SettingsError(f"{variable}: cannot read {path}: {reason}") from None
+            found[name] = _webhooks(text, variable, path) if name == "webhooks" else text
+        return found
+
+
+def _webhooks(text: str, variable: str, path: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise SettingsError(f"{variable}: {path} does not hold a JSON object "
+                            '({"channel": "https://..."})') from None
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -40,7 +110,25 @@ class LocalSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: console on a TTY, JSON otherwise"
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: LogLevel = "info"
+    library_log_level: LogLevel = Field(
+        "warning",
+        description="level of the libraries' own loggers (zenpy, urllib3, jira, httpx,"
+        " uvicorn...); below warning they print whole API payloads, customer text included",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, then the secret files AFTERHOURS_<NAME>_FILE name."""
+        return (init_settings, env_settings, SecretFiles(settings_cls), dotenv_settings,
+                file_secret_settings)
 
     @field_validator("state_url")
     @classmethod
@@ -69,6 +157,41 @@ class LocalSettings(BaseSettings):
         """The setting that chose the state store, for its messages: AFTERHOURS_STATE_URL
         when it is set, else AFTERHOURS_STATE_DB (the SQLite file it names)."""
         return "AFTERHOURS_STATE_URL" if self._state_url_given else "AFTERHOURS_STATE_DB"
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> Self:
+        # From here on no log line, error message or output of this process shows them.
+        for name, value in self:
+            if name == "state_url":
+                # Only a database URL's password is secret: its errors name the rest (host,
+                # database), and a sqlite:/// URL is a file's path.
+                register(unquote(urlsplit(value.get_secret_value()).password or ""))
+                continue
+            if isinstance(value, SecretStr):
+                user = getattr(self, name.replace("_token", "_email"), None) \
+                    if name.endswith("_token") else None
+                register(value, user=user if isinstance(user, str) else None)
+            elif isinstance(value, dict):
+                register(*(v for v in value.values() if isinstance(v, SecretStr)))
+        return self
+
+
+class EnvironmentSecrets(LocalSettings):
+    """Only the secrets, each optional: what `register_environment_secrets` reads."""
+
+    zendesk_email: str | None = None
+    zendesk_token: SecretStr = SecretStr("")
+    jira_email: str | None = None
+    jira_token: SecretStr = SecretStr("")
+    webhooks: dict[str, SecretStr] = Field(default_factory=dict)
+
+
+def register_environment_secrets() -> None:
+    """Register the secrets the environment holds or names files of, so that commands which
+    need none of them (audit, check) still hide them; settings that do not parse are left to
+    the command to report."""
+    with contextlib.suppress(ValidationError, SettingsError):
+        EnvironmentSecrets()
 
 
 class Settings(LocalSettings):

@@ -22,6 +22,7 @@ from afterhours.retrying import RetryPolicy
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from contract.prism import Mock, derive, prism_binary, running_mocks
+from factories import issue_text
 
 pytestmark = pytest.mark.prism
 POLICY = Path(__file__).parents[2] / "config" / "policy.yaml"
@@ -63,7 +64,8 @@ def test_one_daemon_pass_sends_only_requests_the_specs_accept(
                                ticket_namespace="acme.zendesk.com", retry=RetryPolicy.disabled())
     try:
         issue = tracker.create_issue(CreateJiraIssue(
-            35436, "ENG", "Bug", "Export crashes (Zendesk #35436)", "Steps: press Export.",
+            35436, "ENG", "Bug", "Export crashes (Zendesk #35436)",
+            issue_text("Steps: press Export.", 35436),
             ("zendesk-35436", "from-zendesk")))
         tracker.link_issue(LinkJiraIssue(35436, issue.key, "https://acme.zendesk.com/agent/"
                                          "tickets/35436", "Zendesk #35436"))

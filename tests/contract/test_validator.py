@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
+from afterhours.adapters.jira import issue_fields
 from afterhours.contract.specs import Spec
 from afterhours.contract.validate import Checked, check
+from afterhours.domain.actions import CreateJiraIssue
 from afterhours.twins._http import Exchange, Request, Response
 from afterhours.twins.zendesk import ZendeskTwin
+from factories import issue_text
 
 AUTH = {"authorization": "Basic " + base64.b64encode(b"bot@example.com/token:x").decode(),
         "content-type": "application/json"}
@@ -108,6 +111,27 @@ def test_jira_rest_v2_is_validated_as_v3(jira_spec: Spec) -> None:
                                         status=201, answer=answer))
     assert messages(refused) == [
         "request body.object: required: 'title' is a required property"]
+
+
+def test_the_v3_create_with_an_adf_description_is_validated_against_the_spec_as_sent(
+    jira_spec: Spec,
+) -> None:
+    # What adapters/jira.py sends to Jira Cloud: REST v3 itself, no v2 path rewritten.
+    version, fields = issue_fields(
+        CreateJiraIssue(7, "ENG", "Bug", "Crash (Zendesk #7)", issue_text("<!here> {noformat}"),
+                        ("zendesk-7",), "High", ("API",)), cloud=True)
+    answer = {"id": "10000", "key": "ENG-1", "self": "https://x/rest/api/3/issue/10000"}
+    checked = check(jira_spec, exchange("POST", "/rest/api/3/issue", {"fields": fields},
+                                        status=201, answer=answer))
+    assert version == "3"
+    assert fields["description"]["type"] == "doc"
+    assert checked.endpoint == "POST /rest/api/3/issue"
+    assert (checked.request_validated, checked.response_validated) == (True, True)
+    assert (messages(checked), checked.allowed) == ([], ())
+    # The body is checked, not waved through: IssueUpdateDetails.fields must be an object.
+    refused = check(jira_spec, exchange("POST", "/rest/api/3/issue", {"fields": "x"},
+                                        status=201, answer=answer))
+    assert messages(refused) == ["request body.fields: type: 'x' is not of type 'object'"]
 
 
 def test_a_request_without_credentials_is_named_as_such(zendesk_spec: Spec) -> None:

@@ -73,10 +73,31 @@ def test_an_after_hours_bug_gets_exactly_one_jira_issue_linked_both_ways(
 def test_the_customers_hostile_text_cannot_break_out_of_the_jira_description(
     night: DemoNight,
 ) -> None:
+    # Jira Cloud: the description is ADF, and the customer's wiki markup, HTML and links are
+    # text nodes without marks; the only links go to the ticket and the organization.
     (issue,) = night.jira.issues()
     description = issue["fields"]["description"]
-    assert description.count("{noformat}") == 2
-    assert description.endswith("{noformat}")
+    bug = ticket(night, "bug")
+    assert description["type"] == "doc"
+    texts, hrefs = adf_texts_and_links(description)
+    zendesk = night.zendesk.base_url
+    assert hrefs == {f"{zendesk}/agent/tickets/{bug['id']}",
+                     f"{zendesk}/agent/organizations/{bug['organization_id']}"}
+    assert "{noformat}<script>alert('x')</script>{noformat} [click|javascript:alert(1)]" in texts
+
+
+def adf_texts_and_links(node: dict[str, Any]) -> tuple[list[str], set[str]]:
+    """Every text node's text, and every link mark's target, in an ADF document."""
+    texts: list[str] = []
+    hrefs: set[str] = set()
+    if node.get("type") == "text":
+        texts.append(node["text"])
+        hrefs.update(m["attrs"]["href"] for m in node.get("marks", []) if m["type"] == "link")
+    for child in node.get("content", []):
+        found = adf_texts_and_links(child)
+        texts += found[0]
+        hrefs |= found[1]
+    return texts, hrefs
 
 
 def test_p1_keywords_make_tickets_urgent(night: DemoNight) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from afterhours.adapters.jira import JiraIssueTracker
-from afterhours.adapters.notify import WebhookNotifier
+from afterhours.adapters.notify import WebhookNotifier, payload
 from afterhours.adapters.ports import ProjectFacts
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
@@ -23,6 +24,7 @@ from afterhours.domain.model import JiraIssueRef
 from afterhours.errors import AccessError, OutcomeUnknownError, PermanentError, TransientError
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.jira import JiraTwin
+from factories import issue_text
 
 HOOK = "https://hooks.example.com/services/T000/B000/SECRET"
 
@@ -35,7 +37,8 @@ def tracker_for(twin: JiraTwin) -> JiraIssueTracker:
 
 
 def create(ticket_id: int) -> CreateJiraIssue:
-    return CreateJiraIssue(ticket_id, "ENG", "Bug", f"Crash (Zendesk #{ticket_id})", "body",
+    return CreateJiraIssue(ticket_id, "ENG", "Bug", f"Crash (Zendesk #{ticket_id})",
+                           issue_text(ticket_id=ticket_id),
                            (f"zendesk-{ticket_id}", "from-zendesk"))
 
 
@@ -112,7 +115,7 @@ def test_the_remote_link_is_upserted_by_global_id(jira: JiraTwin) -> None:
 
 @pytest.mark.integration
 def test_an_invalid_issue_is_a_permanent_error(jira: JiraTwin) -> None:
-    bad = CreateJiraIssue(7, "NOPE", "Bug", "s", "d", ("zendesk-7",))
+    bad = CreateJiraIssue(7, "NOPE", "Bug", "s", issue_text(), ("zendesk-7",))
     with pytest.raises(PermanentError) as raised:
         tracker_for(jira).create_issue(bad)
     assert raised.value.status == 400
@@ -121,7 +124,7 @@ def test_an_invalid_issue_is_a_permanent_error(jira: JiraTwin) -> None:
 @pytest.mark.integration
 def test_priority_and_components_land_on_the_issue(jira: JiraTwin) -> None:
     jira.add_project("APP", "Mobile app", components=("Backend", "iOS", "Android"))
-    action = CreateJiraIssue(7, "APP", "Bug", "Crash (Zendesk #7)", "body", ("zendesk-7",),
+    action = CreateJiraIssue(7, "APP", "Bug", "Crash (Zendesk #7)", issue_text(), ("zendesk-7",),
                              priority="Highest", components=("Backend", "iOS"))
     filed = tracker_for(jira).create_issue(action)
 
@@ -178,7 +181,8 @@ def test_a_message_is_posted_as_slack_json() -> None:
     route = respx.post(HOOK).mock(return_value=httpx.Response(200, text="ok"))
     notifier([]).notify("finance", "ticket #7 routed")
     assert route.call_count == 1
-    assert route.calls[0].request.content == b'{"text":"ticket #7 routed"}'
+    assert json.loads(route.calls[0].request.content) == payload("ticket #7 routed")
+    assert json.loads(route.calls[0].request.content)["text"] == "ticket #7 routed"
 
 
 @respx.mock

@@ -162,7 +162,7 @@ def test_metrics_after_a_pass_over_the_twins(
     assert at(found, "afterhours_api_requests_total",
               service="zendesk", endpoint="PUT /api/v2/tickets/{id}.json", status="200") == 3
     assert at(found, "afterhours_api_requests_total",
-              service="jira", endpoint="POST /rest/api/2/issue", status="201") == 1
+              service="jira", endpoint="POST /rest/api/3/issue", status="201") == 1
     assert at(found, "afterhours_api_requests_total", service="jira",
               endpoint="POST /rest/api/2/issue/{key}/remotelink", status="201") == 1
     assert at(found, "afterhours_api_requests_total",

@@ -228,7 +228,7 @@ def test_a_group_that_does_not_exist_is_not_announced(setup: Setup) -> None:
     [message] = setup.chat.messages("finance")
     assert "→" not in message
     assert message.endswith(
-        f"/tickets/{ticket} (group change to Finance failed: zendesk: no group named"
+        f"/tickets/{ticket}> (group change to Finance failed: zendesk: no group named"
         " 'Finance')")
     group = f"ticket:{ticket}/route:billing/assign_group"
     out = setup.run("failed")[1]

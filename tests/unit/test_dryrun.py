@@ -29,10 +29,10 @@ from afterhours.domain.actions import (
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import StateError
-from factories import SATURDAY_NIGHT, make_ticket
+from factories import SATURDAY_NIGHT, issue_text, make_ticket
 
 TICKET = make_ticket(id=7, updated_at=SATURDAY_NIGHT + timedelta(minutes=5))
-FILE_IT = CreateJiraIssue(7, "ENG", "Bug", "Crash on login", "It crashes.", ("zendesk-7",))
+FILE_IT = CreateJiraIssue(7, "ENG", "Bug", "Crash on login", issue_text(), ("zendesk-7",))
 
 
 class RecordingDesk:

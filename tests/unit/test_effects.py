@@ -298,7 +298,7 @@ def test_page_posts_to_the_teams_channel_naming_primary_and_backup(now: datetime
     # with the same words minus the group.
     assert page.claim is not None
     assert page.claim.key == "ticket:7/route:r/assign_group"
-    assert page.claim.plain_text.startswith("[afterhours] r: ticket #7 “A question” https://")
+    assert page.claim.plain_text.startswith("[afterhours] r: ticket #7 “A question” <https://")
     assert page.claim.plain_text.endswith(f"On call for web: {named}.")
     reasons = {p.key: p.reason for p in result.actions}
     primary = named.split(" ", 1)[0]
@@ -471,7 +471,7 @@ priority_rules:
 """)
     create = by_key(plan(policy))["ticket:7/priority:p1/create_jira_issue"]
     assert isinstance(create, CreateJiraIssue)
-    assert "Priority: urgent" in create.description
+    assert create.description.priority == "urgent"
     assert create.priority == "Highest"
 
 

@@ -57,11 +57,11 @@ def test_after_hours_billing_ticket() -> None:
             7,
             "finance",
             "[afterhours] billing: ticket #7 “Question about my invoice” → Finance "
-            "https://acme.zendesk.com/agent/tickets/7",
+            "<https://acme.zendesk.com/agent/tickets/7>",
             # Named only once the group change is done; else the same words without it.
             Claim("ticket:7/route:billing/assign_group", "Finance",
                   "[afterhours] billing: ticket #7 “Question about my invoice” "
-                  "https://acme.zendesk.com/agent/tickets/7"),
+                  "<https://acme.zendesk.com/agent/tickets/7>"),
         ),
     }
     assert result.skips == ()

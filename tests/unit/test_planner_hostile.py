@@ -1,4 +1,8 @@
-"""Hostile ticket text through the planner: Jira summaries stay one line, descriptions stay shut."""
+"""Hostile ticket text through the planner: Jira summaries stay one line, descriptions stay shut.
+
+The wiki-markup description (Jira Data Center) is checked here; the ADF one (Jira Cloud), the
+chat messages and the whole corpus of tricks are in tests/hostile.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from afterhours.domain import render
+from afterhours.domain import render, wiki
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue, NotifyChannel
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions
@@ -38,12 +42,18 @@ def created_issue(ticket: Ticket) -> CreateJiraIssue:
     return creates[0]
 
 
+def wiki_description(ticket: Ticket) -> str:
+    """The issue's description as Jira Data Center gets it."""
+    return wiki.description(created_issue(ticket).description)
+
+
 def customer_text(description: str) -> str:
     """What sits between the description's own {noformat} markers."""
     _head, opening, rest = description.partition(NOFORMAT + "\n")
     assert opening, "the description has no opening {noformat}"
-    assert rest.endswith("\n" + NOFORMAT)
-    return rest[: -len("\n" + NOFORMAT)]
+    body, closing, _after = rest.partition("\n" + NOFORMAT)
+    assert closing, "the description has no closing {noformat}"
+    return body
 
 
 SUBJECTS = [
@@ -96,7 +106,7 @@ def test_other_subject_echoes_are_one_line(subject: str) -> None:
     ],
 )
 def test_description_cannot_close_noformat_early(description: str) -> None:
-    text = created_issue(make_ticket(description=description)).description
+    text = wiki_description(make_ticket(description=description))
     assert text.count(NOFORMAT) == 2
     assert NOFORMAT not in customer_text(text)
     assert len(text) < JIRA_FIELD_LIMIT
@@ -108,26 +118,29 @@ def test_description_cannot_close_noformat_early(description: str) -> None:
         pytest.param("x" * 100_000, True, id="100k"),
         pytest.param("line\n" * 20_000, True, id="100k-lines"),
         pytest.param("é" * 40_000, True, id="non-ascii"),
-        pytest.param("y" * 30_000, False, id="at-limit"),
+        pytest.param("y" * 32_000, False, id="at-limit"),
         pytest.param("short", False, id="short"),
     ],
 )
 def test_description_is_cut_under_jira_limit(description: str, cut: bool) -> None:
-    text = created_issue(make_ticket(description=description)).description
-    assert len(text) < JIRA_FIELD_LIMIT
+    text = wiki_description(make_ticket(description=description))
+    assert len(text) <= JIRA_FIELD_LIMIT
     assert ("cut by afterhours" in text) is cut
     body = customer_text(text)
     if not cut:
-        assert body == description
+        assert body == description.rstrip("\n")
     else:
-        assert body.startswith(description[:1000])
+        assert description.startswith(body)
+        assert len(text) > JIRA_FIELD_LIMIT - 200  # cut to fit, not far below
+        assert text.endswith("[Zendesk ticket \\#4321|https://acme.zendesk.com/agent/tickets/4321]._")
 
 
 def test_description_header() -> None:
-    text = created_issue(make_ticket()).description
+    text = wiki_description(make_ticket(
+        organization="Hooli", organization_url="https://acme.zendesk.com/agent/organizations/5"))
     assert text.splitlines()[:4] == [
-        "Filed by afterhours from Zendesk ticket #4321: https://acme.zendesk.com/agent/tickets/4321",
-        "Requester: mallory@evil.example (no organization)",
+        "Filed by afterhours from [Zendesk ticket \\#4321|https://acme.zendesk.com/agent/tickets/4321]",
+        "Requester: mallory@evil.example ([Hooli|https://acme.zendesk.com/agent/organizations/5])",
         "Priority: normal; channel: web",
         "Why: keyword 'crashes' in subject; created after hours (Sat 17 Jan 02:00 Europe/London)",
     ]
@@ -163,4 +176,5 @@ def test_a_subject_cannot_ping_the_channel_or_smuggle_a_link_into_chat() -> None
     text = render.route_message(ticket, "billing", "Finance")
     assert "<!channel>" not in text
     assert "<https://evil.example" not in text
-    assert "&lt;!channel&gt; refund &lt;https://evil.example/login|Reset SSO&gt; &amp; more" in text
+    assert ("&lt;!channel&gt; refund &lt;https[:]//evil[.]example/login|Reset SSO&gt; &amp; more"
+            in text)

@@ -10,14 +10,15 @@ from afterhours.domain.actions import AddInternalNote, AddTags, CreateJiraIssue,
 from afterhours.domain.model import JiraIssueRef
 from afterhours.errors import TransientError
 from afterhours.reconcile import Reconciliation, reconcile
-from factories import SATURDAY_NIGHT, make_ticket
+from factories import SATURDAY_NIGHT, issue_text, make_ticket
 
 TICKET = make_ticket(id=5, subject="Export crashes")
 NOTE = PlannedAction("ticket:5/route:bug/note", "route:bug", "bug",
                      AddInternalNote(5, "seen\n\n[afterhours ticket:5/route:bug/note]"))
 TAGS = PlannedAction("ticket:5/route:bug/add_tags", "route:bug", "bug", AddTags(5, ("bug",)))
 CREATE = PlannedAction("ticket:5/route:bug/create_jira_issue", "route:bug", "bug",
-                       CreateJiraIssue(5, "ENG", "Bug", "s", "d", ("zendesk-5",)))
+                       CreateJiraIssue(5, "ENG", "Bug", "s", issue_text(ticket_id=5),
+                                       ("zendesk-5",)))
 LAG = timedelta(minutes=3)
 
 

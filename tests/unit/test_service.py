@@ -271,7 +271,7 @@ def test_a_route_message_names_the_group_once_the_ticket_is_in_it(
     service.run_pass()
     [(channel, text)] = notifier.sent
     assert channel == "finance"
-    assert "“Refund for a double charge” → Finance https://" in text
+    assert "“Refund for a double charge” → Finance <https://" in text
 
 
 def test_a_failed_group_change_is_not_announced_as_done(
@@ -284,7 +284,7 @@ def test_a_failed_group_change_is_not_announced_as_done(
     [(_, text)] = notifier.sent
     assert "→" not in text
     assert text.endswith(
-        "/tickets/2 (group change to Finance failed: zendesk: unknown group)")
+        "/tickets/2> (group change to Finance failed: zendesk: unknown group)")
     assert report.failed == 1  # the group change, parked; the message itself went out
     [row] = [r for r in service.state.audit(ticket_id=2)
              if r.key == "ticket:2/route:billing/notify"]
@@ -299,7 +299,7 @@ def test_a_group_change_still_waiting_is_said_to_wait_and_the_message_does_not(
     desk.fail = TransientError("zendesk", "503", status=503)
     service.run_pass()
     [(_, text)] = notifier.sent
-    assert text.endswith("/tickets/2 (not yet moved to Finance)")
+    assert text.endswith("/tickets/2> (not yet moved to Finance)")
     desk.fail = None
     service.run_pass()  # the group lands now; the message was sent once, and stays so
     assert len(notifier.sent) == 1

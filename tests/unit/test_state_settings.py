@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from afterhours.redact import redact
 from afterhours.settings import LocalSettings, Settings
 
 
@@ -46,3 +47,17 @@ def test_lease_seconds_default_to_30(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AFTERHOURS_LEASE_SECONDS", "0")
     with pytest.raises(ValidationError, match="lease_seconds"):
         Settings()
+
+
+def test_only_the_password_of_a_state_url_is_hidden_from_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AFTERHOURS_STATE_URL", "postgresql://ops:pg-pass-5e1d@db:5432/afterhours")
+    LocalSettings()
+    # Errors name the server and the database (adapters/sql_errors.py); never the password.
+    assert redact("postgresql://ops:pg-pass-5e1d@db:5432/afterhours: cannot connect") == (
+        "postgresql://ops:**********@db:5432/afterhours: cannot connect")
+    monkeypatch.setenv("AFTERHOURS_STATE_URL", "sqlite:////var/lib/afterhours/state.sqlite3")
+    LocalSettings()
+    assert redact("AFTERHOURS_STATE_URL=sqlite:////var/lib/afterhours/state.sqlite3: x") == (
+        "AFTERHOURS_STATE_URL=sqlite:////var/lib/afterhours/state.sqlite3: x")

@@ -17,6 +17,7 @@ from jira import JIRA, JIRAError
 from afterhours.adapters.ports import ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
+from afterhours.domain import adf, wiki
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
@@ -142,22 +143,19 @@ class JiraIssueTracker:
         the issue may exist, and search may not show it for a while, so the service looks it up
         before filing again (see afterhours.reconcile). Others raise as usual.
         """
-        fields: dict[str, Any] = {
-            "project": {"key": action.project},
-            "issuetype": {"name": action.issue_type},
-            "summary": action.summary,
-            "description": action.description,
-            "labels": list(action.labels),
-        }
-        # Absent rather than null or empty: Jira then applies the project's defaults.
-        if action.priority is not None:
-            fields["priority"] = {"name": action.priority}
-        if action.components:
-            fields["components"] = [{"name": name} for name in action.components]
-
         def create(jira: JIRA) -> JiraIssueRef:
-            issue = jira.create_issue(fields=fields, prefetch=False)
-            return JiraIssueRef(issue.key, self.issue_url(issue.key))
+            version, fields = issue_fields(action, cloud=jira.deploymentType == "Cloud")
+            # Posted on the client's session rather than with jira.create_issue, which speaks
+            # v2 only and puts the whole request, the customer's text with it, into the
+            # message of the error it raises when an answer has no key.
+            url = f"{jira.server_url}/rest/api/{version}/issue"
+            answer = jira._session.post(url, data=json.dumps({"fields": fields}))
+            body = answer.json() if answer.content else None
+            key = body.get("key") if isinstance(body, dict) else None
+            if not isinstance(key, str) or not key:
+                raise OutcomeUnknownError(
+                    _SERVICE, f"the create answer (HTTP {answer.status_code}) names no issue key")
+            return JiraIssueRef(key, self.issue_url(key))
 
         # Once: the caller stamps the attempt just before this call, and Jira's search lag is
         # counted from that stamp; a retry landing later would slip past the wait.
@@ -205,3 +203,23 @@ class JiraIssueTracker:
         """The names of the priorities defined on the site."""
         return self._call("priority_names",
                           lambda jira: frozenset(str(p.name) for p in jira.priorities()))
+
+
+def issue_fields(action: CreateJiraIssue, *, cloud: bool) -> tuple[str, dict[str, Any]]:
+    """The REST version and the fields that file `action`: on Jira Cloud v3 with the
+    description in ADF (customer text only in text nodes), elsewhere (Data Center, which
+    has no v3) v2 with it in wiki markup, escaped in full."""
+    fields: dict[str, Any] = {
+        "project": {"key": action.project},
+        "issuetype": {"name": action.issue_type},
+        "summary": action.summary,
+        "description": adf.document(action.description) if cloud
+        else wiki.description(action.description),
+        "labels": list(action.labels),
+    }
+    # Absent rather than null or empty: Jira then applies the project's defaults.
+    if action.priority is not None:
+        fields["priority"] = {"name": action.priority}
+    if action.components:
+        fields["components"] = [{"name": name} for name in action.components]
+    return ("3" if cloud else "2"), fields

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -12,6 +13,7 @@ import structlog
 from pydantic import SecretStr
 
 from afterhours.breaker import Breakers, guarded
+from afterhours.domain import chat
 from afterhours.domain.render import one_line
 from afterhours.errors import (
     ACCESS_STATUSES,
@@ -30,8 +32,16 @@ log = structlog.get_logger()
 _ENDPOINT = "POST {webhook}"  # the URL is a secret, and one per channel
 
 
+def payload(text: str) -> dict[str, Any]:
+    """What a webhook is sent: the mrkdwn `text` (the fallback for notifications and for
+    receivers without Block Kit), the same words as Block Kit `blocks`, and no unfurling (a
+    preview would fetch and show a page the message does not even link)."""
+    return {"text": text, "blocks": chat.blocks(text), "unfurl_links": False,
+            "unfurl_media": False}
+
+
 class WebhookNotifier:
-    """Posts `{"text": ...}` to the webhook URL configured for each channel."""
+    """Posts the message (text and Block Kit blocks) to the webhook URL of each channel."""
 
     def __init__(
         self,
@@ -68,7 +78,7 @@ class WebhookNotifier:
 
         def post() -> None:
             try:
-                response = self._client.post(url, json={"text": text}, headers=headers)
+                response = self._client.post(url, json=payload(text), headers=headers)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
                 # A malformed URL in settings fails the same way every time.
                 raise PermanentError(_SERVICE, f"{channel}: bad webhook URL") from error

@@ -129,6 +129,10 @@ class ZenpyTicketDesk:
         """Where an agent opens the ticket."""
         return f"{self.base_url}/agent/tickets/{ticket_id}"
 
+    def organization_url(self, organization_id: int) -> str:
+        """Where an agent opens an organization."""
+        return f"{self.base_url}/agent/organizations/{organization_id}"
+
     def export_page(self, cursor: str | None, start_time: datetime) -> ExportPage:
         """One page of the cursor-based incremental export, with metric sets side-loaded; the
         tickets on it that cannot be read are listed beside the others, never dropped."""
@@ -215,7 +219,7 @@ class ZenpyTicketDesk:
             try:
                 tickets.append(read_ticket(
                     raw, web_url=self.ticket_url, emails=emails, orgs=orgs, groups=groups,
-                    metrics=metrics, fields=fields))
+                    metrics=metrics, fields=fields, organization_url=self.organization_url))
             except UNREADABLE as error:
                 # Listed, never dropped: the service re-reads it and quarantines it if need be
                 # (its ticket.quarantined is the error line; this says what was seen).

@@ -15,6 +15,7 @@ from typing import Any
 
 from afterhours.adapters.zendesk_lookup import TicketField, custom_field_pairs
 from afterhours.domain.model import Ticket
+from afterhours.domain.text import clean_text
 
 # What a malformed ticket's reason may cost in the audit trail and the log.
 MAX_ERROR = 200
@@ -76,21 +77,23 @@ def required_time(raw: Mapping[str, Any], name: str) -> datetime:
 
 
 def tags_of(value: object) -> frozenset[str]:
-    """Tags as strings: null is none, a single value is one tag, 5 is "5"."""
+    """Tags as clean strings: null is none, a single value is one tag, 5 is "5"."""
     if value is None:
         return frozenset()
     items = value if isinstance(value, list | tuple) else [value]
-    return frozenset(str(item) for item in items if item is not None and str(item).strip())
+    tags = (clean_text(str(item)) for item in items if item is not None)
+    return frozenset(tag for tag in tags if tag.strip())
 
 
 def text_of(value: object, default: str = "") -> str:
-    """A text field; null or empty gives `default`."""
-    return default if value is None or value == "" else str(value)
+    """A text field, clean (see domain.text: no lone surrogates, control or bidirectional
+    characters); null or empty gives `default`."""
+    return default if value is None or value == "" else clean_text(str(value))
 
 
 def optional_text(value: object) -> str | None:
-    """A text field that may be unset (priority): null or empty gives None."""
-    return None if value is None or value == "" else str(value)
+    """A text field that may be unset (priority), clean; null or empty gives None."""
+    return None if value is None or value == "" else clean_text(str(value))
 
 
 def mapping_of(value: object) -> Mapping[str, Any]:
@@ -123,14 +126,17 @@ def read_ticket(
     groups: Mapping[int, str | None],
     metrics: Mapping[int, Mapping[str, Any]],
     fields: Mapping[int, TicketField],
+    organization_url: Callable[[int], str] | None = None,
 ) -> Ticket:
-    """One ticket of a page, with the page's side-loads; one of UNREADABLE when malformed."""
+    """One ticket of a page, with the page's side-loads; one of UNREADABLE when malformed.
+    Every text is clean; custom fields Zendesk does not list are left out."""
     # Strict: every deadline counts from these. Lenient: everything else has a default.
     ticket_id = required_id(raw)
     created = required_time(raw, "created_at")
     updated = required_time(raw, "updated_at")
     metric = metrics.get(ticket_id, {})
     reply_minutes = mapping_of(metric.get("reply_time_in_minutes")).get("calendar")
+    organization_id = ref_of(raw.get("organization_id"))
     return Ticket(
         id=ticket_id,
         subject=text_of(raw.get("subject")),
@@ -140,7 +146,7 @@ def read_ticket(
         tags=tags_of(raw.get("tags")),
         channel=text_of(mapping_of(raw.get("via")).get("channel"), "unknown"),
         requester_email=emails.get(ref_of(raw.get("requester_id"))),
-        organization=orgs.get(ref_of(raw.get("organization_id"))),
+        organization=orgs.get(organization_id),
         group=groups.get(ref_of(raw.get("group_id"))),
         created_at=created,
         updated_at=updated,
@@ -150,10 +156,12 @@ def read_ticket(
         else created + timedelta(minutes=int(reply_minutes)),
         solved_at=optional_time(metric.get("solved_at"), "solved_at"),
         assignee=emails.get(ref_of(raw.get("assignee_id"))),
-        custom_fields=custom_field_pairs(
-            [item for item in items_of(raw.get("custom_fields")) if isinstance(item, Mapping)],
-            fields),
+        custom_fields=tuple((clean_text(title), clean_text(value)) for title, value in
+                            custom_field_pairs([item for item in items_of(raw.get("custom_fields"))
+                                                if isinstance(item, Mapping)], fields)),
         last_customer_update_at=optional_time(
             metric.get("requester_updated_at"), "requester_updated_at"),
         replies=int(metric.get("replies") or 0),
+        organization_url=organization_url(organization_id)
+        if organization_url is not None and organization_id > 0 else None,
     )

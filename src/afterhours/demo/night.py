@@ -82,6 +82,10 @@ class DemoNight:
     policy: Policy
     state_db: Path
     clock: ManualClock = field(default_factory=lambda: ManualClock(START))
+    # The daemon's secrets: tests run a night with known ones and look for them everywhere.
+    zendesk_token: str = "demo-token"  # noqa: S105  (the twins take any token)
+    jira_token: str = "demo-token"  # noqa: S105
+    webhook_secret: str | None = None  # the last part of every webhook URL, as in Slack's
     zendesk: ZendeskTwin = field(init=False)
     jira: JiraTwin = field(init=False)
     chat: ChatTwin = field(init=False)
@@ -94,7 +98,7 @@ class DemoNight:
     def __enter__(self) -> DemoNight:
         self.zendesk = ZendeskTwin(self.clock)
         self.jira = JiraTwin(self.clock)
-        self.chat = ChatTwin()
+        self.chat = ChatTwin(self.webhook_secret)
         for twin in (self.zendesk, self.jira, self.chat):
             twin.start()
         self._seed()
@@ -116,10 +120,10 @@ class DemoNight:
         settings = Settings(
             zendesk_url=self.zendesk.base_url,
             zendesk_email="bot@example.com",
-            zendesk_token=SecretStr("demo-token"),
+            zendesk_token=SecretStr(self.zendesk_token),
             jira_url=self.jira.base_url,
             jira_email="bot@example.com",
-            jira_token=SecretStr("demo-token"),
+            jira_token=SecretStr(self.jira_token),
             webhooks={c: SecretStr(self.chat.webhook_url(c)) for c in self.policy.channels},
             state_db=self.state_db,
             backfill_hours=1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from afterhours.domain.issue_text import IssueBody
 from afterhours.domain.model import Ticket
 
 
@@ -86,13 +87,14 @@ class NotifyChannel:
 
 @dataclass(frozen=True)
 class CreateJiraIssue:
-    """File the ticket in Jira; `labels` carry the ticket's identity for de-duplication."""
+    """File the ticket in Jira; `labels` carry the ticket's identity for de-duplication.
+    The description is written as ADF or wiki markup by the adapter, as the server takes."""
 
     ticket_id: int
     project: str
     issue_type: str
     summary: str
-    description: str
+    description: IssueBody
     labels: tuple[str, ...]
     priority: str | None = None  # a Jira priority name, such as Highest
     components: tuple[str, ...] = ()

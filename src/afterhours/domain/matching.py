@@ -1,4 +1,8 @@
-"""Whether a ticket meets a rule's conditions, with the reasons a lead can read."""
+"""Whether a ticket meets a rule's conditions, with the reasons a lead can read.
+
+Both sides are read as `for_matching` gives them (NFKC, no zero-width characters): a ticket
+saying `re\\u200bfund`, or refund in full-width letters, contains the keyword refund.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from afterhours.domain.model import Ticket
+from afterhours.domain.text import for_matching
 from afterhours.policy.conditions import Condition, Test, compile_regex
 
 
@@ -34,13 +39,17 @@ class Verdict:
 @lru_cache(maxsize=1024)
 def _word_pattern(phrase: str) -> re.Pattern[str]:
     # Word-aware: "down" must not match "download"; inner spaces match any run of white space.
-    words = [re.escape(w) for w in phrase.split()]
+    words = [re.escape(w) for w in for_matching(phrase).split()]
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> Any:
     return compile_regex(pattern)
+
+
+def _same(value: str, wanted: str) -> bool:
+    return value.strip().casefold() == for_matching(wanted).strip().casefold()
 
 
 def _domain(email: str | None) -> str | None:
@@ -66,14 +75,13 @@ _FIELDS: dict[str, Callable[[Ticket], Sequence[str]]] = {
 
 def run_test(test: Test, values: Sequence[str]) -> str | None:
     """What in `values` passed `test`, as words; None when nothing did."""
+    values = [for_matching(value) for value in values]
     if test.present is not None:
         return ("has a value" if values else "is empty") if bool(values) == test.present else None
     for value in values:
-        if test.equals is not None and value.strip().casefold() == test.equals.strip().casefold():
+        if test.equals is not None and _same(value, test.equals):
             return f"is {value!r}"
-        if test.in_ is not None and value.strip().casefold() in {
-            v.strip().casefold() for v in test.in_
-        }:
+        if test.in_ is not None and any(_same(value, v) for v in test.in_):
             return f"is {value!r}"
         if test.contains is not None:
             word = next((w for w in test.contains if _word_pattern(w).search(value)), None)
@@ -148,7 +156,8 @@ def evaluate(match: Condition, ticket: Ticket, *, after_hours: bool, when: str) 
 
 def _shorthands(match: Condition, ticket: Ticket, check: Callable[[bool, str, str], None]) -> None:
     if match.keywords:
-        fields = (("subject", ticket.subject), ("description", ticket.description))
+        fields = (("subject", for_matching(ticket.subject)),
+                  ("description", for_matching(ticket.description)))
         hit = next(
             (
                 (kw, where)
@@ -165,14 +174,14 @@ def _shorthands(match: Condition, ticket: Ticket, check: Callable[[bool, str, st
         )
     if match.organizations:
         org = ticket.organization
-        wanted = {o.casefold() for o in match.organizations}
+        wanted = {for_matching(o).casefold() for o in match.organizations}
         check(
-            org is not None and org.casefold() in wanted,
+            org is not None and for_matching(org).casefold() in wanted,
             f"organization {org!r}",
             f"organization {org!r} not in {', '.join(match.organizations)}",
         )
     if match.requester_domains:
-        domain = (_domain(ticket.requester_email) or "").casefold()
+        domain = for_matching(_domain(ticket.requester_email) or "").casefold()
         wanted = {d.casefold().lstrip("@") for d in match.requester_domains}
         check(domain in wanted, f"requester domain {domain!r}", f"requester domain {domain!r}")
     if match.tags:

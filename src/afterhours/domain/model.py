@@ -33,6 +33,7 @@ class Ticket:
     custom_fields: tuple[tuple[str, str], ...] = ()
     last_customer_update_at: datetime | None = None  # the requester's latest comment or change
     replies: int = 0  # public agent replies, afterhours' own included
+    organization_url: str | None = None  # where an agent opens the requester's organization
 
     def field_values(self, name: str) -> tuple[str, ...]:
         """The values of the custom field titled `name` (any case); empty when unset."""

@@ -2,59 +2,51 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
+from afterhours.domain import chat
+from afterhours.domain.issue_text import IssueBody, issue_body
 from afterhours.domain.model import Ticket
 from afterhours.domain.oncall import OnCallShift
 from afterhours.domain.schedule import local_time
+from afterhours.domain.text import cut, one_line, utf16_len, visible
 from afterhours.policy.model import Schedule
 
-SUMMARY_LIMIT = 255  # Jira rejects longer summaries
-DESCRIPTION_LIMIT = 30_000  # under Jira's 32,767-character field limit, leaving room for the header
-_SPACE = re.compile(r"\s+")
-
-
-def one_line(text: str, limit: int) -> str:
-    """Collapse white space (newlines break chat and Jira summaries) and cut to `limit` chars."""
-    flat = _SPACE.sub(" ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+SUMMARY_LIMIT = 255  # Jira rejects longer summaries (Java characters: UTF-16 units)
+NO_SUBJECT = "(no subject)"
+# one_line lives in domain.text now; the many callers that import it from here still may.
+__all__ = ["chat_escape", "customer_moment", "escalation_message", "jira_description",
+           "jira_summary", "one_line", "page_message", "route_message", "unclaimed_message"]
 
 
 def jira_summary(ticket: Ticket) -> str:
-    """The Jira summary: the ticket's subject and number."""
+    """The Jira summary: the ticket's subject and number, on one clean line, trimmed, never
+    empty (a subject of nothing visible reads "(no subject)"), at most SUMMARY_LIMIT."""
     suffix = f" (Zendesk #{ticket.id})"
-    subject = one_line(ticket.subject, SUMMARY_LIMIT - len(suffix)) or "(no subject)"
+    subject = one_line(ticket.subject, SUMMARY_LIMIT)
+    subject = subject if visible(subject) else NO_SUBJECT
+    room = SUMMARY_LIMIT - len(suffix)
+    if utf16_len(subject) > room:
+        subject = cut(subject[:room], room - 1).rstrip() + "…"
     return subject + suffix
 
 
-def jira_description(ticket: Ticket, reason: str) -> str:
-    """The Jira description: where the ticket is, why it was filed, and the customer's words."""
-    # The customer's text is shown verbatim inside {noformat} so that wiki markup in it cannot
-    # render, link or close the block early.
-    body = ticket.description.replace("{noformat}", "{ noformat}")
-    if len(body) > DESCRIPTION_LIMIT:
-        body = body[:DESCRIPTION_LIMIT] + "\n[… cut by afterhours; the full text is on the ticket]"
-    return (
-        f"Filed by afterhours from Zendesk ticket #{ticket.id}: {ticket.web_url}\n"
-        f"Requester: {ticket.requester_email or 'unknown'}"
-        f" ({ticket.organization or 'no organization'})\n"
-        f"Priority: {ticket.priority or 'none'}; channel: {ticket.channel}\n"
-        f"Why: {reason}\n\n"
-        "{noformat}\n" + body + "\n{noformat}"
-    )
+def jira_description(ticket: Ticket, reason: str) -> IssueBody:
+    """The Jira description: where the ticket is, why it was filed, and the customer's words;
+    written as ADF or wiki markup by the adapter (domain.adf, domain.wiki)."""
+    return issue_body(ticket, reason)
 
 
 def chat_escape(text: str) -> str:
-    """Escape Slack's control characters so a customer's text cannot ping @channel or link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Ticket text for a chat message: it cannot ping, mention or link (see domain.chat)."""
+    return chat.escape(text)
 
 
 def route_message(ticket: Ticket, rule: str, target: str) -> str:
     """A chat message announcing a routed ticket."""
     subject = chat_escape(one_line(ticket.subject, 120))
     to = f" → {target}" if target else ""
-    return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}”{to} {ticket.web_url}"
+    return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}”{to} {chat.link(ticket.web_url)}"
 
 
 def unclaimed_message(plain: str, group: str, failure: str | None) -> str:
@@ -71,7 +63,7 @@ def escalation_message(ticket: Ticket, ladder: str, level: int, why: str, repeat
     again = f" repeat {repeat}" if repeat else ""
     return (
         f"[afterhours] escalation {ladder} level {level}{again}: ticket #{ticket.id} “{subject}”"
-        f" ({ticket.priority or 'no priority'}) {why}. {ticket.web_url}"
+        f" ({chat_escape(ticket.priority or 'no priority')}) {why}. {chat.link(ticket.web_url)}"
     )
 
 

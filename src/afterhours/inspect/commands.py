@@ -173,7 +173,8 @@ def _period(args: argparse.Namespace, loaded: LoadedPolicy, now: datetime) -> Pe
 def _quiet_logs(settings: ZendeskReadSettings) -> None:
     # The report is the output; the client's logs only matter when something goes wrong.
     configure_logging(settings.log_format,
-                      "debug" if settings.log_level == "debug" else "warning")
+                      "debug" if settings.log_level == "debug" else "warning",
+                      settings.library_log_level)
 
 
 @contextlib.contextmanager

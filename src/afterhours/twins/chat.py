@@ -29,12 +29,45 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-class ChatTwin(Twin):
-    """Receives `POST /hooks/{channel}` with `{"text": ...}`, as Slack's incoming webhooks do."""
+# Slack refuses a message of more than 50 blocks, and a section's text over 3,000 characters.
+MAX_BLOCKS = 50
+SECTION_LIMIT = 3_000
+_TEXT_TYPES = frozenset({"mrkdwn", "plain_text"})
 
-    def __init__(self) -> None:
+
+def _blocks_error(blocks: Any) -> str | None:
+    """Slack's 400 reason for a payload's `blocks`, None when they are fine: a subset of
+    Block Kit (sections, context, dividers, headers) with its text objects checked."""
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= MAX_BLOCKS:
+        return "invalid_blocks"
+    for block in blocks:
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "section":
+            texts = [block.get("text")]
+        elif kind == "context":
+            texts = block.get("elements") if isinstance(block.get("elements"), list) else [None]
+        elif kind in ("divider", "header"):
+            texts = [] if kind == "divider" else [block.get("text")]
+        else:
+            return "invalid_blocks"
+        for text in texts:
+            if not (isinstance(text, dict) and text.get("type") in _TEXT_TYPES
+                    and isinstance(text.get("text"), str)
+                    and 0 < len(text["text"]) <= SECTION_LIMIT):
+                return "invalid_blocks"
+    return None
+
+
+class ChatTwin(Twin):
+    """Receives `POST /hooks/{channel}` with `{"text": ...}` and optional Block Kit `blocks`,
+    as Slack's incoming webhooks do. With a `secret`, hooks are `/hooks/{channel}/{secret}`
+    (as Slack's URLs end in one) and a POST without the right one is refused."""
+
+    def __init__(self, secret: str | None = None) -> None:
         self.server = TwinServer("chat", error_body=slack_error)
+        self.secret = secret
         self._messages: dict[str, list[str]] = {}
+        self._bodies: dict[str, list[dict[str, Any]]] = {}
         # (channel, key) -> the payload first posted with it, to tell a retry from a reuse.
         self._payloads: dict[tuple[str, str], str] = {}
         self.duplicates_suppressed = 0
@@ -42,10 +75,12 @@ class ChatTwin(Twin):
         self.posts_by_key: Counter[tuple[str, str]] = Counter()
         self._answers: dict[str, Response] = {}  # channel -> the answer it gets instead
         self.server.route("POST", "/hooks/{channel}")(self._post)
+        self.server.route("POST", "/hooks/{channel}/{secret}")(self._post)
 
     def webhook_url(self, channel: str) -> str:
         """The URL to configure for `channel`."""
-        return f"{self.server.base_url}/hooks/{channel}"
+        tail = f"/{self.secret}" if self.secret else ""
+        return f"{self.server.base_url}/hooks/{channel}{tail}"
 
     def answer_with(self, channel: str, status: int, body: Any,
                     headers: dict[str, str] | None = None) -> None:
@@ -66,11 +101,20 @@ class ChatTwin(Twin):
                 return list(self._messages.get(channel, []))
             return [m for msgs in self._messages.values() for m in msgs]
 
+    def bodies(self, channel: str) -> list[dict[str, Any]]:
+        """The whole payloads delivered to `channel` (text, blocks...), in order."""
+        with self.server.lock:
+            return list(self._bodies.get(channel, []))
+
     def _post(self, request: Request) -> Response:
+        if request.params.get("secret") != self.secret:
+            raise HttpError(404, "no_service")  # Slack's answer to a hook that is not there
         body = request.body
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             # Slack answers a payload without text with 400 "no_text".
             raise HttpError(400, "no_text")
+        if "blocks" in body and (reason := _blocks_error(body["blocks"])) is not None:
+            raise HttpError(400, reason)
         channel = request.params["channel"]
         if channel in self._answers:
             return self._answers[channel]
@@ -86,4 +130,5 @@ class ChatTwin(Twin):
                 self.duplicates_suppressed += 1
                 return Response(200, "ok")
         self._messages.setdefault(channel, []).append(body["text"])
+        self._bodies.setdefault(channel, []).append(body)
         return Response(200, "ok")

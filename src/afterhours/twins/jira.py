@@ -1,4 +1,5 @@
-"""A stateful twin of Jira Cloud's REST API (v2), for the real `jira` client over real HTTP.
+"""A stateful twin of Jira's REST API (v2, and v3 issue creation with ADF), for the real `jira`
+client over real HTTP; Jira Cloud by default, Jira Data Center when told (`deployment_type`).
 
 It serves what the daemon uses: server info, the bot's identity, fields,
 projects with their issue types and components, priorities, issue creation
@@ -36,8 +37,12 @@ class JiraTwin(Twin):
     """Jira Cloud as the daemon sees it; state lives in memory behind `server.lock`."""
 
     def __init__(self, clock: Clock | None = None, *, search_lag: timedelta = timedelta(0),
-                 priorities: Sequence[str] = tuple(shapes.PRIORITIES)) -> None:
+                 priorities: Sequence[str] = tuple(shapes.PRIORITIES),
+                 deployment_type: str = "Cloud") -> None:
         """Create a stopped twin; `search_lag` delays what search/jql sees after each write.
+
+        `deployment_type` is what serverInfo says: "Cloud" (REST v3 takes ADF descriptions),
+        or "Server" for Jira Data Center, which has no v3 (its creates are v2, wiki markup).
 
         `priorities` are the site's priority names, highest first (Cloud's stock five by
         default). Stock names keep their stock ids; others get ids from 10000 as in Cloud,
@@ -47,6 +52,7 @@ class JiraTwin(Twin):
             raise ValueError("a Jira site has at least one priority")
         self.clock: Clock = clock or _utc_now
         self.search_lag = search_lag
+        self.deployment_type = deployment_type
         self.server = TwinServer("jira")
         self._priorities = [(shapes.PRIORITIES[name][0] if name in shapes.PRIORITIES
                              else str(10000 + n), name) for n, name in enumerate(priorities)]
@@ -168,10 +174,13 @@ class JiraTwin(Twin):
         while len(versions) > 1 and versions[1][0] <= cutoff:
             versions.pop(0)
 
-    def create_issue(self, request: Request) -> dict[str, Any]:
-        """Validate a create-issue body and store the new issue."""
+    def create_issue(self, request: Request, api: str = "2") -> dict[str, Any]:
+        """Validate a create-issue body sent on REST `api` ("2" or "3") and store the new
+        issue; its description is kept as sent (a string, or an ADF document)."""
+        if api == "3" and self.deployment_type != "Cloud":
+            raise shapes.error(404, ["Data Center has no REST API v3."])
         project, clean = validate(request.body, self._project, self._priorities,
-                                  self._default_priority)
+                                  self._default_priority, api=api)
         base, now = self._base(), shapes.jira_time(self.clock())
         issue_id = self._new_id("issue")
         key = f"{project.key}-{project.next_number}"
@@ -180,7 +189,7 @@ class JiraTwin(Twin):
         bot = self.bot(request)
         issue = {
             "expand": search.ISSUE_EXPAND, "id": issue_id,
-            "self": f"{base}/rest/api/2/issue/{issue_id}", "key": key,
+            "self": f"{base}/rest/api/{api}/issue/{issue_id}", "key": key,
             "fields": {
                 "summary": clean["summary"], "description": clean["description"],
                 "issuetype": shapes.issue_type(base, type_id, type_name),

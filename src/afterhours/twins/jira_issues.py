@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from afterhours.twins import jira_shapes as shapes
+from afterhours.twins.jira_adf import description_error
 from afterhours.twins.jira_shapes import error
 
 MAX_TEXT = 255
@@ -73,8 +74,10 @@ def _check_text(name: str, value: Any, errors: dict[str, str], *, required: bool
             errors[name] = "You must specify a summary of the issue."
     elif not isinstance(value, str):
         errors[name] = "Operation value must be a string"
-    elif name == "summary" and len(value) > MAX_TEXT:
-        errors[name] = "Summary must be less than 255 characters."
+    elif name == "summary" and len(value.encode("utf-16-le", "surrogatepass")) > 2 * MAX_TEXT:
+        errors[name] = "Summary must be less than 255 characters."  # Java's characters
+    elif name == "summary" and ("\n" in value or "\r" in value):
+        errors[name] = "The summary is invalid because it contains newline characters."
 
 
 def _check_labels(labels: Any, errors: dict[str, str]) -> None:
@@ -140,11 +143,12 @@ def _check_in_project(given: dict[str, Any], project: Project, clean: dict[str, 
 
 def validate(body: Any, find_project: Callable[[str], Project | None],
              priorities: list[tuple[str, str]], default_priority: tuple[str, str],
-             ) -> tuple[Project, dict[str, Any]]:
+             *, api: str = "2") -> tuple[Project, dict[str, Any]]:
     """Check a create-issue body like Jira; return the project and the cleaned fields.
 
     `priorities` are the site's (id, name) pairs; `default_priority` is what an issue sent
-    without one gets. The cleaned priority and components are (id, name) pairs.
+    without one gets. The cleaned priority and components are (id, name) pairs. `api` is
+    the REST version it came on: "3" takes the description in ADF, "2" as a string.
     """
     given = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(given, dict):
@@ -155,7 +159,9 @@ def validate(body: Any, find_project: Callable[[str], Project | None],
     }
     project = _check_project(given.get("project"), find_project, errors)
     _check_text("summary", given.get("summary"), errors, required=True)
-    _check_text("description", given.get("description"), errors, required=False)
+    described = description_error(given.get("description"), api=api)
+    if described is not None:
+        errors["description"] = described
     _check_labels(given.get("labels"), errors)
     clean: dict[str, Any] = {
         "summary": given.get("summary"), "description": given.get("description"),

@@ -56,7 +56,8 @@ def _meta_routes(twin: JiraTwin) -> None:
 
     @route("GET", f"{API}/serverInfo")
     def server_info(request: Request) -> Response:
-        return Response(200, shapes.server_info(twin.base_url, twin.clock()))
+        return Response(200, shapes.server_info(twin.base_url, twin.clock(),
+                                                twin.deployment_type))
 
     @route("GET", f"{API}/myself")
     def myself(request: Request) -> Response:
@@ -121,6 +122,12 @@ def _issue_routes(twin: JiraTwin) -> None:
                 continue
             issues.append({"id": issue["id"], "key": issue["key"], "self": issue["self"]})
         return Response(201 if issues else 400, {"issues": issues, "errors": errors})
+
+    @route("POST", "/rest/api/3/issue")
+    def create_issue_v3(request: Request) -> Response:
+        # Cloud's v3: the same operation, with the description in ADF.
+        issue = twin.create_issue(request, api="3")
+        return Response(201, {"id": issue["id"], "key": issue["key"], "self": issue["self"]})
 
     @route("GET", f"{API}/issue/{{key}}")
     def get_issue(request: Request) -> Response:

@@ -166,11 +166,15 @@ def transition(base: str, name: str) -> dict[str, Any]:
             "isConditional": False, "looped": False}
 
 
-def server_info(base: str, now: datetime) -> dict[str, Any]:
-    """ServerInformation; deploymentType "Cloud" makes the client use Cloud search."""
+def server_info(base: str, now: datetime, deployment_type: str = "Cloud") -> dict[str, Any]:
+    """ServerInformation; deploymentType "Cloud" makes the client use Cloud search, and
+    afterhours file issues on v3 with ADF ("Server": Data Center, v2 and wiki markup)."""
+    cloud = deployment_type == "Cloud"
     return {
-        "baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT",
-        "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100290,
+        "baseUrl": base, "displayUrl": base,
+        "version": "1001.0.0-SNAPSHOT" if cloud else "9.12.2",
+        "versionNumbers": [1001, 0, 0] if cloud else [9, 12, 2],
+        "deploymentType": deployment_type, "buildNumber": 100290 if cloud else 9120002,
         "buildDate": "2026-11-20T00:00:00.000+0000", "serverTime": jira_time(now),
         "scmInfo": "0f5c7b2d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b", "serverTitle": "Jira",
         "serverTimeZone": "Etc/UTC",
