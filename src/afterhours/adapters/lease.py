@@ -194,7 +194,8 @@ class LeaseKeeper:
         while not self._halt.wait(self._pause()):
             try:
                 leading = self.lease.try_acquire()
-            except StateError as error:  # still leading by its own clock for a while
+            except Exception as error:  # this thread must outlive any failure: it is the lease
+                # Still leading by its own clock for a while; the next try may get through.
                 log.warning("lease.renew_failed", lease=self.lease.name,
                             holder=self.lease.holder, error=str(error))
                 leading = self.lease.is_leader
