@@ -15,6 +15,7 @@ link or mention anything in them on its own either.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from afterhours.domain.issue_text import own_link
@@ -35,6 +36,7 @@ _WWW = re.compile(r"\bwww\.", re.IGNORECASE)
 _TORN = re.compile(r"(&[a-z]*|<[^>]*)$")
 
 
+@lru_cache(maxsize=256)  # a plan writes the same subject and link into several messages
 def escape(text: str) -> str:
     """Ticket text as mrkdwn that shows as written: no ping, mention, link or markup of
     Slack's angle-bracket syntax (see the module's docstring). `text` is cleaned first."""
@@ -45,6 +47,7 @@ def escape(text: str) -> str:
     return _DOMAIN.sub(lambda m: m.group().replace(".", "[.]"), text)
 
 
+@lru_cache(maxsize=256)
 def link(url: str, label: str | None = None) -> str:
     """One of afterhours' own URLs as a mrkdwn link (`<url>` or `<url|label>`); a URL that
     cannot be linked safely is shown escaped instead."""

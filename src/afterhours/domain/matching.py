@@ -2,19 +2,23 @@
 
 Both sides are read as `for_matching` gives them (NFKC, no zero-width characters): a ticket
 saying `re\\u200bfund`, or refund in full-width letters, contains the keyword refund.
+
+A condition is prepared once (which of its tests are set, their words normalised, their
+patterns compiled: see domain.field_tests) into the list of checks it makes, in the order
+their words are given; the planner then asks `screen`, which stops at the first check that
+fails, and `explain` asks `evaluate`, which says what each one did.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
+from afterhours.domain.field_tests import FIELDS, FieldTest, Phrases, email_domain
+from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import Ticket
 from afterhours.domain.text import for_matching
-from afterhours.policy.conditions import Condition, Test, compile_regex
+from afterhours.policy.conditions import Condition, Test
 
 
 @dataclass(frozen=True)
@@ -36,166 +40,218 @@ class Verdict:
         return self.hours_failed and len(self.failed) == 1
 
 
-@lru_cache(maxsize=1024)
-def _word_pattern(phrase: str) -> re.Pattern[str]:
-    # Word-aware: "down" must not match "download"; inner spaces match any run of white space.
-    words = [re.escape(w) for w in for_matching(phrase).split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
-
-
-@lru_cache(maxsize=1024)
-def _regex(pattern: str) -> Any:
-    return compile_regex(pattern)
-
-
-def _same(value: str, wanted: str) -> bool:
-    return value.strip().casefold() == for_matching(wanted).strip().casefold()
-
-
-def _domain(email: str | None) -> str | None:
-    return email.rpartition("@")[2] if email and "@" in email else None
-
-
-# What each test field reads from a ticket: every value it has (none when unset).
-_FIELDS: dict[str, Callable[[Ticket], Sequence[str]]] = {
-    "subject": lambda t: [t.subject] if t.subject else [],
-    "description": lambda t: [t.description] if t.description else [],
-    "text": lambda t: [v for v in (t.subject, t.description) if v],
-    "status": lambda t: [t.status],
-    "priority": lambda t: [t.priority] if t.priority else [],
-    "channel": lambda t: [t.channel],
-    "requester_email": lambda t: [t.requester_email] if t.requester_email else [],
-    "requester_domain": lambda t: [d] if (d := _domain(t.requester_email)) else [],
-    "organization": lambda t: [t.organization] if t.organization else [],
-    "group": lambda t: [t.group] if t.group else [],
-    "assignee": lambda t: [t.assignee] if t.assignee else [],
-    "tag": lambda t: sorted(t.tags),
-}
-
-
 def run_test(test: Test, values: Sequence[str]) -> str | None:
     """What in `values` passed `test`, as words; None when nothing did."""
-    values = [for_matching(value) for value in values]
-    if test.present is not None:
-        return ("has a value" if values else "is empty") if bool(values) == test.present else None
-    for value in values:
-        if test.equals is not None and _same(value, test.equals):
-            return f"is {value!r}"
-        if test.in_ is not None and any(_same(value, v) for v in test.in_):
-            return f"is {value!r}"
-        if test.contains is not None:
-            word = next((w for w in test.contains if _word_pattern(w).search(value)), None)
-            if word is not None:
-                return f"contains {word!r}"
-        if test.regex is not None and _regex(test.regex).search(value) is not None:
-            return f"matches /{test.regex}/"
-    return None
-
-
-def _wanted(test: Test) -> str:
-    if test.equals is not None:
-        return f"is not {test.equals!r}"
-    if test.in_ is not None:
-        return f"is not one of {', '.join(test.in_)}"
-    if test.contains is not None:
-        return f"contains none of {', '.join(test.contains)}"
-    if test.regex is not None:
-        return f"does not match /{test.regex}/"
-    return "is empty" if test.present else "has a value"
+    return FieldTest(test).run(values)
 
 
 def evaluate(match: Condition, ticket: Ticket, *, after_hours: bool, when: str) -> Verdict:
     """Check every condition of `match` on `ticket`; `when` describes its creation time."""
-    held: list[str] = []
-    failed: list[str] = []
+    verdict = _prepared(match).verdict(ticket, after_hours, when, every=True)
+    assert verdict is not None  # noqa: S101  (every=True checks every condition)
+    return verdict
 
-    def check(ok: bool, yes: str, no: str) -> None:
-        (held if ok else failed).append(yes if ok else no)
 
-    _shorthands(match, ticket, check)
-    for name, read in _FIELDS.items():
-        test = getattr(match, name)
-        if test is None:
-            continue
-        if name == "text":
-            # Say which of the two held, as a lead would look for it there.
-            found = ((where, run_test(test, _FIELDS[where](ticket)))
-                     for where in ("subject", "description"))
-            where, passed = next(((w, p) for w, p in found if p is not None), (name, None))
-        else:
-            where, passed = name, run_test(test, read(ticket))
-        check(passed is not None, f"{where} {passed}", f"{name} {_wanted(test)}")
-    for title, test in match.fields.items():
-        passed = run_test(test, ticket.field_values(title))
-        check(passed is not None, f"field {title!r} {passed}", f"field {title!r} {_wanted(test)}")
-    for part in match.all_:
-        inner = evaluate(part, ticket, after_hours=after_hours, when=when)
-        held.extend(inner.held)
-        failed.extend(inner.failed)
+def screen(match: Condition, ticket: Ticket, *, after_hours: bool, when: str) -> Verdict | None:
+    """`evaluate` when its answer matters to a plan: `match` holds, or fails on the hours
+    alone; None as soon as any other condition fails."""
+    return prepare(match).screen(ticket, after_hours, when)
+
+
+def prepare(match: Condition) -> Prepared:
+    """`match` as the checks it makes, worked out once per condition."""
+    return _prepared(match)
+
+
+# One check of a condition: it adds what held or failed, in words, to the two lists, and
+# says whether it held.
+Check = Callable[[Ticket, list[str], list[str], bool, str], bool]
+
+
+class Prepared:
+    """A condition as the checks it makes."""
+
+    def __init__(self, match: Condition) -> None:
+        self.checks: list[Check] = [*_shorthands(match), *_set_shorthands(match),
+                                    *_field_checks(match), *_nested(match)]
+        self.after_hours = match.after_hours
+
+    def verdict(self, ticket: Ticket, after_hours: bool, when: str, *,
+                every: bool) -> Verdict | None:
+        """The verdict on `ticket` created `when`; None, unless `every`, once a check fails."""
+        held: list[str] = []
+        failed: list[str] = []
+        for check in self.checks:
+            if not check(ticket, held, failed, after_hours, when) and not every:
+                return None
+        hours_failed = self.after_hours is not None and after_hours != self.after_hours
+        if self.after_hours is not None:
+            said = f"created {'after' if after_hours else 'in business'} hours ({when})"
+            (failed if hours_failed else held).append(said)
+        return Verdict(tuple(held), tuple(failed), hours_failed)
+
+    def screen(self, ticket: Ticket, after_hours: bool, when: str) -> Verdict | None:
+        """See `screen`."""
+        return self.verdict(ticket, after_hours, when, every=False)
+
+
+_prepared = ByIdentity(Prepared, limit=4096)
+
+
+def _said(held: list[str], failed: list[str], ok: bool, yes: str, no: str) -> bool:
+    (held if ok else failed).append(yes if ok else no)
+    return ok
+
+
+def _field_checks(match: Condition) -> list[Check]:
+    checks = [_field_check(name, read, FieldTest(test)) for name, read in FIELDS.items()
+              if (test := getattr(match, name)) is not None]
+    return checks + [_custom_field_check(title, FieldTest(test))
+                     for title, test in match.fields.items()]
+
+
+def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: FieldTest) -> Check:
+    no = f"{name} {test.wanted}"
+
+    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+        passed = test.run(read(ticket))
+        return _said(held, failed, passed is not None, f"{name} {passed}", no)
+
+    def either(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+        # Say which of the two held, as a lead would look for it there.
+        where, passed = "subject", test.run([ticket.subject] if ticket.subject else [])
+        if passed is None:
+            where = "description"
+            passed = test.run([ticket.description] if ticket.description else [])
+        return _said(held, failed, passed is not None, f"{where} {passed}", no)
+
+    return either if name == "text" else check
+
+
+def _custom_field_check(title: str, test: FieldTest) -> Check:
+    no = f"field {title!r} {test.wanted}"
+
+    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+        passed = test.run(ticket.field_values(title))
+        return _said(held, failed, passed is not None, f"field {title!r} {passed}", no)
+
+    return check
+
+
+def _nested(match: Condition) -> list[Check]:
+    checks: list[Check] = []
+    if match.all_:
+        parts = [_prepared(part) for part in match.all_]
+
+        def every(ticket: Ticket, held: list[str], failed: list[str], hours: bool,
+                  when: str) -> bool:
+            before = len(failed)
+            for part in parts:
+                inner = part.verdict(ticket, hours, when, every=True)
+                assert inner is not None  # noqa: S101
+                held.extend(inner.held)
+                failed.extend(inner.failed)
+            return len(failed) == before
+
+        checks.append(every)
     if match.any_:
-        branches = [evaluate(p, ticket, after_hours=after_hours, when=when) for p in match.any_]
-        won = next((b for b in branches if b.matched), None)
-        check(
-            won is not None,
-            "any of: " + ("; ".join(won.held) if won else ""),
-            "none of: " + " | ".join("; ".join(b.failed) for b in branches),
-        )
+        branches = [_prepared(part) for part in match.any_]
+
+        def any_of(ticket: Ticket, held: list[str], failed: list[str], hours: bool,
+                   when: str) -> bool:
+            seen: list[Verdict] = []
+            for branch in branches:
+                verdict = branch.verdict(ticket, hours, when, every=True)
+                assert verdict is not None  # noqa: S101
+                if verdict.matched:  # the first branch that holds is the one named
+                    held.append("any of: " + "; ".join(verdict.held))
+                    return True
+                seen.append(verdict)
+            failed.append("none of: " + " | ".join("; ".join(b.failed) for b in seen))
+            return False
+
+        checks.append(any_of)
     if match.not_ is not None:
-        inner = evaluate(match.not_, ticket, after_hours=after_hours, when=when)
-        check(
-            not inner.matched,
-            "not: " + "; ".join(inner.failed),
-            "not: but " + ("; ".join(inner.held) or "it matches every ticket"),
-        )
-    hours_failed = match.after_hours is not None and after_hours != match.after_hours
-    if match.after_hours is not None:
-        said = f"created {'after' if after_hours else 'in business'} hours ({when})"
-        check(not hours_failed, said, said)
-    return Verdict(tuple(held), tuple(failed), hours_failed)
+        negated = _prepared(match.not_)
+
+        def not_(ticket: Ticket, held: list[str], failed: list[str], hours: bool,
+                 when: str) -> bool:
+            inner = negated.verdict(ticket, hours, when, every=True)
+            assert inner is not None  # noqa: S101
+            return _said(held, failed, not inner.matched, "not: " + "; ".join(inner.failed),
+                         "not: but " + ("; ".join(inner.held) or "it matches every ticket"))
+
+        checks.append(not_)
+    return checks
 
 
-def _shorthands(match: Condition, ticket: Ticket, check: Callable[[bool, str, str], None]) -> None:
+def _shorthands(match: Condition) -> list[Check]:
+    checks: list[Check] = []
     if match.keywords:
-        fields = (("subject", for_matching(ticket.subject)),
-                  ("description", for_matching(ticket.description)))
-        hit = next(
-            (
-                (kw, where)
-                for kw in match.keywords
-                for where, text in fields
-                if _word_pattern(kw).search(text)
-            ),
-            None,
-        )
-        check(
-            hit is not None,
-            f"keyword {hit[0]!r} in {hit[1]}" if hit else "",
-            f"none of the keywords {', '.join(match.keywords)}",
-        )
+        phrases = Phrases(match.keywords)
+        none = f"none of the keywords {', '.join(match.keywords)}"
+
+        def keywords(ticket: Ticket, held: list[str], failed: list[str], _: bool,
+                     __: str) -> bool:
+            fields = [(where, text) for where, text in (
+                ("subject", for_matching(ticket.subject)),
+                ("description", for_matching(ticket.description))) if phrases.may_be_in(text)]
+            hit = next(((kw, where) for kw, pattern in phrases.patterns
+                        for where, text in fields if pattern.search(text)), None)
+            return _said(held, failed, hit is not None,
+                         f"keyword {hit[0]!r} in {hit[1]}" if hit else "", none)
+
+        checks.append(keywords)
     if match.organizations:
-        org = ticket.organization
-        wanted = {for_matching(o).casefold() for o in match.organizations}
-        check(
-            org is not None and for_matching(org).casefold() in wanted,
-            f"organization {org!r}",
-            f"organization {org!r} not in {', '.join(match.organizations)}",
-        )
+        organizations = {for_matching(o).casefold() for o in match.organizations}
+        listed = ", ".join(match.organizations)
+
+        def organization(ticket: Ticket, held: list[str], failed: list[str], _: bool,
+                         __: str) -> bool:
+            org = ticket.organization
+            return _said(held, failed,
+                         org is not None and for_matching(org).casefold() in organizations,
+                         f"organization {org!r}", f"organization {org!r} not in {listed}")
+
+        checks.append(organization)
     if match.requester_domains:
-        domain = for_matching(_domain(ticket.requester_email) or "").casefold()
-        wanted = {d.casefold().lstrip("@") for d in match.requester_domains}
-        check(domain in wanted, f"requester domain {domain!r}", f"requester domain {domain!r}")
+        domains = {d.casefold().lstrip("@") for d in match.requester_domains}
+
+        def requester_domain(ticket: Ticket, held: list[str], failed: list[str], _: bool,
+                             __: str) -> bool:
+            domain = for_matching(email_domain(ticket.requester_email) or "").casefold()
+            said = f"requester domain {domain!r}"
+            return _said(held, failed, domain in domains, said, said)
+
+        checks.append(requester_domain)
+    return checks
+
+
+def _set_shorthands(match: Condition) -> list[Check]:
+    checks: list[Check] = []
     if match.tags:
-        common = sorted(ticket.tags.intersection(match.tags))
-        check(bool(common), f"tag {common[0]!r}" if common else "", "none of the tags")
+        tags = frozenset(match.tags)
+
+        def tag(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+            common = sorted(ticket.tags & tags)
+            return _said(held, failed, bool(common), f"tag {common[0]!r}" if common else "",
+                         "none of the tags")
+
+        checks.append(tag)
     if match.channels:
-        check(
-            ticket.channel in match.channels,
-            f"channel {ticket.channel!r}",
-            f"channel {ticket.channel!r} not in {', '.join(match.channels)}",
-        )
+        checks.append(_one_of("channel", lambda t: t.channel, match.channels))
     if match.priorities:
-        check(
-            ticket.priority in match.priorities,
-            f"priority {ticket.priority!r}",
-            f"priority {ticket.priority!r} not in {', '.join(match.priorities)}",
-        )
+        checks.append(_one_of("priority", lambda t: t.priority, match.priorities))
+    return checks
+
+
+def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[str]) -> Check:
+    allowed = frozenset(wanted)
+    listed = ", ".join(wanted)
+
+    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+        value = read(ticket)
+        return _said(held, failed, value in allowed, f"{field} {value!r}",
+                     f"{field} {value!r} not in {listed}")
+
+    return check

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from afterhours.domain.memo import ByIdentity
 from afterhours.policy.roster import OnCallOverride, OnCallTeam, RotationShift, same_person
 
 _WEEK = timedelta(days=7)
@@ -41,6 +42,17 @@ def on_call_now(team_name: str, team: OnCallTeam, moment: datetime) -> OnCallShi
     if moment.utcoffset() is None:
         raise ValueError("on_call_now needs an aware moment (with a time zone)")
     moment = moment.astimezone(UTC)
+    # A shift is the same for every moment of its stretch (overrides never overlap): the
+    # planner asks once per page, so the last one found answers until it ends.
+    known = _last_shifts(team)
+    last = known.get(team_name)
+    if last is not None and last.starts <= moment < last.ends:
+        return last
+    shift = known[team_name] = _shift_at(team_name, team, moment)
+    return shift
+
+
+def _shift_at(team_name: str, team: OnCallTeam, moment: datetime) -> OnCallShift:
     week, week_starts, week_ends = _rotation_week(team, moment)
     slot = team.rotation[week % len(team.rotation)]
     spans = [(o, *_override_span(o, team.time_zone)) for o in team.overrides]
@@ -134,3 +146,10 @@ def _at(day: date, team: OnCallTeam) -> datetime:
 @lru_cache(maxsize=32)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def _no_shifts(_: OnCallTeam) -> dict[str, OnCallShift]:
+    return {}
+
+
+_last_shifts = ByIdentity(_no_shifts, limit=64)

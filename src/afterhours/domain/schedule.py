@@ -7,10 +7,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from afterhours.domain.memo import ByIdentity
 from afterhours.policy.model import Schedule
 
 # A schedule that opens less than once a year is broken; stop looking after that.
 _SEARCH_DAYS = 400
+# The names strftime's %A and %B write in the C locale, the one afterhours runs in (nothing
+# sets LC_TIME): formatting by hand is several times faster, and moments are formatted on
+# every plan.
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+_DAY = timedelta(days=1)
+# Days of intervals kept per schedule (about ten years' worth) before the memo starts afresh.
+_MEMO_DAYS = 4096
 
 
 @lru_cache(maxsize=32)
@@ -25,46 +35,73 @@ def local_time(moment: datetime, schedule: Schedule) -> datetime:
 
 def is_business_time(moment: datetime, schedule: Schedule) -> bool:
     """True when the desk is staffed at `moment` (an aware datetime)."""
-    return any(start <= moment < end for start, end in _open_intervals(moment, schedule, days=1))
+    spans = _spans(schedule)
+    day = moment.astimezone(spans.zone).date()
+    # The day before too: a range may run past midnight. A loop: any() costs a generator.
+    for start, end in (*spans.on(day - _DAY), *spans.on(day)):  # noqa: SIM110
+        if start <= moment < end:
+            return True
+    return False
 
 
 def describe_moment(moment: datetime, schedule: Schedule) -> str:
-    """A human form of `moment` in the schedule's zone, for reasons and reports."""
-    return local_time(moment, schedule).strftime(f"%a %d %b %H:%M {schedule.time_zone}")
+    """A human form of `moment` in the schedule's zone, for reasons and reports: what
+    strftime's "%a %d %b %H:%M" writes, followed by the zone's name."""
+    local = local_time(moment, schedule)
+    return (f"{DAY_NAMES[local.weekday()][:3]} {local.day:02d} {MONTH_NAMES[local.month - 1][:3]}"
+            f" {local.hour:02d}:{local.minute:02d} {schedule.time_zone}")
 
 
 def add_business_minutes(start: datetime, minutes: int, schedule: Schedule) -> datetime | None:
     """The moment `minutes` of open desk time after `start`; None if the schedule never opens."""
     remaining = timedelta(minutes=minutes)
-    for open_at, close_at in _open_intervals(start, schedule, days=_SEARCH_DAYS):
-        begin = max(open_at, start)
-        if close_at <= begin:
-            continue
-        if begin + remaining <= close_at:
-            return begin + remaining
-        remaining -= close_at - begin
+    spans = _spans(schedule)
+    day = start.astimezone(spans.zone).date() - _DAY  # a range may run past midnight
+    for _ in range(_SEARCH_DAYS + 1):
+        for open_at, close_at in spans.on(day):
+            begin = open_at if open_at > start else start
+            if close_at <= begin:
+                continue
+            if begin + remaining <= close_at:
+                return begin + remaining
+            remaining -= close_at - begin
+        day += _DAY
     return None
 
 
-def _open_intervals(
-    moment: datetime, schedule: Schedule, *, days: int
-) -> Iterator[tuple[datetime, datetime]]:
-    # Intervals are built from local wall-clock times and compared in UTC, so a day that is
-    # 23 or 25 hours long across a daylight-saving change counts its real length.
-    zone = _zone(schedule.time_zone)
-    first = moment.astimezone(zone).date() - timedelta(days=1)  # a range may run past midnight
-    holidays = frozenset(schedule.holidays)
-    by_day = {day.number: ranges for day, ranges in schedule.hours.items()}
-    for offset in range(days + 1):
-        day = first + timedelta(days=offset)
-        if day in holidays:
-            continue
-        for span in sorted(by_day.get(day.weekday(), []), key=lambda r: r.start):
-            open_at = _at(day, span.start, zone)
-            end_day = day + timedelta(days=1) if span.end == time(0, 0) else day
-            yield open_at, _at(end_day, span.end, zone)
+class _DaySpans:
+    """One schedule's open intervals, day by day, worked out once per day: the tickets of a
+    pass were created over a few days, and every plan asks about the same ones."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.zone = _zone(schedule.time_zone)
+        self._holidays = frozenset(schedule.holidays)
+        self._by_day = {day.number: sorted(ranges, key=lambda r: r.start)
+                        for day, ranges in schedule.hours.items()}
+        self._memo: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
+
+    def on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The intervals the desk opens on `day` (local), in UTC, in order."""
+        found = self._memo.get(day)
+        if found is None:
+            if len(self._memo) >= _MEMO_DAYS:
+                self._memo.clear()
+            found = self._memo[day] = tuple(self._work_out(day))
+        return found
+
+    def _work_out(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+        # Intervals are built from local wall-clock times and compared in UTC, so a day that
+        # is 23 or 25 hours long across a daylight-saving change counts its real length.
+        if day in self._holidays:
+            return
+        for span in self._by_day.get(day.weekday(), []):
+            open_at = _at(day, span.start, self.zone)
+            end_day = day + _DAY if span.end == time(0, 0) else day
+            yield open_at, _at(end_day, span.end, self.zone)
+
+
+_spans = ByIdentity(_DaySpans, limit=64)
 
 
 def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
-

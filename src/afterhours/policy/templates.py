@@ -7,6 +7,8 @@ cannot reach into objects, and a customer's subject put into a reply is never re
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import lru_cache
 
 PLACEHOLDERS: dict[str, str] = {
     "ticket_id": "the ticket's number",
@@ -30,13 +32,21 @@ def unknown_placeholders(text: str) -> list[str]:
     return [name for name in placeholders(text) if name not in PLACEHOLDERS]
 
 
-def fill(text: str, values: dict[str, str]) -> str:
+def fill(text: str, values: Mapping[str, str]) -> str:
     """`text` with each `{name}` replaced by `values[name]` (unknown ones left as written)."""
+    return "".join(part if name is None else values.get(name, part)
+                   for part, name in _parts(text))
 
-    def one(match: re.Match[str]) -> str:
+
+@lru_cache(maxsize=256)  # a policy has a few templates and notes, filled on every plan
+def _parts(text: str) -> tuple[tuple[str, str | None], ...]:
+    """`text` cut into literal parts (name None) and placeholders (as written, and name)."""
+    parts: list[tuple[str, str | None]] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append((text[at:match.start()], None))
         whole = match.group(0)
-        if whole in ("{{", "}}"):
-            return whole[0]
-        return values.get(match.group(1), whole)
-
-    return _PLACEHOLDER.sub(one, text)
+        parts.append((whole[0], None) if whole in ("{{", "}}") else (whole, match.group(1)))
+        at = match.end()
+    parts.append((text[at:], None))
+    return tuple(parts)
