@@ -7,6 +7,7 @@ once the earlier actions of the same plan have landed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -32,7 +33,7 @@ from afterhours.domain.oncall import on_call_now
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import ONCALL_PREFIX, Effects
-from afterhours.policy.templates import fill
+from afterhours.policy.templates import PLACEHOLDERS, fill
 
 
 def note_marker(key: str) -> str:
@@ -51,17 +52,34 @@ class PlanBuilder:
     actions: list[PlannedAction] = field(default_factory=list)
     skips: list[SkippedAction] = field(default_factory=list)
     priority_by: str | None = None  # the rule whose priority this plan sets
+    wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
+    # The view as of the first `_viewed` actions: actions are only ever appended (by `act`),
+    # so each view applies the ones since the last, not the whole plan again.
+    _view: Ticket | None = field(default=None, init=False, repr=False)
+    _viewed: int = field(default=0, init=False, repr=False)
+    _replies: int | None = field(default=None, init=False, repr=False)  # own_replies so far
 
     @property
     def view(self) -> Ticket:
         """The ticket once this plan's actions so far have landed."""
-        return apply_changes(self.ticket, (p.action for p in self.actions))
+        if self._viewed != len(self.actions) or self._view is None:
+            start = self.ticket if self._view is None else self._view
+            self._view = apply_changes(start, (p.action for p in self.actions[self._viewed:]))
+            self._viewed = len(self.actions)
+        return self._view
 
     @property
     def own_replies(self) -> int:
         """Public replies by afterhours: settled ones and those in this plan."""
-        planned = sum(1 for p in self.actions if isinstance(p.action, AddPublicReply))
-        return own_replies(self.history) + planned
+        if self._replies is None:  # the history does not change during a plan
+            self._replies = own_replies(self.history) + sum(
+                1 for p in self.actions if isinstance(p.action, AddPublicReply))
+        return self._replies
+
+    def wake_by(self, moment: datetime | None) -> None:
+        """Plan again no later than `moment` (None: nothing to wait for)."""
+        if moment is not None and (self.wake_at is None or moment < self.wake_at):
+            self.wake_at = moment
 
     def key(self, rule: str, step: str) -> str:
         """The ledger key of one step of a rule for this ticket."""
@@ -69,9 +87,11 @@ class PlanBuilder:
 
     def act(self, rule: str, step: str, reason: str, action: Action) -> None:
         """Plan `action` unless its key is already settled."""
-        key = self.key(rule, step)
+        key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per action
         if key not in self.history.settled:
             self.actions.append(PlannedAction(key, rule, reason, action))
+            if self._replies is not None and isinstance(action, AddPublicReply):
+                self._replies += 1
 
     def skip(self, rule: str, step: str, reason: str) -> None:
         """Record that a matching rule deliberately does nothing here, once."""
@@ -153,16 +173,43 @@ class PlanBuilder:
         else:
             self.act(rule, "assign_agent", reason, AssignAgent(self.ticket.id, assignee))
 
-    def placeholders(self) -> dict[str, str]:
-        """The values a template's placeholders are filled with, for this ticket now."""
-        view, schedule = self.view, self.policy.schedule
-        due = reply_by(view, self.policy)
-        opens = add_business_minutes(self.now, 0, schedule)
-        return {
-            "ticket_id": str(view.id),
-            "subject": render.one_line(view.subject, 200),
-            "requester_email": view.requester_email or "",
-            "priority": view.priority or "none",
-            "reply_by": render.customer_moment(due, schedule) if due else "as soon as we can",
-            "next_open": render.customer_moment(opens, schedule) if opens else "soon",
-        }
+    def placeholders(self) -> Mapping[str, str]:
+        """The values a template's placeholders are filled with, for this ticket now; each
+        is worked out when a template asks for it (most name two of six)."""
+        return _Placeholders(self.view, self.policy, self.now)
+
+
+class _Placeholders(Mapping[str, str]):
+    """Placeholder values for one view of a ticket at one moment, made on demand."""
+
+    def __init__(self, view: Ticket, policy: Policy, now: datetime) -> None:
+        self._view, self._policy, self._now = view, policy, now
+
+    def __getitem__(self, name: str) -> str:
+        view, schedule = self._view, self._policy.schedule
+        if name == "ticket_id":
+            return str(view.id)
+        if name == "subject":
+            return render.one_line(view.subject, 200)
+        if name == "requester_email":
+            return view.requester_email or ""
+        if name == "priority":
+            return view.priority or "none"
+        if name == "reply_by":
+            due = reply_by(view, self._policy)
+            return render.customer_moment(due, schedule) if due else "as soon as we can"
+        if name == "next_open":
+            opens = add_business_minutes(self._now, 0, schedule)
+            return render.customer_moment(opens, schedule) if opens else "soon"
+        raise KeyError(name)
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """The value of `name`, or `default` when there is no such placeholder."""
+        # Mapping.get's try/except costs more than the values: templates are filled per plan.
+        return self[name] if name in PLACEHOLDERS else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PLACEHOLDERS)
+
+    def __len__(self) -> int:
+        return len(PLACEHOLDERS)

@@ -30,10 +30,21 @@ def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "busin
 
 def reply_by(ticket: Ticket, policy: Policy) -> datetime | None:
     """When the first reply is promised for `ticket`'s priority; None without a promise."""
+    asked = (ticket.priority, ticket.created_at)
+    last = _last_promise.get(id(policy))
+    if last is not None and last[0] is policy and last[1] == asked:
+        return last[2]
     promise = policy.reply_promises.get(ticket.priority or "none")  # type: ignore[call-overload]
-    if promise is None:
-        return None
-    return add_minutes(ticket.created_at, promise.minutes, promise.clock, policy)
+    due = None if promise is None else add_minutes(ticket.created_at, promise.minutes,
+                                                   promise.clock, policy)
+    _last_promise.clear()
+    _last_promise[id(policy)] = (policy, asked, due)
+    return due
+
+
+# The last promise worked out: a plan asks for it several times (its template's {reply_by},
+# a ladder counting from it), each time a sum of business minutes.
+_last_promise: dict[int, tuple[Policy, tuple[str | None, datetime], datetime | None]] = {}
 
 
 def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
@@ -65,18 +76,29 @@ def current_occurrence(ticket: Ticket, level: EscalationLevel, policy: Policy,
                        now: datetime) -> Occurrence | None:
     """The occurrence of `level` due at `now`, the latest one only (a daemon that was down
     does not send the missed repeats in a burst); None when nothing is due yet."""
+    return occurrences(ticket, level, policy, now)[0]
+
+
+def occurrences(ticket: Ticket, level: EscalationLevel, policy: Policy,
+                now: datetime) -> tuple[Occurrence | None, datetime | None]:
+    """`current_occurrence`, and when the one after it falls due: the first when none is
+    due yet, the next repeat when one is; None when no other ever will."""
     due = escalation_due(ticket, level, policy)
-    if due is None or now < due:
-        return None
+    if due is None:
+        return None, None
+    if now < due:
+        return None, due
     found = Occurrence(0, due)
     if level.repeat_every_minutes is None:
-        return found
+        return found, None
     for number in range(1, level.max_repeats + 1):
         following = add_minutes(found.due, level.repeat_every_minutes, level.clock, policy)
-        if following is None or now < following:
-            break
+        if following is None:
+            return found, None
+        if now < following:
+            return found, following
         found = Occurrence(number, following)
-    return found
+    return found, None
 
 
 def own_replies(history: History) -> int:

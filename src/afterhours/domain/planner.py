@@ -5,6 +5,18 @@ a plan whose actions are all settled plans nothing (the loop is idempotent by co
 
 Blocks run in order (priority rules, routes, escalations), each on the ticket as the earlier
 blocks leave it, so a route or ladder keyed on a priority acts in the same pass that sets it.
+
+A plan also says when to plan the ticket again if nothing about it changes (`Plan.wake_at`,
+the daemon's deadline index). Time enters a plan in two ways only:
+- which occurrence of an escalation level is due: the next one (a level's first deadline,
+  counted on its clock from its `from:` (a promise's due time included), or its next repeat)
+  is a candidate for every level of every matching ladder that nothing has stopped, an
+  acknowledged one included (its occurrence is skipped, and said so, when it falls due);
+- the words of an action (who is on call, when the desk next opens): a plan with actions
+  wakes at once (`now`), as its actions are taken now and the plan after them decides.
+Whether a ticket arrived after hours is a fact of its creation time, and business minutes
+are added up exactly (domain.schedule), so neither adds a moment of its own. Nothing else in
+a plan reads `now`: the earliest candidate is when the plan can first differ (no cap).
 """
 
 from __future__ import annotations
@@ -19,11 +31,12 @@ from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, P
 from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.ladders import (
     acknowledged,
-    current_occurrence,
     escalation_due,
+    occurrences,
     stop_reason,
 )
-from afterhours.domain.matching import Verdict, evaluate
+from afterhours.domain.matching import Prepared, Verdict, prepare
+from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.policy.model import Policy
@@ -95,7 +108,8 @@ def plan_with_views(ticket: Ticket, policy: Policy, now: datetime,
         for ladder, reason in _matching(builder, ladders.rules, ladders.match, "escalation",
                                         arrived, record_hours=False):
             _plan_ladder(builder, ladder, reason)
-    return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips)), views
+    wake_at = now if builder.actions else builder.wake_at
+    return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at), views
 
 
 def _matching(
@@ -105,8 +119,10 @@ def _matching(
     view = builder.view
     found: list[tuple[R, str]] = []
     left_for_hours = False
-    for rule in rules:
-        verdict = evaluate(rule.when, view, after_hours=arrived.after_hours, when=arrived.when)
+    for rule, condition in zip(rules, _conditions(rules), strict=True):
+        verdict = condition.screen(view, arrived.after_hours, arrived.when)
+        if verdict is None:
+            continue
         if verdict.matched:
             found.append((rule, _because(verdict)))
             if match == "first":
@@ -119,14 +135,26 @@ def _matching(
     return found
 
 
+def _prepare_block(rules: Sequence[PriorityRule | Route | Escalation]) -> list[Prepared]:
+    return [prepare(rule.when) for rule in rules]
+
+
+# Each block's conditions prepared, once per block (so once per policy).
+_conditions: ByIdentity[Sequence[PriorityRule | Route | Escalation], list[Prepared]] = (
+    ByIdentity(_prepare_block, limit=64))
+
+
 def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
                reason: str) -> None:
     name = f"{prefix}:{rule_key(rule)}"
     view = builder.view
     target = rule.group or (rule.jira.project if rule.jira else rule.notify or "")
-    # The message names the group only once the change landed (the shell checks the ledger).
-    plain = render.route_message(view, rule.name, "") if rule.group else None
-    builder.apply(name, reason, rule, render.route_message(view, rule.name, target), plain)
+    # Only a message or a page sends the words; the message names the group only once the
+    # change landed (the shell checks the ledger).
+    said = rule.notify is not None or rule.page is not None
+    plain = render.route_message(view, rule.name, "") if rule.group and said else None
+    message = render.route_message(view, rule.name, target) if said else None
+    builder.apply(name, reason, rule, message, plain)
     if rule.jira is None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set
@@ -182,7 +210,8 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str) -> None
         view = builder.view
         if stop_reason(view, level, builder.own_replies) is not None:
             continue
-        occurrence = current_occurrence(view, level, policy, now)
+        occurrence, following = occurrences(view, level, policy, now)
+        builder.wake_by(following)
         if occurrence is None:
             continue
         name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
@@ -191,20 +220,31 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str) -> None
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             continue
         why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
-        message = render.escalation_message(view, ladder.name, number, why,
-                                            occurrence.number)
+        message = (render.escalation_message(view, ladder.name, number, why, occurrence.number)
+                   if level.notify is not None or level.page is not None else None)
         reason = f"{because}; {why}"
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
-        builder.apply(name, reason, level.model_copy(update={"note": None}), message)
+        builder.apply(name, reason, _without_note(level), message)
         note = (fill(level.note, builder.placeholders()) if level.note else
                 f"afterhours escalated this ticket ({ladder.name}, level {number}): {why}.")
         builder.note(name, "note", reason, note)
 
 
+def _note_left_out(level: EscalationLevel) -> EscalationLevel:
+    return level.model_copy(update={"note": None})
+
+
+# A level's note is written by the ladder (below), not by `apply`: its effects without it,
+# copied once per level rather than once per plan.
+_without_note = ByIdentity(_note_left_out, limit=1024)
+
+
+_WAITING = {"first_reply": "first reply", "answered": "answer", "solved": "resolution"}
+
+
 def _why(level: EscalationLevel, due: str, repeat: int) -> str:
-    waiting = {"first_reply": "first reply", "answered": "answer",
-               "solved": "resolution"}[level.until]
+    waiting = _WAITING[level.until]
     minutes = f"{level.after_minutes} {level.clock} minutes"
     if level.from_ == "first_reply_due":
         said = f"no {waiting} by the promised time" + (
