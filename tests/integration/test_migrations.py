@@ -21,6 +21,7 @@ LATEST = len(migrations("sqlite"))
 TABLES = ("cursor", "tickets", "ledger", "jira_issues", "audit", "config_fingerprint",
           "quarantine", "lease")
 LEGACY_TABLES = TABLES[:-1]  # what state files made before versioning have: no lease
+LEGACY_VERSION = 4  # the migrations that make what those files have (0005 came after them)
 AT = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 # The schema adapters/state.py made before versioning, word for word: files made by it are
 # adopted by the migrations.
@@ -138,7 +139,7 @@ def test_sqlite_migrations_make_the_schema_state_files_had_before_versioning(
         legacy.executescript(LEGACY_SCHEMA)
     legacy.close()
     assert _sqlite_shape(tmp_path / "legacy.sqlite3") == _sqlite_shape(
-        _fresh(tmp_path / "versioned.sqlite3"))
+        _fresh(tmp_path / "versioned.sqlite3", target=LEGACY_VERSION))
 
 
 def test_postgresql_0001_has_the_same_columns_as_sqlite(postgres_url: str, tmp_path: Path) -> None:
@@ -196,9 +197,9 @@ def test_a_state_file_from_before_attempt_counting_gains_the_columns(tmp_path: P
     assert _sqlite_shape(path) == _sqlite_shape(_fresh(tmp_path / "fresh.sqlite3"))
 
 
-def _fresh(path: Path) -> Path:
+def _fresh(path: Path, target: int | None = None) -> Path:
     db = open_database(f"sqlite:///{path}")
-    migrate(db)
+    migrate(db, target=target)
     db.close()
     return path
 

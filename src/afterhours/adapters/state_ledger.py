@@ -9,6 +9,7 @@ from typing import Any
 
 from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
+from afterhours.adapters.state_tickets import stored_open
 from afterhours.domain.model import History, JiraIssueRef
 
 
@@ -112,10 +113,12 @@ class LedgerPart(StoreBase):
         """Entries still intended on tickets now solved, closed or deleted: (ticket, key, rule,
         action). The planner leaves closed tickets alone, so nothing else would settle them."""
         rows = self._db.fetchall(
-            "SELECT l.ticket_id, l.key, l.rule, l.action FROM ledger l JOIN tickets t"
-            " ON t.id = l.ticket_id WHERE l.status = 'intended' AND t.open = 0"
-        )
-        return [(int(t), str(k), str(r), str(a)) for t, k, r, a in rows]
+            "SELECT ticket_id, key, rule, action FROM ledger WHERE status = 'intended'")
+        # The unsettled entries first (a few), then which of their tickets are open: a join
+        # would have the database read every closed ticket to find them.
+        stored = stored_open(self._db, (int(t) for t, _, _, _ in rows))
+        return [(int(t), str(k), str(r), str(a)) for t, k, r, a in rows
+                if stored.get(int(t)) is False]
 
     def unsettled(self) -> int:
         """How many ledger entries are intended and not yet settled."""

@@ -1,7 +1,8 @@
 """Parked actions and the configuration fingerprint that releases them.
 
-A parked action is a ledger entry settled as 'failed'. Releasing one writes its audit row
-and deletes the entry, so the planner plans the key afresh and its past stays audited.
+A parked action is a ledger entry settled as 'failed'. Releasing one writes its audit row,
+deletes the entry and makes its ticket due, so the next pass plans the key afresh and its
+past stays audited.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
+from afterhours.adapters.state_tickets import mark_due
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class ParkedPart(StoreBase):
                 insert_audit(db, at=at, ticket_id=item.ticket_id, key=item.key, rule=item.rule,
                              action=item.action, outcome=outcome, reason=reason, detail=text)
                 db.execute("DELETE FROM ledger WHERE key = ? AND status = 'failed'", (item.key,))
+            # Planned again by the next pass, though nothing about their tickets changed.
+            mark_due(db, (item.ticket_id for item in released))
         return released
 
     def config_fingerprint(self) -> dict[str, str]:
