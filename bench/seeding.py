@@ -5,7 +5,8 @@ hours. Instead the tickets of the first pass (handled by the real daemon) are th
 each copy gets a new id in the Zendesk twin (at its template's place in the export) and, in
 the daemon's state file, its template's snapshot, ledger entries and Jira issue under that id.
 The state is then exactly what the daemon would hold had it handled the copies itself: a pass
-finds nothing changed and nothing due, and plans each copy as it plans its template.
+finds nothing changed and nothing due (each copy wakes when its template does), and would
+plan each copy as it plans its template.
 The audit trail is not copied: no pass reads it.
 """
 
@@ -34,8 +35,10 @@ def copy_state(state_db: Path, pairs: list[tuple[int, int]]) -> None:
     among = f"IN ({', '.join('?' * len(templates))})"
     with closing(sqlite3.connect(state_db)) as db, db:
         # `among` holds placeholders only: the ids go in as parameters.
-        bodies = dict(db.execute(f"SELECT id, body FROM tickets WHERE id {among}",  # noqa: S608
-                                 templates))
+        # With its wake-up: a copy falls due when its template would (the deadline index).
+        rows = db.execute(f"SELECT id, body, wake_at FROM tickets WHERE id {among}",  # noqa: S608
+                          templates)
+        bodies = {int(i): (body, wake_at) for i, body, wake_at in rows}
         columns = ("key, ticket_id, rule, action, status, reason, detail, updated_at, attempts,"
                    " attempted_at")
         ledger: dict[int, list[tuple[object, ...]]] = {}
@@ -47,17 +50,18 @@ def copy_state(state_db: Path, pairs: list[tuple[int, int]]) -> None:
         issues = {int(row[0]): row[1:] for row in db.execute(query, templates)}
         tickets, entries, filed = [], [], []
         for source, copy in pairs:
-            template = ticket_from_json(bodies[source])
+            body, wake_at = bodies[source]
+            template = ticket_from_json(body)
             web_url = template.web_url.removesuffix(str(source)) + str(copy)
             ticket = replace(template, id=copy, web_url=web_url)
             tickets.append((copy, int(not ticket.is_closed), ticket.updated_at.isoformat(),
-                            ticket_to_json(ticket)))
+                            ticket_to_json(ticket), wake_at))
             entries += [(_rekey(str(row[0]), source, copy), copy, *row[2:])
                         for row in ledger.get(source, [])]
             if source in issues:
                 filed.append((copy, *issues[source]))
-        db.executemany("INSERT INTO tickets (id, open, updated_at, body) VALUES (?, ?, ?, ?)",
-                       tickets)
+        db.executemany("INSERT INTO tickets (id, open, updated_at, body, wake_at)"
+                       " VALUES (?, ?, ?, ?, ?)", tickets)
         db.executemany(f"INSERT INTO ledger ({columns})"  # noqa: S608
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
         db.executemany(f"INSERT INTO jira_issues ({filing}) VALUES (?, ?, ?, ?)",  # noqa: S608

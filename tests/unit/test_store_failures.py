@@ -13,9 +13,10 @@ from structlog.testing import capture_logs
 from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
+from afterhours.daemon import MAX_STORE_FAILURES
 from afterhours.errors import StateError
 from afterhours.policy import load_policy
-from afterhours.service import MAX_STORE_FAILURES, Service
+from afterhours.service import Service
 from factories import SATURDAY_NIGHT
 
 POLICY = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").policy
