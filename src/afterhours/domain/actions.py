@@ -126,6 +126,8 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
     fields: dict[str, object] = {}
     tags, replies = ticket.tags, ticket.replies
     for change in changes:
+        if type(change) not in _FIELD_CHANGES:  # most changes: notes, messages, Jira
+            continue
         if isinstance(change, SetPriority):
             fields["priority"] = change.priority
         elif isinstance(change, AddTags):
@@ -146,6 +148,11 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
     changed = object.__new__(Ticket)
     changed.__dict__.update(ticket.__dict__, **fields)
     return changed
+
+
+# The changes that change a field of the ticket (the exact types: none is subclassed).
+_FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
+                            AddPublicReply})
 
 
 @dataclass(frozen=True)

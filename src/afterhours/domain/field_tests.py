@@ -53,7 +53,10 @@ class Phrases:
         """The first phrase (in list order) that `text` holds; None when none."""
         if not self.may_be_in(text):
             return None
-        return next((p for p, found in self.patterns if found.search(text)), None)
+        for phrase, found in self.patterns:
+            if found.search(text):
+                return phrase
+        return None
 
 
 @lru_cache(maxsize=64)  # a ticket's subject and description, asked by every rule
@@ -102,16 +105,28 @@ class FieldTest:
 
     def run(self, values: Sequence[str]) -> str | None:
         """What in `values` passed, as words; None when nothing did."""
-        values = [for_matching(value) for value in values]
         if self.present is not None:
             if bool(values) != self.present:
                 return None
             return "has a value" if values else "is empty"
         for value in values:
-            passed = self._passed(value)
+            passed = self.run_one(value)
             if passed is not None:
                 return passed
         return None
+
+    def run_one(self, value: str) -> str | None:
+        """What passed in one value (`run` of a field that has a value), as words."""
+        if self.present is not None:
+            return "has a value" if self.present else None
+        value = for_matching(value)
+        if self.contains is not None and self.equals is None and self.in_ is None:
+            # The common test (contains:), straight to its phrases.
+            word = self.contains.first_in(value)
+            if word is not None:
+                return f"contains {word!r}"
+            return None if self.regex is None else self._passed(value)
+        return self._passed(value)
 
     def _passed(self, value: str) -> str | None:
         if self.equals is not None and value.strip().casefold() == self.equals:

@@ -65,7 +65,7 @@ def prepare(match: Condition) -> Prepared:
 
 # One check of a condition: it adds what held or failed, in words, to the two lists, and
 # says whether it held.
-Check = Callable[[Ticket, list[str], list[str], bool, str], bool]
+Check = Callable[[Ticket, list[str], list[str], bool, object], bool]
 
 
 class Prepared:
@@ -76,7 +76,7 @@ class Prepared:
                                     *_field_checks(match), *_nested(match)]
         self.after_hours = match.after_hours
 
-    def verdict(self, ticket: Ticket, after_hours: bool, when: str, *,
+    def verdict(self, ticket: Ticket, after_hours: bool, when: object, *,
                 every: bool) -> Verdict | None:
         """The verdict on `ticket` created `when`; None, unless `every`, once a check fails."""
         held: list[str] = []
@@ -90,8 +90,8 @@ class Prepared:
             (failed if hours_failed else held).append(said)
         return Verdict(tuple(held), tuple(failed), hours_failed)
 
-    def screen(self, ticket: Ticket, after_hours: bool, when: str) -> Verdict | None:
-        """See `screen`."""
+    def screen(self, ticket: Ticket, after_hours: bool, when: object) -> Verdict | None:
+        """See `screen`; `when` is anything that formats as the creation time's words."""
         return self.verdict(ticket, after_hours, when, every=False)
 
 
@@ -101,6 +101,15 @@ _prepared = ByIdentity(Prepared, limit=4096)
 def _said(held: list[str], failed: list[str], ok: bool, yes: str, no: str) -> bool:
     (held if ok else failed).append(yes if ok else no)
     return ok
+
+
+def _passed(held: list[str], failed: list[str], said: str | None, no: str) -> bool:
+    # `said` is None when the check failed (its words are then never written).
+    if said is None:
+        failed.append(no)
+        return False
+    held.append(said)
+    return True
 
 
 def _field_checks(match: Condition) -> list[Check]:
@@ -113,17 +122,18 @@ def _field_checks(match: Condition) -> list[Check]:
 def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: FieldTest) -> Check:
     no = f"{name} {test.wanted}"
 
-    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
         passed = test.run(read(ticket))
-        return _said(held, failed, passed is not None, f"{name} {passed}", no)
+        return _passed(held, failed, None if passed is None else f"{name} {passed}", no)
 
-    def either(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+    def either(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
         # Say which of the two held, as a lead would look for it there.
-        where, passed = "subject", test.run([ticket.subject] if ticket.subject else [])
+        subject, description = ticket.subject, ticket.description
+        where, passed = "subject", test.run_one(subject) if subject else test.run(())
         if passed is None:
             where = "description"
-            passed = test.run([ticket.description] if ticket.description else [])
-        return _said(held, failed, passed is not None, f"{where} {passed}", no)
+            passed = test.run_one(description) if description else test.run(())
+        return _passed(held, failed, None if passed is None else f"{where} {passed}", no)
 
     return either if name == "text" else check
 
@@ -131,9 +141,10 @@ def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: Field
 def _custom_field_check(title: str, test: FieldTest) -> Check:
     no = f"field {title!r} {test.wanted}"
 
-    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
         passed = test.run(ticket.field_values(title))
-        return _said(held, failed, passed is not None, f"field {title!r} {passed}", no)
+        return _passed(held, failed, None if passed is None else f"field {title!r} {passed}",
+                       no)
 
     return check
 
@@ -144,7 +155,7 @@ def _nested(match: Condition) -> list[Check]:
         parts = [_prepared(part) for part in match.all_]
 
         def every(ticket: Ticket, held: list[str], failed: list[str], hours: bool,
-                  when: str) -> bool:
+                  when: object) -> bool:
             before = len(failed)
             for part in parts:
                 inner = part.verdict(ticket, hours, when, every=True)
@@ -158,7 +169,7 @@ def _nested(match: Condition) -> list[Check]:
         branches = [_prepared(part) for part in match.any_]
 
         def any_of(ticket: Ticket, held: list[str], failed: list[str], hours: bool,
-                   when: str) -> bool:
+                   when: object) -> bool:
             seen: list[Verdict] = []
             for branch in branches:
                 verdict = branch.verdict(ticket, hours, when, every=True)
@@ -175,7 +186,7 @@ def _nested(match: Condition) -> list[Check]:
         negated = _prepared(match.not_)
 
         def not_(ticket: Ticket, held: list[str], failed: list[str], hours: bool,
-                 when: str) -> bool:
+                 when: object) -> bool:
             inner = negated.verdict(ticket, hours, when, every=True)
             assert inner is not None  # noqa: S101
             return _said(held, failed, not inner.matched, "not: " + "; ".join(inner.failed),
@@ -192,14 +203,14 @@ def _shorthands(match: Condition) -> list[Check]:
         none = f"none of the keywords {', '.join(match.keywords)}"
 
         def keywords(ticket: Ticket, held: list[str], failed: list[str], _: bool,
-                     __: str) -> bool:
+                     __: object) -> bool:
             fields = [(where, text) for where, text in (
                 ("subject", for_matching(ticket.subject)),
                 ("description", for_matching(ticket.description))) if phrases.may_be_in(text)]
             hit = next(((kw, where) for kw, pattern in phrases.patterns
                         for where, text in fields if pattern.search(text)), None)
-            return _said(held, failed, hit is not None,
-                         f"keyword {hit[0]!r} in {hit[1]}" if hit else "", none)
+            return _passed(held, failed, f"keyword {hit[0]!r} in {hit[1]}" if hit else None,
+                           none)
 
         checks.append(keywords)
     if match.organizations:
@@ -207,7 +218,7 @@ def _shorthands(match: Condition) -> list[Check]:
         listed = ", ".join(match.organizations)
 
         def organization(ticket: Ticket, held: list[str], failed: list[str], _: bool,
-                         __: str) -> bool:
+                         __: object) -> bool:
             org = ticket.organization
             return _said(held, failed,
                          org is not None and for_matching(org).casefold() in organizations,
@@ -218,7 +229,7 @@ def _shorthands(match: Condition) -> list[Check]:
         domains = {d.casefold().lstrip("@") for d in match.requester_domains}
 
         def requester_domain(ticket: Ticket, held: list[str], failed: list[str], _: bool,
-                             __: str) -> bool:
+                             __: object) -> bool:
             domain = for_matching(email_domain(ticket.requester_email) or "").casefold()
             said = f"requester domain {domain!r}"
             return _said(held, failed, domain in domains, said, said)
@@ -232,10 +243,10 @@ def _set_shorthands(match: Condition) -> list[Check]:
     if match.tags:
         tags = frozenset(match.tags)
 
-        def tag(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+        def tag(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
             common = sorted(ticket.tags & tags)
-            return _said(held, failed, bool(common), f"tag {common[0]!r}" if common else "",
-                         "none of the tags")
+            return _passed(held, failed, f"tag {common[0]!r}" if common else None,
+                           "none of the tags")
 
         checks.append(tag)
     if match.channels:
@@ -249,9 +260,12 @@ def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[s
     allowed = frozenset(wanted)
     listed = ", ".join(wanted)
 
-    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: str) -> bool:
+    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
         value = read(ticket)
-        return _said(held, failed, value in allowed, f"{field} {value!r}",
-                     f"{field} {value!r} not in {listed}")
+        if value in allowed:
+            held.append(f"{field} {value!r}")
+            return True
+        failed.append(f"{field} {value!r} not in {listed}")
+        return False
 
     return check

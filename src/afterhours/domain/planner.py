@@ -39,7 +39,7 @@ from afterhours.domain.matching import Prepared, Verdict, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
-from afterhours.policy.model import Policy
+from afterhours.policy.model import Policy, Schedule
 from afterhours.policy.rules import (
     Escalation,
     EscalationLevel,
@@ -68,7 +68,24 @@ def jira_tag(issue_key: str) -> str:
 @dataclass(frozen=True)
 class _Arrival:
     after_hours: bool
-    when: str
+    when: _Described
+
+
+class _Described:
+    """A moment in the schedule's words, written only when a verdict says it (most plans
+    never do: their rules fail on something else first)."""
+
+    def __init__(self, moment: datetime, schedule: Schedule) -> None:
+        self._moment, self._schedule = moment, schedule
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = describe_moment(self._moment, self._schedule)
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ def plan_with_views(ticket: Ticket, policy: Policy, now: datetime,
     views = Views(ticket, ticket)
     if not ticket.is_closed:
         arrived = _Arrival(not is_business_time(ticket.created_at, policy.schedule),
-                           describe_moment(ticket.created_at, policy.schedule))
+                           _Described(ticket.created_at, policy.schedule))
         block = policy.priority_rules
         for rule, reason in _matching(builder, block.rules, block.match, "priority", arrived):
             _plan_rule(builder, rule, "priority", reason)

@@ -34,8 +34,8 @@ def unknown_placeholders(text: str) -> list[str]:
 
 def fill(text: str, values: Mapping[str, str]) -> str:
     """`text` with each `{name}` replaced by `values[name]` (unknown ones left as written)."""
-    return "".join(part if name is None else values.get(name, part)
-                   for part, name in _parts(text))
+    return "".join([part if name is None else values.get(name, part)
+                    for part, name in _parts(text)])
 
 
 @lru_cache(maxsize=256)  # a policy has a few templates and notes, filled on every plan
