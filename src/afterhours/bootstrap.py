@@ -66,11 +66,15 @@ def open_state(
     file = state_file(settings, db)
     if existing and file is not None and not file.exists():
         raise ConfigError(f"no state database at {file} (set AFTERHOURS_STATE_URL,"
-                          " AFTERHOURS_STATE_DB or --db)")
-    if db is not None or setting == "AFTERHOURS_STATE_DB":
+                          " AFTERHOURS_STATE_DB or --state)")
+    given_file = file if setting == "--state" else None
+    if db is not None or setting == "AFTERHOURS_STATE_DB" or given_file is not None:
         # Messages name the file as the user wrote it, and the setting (or option) that did.
-        path = db or settings.state_db
-        return ThrowawayState(path) if dry_run else SqliteState(path, exclusive=exclusive)
+        path = db or given_file or settings.state_db
+        if dry_run:
+            return ThrowawayState(path)
+        return SqliteState(path, exclusive=exclusive,
+                           **({"setting": "--state"} if setting == "--state" else {}))
     if dry_run:
         return ThrowawayState(url=url, setting=setting)
     return StateStore(url, setting=setting, exclusive=exclusive)
