@@ -79,7 +79,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # those it does not read itself (audit, check): see afterhours.redact.
     register_environment_secrets()
     with redacted_output(), command_line_settings(global_values(args)):
+        _default_logging()
         return _command(args)
+
+
+def _default_logging() -> None:
+    """Log lines on stderr in the configured format for every command, also those that set
+    nothing up themselves (a migration's line while audit opens the state, say); settings that
+    do not parse are left to the command that needs them to report."""
+    try:
+        settings = LocalSettings()
+    except (ValidationError, SettingsError):
+        configure_logging()
+        return
+    configure_logging(settings.log_format, settings.log_level, settings.library_log_level)
 
 
 def _command(args: argparse.Namespace) -> int:  # noqa: PLR0911  (one return per kind of error)

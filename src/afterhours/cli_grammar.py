@@ -38,7 +38,12 @@ AddCommand = Callable[
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors give the command's own usage and a "did you mean"."""
+    """An argument parser whose errors give the command's own usage and a "did you mean";
+    options are spelt out (no abbreviations, which a later option could make ambiguous)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print this parser's usage and `message`, with a suggestion when one is close."""
