@@ -12,6 +12,7 @@ from datetime import date, time
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -74,6 +75,24 @@ class TimeRange(_Strict):
         return self
 
 
+def _no_overlap(ranges: list[TimeRange]) -> list[TimeRange]:
+    # A validator of each day's list, so that `check` points at that day's line.
+    ordered = sorted(ranges, key=lambda r: r.start)
+    for before, after in itertools.pairwise(ordered):
+        if before.end == time(0, 0) or after.start < before.end:
+            raise ValueError(f"these hours overlap: {_span(before)} and {_span(after)};"
+                             " merge them into one range")
+    return ranges
+
+
+def _span(hours: TimeRange) -> str:
+    end = "24:00" if hours.end == time(0, 0) else f"{hours.end:%H:%M}"
+    return f"{hours.start:%H:%M}-{end}"
+
+
+DayHours = Annotated[list[TimeRange], AfterValidator(_no_overlap)]
+
+
 class Schedule(_Strict):
     """When the desk is staffed: a time zone, weekly hours and holidays."""
 
@@ -82,7 +101,7 @@ class Schedule(_Strict):
         "America/New_York. Daylight saving is followed.",
         examples=["Europe/London", "America/New_York"],
     )
-    hours: dict[Weekday, list[TimeRange]] = Field(
+    hours: dict[Weekday, DayHours] = Field(
         description="Open hours per weekday (mon to sun), each a list of HH:MM-HH:MM ranges in "
         "local time; 24:00 is midnight. A day left out is closed all day."
     )
@@ -96,15 +115,6 @@ class Schedule(_Strict):
     def _known_zone(cls, value: str) -> str:
         return check_time_zone(value)
 
-    @field_validator("hours")
-    @classmethod
-    def _no_overlap(cls, value: dict[Weekday, list[TimeRange]]) -> dict[Weekday, list[TimeRange]]:
-        for day, ranges in value.items():
-            ordered = sorted(ranges, key=lambda r: r.start)
-            for before, after in itertools.pairwise(ordered):
-                if before.end == time(0, 0) or after.start < before.end:
-                    raise ValueError(f"hours on {day.value} overlap")
-        return value
 
 
 class Channel(_Strict):
