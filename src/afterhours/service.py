@@ -19,6 +19,7 @@ import structlog
 from afterhours.adapters.lease import LeaseKeeper
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import StateStore
+from afterhours.announce import as_sent
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock
 from afterhours.domain import render
@@ -414,6 +415,7 @@ class Service:
             return {"issue_key": action.issue_key}, None
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
+            text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
             self.notifier.notify(action.channel, text, key=planned.key)
             if action.claim is None:
                 return {"channel": action.channel}, None

@@ -123,7 +123,7 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
                reason: str) -> None:
     name = f"{prefix}:{rule_key(rule)}"
     view = builder.view
-    target = rule.group or (rule.jira.project if rule.jira else rule.notify or "")
+    target = rule.group or ""  # a Jira issue is named once filed (NotifyChannel.filing)
     # The message names the group only once the change landed (the shell checks the ledger).
     plain = render.route_message(view, rule.name, "") if rule.group else None
     builder.apply(name, reason, rule, render.route_message(view, rule.name, target), plain)

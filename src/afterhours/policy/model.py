@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_SLACK_ID_PATTERN = r"^[UWS][A-Z0-9]{2,20}$"
+_SLACK_ID = re.compile(_SLACK_ID_PATTERN)
+SlackId = Annotated[str, Field(pattern=_SLACK_ID_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -123,6 +126,24 @@ class Channel(_Strict):
     description: str = Field(
         default="", description="What the channel is and who reads it; for people, not used."
     )
+    mentions: list[SlackId] = Field(
+        default=[],
+        description="Who every message to this channel mentions, by Slack id: U... or W... for "
+        "a person (their profile's ... menu > Copy member ID), S... for a user group (the "
+        "group's Copy group ID), such as the Engineering Manager for new product bugs.",
+        examples=[["U024BE7LH", "S0614TZR7"]],
+    )
+
+    @field_validator("mentions", mode="before")
+    @classmethod
+    def _slack_ids(cls, value: object) -> object:
+        for item in value if isinstance(value, list) else []:
+            if not isinstance(item, str) or not _SLACK_ID.match(item):
+                raise ValueError(
+                    f"{item!r} is not a Slack id: U... or W... for a person (profile ... menu >"
+                    " Copy member ID), S... for a user group (Copy group ID); a name or an @"
+                    " handle does not mention anyone in an incoming webhook's message")
+        return value
 
 
 class Promise(_Strict):
