@@ -84,10 +84,12 @@ def test_follow_prints_the_latest_oldest_first_then_each_new_row(
     args = build_parser().parse_args(["audit", "--follow", "--limit", "2", "--ticket", "1",
                                       "-o", "json"])
     out, stop = io.StringIO(), threading.Event()
-    seen = threading.Event()
+    listed, seen = threading.Event(), threading.Event()
 
     class Watching(io.StringIO):
         def write(self, text: str) -> int:
+            if "reason 4" in text:  # the latest rows are printed: now it follows
+                listed.set()
             if "late row" in text:
                 seen.set()
                 stop.set()
@@ -99,6 +101,7 @@ def test_follow_prints_the_latest_oldest_first_then_each_new_row(
 
     follower = threading.Thread(target=follow)
     follower.start()
+    assert listed.wait(10)
     state = StateStore(trail)
     try:
         state.record(at=START + timedelta(hours=9), ticket_id=2, outcome="done", reason="other")
