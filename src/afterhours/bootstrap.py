@@ -23,6 +23,8 @@ from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
+from afterhours.budget import ZENDESK_CLASSES, RateBudget
+from afterhours.budget_gate import BudgetGate, seconds_of
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
 from afterhours.ops.health import Health
@@ -99,6 +101,19 @@ def keep_lease(
     return keeper
 
 
+def rate_gates(
+    settings: Settings, clock: Clock, retry: RetryPolicy, metrics: Metrics,
+) -> dict[str, BudgetGate]:
+    """The rate budget of Zendesk (its account shared with the agents' tools, its export 10
+    requests a minute) and of Jira, on the daemon's clock, waiting with the retry policy's
+    sleep."""
+    zendesk = RateBudget("zendesk", per_minute=settings.zendesk_rate_limit,
+                         share=settings.rate_share, classes=ZENDESK_CLASSES)
+    jira = RateBudget("jira", per_minute=settings.jira_rate_limit)
+    return {budget.service: BudgetGate(budget, clock=seconds_of(clock), retry=retry,
+                                       metrics=metrics) for budget in (zendesk, jira)}
+
+
 def build_service(
     settings: Settings,
     policy: Policy,
@@ -128,6 +143,7 @@ def build_service(
              else RetryPolicy(sleep=stop.wait, cancel=stop, metrics=metrics))
     # One breaker per dependency (each chat channel its own), reset by the service each pass.
     breakers = Breakers()
+    gates = rate_gates(settings, clock, retry, metrics)
     zendesk_url = str(settings.zendesk_url)
     desk: TicketDesk = ZenpyTicketDesk(
         zendesk_url,
@@ -137,6 +153,8 @@ def build_service(
         retry=retry,
         breaker=breakers.get("zendesk"),
         metrics=metrics,
+        gate=gates["zendesk"],
+        clock=seconds_of(clock),
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -147,6 +165,7 @@ def build_service(
         retry=retry,
         breaker=breakers.get("jira"),
         metrics=metrics,
+        gate=gates["jira"],
     )
     notifier: Notifier
     if dry_run:
