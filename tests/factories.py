@@ -21,6 +21,9 @@ from afterhours.twins.zendesk import ZendeskTwin
 SATURDAY_NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # 02:00 in London: after hours
 # A rate limit (requests a minute) no test's daemon reaches: for twins that enforce none.
 UNLIMITED = 1_000_000
+# The rate settings (AFTERHOURS_ less) of a daemon on twins that enforce no limit.
+UNLIMITED_RATES = {name: str(UNLIMITED) for name in (
+    "ZENDESK_RATE_LIMIT", "ZENDESK_EXPORT_RATE_LIMIT", "JIRA_RATE_LIMIT")}
 
 
 def make_ticket(**overrides: Any) -> Ticket:
@@ -69,7 +72,7 @@ def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's fil
         # later: the backfill reaches back far enough to export that evening's tickets.
         "BACKFILL_HOURS": str(24 * 365 * 20),
         # The twins enforce no rate limit unless a test sets one: nor does the daemon here.
-        "ZENDESK_RATE_LIMIT": str(UNLIMITED), "JIRA_RATE_LIMIT": str(UNLIMITED),
+        **UNLIMITED_RATES,
     }
     return {f"AFTERHOURS_{name}": value for name, value in settings.items()}
 

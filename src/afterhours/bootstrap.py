@@ -23,7 +23,7 @@ from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
-from afterhours.budget import ZENDESK_CLASSES, RateBudget
+from afterhours.budget import RateBudget, zendesk_classes
 from afterhours.budget_gate import BudgetGate, seconds_of
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
@@ -104,11 +104,11 @@ def keep_lease(
 def rate_gates(
     settings: Settings, clock: Clock, retry: RetryPolicy, metrics: Metrics,
 ) -> dict[str, BudgetGate]:
-    """The rate budget of Zendesk (its account shared with the agents' tools, its export 10
-    requests a minute) and of Jira, on the daemon's clock, waiting with the retry policy's
-    sleep."""
+    """The rate budget of Zendesk (its account shared with the agents' tools, its export's
+    own limit) and of Jira, on the daemon's clock, waiting with the retry policy's sleep."""
     zendesk = RateBudget("zendesk", per_minute=settings.zendesk_rate_limit,
-                         share=settings.rate_share, classes=ZENDESK_CLASSES)
+                         share=settings.rate_share,
+                         classes=zendesk_classes(settings.zendesk_export_rate_limit))
     jira = RateBudget("jira", per_minute=settings.jira_rate_limit)
     return {budget.service: BudgetGate(budget, clock=seconds_of(clock), retry=retry,
                                        metrics=metrics) for budget in (zendesk, jira)}

@@ -222,6 +222,11 @@ class Settings(LocalSettings):
         description="requests a minute the Zendesk account allows (200 to 2,500 by plan); the"
         " lower of this and Zendesk's X-Rate-Limit header counts",
     )
+    zendesk_export_rate_limit: int = Field(
+        10, ge=1,
+        description="requests a minute Zendesk's incremental export allows (10; 30 with the"
+        " High Volume API add-on)",
+    )
     jira_rate_limit: int = Field(
         600, ge=1, description="requests a minute afterhours sends to Jira at most",
     )

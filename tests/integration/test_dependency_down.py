@@ -85,7 +85,8 @@ def start_night(zendesk: ZendeskTwin, jira_url: str, chat: ChatTwin, clock: Manu
         jira_email="bot@example.com", jira_token=SecretStr("jira-token"), webhooks=webhooks,
         state_db=state, backfill_hours=1, http_timeout=5,
         # The twins enforce no rate limit: waits here are the retry policy's alone.
-        zendesk_rate_limit=UNLIMITED, jira_rate_limit=UNLIMITED,
+        zendesk_rate_limit=UNLIMITED, zendesk_export_rate_limit=UNLIMITED,
+        jira_rate_limit=UNLIMITED,
     )
     slept: list[float] = []
 

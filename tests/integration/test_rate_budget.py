@@ -15,7 +15,7 @@ import pytest
 
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.bootstrap import build_service
-from afterhours.budget import ZENDESK_CLASSES, RateBudget
+from afterhours.budget import RateBudget, zendesk_classes
 from afterhours.budget_gate import BudgetGate, seconds_of
 from afterhours.clock import ManualClock
 from afterhours.errors import TransientError
@@ -202,7 +202,7 @@ def test_the_export_keeps_within_ten_requests_a_minute(
         clock.sleep(seconds)
 
     retry = RetryPolicy(sleep=sleep)
-    budget = RateBudget("zendesk", per_minute=2500, share=0.5, classes=ZENDESK_CLASSES)
+    budget = RateBudget("zendesk", per_minute=2500, share=0.5, classes=zendesk_classes())
     desk = export_desk(zendesk, clock, BudgetGate(budget, clock=seconds_of(clock), retry=retry),
                        retry)
     pages, cursor, end = 0, None, False

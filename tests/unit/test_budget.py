@@ -16,11 +16,11 @@ from afterhours.breaker import CircuitBreaker
 from afterhours.budget import (
     BURST_WINDOW,
     WINDOW,
-    ZENDESK_CLASSES,
-    Pace,
+        Pace,
     RateBudget,
     Reading,
     read_headers,
+    zendesk_classes,
 )
 from afterhours.budget_gate import BudgetGate
 from afterhours.errors import CircuitOpenError, RateBudgetError, TransientError
@@ -102,7 +102,7 @@ def test_the_share_is_what_afterhours_may_use_of_the_accounts_limit() -> None:
 
 
 def test_the_export_keeps_within_ten_a_minute_whatever_the_account_allows() -> None:
-    budget = RateBudget("zendesk", per_minute=2500, classes=ZENDESK_CLASSES)
+    budget = RateBudget("zendesk", per_minute=2500, classes=zendesk_classes())
     exports = [send(budget, EXPORT, T0) for _ in range(30)]
     for at in exports:
         assert sum(at <= other < at + WINDOW for other in exports) <= 10
