@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -30,7 +31,7 @@ class PacedTransport(HTTPAdapter):
 
 
 def connect(base_url: str, auth: tuple[str, str], *, timeout: float,
-            gate: BudgetGate | None, hook: Any) -> JIRA:
+            gate: BudgetGate | None, hook: Callable[..., object]) -> JIRA:
     """The jira client for `base_url`, every request of it (serverInfo included) paced by
     `gate` and seen by the response `hook`. Called once per process: the client keeps the
     server's version and deployment type, and its fields, for its whole life."""
