@@ -23,6 +23,8 @@ from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
+from afterhours.budget import RateBudget, zendesk_classes
+from afterhours.budget_gate import BudgetGate, seconds_of
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
 from afterhours.ops.health import Health
@@ -103,6 +105,19 @@ def keep_lease(
     return keeper
 
 
+def rate_gates(
+    settings: Settings, clock: Clock, retry: RetryPolicy, metrics: Metrics,
+) -> dict[str, BudgetGate]:
+    """The rate budget of Zendesk (its account shared with the agents' tools, its export's
+    own limit) and of Jira, on the daemon's clock, waiting with the retry policy's sleep."""
+    zendesk = RateBudget("zendesk", per_minute=settings.zendesk_rate_limit,
+                         share=settings.rate_share,
+                         classes=zendesk_classes(settings.zendesk_export_rate_limit))
+    jira = RateBudget("jira", per_minute=settings.jira_rate_limit)
+    return {budget.service: BudgetGate(budget, clock=seconds_of(clock), retry=retry,
+                                       metrics=metrics) for budget in (zendesk, jira)}
+
+
 def build_service(
     settings: Settings,
     policy: Policy,
@@ -132,6 +147,7 @@ def build_service(
              else RetryPolicy(sleep=stop.wait, cancel=stop, metrics=metrics))
     # One breaker per dependency (each chat channel its own), reset by the service each pass.
     breakers = Breakers()
+    gates = rate_gates(settings, clock, retry, metrics)
     zendesk_url = str(settings.zendesk_url)
     desk: TicketDesk = ZenpyTicketDesk(
         zendesk_url,
@@ -141,6 +157,8 @@ def build_service(
         retry=retry,
         breaker=breakers.get("zendesk"),
         metrics=metrics,
+        gate=gates["zendesk"],
+        clock=seconds_of(clock),
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -151,6 +169,7 @@ def build_service(
         retry=retry,
         breaker=breakers.get("jira"),
         metrics=metrics,
+        gate=gates["jira"],
     )
     notifier: Notifier
     if dry_run:

@@ -322,6 +322,24 @@ class Settings(LocalSettings):
         description="seconds Jira search may take to show a new issue; after a create whose"
         " answer was lost, filing again waits this long (a second issue is worse than a late one)",
     )
+    zendesk_rate_limit: int = Field(
+        200, ge=1,
+        description="requests a minute the Zendesk account allows (200 to 2,500 by plan); the"
+        " lower of this and Zendesk's X-Rate-Limit header counts",
+    )
+    zendesk_export_rate_limit: int = Field(
+        10, ge=1,
+        description="requests a minute Zendesk's incremental export allows (10; 30 with the"
+        " High Volume API add-on)",
+    )
+    jira_rate_limit: int = Field(
+        600, ge=1, description="requests a minute afterhours sends to Jira at most",
+    )
+    rate_share: float = Field(
+        0.5, gt=0, le=1,
+        description="the share of the Zendesk account's requests a minute afterhours may use;"
+        " the rest is left to the agents' tools",
+    )
     lease_seconds: float = Field(
         30.0, gt=0,
         description="how long a replica's lease on the state lasts: the one active replica"
