@@ -9,13 +9,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from afterhours.domain.issue_text import IssueBody, issue_body
 from afterhours.domain.model import Ticket
+from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 SATURDAY_NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # 02:00 in London: after hours
+# A rate limit (requests a minute) no test's daemon reaches: for twins that enforce none.
+UNLIMITED = 1_000_000
+# The rate settings (AFTERHOURS_ less) of a daemon on twins that enforce no limit.
+UNLIMITED_RATES = {name: str(UNLIMITED) for name in (
+    "ZENDESK_RATE_LIMIT", "ZENDESK_EXPORT_RATE_LIMIT", "JIRA_RATE_LIMIT")}
 
 
 def make_ticket(**overrides: Any) -> Ticket:
@@ -63,8 +71,25 @@ def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's fil
         # The twins run on the test clock (a Friday evening); `run` on the real one, days
         # later: the backfill reaches back far enough to export that evening's tickets.
         "BACKFILL_HOURS": str(24 * 365 * 20),
+        # The twins enforce no rate limit unless a test sets one: nor does the daemon here.
+        **UNLIMITED_RATES,
     }
     return {f"AFTERHOURS_{name}": value for name, value in settings.items()}
+
+
+def twin_settings(
+    zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, channels: Iterable[str],
+    state: Path, **overrides: Any,
+) -> Settings:
+    """The settings of a daemon on the twins (in-process), with `overrides`."""
+    given: dict[str, Any] = {
+        "zendesk_url": zendesk.base_url, "zendesk_email": "bot@example.com",
+        "zendesk_token": SecretStr("zd-token"), "jira_url": jira.base_url,
+        "jira_email": "bot@example.com", "jira_token": SecretStr("jira-token"),
+        "webhooks": {c: SecretStr(chat.webhook_url(c)) for c in channels},
+        "state_db": state, "backfill_hours": 1,
+    }
+    return Settings(**(given | overrides))
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float = 15.0) -> None:

@@ -16,6 +16,7 @@ import structlog
 
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import StateStore
+from afterhours.announce import as_sent
 from afterhours.clock import Clock
 from afterhours.domain import render
 from afterhours.domain.actions import (
@@ -168,6 +169,7 @@ class TicketActing:
             return {"issue_key": action.issue_key}, None
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
+            text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
             self.notifier.notify(action.channel, text, key=planned.key)
             if action.claim is None:
                 return {"channel": action.channel}, None

@@ -23,6 +23,8 @@ from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
+from afterhours.budget import RateBudget, zendesk_classes
+from afterhours.budget_gate import BudgetGate, seconds_of
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
 from afterhours.ops.health import Health
@@ -66,11 +68,15 @@ def open_state(
     file = state_file(settings, db)
     if existing and file is not None and not file.exists():
         raise ConfigError(f"no state database at {file} (set AFTERHOURS_STATE_URL,"
-                          " AFTERHOURS_STATE_DB or --db)")
-    if db is not None or setting == "AFTERHOURS_STATE_DB":
+                          " AFTERHOURS_STATE_DB or --state)")
+    given_file = file if setting == "--state" else None
+    if db is not None or setting == "AFTERHOURS_STATE_DB" or given_file is not None:
         # Messages name the file as the user wrote it, and the setting (or option) that did.
-        path = db or settings.state_db
-        return ThrowawayState(path) if dry_run else SqliteState(path, exclusive=exclusive)
+        path = db or given_file or settings.state_db
+        if dry_run:
+            return ThrowawayState(path)
+        return SqliteState(path, exclusive=exclusive,
+                           **({"setting": "--state"} if setting == "--state" else {}))
     if dry_run:
         return ThrowawayState(url=url, setting=setting)
     return StateStore(url, setting=setting, exclusive=exclusive)
@@ -97,6 +103,19 @@ def keep_lease(
     state.fence_with(lease)
     keeper.start()
     return keeper
+
+
+def rate_gates(
+    settings: Settings, clock: Clock, retry: RetryPolicy, metrics: Metrics,
+) -> dict[str, BudgetGate]:
+    """The rate budget of Zendesk (its account shared with the agents' tools, its export's
+    own limit) and of Jira, on the daemon's clock, waiting with the retry policy's sleep."""
+    zendesk = RateBudget("zendesk", per_minute=settings.zendesk_rate_limit,
+                         share=settings.rate_share,
+                         classes=zendesk_classes(settings.zendesk_export_rate_limit))
+    jira = RateBudget("jira", per_minute=settings.jira_rate_limit)
+    return {budget.service: BudgetGate(budget, clock=seconds_of(clock), retry=retry,
+                                       metrics=metrics) for budget in (zendesk, jira)}
 
 
 def build_service(
@@ -128,6 +147,7 @@ def build_service(
              else RetryPolicy(sleep=stop.wait, cancel=stop, metrics=metrics))
     # One breaker per dependency (each chat channel its own), reset by the service each pass.
     breakers = Breakers()
+    gates = rate_gates(settings, clock, retry, metrics)
     zendesk_url = str(settings.zendesk_url)
     desk: TicketDesk = ZenpyTicketDesk(
         zendesk_url,
@@ -137,6 +157,8 @@ def build_service(
         retry=retry,
         breaker=breakers.get("zendesk"),
         metrics=metrics,
+        gate=gates["zendesk"],
+        clock=seconds_of(clock),
     )
     tracker: IssueTracker = JiraIssueTracker(
         str(settings.jira_url),
@@ -147,6 +169,7 @@ def build_service(
         retry=retry,
         breaker=breakers.get("jira"),
         metrics=metrics,
+        gate=gates["jira"],
     )
     notifier: Notifier
     if dry_run:

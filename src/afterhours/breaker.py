@@ -27,6 +27,7 @@ import structlog
 from afterhours.errors import (
     CircuitOpenError,
     OutcomeUnknownError,
+    RateBudgetError,
     ServiceError,
     TransientError,
 )
@@ -92,6 +93,8 @@ class CircuitBreaker:
 
     def _failed(self, error: ServiceError) -> bool:
         """Count `error`; True when the breaker is open after it."""
+        if isinstance(error, RateBudgetError):
+            return False  # never sent: it says nothing of the dependency either way
         if not is_outage(error):
             self._answered()
             return False

@@ -1,5 +1,5 @@
-"""The `afterhours` command: run | check | schema | explain | replay | import-schedule | demo |
-audit | failed | retry. Each returns an exit code."""
+"""The `afterhours` command: run | check | config | schema | explain | replay | audit | failed |
+retry | import-schedule | demo | twins | completion. Each returns an exit code."""
 
 from __future__ import annotations
 
@@ -14,12 +14,23 @@ from importlib import resources
 from pathlib import Path
 from types import FrameType
 
+import shtab
 import structlog
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from afterhours import __version__
-from afterhours.bootstrap import build_reloader, build_service, open_state
+from afterhours.audit_command import add_audit
+from afterhours.bootstrap import build_reloader, build_service
+from afterhours.cli_grammar import (
+    Parser,
+    add_global_options,
+    add_output,
+    global_values,
+    reject_extras,
+)
+from afterhours.cli_help import epilog
+from afterhours.config_command import add_config
 from afterhours.demo.night import DemoNight
 from afterhours.demo.report import write_report
 from afterhours.errors import ConfigError, LeaseLostError, PolicyError, StateError
@@ -38,26 +49,53 @@ from afterhours.parking_commands import add_parked_commands
 from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
 from afterhours.redact import redacted_output
-from afterhours.settings import LocalSettings, Settings, register_environment_secrets
+from afterhours.settings import (
+    LocalSettings,
+    Settings,
+    command_line_settings,
+    register_environment_secrets,
+)
+from afterhours.settings_report import settings_error_message, settings_problems
+from afterhours.twins_command import add_twins
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2  # bad input: a policy that does not validate, settings that are missing
+EXIT_INTERRUPTED = 130  # SIGINT, as shells report it
 log = structlog.get_logger()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv` and run the chosen command; return its exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    chosen: argparse.ArgumentParser = getattr(args, "parser", parser)
+    if extras:
+        reject_extras(chosen, extras)
+    if getattr(args, "command", None) is None:  # `afterhours` alone: what it can do
+        parser.print_help()
+        return EXIT_OK
     # Every command's output and log lines hide the secrets the environment holds, even
     # those it does not read itself (audit, check): see afterhours.redact.
     register_environment_secrets()
-    with redacted_output():
+    with redacted_output(), command_line_settings(global_values(args)):
+        _default_logging()
         return _command(args)
 
 
-def _command(args: argparse.Namespace) -> int:
+def _default_logging() -> None:
+    """Log lines on stderr in the configured format for every command, also those that set
+    nothing up themselves (a migration's line while audit opens the state, say); settings that
+    do not parse are left to the command that needs them to report."""
+    try:
+        settings = LocalSettings()
+    except (ValidationError, SettingsError):
+        configure_logging()
+        return
+    configure_logging(settings.log_format, settings.log_level, settings.library_log_level)
+
+
+def _command(args: argparse.Namespace) -> int:  # noqa: PLR0911  (one return per kind of error)
     try:
         code: int = args.command(args)
     except PolicyError as error:
@@ -70,11 +108,17 @@ def _command(args: argparse.Namespace) -> int:
         print(f"afterhours: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ValidationError as error:
-        print(_settings_problems(error), file=sys.stderr)
+        print("afterhours: settings are missing or wrong (set them as environment variables;"
+              " `afterhours config --check` checks them all):", file=sys.stderr)
+        for problem in settings_problems(error):
+            print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except SettingsError as error:  # e.g. AFTERHOURS_WEBHOOKS that is not JSON
-        print(f"afterhours: settings: {error}", file=sys.stderr)
+    except SettingsError as error:  # a secret file that cannot be read, say
+        print(f"afterhours: settings: {settings_error_message(error)}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("afterhours: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`afterhours demo | head`): no traceback, and no second error
         # when Python flushes stdout at exit (the recipe in the signal module's docs).
@@ -83,58 +127,75 @@ def _command(args: argparse.Namespace) -> int:
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="afterhours", description="Zendesk/Jira after-hours triage and sync daemon."
+def build_parser() -> argparse.ArgumentParser:
+    """The whole grammar: every command, option and help text (completion is made from it)."""
+    parser: argparse.ArgumentParser = Parser(
+        prog="afterhours", description="Zendesk/Jira after-hours triage and sync daemon.",
+        epilog="Global options go before or after the command; each also has its AFTERHOURS_"
+        " variable. `afterhours COMMAND --help` lists the settings a command reads, the"
+        " signals it answers and its exit codes.",
     )
     parser.add_argument("--version", action="version", version=f"afterhours {__version__}")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
-    run = commands.add_parser("run", help="run the daemon (settings from AFTERHOURS_* variables)")
+    add_global_options(parser, "policy", "state", "log_format")
+    # Each command's parser is a Parser too (argparse makes them of the root's class).
+    commands = parser.add_subparsers(metavar="COMMAND")
+    _add(commands, "run", "run the daemon (settings from AFTERHOURS_* variables)", _run,
+         ("policy", "state", "log_format"))
+    run = commands.choices["run"]
     run.add_argument("--once", action="store_true", help="one pass, then exit")
     run.add_argument(
         "--dry-run", action="store_true",
         help="read Zendesk and plan as usual, but write nothing anywhere; log what would be done",
     )
-    run.set_defaults(command=_run)
-
-    check = commands.add_parser("check", help="validate a policy file; exit 2 if it is wrong")
-    check.add_argument("file", nargs="?", type=Path, help="default: AFTERHOURS_POLICY_FILE")
+    check = _add(commands, "check", "validate a policy file; exit 2 if it is wrong", _check,
+                 ("policy", "log_format"))
+    check.add_argument("file", nargs="?", type=Path, help=argparse.SUPPRESS)
     check.add_argument(
         "--live", action="store_true",
         help="also post a test message to each channel and look up every group, agent, custom "
         "field and Jira project, issue type, component and priority the policy names",
     )
-    check.set_defaults(command=_check)
-
-    schema = commands.add_parser("schema", help="print the policy's JSON Schema, for editors")
-    schema.set_defaults(command=_schema)
-
-    demo = commands.add_parser("demo", help="one accelerated after-hours night on the twins")
-    demo.add_argument("--policy", type=Path, help="default: the bundled config/policy.yaml")
-    demo.add_argument("--state", type=Path, help="keep the state file here (default: temporary)")
+    add_output(check, json_alias=False)
+    add_config(_add(commands, "config", "print the effective settings; --check validates them",
+                    None, ("policy", "state", "log_format")))
+    _add(commands, "schema", "print the policy's JSON Schema, for editors", _schema, ())
+    demo = _add(commands, "demo", "one accelerated after-hours night on the twins", _demo,
+                ("policy", "state", "log_format"))
     demo.add_argument("--verbose", action="store_true", help="show the daemon's logs too")
-    demo.set_defaults(command=_demo)
-
-    audit = commands.add_parser("audit", help="print the audit trail as JSON lines")
-    audit.add_argument("--ticket", type=int, help="only this ticket")
-    audit.add_argument("--limit", type=int, default=1000)
-    audit.add_argument("--db", type=Path,
-                       help="a SQLite state file (default: AFTERHOURS_STATE_URL's database)")
-    audit.set_defaults(command=_audit)
-
-    explain = commands.add_parser(
-        "explain", help="what the policy says about one ticket, and why; acts on nothing")
-    add_explain_arguments(explain)
-    explain.set_defaults(command=_explain)
-
-    replay = commands.add_parser(
-        "replay", help="run the policy over a period's tickets and summarise; acts on nothing")
-    add_replay_arguments(replay)
-    replay.set_defaults(command=_replay)
-    add_import_schedule(commands)
-    add_parked_commands(commands)
+    add_twins(_add(commands, "twins", "serve Zendesk, Jira and chat twins on 127.0.0.1 to try"
+                   " every command offline", None, ("policy", "log_format")))
+    add_audit(_add(commands, "audit", "the audit trail, newest first", None,
+                   ("state", "log_format")))
+    add_explain_arguments(_add(
+        commands, "explain", "what the policy says about one ticket, and why; acts on nothing",
+        _explain, ("policy", "state", "log_format")))
+    add_replay_arguments(_add(
+        commands, "replay", "run the policy over a period's tickets and summarise; acts on"
+        " nothing", _replay, ("policy", "log_format")))
+    add_import_schedule(commands, _add)
+    add_parked_commands(commands, _add)
+    completion = _add(commands, "completion", "print a shell completion script: bash or zsh",
+                      _completion, ())
+    completion.add_argument("shell", choices=("bash", "zsh"),
+                            help="source <(afterhours completion bash), or for zsh write it to"
+                                 " a directory on $fpath as _afterhours")
     return parser
+
+
+def _add(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str,
+    handler: object, options: Sequence[str],
+) -> argparse.ArgumentParser:
+    """A command with its help's summary and end (settings, signals, exit codes), its global
+    options, and `handler` (or one set later by the module that adds its arguments)."""
+    sub = commands.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:]
+                              + ".", epilog=epilog(name),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_options(sub, *options)
+    sub.set_defaults(parser=sub)
+    if handler is not None:
+        sub.set_defaults(command=handler)
+    return sub
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -209,18 +270,49 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    path = args.file or LocalSettings().policy_file
-    loaded = load_policy(path)
+    settings = LocalSettings()
+    # The report is the output; the log's lines (on stderr) only matter when something fails.
+    configure_logging(settings.log_format,
+                      "debug" if settings.log_level == "debug" else "warning",
+                      settings.library_log_level)
+    path = settings.policy_file
+    if args.file is not None:
+        print("afterhours: `check FILE` is deprecated; use `afterhours check --policy FILE`",
+              file=sys.stderr)
+        path = args.file
+    try:
+        loaded = load_policy(path)
+    except PolicyError as error:
+        if args.output != "json":
+            raise
+        _print_json({"policy": str(path), "ok": False, "problems": list(error.problems)})
+        return EXIT_USAGE
     policy = loaded.policy
+    counts = {"priority_rules": len(policy.priority_rules.rules),
+              "routes": len(policy.routes.rules),
+              "escalations": len(policy.escalations.rules), "channels": len(policy.channels),
+              "oncall": len(policy.oncall)}
+    if args.output == "json":
+        found = {"policy": str(loaded.path), "ok": True, "sha256": loaded.sha256, **counts}
+        if not args.live:
+            _print_json(found)
+            return EXIT_OK
+        code, results = run_live_check(policy, None)
+        _print_json({**found, "ok": code == EXIT_OK, "live": results})
+        return code
     print(
-        f"{loaded.path}: ok ({len(policy.priority_rules.rules)} priority rules,"
-        f" {len(policy.routes.rules)} routes, {len(policy.escalations.rules)} escalation ladders,"
-        f" {len(policy.channels)} channels, {len(policy.oncall)} on-call teams;"
+        f"{loaded.path}: ok ({counts['priority_rules']} priority rules,"
+        f" {counts['routes']} routes, {counts['escalations']} escalation ladders,"
+        f" {counts['channels']} channels, {counts['oncall']} on-call teams;"
         f" sha256 {loaded.sha256[:12]})"
     )
     if args.live:
-        return run_live_check(policy, sys.stdout)
+        return run_live_check(policy, sys.stdout)[0]
     return EXIT_OK
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def _schema(_: argparse.Namespace) -> int:
@@ -229,28 +321,26 @@ def _schema(_: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    configure_logging("console" if args.verbose else "json", "info" if args.verbose else "error")
-    if args.policy is not None:
-        loaded = load_policy(args.policy)
+    # The demo runs on twins of its own: it reads no AFTERHOURS_ variable, so a production
+    # state URL in the environment is never touched.
+    log_format = getattr(args, "log_format", None) or ("console" if args.verbose else "json")
+    configure_logging(log_format, "info" if args.verbose else "error")
+    policy = getattr(args, "policy", None)
+    if policy is not None:
+        loaded = load_policy(Path(policy))
     else:
         bundled = resources.files("afterhours") / "data" / "policy.yaml"
         with resources.as_file(bundled) as path:
             loaded = load_policy(path)
+    given = getattr(args, "state", None)
+    if given is not None and given.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("demo --state: the demo keeps its state in a SQLite file; give a path")
     with tempfile.TemporaryDirectory(prefix="afterhours-demo-") as scratch:
-        state = args.state or Path(scratch) / "state.sqlite3"
+        state = Path(given.removeprefix("sqlite:///")) if given else \
+            Path(scratch) / "state.sqlite3"
         with DemoNight(loaded.policy, state) as night:
             night.run()
             write_report(night, sys.stdout)
-    return EXIT_OK
-
-
-def _audit(args: argparse.Namespace) -> int:
-    state = open_state(LocalSettings(), db=args.db, existing=True)
-    try:
-        for row in state.audit(ticket_id=args.ticket, limit=args.limit):
-            print(json.dumps(row.__dict__, sort_keys=True))
-    finally:
-        state.close()
     return EXIT_OK
 
 
@@ -262,10 +352,7 @@ def _replay(args: argparse.Namespace) -> int:
     return run_replay(args)
 
 
-def _settings_problems(error: ValidationError) -> str:
-    lines = ["afterhours: settings are missing or wrong (set them as environment variables):"]
-    for item in error.errors():
-        name = "AFTERHOURS_" + "_".join(str(p) for p in item["loc"]).upper()
-        lines.append(f"  {name}: {item['msg']}")
-    return "\n".join(lines)
-
+def _completion(args: argparse.Namespace) -> int:
+    # Generated from the parser itself, so it offers exactly the commands and options there are.
+    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))
+    return EXIT_OK

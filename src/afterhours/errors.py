@@ -8,8 +8,10 @@
     │   └── StateLockedError another daemon holds the state file
     ├── ServiceError         a call to Zendesk, Jira or a chat webhook failed
     │   ├── TransientError   may succeed in seconds: retried by the policy in retrying.py
-    │   │   └── CircuitOpenError  the dependency's breaker is open (breaker.py): not tried,
-    │   │                    not retried; deferred to a later pass
+    │   │   ├── CircuitOpenError  the dependency's breaker is open (breaker.py): not tried,
+    │   │   │                not retried; deferred to a later pass
+    │   │   └── RateBudgetError  the rate budget (budget.py) holds requests longer than a
+    │   │                    retry may wait: not sent; deferred to a later pass
     │   ├── OutcomeUnknownError  the request may have taken effect (its answer was lost):
     │   │                    never retried blindly; reconciled on a later pass
     │   ├── AccessError      401/403 (a rotated token, a revoked permission): not retried
@@ -86,6 +88,10 @@ class TransientError(ServiceError):
 
 class CircuitOpenError(TransientError):
     """The dependency failed repeatedly without answering: the call was not even tried."""
+
+
+class RateBudgetError(TransientError):
+    """The rate budget would hold the request longer than a retry may wait: it was not sent."""
 
 
 class OutcomeUnknownError(ServiceError):

@@ -1,4 +1,8 @@
-"""structlog configuration: JSON lines in production, a console renderer on a TTY."""
+"""structlog configuration: JSON lines in production, a console renderer on a TTY.
+
+Log lines go to stderr, so that stdout carries only what a command prints for a person or a
+script (a report, JSON), as `gh` and `kubectl` do.
+"""
 
 from __future__ import annotations
 
@@ -49,12 +53,16 @@ def _redact(_: Any, __: str, event: EventDict) -> EventDict:
     return redacted
 
 
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(fmt: str = "auto", level: str = "info",
                       library_level: str = "warning") -> None:
     """Set up structlog for the process; `fmt` is auto, json or console. The libraries'
     loggers (LIBRARY_LOGGERS) log at `library_level`, whatever `level` is; any line that
     reaches a handler of the root logger has its secrets redacted."""
-    console = sys.stdout.isatty() if fmt == "auto" else fmt == "console"
+    console = sys.stderr.isatty() if fmt == "auto" else fmt == "console"
     renderer: Any = (
         structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
     )
@@ -71,9 +79,9 @@ def configure_logging(fmt: str = "auto", level: str = "info",
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        # No file argument: each logger finds sys.stdout when it is made, so a replaced
-        # stdout (a test's capture, a redirected stream) is honoured.
-        logger_factory=structlog.PrintLoggerFactory(),
+        # Each logger finds sys.stderr when it is made, so a replaced stderr (a test's
+        # capture, the CLI's redacting stream) is honoured.
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     # The libraries log through stdlib logging: at WARNING unless asked (library_log_level),

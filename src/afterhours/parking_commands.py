@@ -12,11 +12,11 @@ import getpass
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 from afterhours.adapters.state import ParkedAction, QuarantinedTicket, StateStore
 from afterhours.bootstrap import open_state
+from afterhours.cli_grammar import AddCommand, add_db_alias, add_output
 from afterhours.clock import Clock, utc_now
 from afterhours.domain.render import one_line
 from afterhours.inspect.commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, span_argument
@@ -26,21 +26,23 @@ REQUESTED = "retry_requested"
 _REASON_WIDTH = 160  # a line per action in the text listing; --json has the whole reason
 
 
-def add_parked_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `failed` and `retry` on the cli's sub-commands."""
-    failed = commands.add_parser(
-        "failed", help="list parked actions: those that failed for good, with the reason",
-        description="List the actions that failed for good (an unknown Jira project, a "
+def add_parked_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                        add: AddCommand) -> None:
+    """Register `failed` and `retry` on the cli's sub-commands (`add` makes each one)."""
+    failed = add(commands, "failed", "list parked actions: those that failed for good, with"
+                 " the reason", run_failed, ("state",))
+    failed.description = (
+        "List the actions that failed for good (an unknown Jira project, a "
         "mistyped webhook URL, a 4xx) and are parked: no pass redoes them until they are "
         "released by `afterhours retry` or by a policy or settings change. Reads the state "
-        "file only.")
-    failed.add_argument("--json", action="store_true", help="print JSON lines instead of text")
-    _db_argument(failed)
-    failed.set_defaults(command=run_failed)
+        "only.")
+    add_output(failed)
+    add_db_alias(failed)
 
-    retry = commands.add_parser(
-        "retry", help="release parked actions; the next pass plans them again",
-        description="Release parked actions so that the daemon's next pass plans them again "
+    retry = add(commands, "retry", "release parked actions; the next pass plans them again",
+                run_retry, ("state",))
+    retry.description = (
+        "Release parked actions so that the daemon's next pass plans them again "
         "through the ledger (nothing is done twice). Each release is an audit row "
         f"{REQUESTED}. Exit 2 if a key is unknown, 1 if one is not parked.")
     retry.add_argument("keys", nargs="*", metavar="ACTION_KEY",
@@ -48,17 +50,12 @@ def add_parked_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     retry.add_argument("--all", action="store_true", help="every parked action")
     retry.add_argument("--since", type=span_argument, metavar="SPAN",
                        help="only those that failed in the last SPAN: 90m, 36h, 7d, 2w")
-    _db_argument(retry)
-    retry.set_defaults(command=run_retry)
+    add_db_alias(retry)
 
 
-def _db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="a SQLite state file (default:"
-                        " AFTERHOURS_STATE_URL's database); never created")
-
-
-def _open_state(args: argparse.Namespace) -> StateStore:
-    return open_state(LocalSettings(), db=args.db, existing=True)
+def _open_state(_: argparse.Namespace) -> StateStore:
+    # --state (or the older --db) is a setting by now: see afterhours.cli_grammar.
+    return open_state(LocalSettings(), existing=True)
 
 
 def run_failed(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -70,7 +67,7 @@ def run_failed(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         parked, held = state.parked(), state.quarantined()
     finally:
         state.close()
-    if args.json:
+    if args.output == "json":
         for item in parked:
             out.write(json.dumps(_as_json(item), sort_keys=True) + "\n")
         for ticket in held:

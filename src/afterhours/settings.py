@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -21,6 +22,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -34,6 +36,45 @@ STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # AFTERHOURS_<NAME>_FILE names (as container secrets are mounted).
 SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url")
 LogLevel = Literal["debug", "info", "warning", "error"]
+# Settings whose value is one of a few words: any case is taken (AFTERHOURS_LOG_LEVEL=INFO).
+ENUM_SETTINGS = ("log_format", "log_level", "library_log_level")
+# The webhooks' JSON is decoded by a validator of ours, so a mistake names the variable and
+# the JSON error instead of pydantic-settings' "error parsing value for field".
+Webhooks = Annotated[dict[str, SecretStr], NoDecode]
+
+# Values given on the command line (--policy, --state, --log-format): for as long as
+# `command_line_settings` holds them, they win over the environment in every settings class.
+_command_line: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def command_line_settings(values: Mapping[str, Any]) -> Iterator[None]:
+    """Within, settings read `values` (field name -> value) before the environment."""
+    given = {name: value for name, value in values.items() if value is not None}
+    saved = dict(_command_line)
+    _command_line.update(given)
+    try:
+        yield
+    finally:
+        _command_line.clear()
+        _command_line.update(saved)
+
+
+def command_line_values() -> dict[str, Any]:
+    """The settings given on the command line now (field name -> value)."""
+    return dict(_command_line)
+
+
+class CommandLine(PydanticBaseSettingsSource):
+    """A settings source: the values `command_line_settings` holds."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` reads every field at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: value for name, value in _command_line.items()
+                if name in self.settings_cls.model_fields}
 
 
 def file_variable(name: str) -> str:
@@ -70,6 +111,9 @@ class SecretFiles(PydanticBaseSettingsSource):
             except (OSError, UnicodeDecodeError) as error:
                 reason = getattr(error, "strerror", None) or "not UTF-8 text"
                 raise SettingsError(f"{variable}: cannot read {path}: {reason}") from None
+            if not text:
+                raise SettingsError(f"{variable}: {path} is empty; it must hold the value of"
+                                    f" AFTERHOURS_{name.upper()}")
             found[name] = _webhooks(text, variable, path) if name == "webhooks" else text
         return found
 
@@ -80,6 +124,21 @@ def _webhooks(text: str, variable: str, path: str) -> Any:
     except ValueError:
         raise SettingsError(f"{variable}: {path} does not hold a JSON object "
                             '({"channel": "https://..."})') from None
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with an http(s) URL setting, or None: a scheme and a host are needed."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        return "does not start with https:// (or http://)"
+    if not parts.hostname:
+        return "has no host name"
+    return None
+
+
+def state_url_for(state: str) -> str:
+    """A --state value as a state URL: a URL as it is, a path as sqlite:///path."""
+    return state if state.startswith(STATE_URL_SCHEMES) else f"sqlite:///{state}"
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -97,7 +156,9 @@ class LocalSettings(BaseSettings):
     # hide_input_in_errors: a mistyped setting's message must not print its value (a token,
     # a webhook URL, a database password).
     model_config = SettingsConfigDict(
-        env_prefix="AFTERHOURS_", extra="ignore", hide_input_in_errors=True
+        env_prefix="AFTERHOURS_", extra="ignore", hide_input_in_errors=True,
+        # An empty variable means the default, as if it were not set.
+        env_ignore_empty=True,
     )
 
     policy_file: Path = Field(Path("config/policy.yaml"), description="the routing policy")
@@ -126,9 +187,50 @@ class LocalSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The environment, then the secret files AFTERHOURS_<NAME>_FILE name."""
-        return (init_settings, env_settings, SecretFiles(settings_cls), dotenv_settings,
-                file_secret_settings)
+        """The command line, the environment, then the secret files AFTERHOURS_<NAME>_FILE
+        name."""
+        return (init_settings, CommandLine(settings_cls), env_settings,
+                SecretFiles(settings_cls), dotenv_settings, file_secret_settings)
+
+    @field_validator(*ENUM_SETTINGS, mode="before", check_fields=False)
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhooks", mode="before", check_fields=False)
+    @classmethod
+    def _webhooks_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"not JSON ({error}); expected an object such as"
+                                 ' {"finance": "https://hooks.slack.com/services/..."}') from None
+        if not isinstance(value, dict):
+            raise ValueError('expected a JSON object of channel names to webhook URLs, such as'
+                             ' {"finance": "https://hooks.slack.com/services/..."}')
+        return value
+
+    @field_validator("webhooks", check_fields=False)
+    @classmethod
+    def _webhook_urls(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for channel, url in value.items():
+            # Only the channel is named: the URL itself is a secret.
+            problem = url_problem(url.get_secret_value())
+            if problem:
+                raise ValueError(f"the URL of channel {channel!r} {problem}")
+        return value
+
+    @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
+                     check_fields=False)
+    @classmethod
+    def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        # An empty variable is no value (the default, or "is not set"); white space alone
+        # would be sent as a credential and refused at the first request.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text and not text.strip():
+            raise ValueError("is blank (white space only); set the real value")
+        return value
 
     @field_validator("state_url")
     @classmethod
@@ -154,8 +256,11 @@ class LocalSettings(BaseSettings):
 
     @property
     def state_setting(self) -> str:
-        """The setting that chose the state store, for its messages: AFTERHOURS_STATE_URL
-        when it is set, else AFTERHOURS_STATE_DB (the SQLite file it names)."""
+        """The setting that chose the state store, for its messages: --state when given on
+        the command line, AFTERHOURS_STATE_URL when it is set, else AFTERHOURS_STATE_DB (the
+        SQLite file it names)."""
+        if "state_url" in _command_line:
+            return "--state"
         return "AFTERHOURS_STATE_URL" if self._state_url_given else "AFTERHOURS_STATE_DB"
 
     @model_validator(mode="after")
@@ -183,7 +288,7 @@ class EnvironmentSecrets(LocalSettings):
     zendesk_token: SecretStr = SecretStr("")
     jira_email: str | None = None
     jira_token: SecretStr = SecretStr("")
-    webhooks: dict[str, SecretStr] = Field(default_factory=dict)
+    webhooks: Webhooks = Field(default_factory=dict)
 
 
 def register_environment_secrets() -> None:
@@ -203,7 +308,7 @@ class Settings(LocalSettings):
     jira_url: AnyHttpUrl = Field(description="Jira base URL, e.g. https://acme.atlassian.net")
     jira_email: str = Field(description="the Jira account the daemon acts as")
     jira_token: SecretStr = Field(description="that account's API token")
-    webhooks: dict[str, SecretStr] = Field(
+    webhooks: Webhooks = Field(
         default_factory=dict,
         description='chat webhook URL per policy channel, as JSON: {"finance": "https://..."}',
     )
@@ -216,6 +321,24 @@ class Settings(LocalSettings):
         180.0, ge=0,
         description="seconds Jira search may take to show a new issue; after a create whose"
         " answer was lost, filing again waits this long (a second issue is worse than a late one)",
+    )
+    zendesk_rate_limit: int = Field(
+        200, ge=1,
+        description="requests a minute the Zendesk account allows (200 to 2,500 by plan); the"
+        " lower of this and Zendesk's X-Rate-Limit header counts",
+    )
+    zendesk_export_rate_limit: int = Field(
+        10, ge=1,
+        description="requests a minute Zendesk's incremental export allows (10; 30 with the"
+        " High Volume API add-on)",
+    )
+    jira_rate_limit: int = Field(
+        600, ge=1, description="requests a minute afterhours sends to Jira at most",
+    )
+    rate_share: float = Field(
+        0.5, gt=0, le=1,
+        description="the share of the Zendesk account's requests a minute afterhours may use;"
+        " the rest is left to the agents' tools",
     )
     lease_seconds: float = Field(
         30.0, gt=0,

@@ -28,6 +28,7 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 from chaos.invariants import check_invariants
 from chaos.scenario import NIGHT, START, Night, turn_faults_on
+from factories import UNLIMITED_RATES
 
 pytestmark = pytest.mark.chaos
 
@@ -74,6 +75,10 @@ def daemon_env(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, state: Path
         "AFTERHOURS_JIRA_SEARCH_LAG": str(SEARCH_LAG.total_seconds() * 1.5),
         "AFTERHOURS_LOG_FORMAT": "json",
         "AFTERHOURS_LOG_LEVEL": "error",
+        # The night runs 1,500 times faster than real time (and stands still while the
+        # morning settles): a limit a minute on its clock means nothing. The twins enforce
+        # none; the budget still takes in their 429 storms.
+        **{f"AFTERHOURS_{name}": value for name, value in UNLIMITED_RATES.items()},
     }
 
 

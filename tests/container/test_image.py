@@ -172,7 +172,7 @@ def test_run_once_in_the_container_handles_a_ticket_and_exits_0(  # noqa: PLR091
                       check=False)
 
     assert once.returncode == 0, once.stdout[-3000:] + once.stderr[-3000:]
-    events = [json.loads(line) for line in once.stdout.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in once.stderr.splitlines() if line.startswith("{")]
     assert {"daemon.started", "pass.completed"} <= {e["event"] for e in events}
     assert "secret-token" not in once.stdout + once.stderr
     assert "product_bug" in zendesk.ticket(bug["id"])["tags"]
@@ -182,7 +182,7 @@ def test_run_once_in_the_container_handles_a_ticket_and_exits_0(  # noqa: PLR091
     assert unsettled(state_dir) == 0
 
     audit = podman.run("run", "--rm", "--volume", f"{state_dir}:/var/lib/afterhours", image,
-                       "audit", "--ticket", str(bug["id"]))
+                       "audit", "--ticket", str(bug["id"]), "--output", "json")
     rows = [json.loads(line) for line in audit.stdout.splitlines()]
     assert {r["action"] for r in rows if r["outcome"] == "done"} >= {"CreateJiraIssue"}
 

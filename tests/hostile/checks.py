@@ -104,12 +104,13 @@ def wiki_problems(text: str, links: set[str]) -> list[str]:
     return problems
 
 
-def chat_problems(text: str, links: set[str]) -> list[str]:
-    """What is wrong with a chat message: a ping or mention, an angle-bracket link but to
-    one of `links`, anything a chat tool would link, an unescaped &, unsafe characters."""
+def chat_problems(text: str, links: set[str], mentions: frozenset[str] = frozenset()) -> list[str]:
+    """What is wrong with a chat message: a ping or mention but the policy's `mentions`
+    (`<!subteam^S...>`), an angle-bracket link but to one of `links`, anything a chat tool
+    would link, an unescaped &, unsafe characters."""
     problems = [f"unsafe {u}" for u in unsafe(text)]
     for target in _SLACK_LINK.findall(text):
-        if target.split("|")[0] not in links:
+        if target.split("|")[0] not in links and f"<{target}>" not in mentions:
             problems.append(f"<{target}>")
     rest = _SLACK_LINK.sub("", text)
     problems += [f"ping {m.group()}" for m in _PINGS.finditer(rest)]
@@ -118,7 +119,8 @@ def chat_problems(text: str, links: set[str]) -> list[str]:
     return problems
 
 
-def block_problems(payload: dict[str, Any], links: set[str]) -> list[str]:
+def block_problems(payload: dict[str, Any], links: set[str],
+                   mentions: frozenset[str] = frozenset()) -> list[str]:
     """What is wrong with a webhook payload's Block Kit blocks: text other than the
     message's, text Slack would link or mention in on its own (not verbatim)."""
     problems = []
@@ -127,7 +129,7 @@ def block_problems(payload: dict[str, Any], links: set[str]) -> list[str]:
         for text in texts:
             if not text.get("verbatim"):
                 problems.append(f"{block['type']} text is not verbatim")
-            problems += chat_problems(text["text"], links)
+            problems += chat_problems(text["text"], links, mentions)
     if payload["blocks"][0]["text"]["text"] != payload["text"]:
         problems.append("the section's words are not the message's")
     return problems

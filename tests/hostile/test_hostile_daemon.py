@@ -112,8 +112,15 @@ def test_jira_cloud_gets_v3_adf_where_the_tricks_are_text_and_chat_gets_them_ine
     assert "\n" not in issue["fields"]["summary"]
 
     (body,) = chat.bodies("engineering")
-    assert chat_problems(body["text"], {desk.url("tickets", ticket)}) == []
-    assert block_problems(body, {desk.url("tickets", ticket)}) == []
+    # The only links and mentions: the ticket, the Jira issue it was filed as, and the
+    # Engineering Managers the policy names for this channel.
+    links = {desk.url("tickets", ticket), f"{jira.base_url}/browse/{issue['key']}"}
+    mentions = frozenset(f"<!subteam^{i}>" for i in POLICY.channels["engineering"].mentions)
+    assert mentions
+    assert body["text"].startswith(" ".join(sorted(mentions)))
+    assert f"Jira: <{jira.base_url}/browse/{issue['key']}|{issue['key']}>" in body["text"]
+    assert chat_problems(body["text"], links, mentions) == []
+    assert block_problems(body, links, mentions) == []
     assert (body["unfurl_links"], body["unfurl_media"]) == (False, False)
 
 

@@ -110,12 +110,13 @@ def test_run_once_from_the_environment_acts_and_audits(  # noqa: PLR0917  (pytes
         monkeypatch.setenv(f"AFTERHOURS_{name}", value)
 
     assert main(["run", "--once"]) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # the log lines; stdout is for what a command prints
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert {"daemon.started", "pass.completed"} <= {e["event"] for e in events}
     assert "secret-token" not in out
 
-    assert main(["audit", "--db", str(state), "--ticket", str(filed["id"])]) == 0
+    assert main(["audit", "--state", str(state), "--ticket", str(filed["id"]),
+                 "--output", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all(r["ticket_id"] == filed["id"] and r["reason"] for r in rows)
     routed = [r for r in rows if r["rule"] == "route:billing" and r["outcome"] == "done"]

@@ -19,6 +19,7 @@ from afterhours.adapters.state import SqliteState
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
+from factories import UNLIMITED_RATES
 
 pytestmark = pytest.mark.integration
 SOP = (Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").read_text(encoding="utf-8")
@@ -81,6 +82,8 @@ def daemon(
         "LOG_FORMAT": "json", "POLL_INTERVAL": "0.05",
         # The twins run on the test clock (a Friday evening); the daemon on the real one.
         "BACKFILL_HOURS": str(24 * 365 * 20),
+        # A pass every 50 ms reads the export 20 times a second: no limit here.
+        **UNLIMITED_RATES,
     }
     env = {**os.environ, **{f"AFTERHOURS_{k}": v for k, v in settings.items()}}
     running = Daemon(env, tmp_path / "daemon.log")

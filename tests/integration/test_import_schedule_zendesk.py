@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import date
 from pathlib import Path
 
@@ -10,9 +9,8 @@ import pytest
 import yaml
 
 from afterhours.adapters.zendesk_schedules import ScheduleChoiceError, ZenpyScheduleReader
-from afterhours.cli import main
+from afterhours.cli import build_parser, main
 from afterhours.errors import ConfigError, TransientError
-from afterhours.inspect.schedule_command import add_import_schedule
 from afterhours.policy import load_policy
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.faults import FaultRule
@@ -54,9 +52,7 @@ def settings_env(zendesk: ZendeskTwin, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_command(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="afterhours")
-    add_import_schedule(parser.add_subparsers(required=True))
-    args = parser.parse_args(["import-schedule", *argv])
+    args = build_parser().parse_args(["import-schedule", *argv])
     code: int = args.command(args)
     return code
 

@@ -230,7 +230,7 @@ def test_every_line_of_a_pass_carries_its_id_and_a_tickets_lines_its_ticket(
     capsys.readouterr()
     service.run_pass()
     service.run_pass()
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
 
     assert all("pass_id" in line for line in lines)
     first, second = (line["pass_id"] for line in lines if line["event"] == "pass.completed")

@@ -124,7 +124,7 @@ def test_a_dry_run_pass_logs_every_action_and_writes_nothing(
 
     assert main(["run", "--once", "--dry-run"]) == 0
 
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # the log lines
     assert writes(zendesk, jira, chat) == before
     assert state.contents() == files_before
     assert chat.messages() == messages_before

@@ -52,7 +52,7 @@ def check(path: Path) -> tuple[int, str, str]:
     """Run `afterhours check PATH` in-process; return the exit code, stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(["check", str(path)])
+        code = main(["check", "--policy", str(path)])
     return code, out.getvalue(), err.getvalue()
 
 

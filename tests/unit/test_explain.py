@@ -175,3 +175,65 @@ def test_json_carries_every_section_and_round_trips() -> None:
     assert {a["kind"] for a in data["plan"]["actions"]} >= {"SetPriority"}
     assert data["ledger"] == {"state_db": "state.sqlite3", "found": False, "settled": [],
                               "jira_issue": None, "audit": []}
+
+
+SHIPPED = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy
+EVERY_LEVEL = parse_policy("""
+version: 1
+schedule: {time_zone: Europe/London, hours: {mon: ["09:00-17:30"]}}
+reply_promises: {urgent: {minutes: 60, clock: calendar}}
+channels: {leads: {}}
+templates: {sorry: "Sorry, {ticket_id}"}
+escalations:
+  - name: waiting
+    acknowledged_by: {tags: [taken], assignee: true}
+    levels:
+      - from: last_customer_update
+        after_minutes: 120
+        clock: business
+        until: answered
+        priority: high
+        assignee: lead@acme.example
+        remove_tags: [quiet]
+        reply: sorry
+        note: "Still waiting on us"
+""")
+
+
+def level_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("level ")]
+
+
+def test_levels_are_described_as_the_policy_says_them() -> None:
+    # The shipped SOP: a P1 page at once, a repeating page, a promise missed, 24 hours.
+    ticket = make_ticket(subject="Production API is down", priority="urgent")
+    text = render_explanation(explain_ticket(ticket, SHIPPED, FRIDAY_NIGHT, NO_LEDGER))
+    assert level_lines(text) == [
+        "level 1: at creation, unless an agent's first public reply -> page support-leads"
+        " (whoever is on call), tags escalated_oncall, internal note",
+        "level 2: 30 calendar minutes after creation, then every 30 calendar minutes up to 3"
+        " more times, unless an agent's first public reply -> page support-leads (whoever is"
+        " on call), internal note",
+        "level 1: at the promised first reply time, unless an agent's first public reply ->"
+        " notify support-lead, tags reply_overdue, internal note",
+        "level 1: 1440 calendar minutes after creation, unless solved -> notify support-lead,"
+        " group Support Leads, tags escalated_team_lead, internal note",
+    ]
+    assert ("the whole ladder stops once acknowledged: tag oncall_ack or an agent's public"
+            " reply") in text
+
+
+def test_answered_assignee_priority_reply_and_the_start_point_are_all_shown() -> None:
+    text = render_explanation(explain_ticket(make_ticket(), EVERY_LEVEL, FRIDAY_NIGHT,
+                                             NO_LEDGER))
+    assert level_lines(text) == [
+        "level 1: 120 business minutes after the requester's last update, unless an answer"
+        " (the ticket pending or solved) -> priority high, assignee lead@acme.example,"
+        " remove tags quiet, public reply sorry, internal note “Still waiting on us”",
+    ]
+    assert "acknowledged: tag taken or an assignee is set" in text
+    found = explanation_to_json(explain_ticket(make_ticket(), EVERY_LEVEL, FRIDAY_NIGHT,
+                                               NO_LEDGER))
+    [level] = found["escalations"][0]["levels"]
+    assert (level["from"], level["until"], level["does"][0]) == (
+        "last_customer_update", "answered", "priority high")

@@ -231,7 +231,7 @@ SAME_PERSON = "the backup must be someone other than the primary (both are 'alic
         ),
         pytest.param(
             {"time_zone": "Europe/Londn"},
-            [("time_zone", f"unknown time zone 'Europe/Londn': {UNKNOWN_ZONE}")],
+            [("time_zone", "unknown time zone 'Europe/Londn': did you mean 'Europe/London'?")],
             id="bad-time-zone",
         ),
         pytest.param(

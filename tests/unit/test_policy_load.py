@@ -88,14 +88,51 @@ def test_missing_file_is_located(tmp_path: Path) -> None:
         pytest.param(
             "version: 1\nschedule:\n  time_zone: UTC\n  hours:\n"
             '    mon: ["09:00-12:00", "11:00-13:00"]\n',
-            ["p.yaml:5:5: hours on mon overlap (at schedule.hours)"],
+            ["p.yaml:5:10: these hours overlap: 09:00-12:00 and 11:00-13:00; merge them into"
+             " one range (at schedule.hours.mon)"],
             id="overlapping-hours",
         ),
         pytest.param(
             "version: 1\nschedule:\n  time_zone: UTC\n  hours:\n"
             '    tue: ["18:00-24:00", "20:00-21:00"]\n',
-            ["p.yaml:5:5: hours on tue overlap (at schedule.hours)"],
+            ["p.yaml:5:10: these hours overlap: 18:00-24:00 and 20:00-21:00; merge them into"
+             " one range (at schedule.hours.tue)"],
             id="overlap-after-midnight-range",
+        ),
+        pytest.param(
+            "version: 1\nschedule:\n  time_zone: UTC\n  hours:\n"
+            '    mon: ["09:00-17:00"]\n    wed: ["09:00-12:00", "11:00-13:00"]\n',
+            ["p.yaml:6:10: these hours overlap: 09:00-12:00 and 11:00-13:00; merge them into"
+             " one range (at schedule.hours.wed)"],
+            id="overlap-points-at-its-day",
+        ),
+        pytest.param(
+            "version: 1\nschedule:\n  time_zone: Europe/Londn\n  hours: {}\n",
+            ["p.yaml:3:14: unknown time zone 'Europe/Londn': did you mean 'Europe/London'?"
+             " (at schedule.time_zone)"],
+            id="time-zone-did-you-mean",
+        ),
+        pytest.param(
+            "version: 1\nschedule:\n  time_zone: america/new york\n  hours: {}\n",
+            ["p.yaml:3:14: unknown time zone 'america/new york': did you mean"
+             " 'America/New_York'? (at schedule.time_zone)"],
+            id="time-zone-in-another-case",
+        ),
+        pytest.param(
+            HEAD + 'routes:\n  - name: outage\n    when:\n      subject: {regex: "\\bdown\\b"}\n'
+            "    tags: [x]\n",
+            ["p.yaml:8:24: the regex holds a control character (\\b became a backspace):"
+             " double-quoted YAML reads backslash escapes itself; write the regex in single"
+             " quotes: regex: '\\bdown\\b' (at routes.0.when.subject.regex)"],
+            id="regex-backspace-from-double-quotes",
+        ),
+        pytest.param(
+            HEAD + "routes:\n  - name: outage\n    when:\n      subject: {regex: \"a\\x01b\"}\n"
+            "    tags: [x]\n",
+            ["p.yaml:8:24: the regex holds a control character (U+0001): double-quoted YAML"
+             " reads backslash escapes itself; write the regex in single quotes:"
+             " regex: 'a\\x01b' (at routes.0.when.subject.regex)"],
+            id="regex-any-control-character",
         ),
         pytest.param(
             'version: 1\nschedule:\n  time_zone: UTC\n  hours:\n    mon: ["9-17"]\n',

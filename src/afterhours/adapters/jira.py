@@ -14,9 +14,11 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
+from afterhours.adapters.jira_http import connect
 from afterhours.adapters.ports import ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
+from afterhours.budget_gate import BudgetGate
 from afterhours.domain import adf, wiki
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
@@ -44,7 +46,9 @@ class JiraIssueTracker:
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         metrics: Metrics | None = None,
+        gate: BudgetGate | None = None,
     ) -> None:
+        """`gate`: the rate budget every request to Jira passes."""
         self.base_url = base_url.rstrip("/")
         self._auth = (email, token)
         self._timeout = timeout
@@ -54,23 +58,15 @@ class JiraIssueTracker:
         self._namespace = ticket_namespace
         self._jira: JIRA | None = None
         self._metrics = metrics or Metrics()
+        self._gate = gate
+        self._priorities: frozenset[str] | None = None  # read once per process
 
     def _client(self) -> JIRA:
-        # Connect lazily: the constructor calls serverInfo, and a Jira outage at start-up must
-        # not stop triage that does not need Jira.
+        # Connect lazily, once per process: connecting reads serverInfo, and a Jira outage at
+        # start-up must not stop triage that does not need Jira.
         if self._jira is None:
-            self._jira = JIRA(
-                server=self.base_url,
-                basic_auth=self._auth,
-                options={"check_update": False},
-                # The client's session retries POSTs after a dropped connection, which files
-                # duplicate issues; afterhours.retrying is the only retry loop.
-                max_retries=0,
-                timeout=self._timeout,
-                get_server_info=True,
-            )
-            # Counted from here on (the constructor's serverInfo call goes uncounted).
-            self._jira._session.hooks["response"].append(self._count)
+            self._jira = connect(self.base_url, self._auth, timeout=self._timeout,
+                                 gate=self._gate, hook=self._count)
         return self._jira
 
     def _count(self, response: requests.Response, *_: Any, **__: Any) -> None:
@@ -200,9 +196,11 @@ class JiraIssueTracker:
         return self._call("project_facts", read)
 
     def priority_names(self) -> frozenset[str]:
-        """The names of the priorities defined on the site."""
-        return self._call("priority_names",
-                          lambda jira: frozenset(str(p.name) for p in jira.priorities()))
+        """The names of the priorities defined on the site (read once per process)."""
+        if self._priorities is None:
+            self._priorities = self._call(
+                "priority_names", lambda jira: frozenset(str(p.name) for p in jira.priorities()))
+        return self._priorities
 
 
 def issue_fields(action: CreateJiraIssue, *, cloud: bool) -> tuple[str, dict[str, Any]]:

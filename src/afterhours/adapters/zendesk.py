@@ -7,6 +7,7 @@ afterhours sees `Ticket` and `ExportPage`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -36,6 +37,7 @@ from afterhours.adapters.zendesk_parse import (
 )
 from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
 from afterhours.breaker import CircuitBreaker, guarded
+from afterhours.budget_gate import BudgetGate
 from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
 from afterhours.errors import (
@@ -73,14 +75,18 @@ class ZenpyTicketDesk:
         page_size: int = 1000,
         breaker: CircuitBreaker | None = None,
         metrics: Metrics | None = None,
+        gate: BudgetGate | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`gate`: the rate budget every request passes; `clock`: seconds, for how long
+        looked-up names are kept."""
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
         # A real account's URL names its subdomain; anything else (a twin) gets a stand-in.
         subdomain = host.split(".")[0] if host.endswith(".zendesk.com") else "afterhours"
         session = self._session = requests.Session()
         origin = f"https://{subdomain}.zendesk.com"
-        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout, metrics))
+        session.mount(origin, BaseUrlTransport(origin, self.base_url, timeout, metrics, gate))
         self._origin = origin
         # zenpy sends its own timeout (60 s) with every request; BaseUrlTransport puts ours
         # in its place whatever it says, and zenpy is told ours too.
@@ -91,7 +97,7 @@ class ZenpyTicketDesk:
         self._retry = retry or RetryPolicy()
         self._breaker = breaker
         self._page_size = page_size
-        self._lookups = ZendeskLookups(self._client, self._call)
+        self._lookups = ZendeskLookups(self._client, self._call, clock)
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -8,6 +8,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from afterhours.budget_gate import BudgetGate
 from afterhours.errors import OutcomeUnknownError, TransientError, error_for_status
 from afterhours.ops.metrics import Metrics, endpoint_template
 from afterhours.retrying import parse_retry_after
@@ -24,17 +25,20 @@ class BaseUrlTransport(HTTPAdapter):
     sleep-forever loop on 429 by raising before zenpy sees the answer, puts the configured
     timeout in place of zenpy's own (60 s) on every request, and turns a 2xx answer whose
     body is not JSON (a proxy's HTML page) into an error instead of zenpy's "Could not
-    handle response", which would read as permanent.
+    handle response", which would read as permanent. With a `gate`, every request waits its
+    turn in the rate budget before it goes, and every answer's rate-limit headers feed it.
     """
 
     def __init__(
-        self, origin: str, base_url: str, timeout: float, metrics: Metrics | None = None
+        self, origin: str, base_url: str, timeout: float, metrics: Metrics | None = None,
+        gate: BudgetGate | None = None,
     ) -> None:
         super().__init__(max_retries=0)  # retries belong to afterhours.retrying alone
         self._origin = origin
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._metrics = metrics or Metrics()
+        self._gate = gate
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         original = request.url or ""
@@ -42,12 +46,16 @@ class BaseUrlTransport(HTTPAdapter):
             request.url = self._base_url + original[len(self._origin) :]
         kwargs["timeout"] = self._timeout
         endpoint = endpoint_template(request.method, original)
+        if self._gate is not None:
+            self._gate.admit(endpoint)  # RateBudgetError: not sent, as a 429 would refuse it
         try:
             response = super().send(request, **kwargs)
         except requests.RequestException:
             self._metrics.api_request(_SERVICE, endpoint, None)
             raise
         self._metrics.api_request(_SERVICE, endpoint, response.status_code)
+        if self._gate is not None:
+            self._gate.answered(endpoint, response.status_code, response.headers)
         # zenpy picks its response handler by finding its own host in the request URL.
         request.url = response.url = original
         if response.status_code == 429:

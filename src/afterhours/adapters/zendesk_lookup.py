@@ -1,15 +1,17 @@
 """Zendesk's names for its ids, cached: groups, agents, users and ticket fields.
 
 A policy names things as people see them (a group "Finance", an agent's email, a field's
-title); Zendesk tickets and updates carry ids. Each lookup is read once and kept for the life
-of the process; a miss reads again, since an admin may have added the record since.
+title); Zendesk tickets and updates carry ids. Each lookup is read once and kept for
+`LOOKUP_TTL` seconds (a renamed group, a deactivated agent are seen within that time, and no
+pass pays for a read); a miss reads again at once, since an admin may have added the record.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from zenpy import Zenpy
@@ -17,9 +19,12 @@ from zenpy import Zenpy
 from afterhours.errors import PermanentError
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 log = structlog.get_logger()
 _SERVICE = "zendesk"
 _AGENT_ROLES = frozenset({"agent", "admin"})
+LOOKUP_TTL = 600.0  # seconds a looked-up name (group, agent, user, field) is kept
 
 
 class Caller(Protocol):
@@ -46,26 +51,51 @@ def _as_field(raw: Mapping[str, Any]) -> TicketField:
     return TicketField(str(raw.get("title") or ""), bool(raw.get("removable", True)), options)
 
 
-class ZendeskLookups:
-    """The caches behind ZenpyTicketDesk's names: each read through `call`."""
+class Expiring(Generic[K, V]):
+    """A dict whose entries are forgotten `ttl` seconds (on `clock`) after they were stored."""
 
-    def __init__(self, client: Zenpy, call: Caller) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def __contains__(self, key: K) -> bool:
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() - entry[0] >= self._ttl:
+            del self._entries[key]
+            return False
+        return entry is not None
+
+    def __getitem__(self, key: K) -> V:
+        return self._entries[key][1]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._entries[key] = (self._clock(), value)
+
+
+class ZendeskLookups:
+    """The caches behind ZenpyTicketDesk's names: each read through `call`, each kept
+    `ttl` seconds on `clock`."""
+
+    def __init__(self, client: Zenpy, call: Caller, clock: Callable[[], float] = time.monotonic,
+                 *, ttl: float = LOOKUP_TTL) -> None:
         self._client = client
         self._call = call
-        self._groups: dict[str, int] = {}
-        self._agents: dict[str, int] = {}  # casefolded email -> user id
-        self._emails: dict[int, str | None] = {}
-        self._fields: dict[int, TicketField] | None = None  # None until first read
-        self._absent: set[int] = set()  # ids still unknown after a fresh read
+        # Whole tables (groups, fields) are kept under the key None.
+        self._groups: Expiring[None, dict[str, int]] = Expiring(ttl, clock)
+        self._agents: Expiring[str, int] = Expiring(ttl, clock)  # casefolded email -> user id
+        self._emails: Expiring[int, str | None] = Expiring(ttl, clock)
+        self._fields: Expiring[None, dict[int, TicketField]] = Expiring(ttl, clock)
+        self._absent: set[int] = set()  # ids still unknown after the fields' last read
 
     def group_id(self, name: str) -> int:
         """The id of the group called `name`; PermanentError when no such group exists."""
-        if name not in self._groups:
+        if None not in self._groups or name not in self._groups[None]:
             found = self._call("groups", lambda: [(g.name, g.id) for g in self._client.groups()])
-            self._groups = dict(found)
-        if name not in self._groups:
+            self._groups[None] = dict(found)
+        if name not in self._groups[None]:
             raise PermanentError(_SERVICE, f"no group named {name!r}")
-        return self._groups[name]
+        return self._groups[None][name]
 
     def agent_id(self, email: str) -> int:
         """The id of the agent or admin with `email` (any case); PermanentError when none has it."""
@@ -94,19 +124,22 @@ class ZendeskLookups:
 
     def fields(self, wanted: Collection[int] = ()) -> Mapping[int, TicketField]:
         """Every ticket field by id, read again once when one of `wanted` is not known yet."""
-        if self._fields is None or not set(wanted) <= self._fields.keys() | self._absent:
-            self._fields = self._read_fields()
-            absent = set(wanted) - self._fields.keys()
+        if None not in self._fields:
+            self._absent = set()  # a fresh read may know them now
+        if None not in self._fields or not set(wanted) <= self._fields[None].keys() | self._absent:
+            self._fields[None] = self._read_fields()
+            absent = set(wanted) - self._fields[None].keys()
             if absent:
-                # Never reread for these: one unknown field must not cost a call per page.
+                # Not reread for these before the table expires: one unknown field must not
+                # cost a call per page.
                 log.warning("zendesk.ticket_fields_unknown", field_ids=sorted(absent))
                 self._absent |= absent
-        return self._fields
+        return self._fields[None]
 
     def field_titles(self) -> frozenset[str]:
         """The titles of every custom ticket field, read fresh (the ones a ticket can carry)."""
-        self._fields = self._read_fields()
-        return frozenset(f.title for f in self._fields.values() if f.custom)
+        self._fields[None] = fields = self._read_fields()
+        return frozenset(f.title for f in fields.values() if f.custom)
 
     def _read_fields(self) -> dict[int, TicketField]:
         raw = self._call("ticket_fields", lambda: [

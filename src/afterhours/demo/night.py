@@ -75,6 +75,29 @@ TICKETS = (
 )
 
 
+@dataclass(frozen=True)
+class Account:
+    """What `seed_account` made: group and people ids by name, and the agent's id."""
+
+    groups: dict[str, int]
+    people: dict[str, int]
+    agent: int
+
+
+def seed_account(zendesk: ZendeskTwin, jira: JiraTwin) -> Account:
+    """The sample account: GROUPS, ORGANIZATIONS, PEOPLE and an agent in Zendesk, the ENG
+    project in Jira (the demo's, and `afterhours twins`')."""
+    groups = {name: int(zendesk.add_group(name)["id"]) for name in GROUPS}
+    orgs = {name: zendesk.add_organization(name)["id"] for name in ORGANIZATIONS}
+    people = {
+        name: int(zendesk.add_user(name, email, organization_id=orgs[org] if org else None)["id"])
+        for name, (email, org) in PEOPLE.items()
+    }
+    agent = int(zendesk.add_user("Sam Agent", "sam@acme.example", role="agent")["id"])
+    jira.add_project("ENG", "Engineering")
+    return Account(groups, people, agent)
+
+
 @dataclass
 class DemoNight:
     """The twins, a manual clock and a daemon wired to them, for one night."""
@@ -125,6 +148,9 @@ class DemoNight:
             jira_email="bot@example.com",
             jira_token=SecretStr(self.jira_token),
             webhooks={c: SecretStr(self.chat.webhook_url(c)) for c in self.policy.channels},
+            # Given, so that an AFTERHOURS_STATE_URL in the environment (production's,
+            # say) is never the demo's state.
+            state_url=SecretStr(f"sqlite:///{self.state_db}"),
             state_db=self.state_db,
             backfill_hours=1,
         )
@@ -133,15 +159,8 @@ class DemoNight:
         return build_service(settings, self.policy, clock=self.clock, retry=retry)
 
     def _seed(self) -> None:
-        self.group_ids = {name: int(self.zendesk.add_group(name)["id"]) for name in GROUPS}
-        orgs = {name: self.zendesk.add_organization(name)["id"] for name in ORGANIZATIONS}
-        people = {
-            name: self.zendesk.add_user(
-                name, email, organization_id=orgs[org] if org else None)["id"]
-            for name, (email, org) in PEOPLE.items()
-        }
-        agent = self.zendesk.add_user("Sam Agent", "sam@acme.example", role="agent")["id"]
-        self.jira.add_project("ENG", "Engineering")
+        account = seed_account(self.zendesk, self.jira)
+        self.group_ids, people, agent = account.groups, account.people, account.agent
         for new in TICKETS:
             self.at(new.at, f"ticket {new.name} filed", self._filer(new, people[new.requester]))
         self.at(timedelta(hours=7, minutes=50), "on-call agent answers the outage",

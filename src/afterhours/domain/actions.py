@@ -84,6 +84,9 @@ class NotifyChannel:
     channel: str
     text: str
     claim: Claim | None = None  # what `text` announces that must land first
+    # The ledger key of the Jira create planned with this message: the message names the
+    # issue it filed, or says it is not filed (yet), as things stand when it is sent.
+    filing: str | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from afterhours.domain.actions import (
     AssignAgent,
     AssignGroup,
     Claim,
+    CreateJiraIssue,
     NotifyChannel,
     PlannedAction,
     RemoveTags,
@@ -53,8 +54,9 @@ class PlanBuilder:
     skips: list[SkippedAction] = field(default_factory=list)
     priority_by: str | None = None  # the rule whose priority this plan sets
     wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
-    # The view as of the first `_viewed` actions: actions are only ever appended (by `act`),
-    # so each view applies the ones since the last, not the whole plan again.
+    # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
+    # create, which changes no field), so each view applies the ones since the last, not
+    # the whole plan again.
     _view: Ticket | None = field(default=None, init=False, repr=False)
     _viewed: int = field(default=0, init=False, repr=False)
     _replies: int | None = field(default=None, init=False, repr=False)  # own_replies so far
@@ -88,10 +90,22 @@ class PlanBuilder:
     def act(self, rule: str, step: str, reason: str, action: Action) -> None:
         """Plan `action` unless its key is already settled."""
         key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per action
-        if key not in self.history.settled:
-            self.actions.append(PlannedAction(key, rule, reason, action))
-            if self._replies is not None and isinstance(action, AddPublicReply):
-                self._replies += 1
+        if key in self.history.settled:
+            return
+        planned = PlannedAction(key, rule, reason, action)
+        if self._replies is not None and isinstance(action, AddPublicReply):
+            self._replies += 1
+        if isinstance(action, CreateJiraIssue):
+            # Filed before the rule's own chat message is sent, so that the message can name
+            # the issue (see NotifyChannel.filing).
+            at = next((i for i, p in enumerate(self.actions)
+                       if p.rule == rule and isinstance(p.action, NotifyChannel)),
+                      len(self.actions))
+            self.actions.insert(at, planned)
+            if at < self._viewed:  # before actions the view applied: it changes no field
+                self._viewed += 1
+            return
+        self.actions.append(planned)
 
     def skip(self, rule: str, step: str, reason: str) -> None:
         """Record that a matching rule deliberately does nothing here, once."""
@@ -149,9 +163,10 @@ class PlanBuilder:
         if effects.reply is not None:
             body = fill(self.policy.templates[effects.reply], self.placeholders())
             self.act(rule, REPLY_STEP, reason, AddPublicReply(ticket_id, body))
+        filing = self._filing(rule, effects)
         if effects.notify is not None and message is not None:
-            self.act(rule, "notify", reason,
-                     NotifyChannel(ticket_id, effects.notify, message, claim))
+            self.act(rule, "notify", reason, self._message(
+                effects.notify, message, claim, filing))
         if effects.page is not None and message is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
@@ -161,7 +176,33 @@ class PlanBuilder:
             paged = None if claim is None else replace(
                 claim, plain_text=render.page_message(claim.plain_text, shift))
             self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                     NotifyChannel(ticket_id, channel, text, paged))
+                     self._message(channel, text, paged, filing))
+
+    def _filing(self, rule: str, effects: Effects) -> str | None:
+        """The ledger key of the Jira create this plan makes (or this rule will make), whose
+        outcome a message sent after it names; None when there is none, or it is known."""
+        if self.history.jira_issue is not None:
+            return None
+        planned = next((p.key for p in self.actions if isinstance(p.action, CreateJiraIssue)),
+                       None)
+        if planned is None and getattr(effects, "jira", None) is not None:
+            planned = self.key(rule, "create_jira_issue")
+        return planned
+
+    def _message(self, channel: str, text: str, claim: Claim | None,
+                 filing: str | None) -> NotifyChannel:
+        """A chat message as it is sent: the channel's mentions first, and the Jira issue
+        the ticket was filed as when it is known already."""
+        found = self.policy.channels.get(channel)
+        mentions = render.mention(found.mentions) if found is not None else ""
+        issue = self.history.jira_issue
+
+        def said(words: str) -> str:
+            words = mentions + words
+            return words if issue is None else render.with_issue(words, issue.key, issue.url)
+
+        claim = None if claim is None else replace(claim, plain_text=said(claim.plain_text))
+        return NotifyChannel(self.ticket.id, channel, said(text), claim, filing)
 
     def _assign(self, rule: str, reason: str, assignee: str) -> None:
         if assignee.startswith(ONCALL_PREFIX):

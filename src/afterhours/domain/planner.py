@@ -165,7 +165,7 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
                reason: str) -> None:
     name = f"{prefix}:{rule_key(rule)}"
     view = builder.view
-    target = rule.group or (rule.jira.project if rule.jira else rule.notify or "")
+    target = rule.group or ""  # a Jira issue is named once filed (NotifyChannel.filing)
     # Only a message or a page sends the words; the message names the group only once the
     # change landed (the shell checks the ledger).
     said = rule.notify is not None or rule.page is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from afterhours.domain import chat
@@ -16,7 +17,8 @@ SUMMARY_LIMIT = 255  # Jira rejects longer summaries (Java characters: UTF-16 un
 NO_SUBJECT = "(no subject)"
 # one_line lives in domain.text now; the many callers that import it from here still may.
 __all__ = ["chat_escape", "customer_moment", "escalation_message", "jira_description",
-           "jira_summary", "one_line", "page_message", "route_message", "unclaimed_message"]
+           "jira_summary", "mention", "one_line", "page_message", "route_message",
+           "unclaimed_message", "with_issue", "without_issue"]
 
 
 def jira_summary(ticket: Ticket) -> str:
@@ -65,6 +67,24 @@ def escalation_message(ticket: Ticket, ladder: str, level: int, why: str, repeat
         f"[afterhours] escalation {ladder} level {level}{again}: ticket #{ticket.id} “{subject}”"
         f" ({chat_escape(ticket.priority or 'no priority')}) {why}. {chat.link(ticket.web_url)}"
     )
+
+
+def mention(ids: Sequence[str]) -> str:
+    """The channel's configured mentions, to put before a message: `<@U...>` for a person,
+    `<!subteam^S...>` for a user group (ids the policy validated; never customer text)."""
+    return "".join(f"<!subteam^{i}> " if i.startswith("S") else f"<@{i}> " for i in ids)
+
+
+def with_issue(text: str, key: str, url: str) -> str:
+    """A message with the Jira issue the ticket was filed as: its key, linked."""
+    return f"{text} Jira: {chat.link(url, key)}"
+
+
+def without_issue(text: str, failure: str | None) -> str:
+    """A message whose Jira issue is not filed (yet): it says so, with why when it failed."""
+    if failure is None:
+        return f"{text} (not yet filed in Jira)"
+    return f"{text} (filing in Jira failed: {chat_escape(one_line(failure, 120))})"
 
 
 def page_message(message: str, shift: OnCallShift) -> str:

@@ -4,15 +4,14 @@ calls the pure reports and prints them. Each returns an exit code as the cli doe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from afterhours.cli_grammar import add_db_alias, add_output
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ServiceError
 from afterhours.inspect.explain import explain_ticket, explanation_to_json
@@ -42,10 +41,8 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", type=parse_moment, metavar="ISO_TIME",
                         help="plan as of this moment (default: now; without an offset, in the"
                              " policy's time zone); the ticket's fields are as they are now")
-    _common(parser)
-    parser.add_argument("--db", type=Path,
-                        help="a SQLite state file to read the ledger from (default:"
-                             " AFTERHOURS_STATE_URL's database); never created")
+    add_output(parser)
+    add_db_alias(parser)
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +64,7 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                         help="...up to the end of DATE (or until an ISO time); default: now")
     parser.add_argument("--against", type=Path, metavar="OLD.yaml",
                         help="also replay this policy and show where the two differ")
-    _common(parser)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--policy", type=Path, help="default: AFTERHOURS_POLICY_FILE")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output(parser)
 
 
 def parse_moment(text: str) -> datetime | date:
@@ -112,12 +104,11 @@ def run_explain(args: argparse.Namespace, *, clock: Clock = utc_now,
     out = out or sys.stdout
     settings = ZendeskReadSettings()
     _quiet_logs(settings)
-    loaded = load_policy(args.policy or settings.policy_file)
+    loaded = load_policy(settings.policy_file)
     now = clock() if args.at is None else place(args.at, loaded.policy.schedule)
     desk = open_desk(settings)
     try:
-        with _logs_to_stderr():
-            ticket = desk.fetch_ticket(args.ticket_id)
+        ticket = desk.fetch_ticket(args.ticket_id)
     except ServiceError as error:
         return _failed(f"cannot read ticket {args.ticket_id} from Zendesk: {error}")
     finally:
@@ -126,9 +117,10 @@ def run_explain(args: argparse.Namespace, *, clock: Clock = utc_now,
         print(f"afterhours: Zendesk has no ticket {args.ticket_id} (never created, or deleted)",
               file=sys.stderr)
         return EXIT_USAGE
-    ledger = read_ledger(settings, args.db, ticket.id)
+    ledger = read_ledger(settings, None, ticket.id)
     explained = explain_ticket(ticket, loaded.policy, now, ledger)
-    _print(out, explanation_to_json(explained) if args.json else render_explanation(explained))
+    json_out = args.output == "json"
+    _print(out, explanation_to_json(explained) if json_out else render_explanation(explained))
     return EXIT_OK
 
 
@@ -141,7 +133,7 @@ def run_replay(args: argparse.Namespace, *, clock: Clock = utc_now,
         return EXIT_USAGE
     settings = ZendeskReadSettings()
     _quiet_logs(settings)
-    loaded = load_policy(args.policy or settings.policy_file)
+    loaded = load_policy(settings.policy_file)
     against: LoadedPolicy | None = None if args.against is None else load_policy(args.against)
     period = _period(args, loaded, clock())
     if period.end <= period.start:
@@ -149,8 +141,7 @@ def run_replay(args: argparse.Namespace, *, clock: Clock = utc_now,
         return EXIT_USAGE
     desk = open_desk(settings)
     try:
-        with _logs_to_stderr():
-            exported = read_export(desk, period.start)
+        exported = read_export(desk, period.start)
     except ServiceError as error:
         return _failed(f"cannot read the ticket export from Zendesk: {error}")
     finally:
@@ -158,7 +149,7 @@ def run_replay(args: argparse.Namespace, *, clock: Clock = utc_now,
     # Escalations are judged at the end of the period, or now if that end is still to come.
     now = min(period.end, clock())
     report = build_report(select_period(exported, period), period, now, loaded, against)
-    _print(out, report_to_json(report) if args.json else render_report(report))
+    _print(out, report_to_json(report) if args.output == "json" else render_report(report))
     return EXIT_OK
 
 
@@ -175,14 +166,6 @@ def _quiet_logs(settings: ZendeskReadSettings) -> None:
     configure_logging(settings.log_format,
                       "debug" if settings.log_level == "debug" else "warning",
                       settings.library_log_level)
-
-
-@contextlib.contextmanager
-def _logs_to_stderr() -> Iterator[None]:
-    # structlog prints to whatever sys.stdout is when a line is logged (see logs.py); a retry
-    # warning must not land in the middle of the report or break its JSON.
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
 
 
 def _failed(message: str) -> int:

@@ -23,7 +23,7 @@ from afterhours.domain.planner import (
 from afterhours.domain.schedule import describe_moment
 from afterhours.inspect.simulate import stopped_at
 from afterhours.inspect.verdicts import RuleVerdict, Verdicts, judge
-from afterhours.inspect.words import describe_action, describe_delta, iso
+from afterhours.inspect.words import describe_action, describe_delta, iso, level_actions
 from afterhours.policy.model import Escalation, EscalationLevel, Policy
 
 LevelState = Literal["fired", "settled", "stopped", "due", "pending", "never"]
@@ -48,6 +48,7 @@ class LadderView:
     verdict: RuleVerdict
     applies: Applies
     levels: tuple[LevelView, ...]
+    ladder: Escalation
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def explain_ticket(ticket: Ticket, policy: Policy, now: datetime, ledger: Ledger
             ).matched else "after this plan"
         levels = () if applies == "no" else _levels(
             views.escalations, ladder, policy, now=now, ledger=ledger, applies=applies)
-        ladders.append(LadderView(judged, applies, levels))
+        ladders.append(LadderView(judged, applies, levels, ladder))
     return Explanation(ticket, policy, now, verdicts, tuple(ladders), plan, ledger)
 
 
@@ -156,7 +157,12 @@ def explanation_to_json(explained: Explanation) -> dict[str, Any]:
                 "levels": [
                     {
                         "level": view.number, "after_minutes": view.level.after_minutes,
-                        "clock": view.level.clock, "until": view.level.until,
+                        "clock": view.level.clock, "from": view.level.from_,
+                        "until": view.level.until,
+                        "repeat_every_minutes": view.level.repeat_every_minutes,
+                        "max_repeats": view.level.max_repeats if view.level.repeat_every_minutes
+                        else 0,
+                        "does": level_actions(view.level),
                         "due_at": iso(view.due),
                         "due_local": None if view.due is None else describe_moment(
                             view.due, schedule),

@@ -6,7 +6,7 @@ from afterhours.domain.render import one_line
 from afterhours.domain.schedule import describe_moment
 from afterhours.inspect.explain import Explanation, LadderView, Ledger, local_stamp
 from afterhours.inspect.verdicts import RuleVerdict
-from afterhours.inspect.words import describe_action
+from afterhours.inspect.words import describe_action, level_actions
 from afterhours.policy.model import EscalationLevel, Policy
 
 _INDENT = "       "
@@ -96,6 +96,9 @@ def _ladder(ladder: LadderView, policy: Policy) -> list[str]:
     else:
         lines = [f"  {name}: does not apply"]
     lines += _reasons(ladder.verdict)
+    ack = _acknowledgement(ladder)
+    if ladder.levels and ack:
+        lines.append(f"{_INDENT}the whole ladder stops once acknowledged: {ack}")
     for view in ladder.levels:
         due = "never" if view.due is None else describe_moment(view.due, policy.schedule)
         lines += [
@@ -105,14 +108,30 @@ def _ladder(ladder: LadderView, policy: Policy) -> list[str]:
     return lines
 
 
+# Where a level's minutes count from, and what stops it, as the policy language means them.
+_FROM = {"created": "creation", "last_customer_update": "the requester's last update",
+         "first_reply_due": "the promised first reply time"}
+_UNTIL = {"first_reply": "an agent's first public reply",
+          "answered": "an answer (the ticket pending or solved)", "solved": "solved"}
+
+
 def _level_rule(level: EscalationLevel) -> str:
-    event = "a first reply" if level.until == "first_reply" else "solved"
-    does = [f"notify {level.notify}"] if level.notify else []
-    does += [f"group {level.group}"] if level.group else []
-    does += [f"tags {', '.join(level.tags)}"] if level.tags else []
-    does.append("internal note")
-    return (f"{level.after_minutes} {level.clock} minutes after creation unless {event}"
-            f" -> {', '.join(does)}")
+    """A level as the policy says it: when it acts, what stops it, and everything it does."""
+    start = _FROM[level.from_]
+    when = (f"at {start}" if not level.after_minutes
+            else f"{level.after_minutes} {level.clock} minutes after {start}")
+    if level.repeat_every_minutes:
+        when += (f", then every {level.repeat_every_minutes} {level.clock} minutes up to"
+                 f" {level.max_repeats} more times")
+    return f"{when}, unless {_UNTIL[level.until]} -> {', '.join(level_actions(level))}"
+
+
+def _acknowledgement(ladder: LadderView) -> str:
+    ack = ladder.ladder.acknowledged_by
+    said = [f"tag {', '.join(ack.tags)}"] if ack.tags else []
+    said += ["an assignee is set"] if ack.assignee else []
+    said += ["an agent's public reply"] if ack.public_reply else []
+    return " or ".join(said)
 
 
 def _plan(explained: Explanation) -> list[str]:

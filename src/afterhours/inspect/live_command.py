@@ -7,8 +7,6 @@ the SOP asks for the channels to be tested before each shift.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Iterator
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -80,8 +78,10 @@ def _field_titles(condition: Condition) -> Iterator[str]:
         yield from _field_titles(condition.not_)
 
 
-def run_live_check(policy: Policy, out: TextIO) -> int:
-    """Look every reference up with the credentials in AFTERHOURS_* settings; 0 when all hold."""
+def run_live_check(policy: Policy, out: TextIO | None) -> tuple[int, list[dict[str, object]]]:
+    """Look every reference up with the credentials in AFTERHOURS_* settings; the exit code
+    (0 when all hold) and the results as JSON-ready data. With `out`, the report is written
+    there as text."""
     settings = Settings()
     desk = open_desk(settings)
     tracker = JiraIssueTracker(
@@ -90,13 +90,14 @@ def run_live_check(policy: Policy, out: TextIO) -> int:
         timeout=settings.http_timeout, retry=PROMPT_RETRY)
     notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=PROMPT_RETRY)
     try:
-        # The daemon's log lines go to stderr: stdout is the report a lead reads.
-        with contextlib.redirect_stdout(sys.stderr):
-            results = check_live(policy_references(policy), desk=desk, tracker=tracker,
-                                 notifier=notifier, now=utc_now())
+        results = check_live(policy_references(policy), desk=desk, tracker=tracker,
+                             notifier=notifier, now=utc_now())
     finally:
         desk.close()
         tracker.close()
         notifier.close()
-    out.write(render_live(results))
-    return live_exit_code(results)
+    if out is not None:
+        out.write(render_live(results))
+    found = [{"kind": r.reference.kind, "name": r.reference.name, "where": r.reference.where,
+              "ok": r.ok, "detail": r.detail} for r in results]
+    return live_exit_code(results), found

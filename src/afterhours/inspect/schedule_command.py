@@ -8,12 +8,12 @@ explain and replay use (AFTERHOURS_ZENDESK_URL, _EMAIL, _TOKEN).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from afterhours.adapters.zendesk_schedules import ZenpyScheduleReader
+from afterhours.cli_grammar import AddCommand
 from afterhours.errors import ConfigError, ServiceError
 from afterhours.inspect.sources import PROMPT_RETRY, ZendeskReadSettings
 from afterhours.logs import configure_logging
@@ -23,20 +23,19 @@ from afterhours.policy.import_schedule import schedule_yaml
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-def add_import_schedule(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `import-schedule` on the cli's sub-commands."""
-    parser = commands.add_parser(
-        "import-schedule",
-        help="print a policy schedule: block from a Zendesk business-hours schedule",
-        description="Read a business-hours schedule and its holidays from Zendesk and print "
+def add_import_schedule(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                        add: AddCommand) -> None:
+    """Register `import-schedule` on the cli's sub-commands (`add` makes it)."""
+    parser = add(commands, "import-schedule", "print a policy schedule: block from a Zendesk"
+                 " business-hours schedule", run_import_schedule, ("log_format",))
+    parser.description = (
+        "Read a business-hours schedule and its holidays from Zendesk and print "
         "them as a policy schedule: block (time zone mapped to IANA, hours per weekday, "
-        "holiday ranges written out as dates), to paste into the policy. Changes nothing.",
-    )
+        "holiday ranges written out as dates), to paste into the policy. Changes nothing.")
     parser.add_argument("--id", dest="schedule_id", type=int, metavar="ID",
                         help="the schedule's id (default: the account's only schedule)")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help="write the block to FILE, which must not exist yet")
-    parser.set_defaults(command=run_import_schedule)
 
 
 def run_import_schedule(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -56,9 +55,7 @@ def run_import_schedule(args: argparse.Namespace, *, out: TextIO | None = None) 
         retry=PROMPT_RETRY,
     )
     try:
-        # structlog writes to whatever sys.stdout is: keep retry warnings out of the YAML.
-        with contextlib.redirect_stdout(sys.stderr):
-            found = reader.read_schedule(args.schedule_id)
+        found = reader.read_schedule(args.schedule_id)
     except ServiceError as error:
         print(f"afterhours: cannot read the schedule from Zendesk: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -19,6 +19,7 @@ from afterhours.domain.actions import (
     SetPriority,
 )
 from afterhours.domain.render import one_line
+from afterhours.policy.rules import EscalationLevel
 
 
 def describe_action(action: Action) -> str:
@@ -69,3 +70,18 @@ def count(n: int, noun: str) -> str:
 def iso(moment: datetime | None) -> str | None:
     """An aware datetime as ISO 8601 for JSON, or None."""
     return None if moment is None else moment.isoformat()
+
+
+def level_actions(level: EscalationLevel) -> list[str]:
+    """Everything a level does when it acts, in plain words."""
+    does = [f"page {level.page} (whoever is on call)"] if level.page else []
+    does += [f"notify {level.notify}"] if level.notify else []
+    does += [f"priority {level.priority.value}"] if level.priority else []
+    does += [f"group {level.group}"] if level.group else []
+    does += [f"assignee {level.assignee}"] if level.assignee else []
+    does += [f"tags {', '.join(level.tags)}"] if level.tags else []
+    does += [f"remove tags {', '.join(level.remove_tags)}"] if level.remove_tags else []
+    does += [f"public reply {level.reply}"] if level.reply else []
+    does.append("internal note “" + one_line(level.note, 40) + "”" if level.note
+                else "internal note")
+    return does

@@ -76,6 +76,14 @@ class Metrics:
         self.rate_limit_wait = Counter(
             "afterhours_rate_limit_wait_seconds", "Seconds waited after a 429", ["service"],
             registry=r)
+        self.budget_wait = Counter(
+            "afterhours_rate_budget_wait_seconds",
+            "Seconds requests waited for the rate budget before they were sent", ["service"],
+            registry=r)
+        self.budget_remaining = Gauge(
+            "afterhours_rate_budget_remaining",
+            "Requests afterhours may still send now without waiting for the rate budget",
+            ["service"], registry=r)
         self.escalations = Counter(
             "afterhours_escalations", "Escalation levels fired", ["ladder", "level"], registry=r)
         self.handling_lag = Histogram(
@@ -123,6 +131,14 @@ class Metrics:
         self.retries.labels(operation).inc()
         if rate_limited is not None:
             self.rate_limit_wait.labels(rate_limited).inc(wait)
+
+    def budget_waited(self, service: str, seconds: float) -> None:
+        """Count seconds a request to `service` waited for the rate budget."""
+        self.budget_wait.labels(service).inc(seconds)
+
+    def budget_left(self, service: str, requests: int) -> None:
+        """What the rate budget of `service` lets go now without waiting."""
+        self.budget_remaining.labels(service).set(requests)
 
     def escalation_fired(self, rule: str) -> None:
         """Count a level from its planner rule `escalation:LADDER/level:LEVEL[@...][/repeat:N]`."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
+import zoneinfo
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,7 +53,23 @@ def check_time_zone(value: str) -> str:
         ZoneInfo(value)
     # The name is looked up as a file under tzdata: "America" is a directory (OSError).
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {value!r}: use an IANA name such as 'Europe/London'"
-        ) from None
+        close = _closest_zone(value)
+        hint = f"did you mean {close!r}?" if close else "use an IANA name such as 'Europe/London'"
+        raise ValueError(f"unknown time zone {value!r}: {hint}") from None
     return value
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone name, by its lower-case form."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def _closest_zone(value: str) -> str | None:
+    """The IANA name `value` most likely meant: the same in another case, or a near spelling."""
+    zones = _zones()
+    wanted = value.strip().replace(" ", "_").lower()
+    if wanted in zones:
+        return zones[wanted]
+    close = difflib.get_close_matches(wanted, zones, n=1, cutoff=0.75)
+    return zones[close[0]] if close else None

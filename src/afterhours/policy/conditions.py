@@ -7,6 +7,7 @@ stall the daemon with a pattern that backtracks).
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -38,6 +39,30 @@ def regex_options() -> re2.Options:
     options.case_sensitive = False
     options.log_errors = False
     return options
+
+
+# What double-quoted YAML turns a regex's backslash sequence into, and its name.
+_YAML_ESCAPES = {"\b": ("\\b", "a backspace"), "\t": ("\\t", "a tab"),
+                 "\n": ("\\n", "a line break"), "\r": ("\\r", "a carriage return"),
+                 "\f": ("\\f", "a form feed"), "\v": ("\\v", "a vertical tab"),
+                 "\a": ("\\a", "a bell"), "\x1b": ("\\e", "an escape"),
+                 "\x00": ("\\0", "a NUL")}
+
+
+def no_control_characters(pattern: str) -> None:
+    """ValueError for a regex holding a control character: in double quotes YAML reads `\\b`
+    as a backspace (and `\\t` as a tab...), so the pattern silently matches nothing."""
+    found = next((c for c in pattern if unicodedata.category(c) == "Cc"), None)
+    if found is None:
+        return
+    meant = "".join(_YAML_ESCAPES[c][0] if c in _YAML_ESCAPES else
+                    f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
+                    for c in pattern)
+    what = (f"{_YAML_ESCAPES[found][0]} became {_YAML_ESCAPES[found][1]}"
+            if found in _YAML_ESCAPES else f"U+{ord(found):04X}")
+    raise ValueError(
+        f"the regex holds a control character ({what}): double-quoted YAML reads backslash"
+        f" escapes itself; write the regex in single quotes: regex: '{meant}'")
 
 
 def compile_regex(pattern: str) -> Any:
@@ -89,6 +114,7 @@ class Test(_Strict):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
+            no_control_characters(value)
             compile_regex(value)
         return value
 

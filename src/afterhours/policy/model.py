@@ -12,6 +12,7 @@ from datetime import date, time
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_SLACK_ID_PATTERN = r"^[UWS][A-Z0-9]{2,20}$"
+_SLACK_ID = re.compile(_SLACK_ID_PATTERN)
+SlackId = Annotated[str, Field(pattern=_SLACK_ID_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -74,6 +78,24 @@ class TimeRange(_Strict):
         return self
 
 
+def _no_overlap(ranges: list[TimeRange]) -> list[TimeRange]:
+    # A validator of each day's list, so that `check` points at that day's line.
+    ordered = sorted(ranges, key=lambda r: r.start)
+    for before, after in itertools.pairwise(ordered):
+        if before.end == time(0, 0) or after.start < before.end:
+            raise ValueError(f"these hours overlap: {_span(before)} and {_span(after)};"
+                             " merge them into one range")
+    return ranges
+
+
+def _span(hours: TimeRange) -> str:
+    end = "24:00" if hours.end == time(0, 0) else f"{hours.end:%H:%M}"
+    return f"{hours.start:%H:%M}-{end}"
+
+
+DayHours = Annotated[list[TimeRange], AfterValidator(_no_overlap)]
+
+
 class Schedule(_Strict):
     """When the desk is staffed: a time zone, weekly hours and holidays."""
 
@@ -82,7 +104,7 @@ class Schedule(_Strict):
         "America/New_York. Daylight saving is followed.",
         examples=["Europe/London", "America/New_York"],
     )
-    hours: dict[Weekday, list[TimeRange]] = Field(
+    hours: dict[Weekday, DayHours] = Field(
         description="Open hours per weekday (mon to sun), each a list of HH:MM-HH:MM ranges in "
         "local time; 24:00 is midnight. A day left out is closed all day."
     )
@@ -96,15 +118,6 @@ class Schedule(_Strict):
     def _known_zone(cls, value: str) -> str:
         return check_time_zone(value)
 
-    @field_validator("hours")
-    @classmethod
-    def _no_overlap(cls, value: dict[Weekday, list[TimeRange]]) -> dict[Weekday, list[TimeRange]]:
-        for day, ranges in value.items():
-            ordered = sorted(ranges, key=lambda r: r.start)
-            for before, after in itertools.pairwise(ordered):
-                if before.end == time(0, 0) or after.start < before.end:
-                    raise ValueError(f"hours on {day.value} overlap")
-        return value
 
 
 class Channel(_Strict):
@@ -113,6 +126,24 @@ class Channel(_Strict):
     description: str = Field(
         default="", description="What the channel is and who reads it; for people, not used."
     )
+    mentions: list[SlackId] = Field(
+        default=[],
+        description="Who every message to this channel mentions, by Slack id: U... or W... for "
+        "a person (their profile's ... menu > Copy member ID), S... for a user group (the "
+        "group's Copy group ID), such as the Engineering Manager for new product bugs.",
+        examples=[["U024BE7LH", "S0614TZR7"]],
+    )
+
+    @field_validator("mentions", mode="before")
+    @classmethod
+    def _slack_ids(cls, value: object) -> object:
+        for item in value if isinstance(value, list) else []:
+            if not isinstance(item, str) or not _SLACK_ID.match(item):
+                raise ValueError(
+                    f"{item!r} is not a Slack id: U... or W... for a person (profile ... menu >"
+                    " Copy member ID), S... for a user group (Copy group ID); a name or an @"
+                    " handle does not mention anyone in an incoming webhook's message")
+        return value
 
 
 class Promise(_Strict):

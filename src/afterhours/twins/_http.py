@@ -14,12 +14,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from afterhours.twins.faults import NOT_JSON_BODY, ErrorBody, Faults, abort, error_body_for
+from afterhours.twins.ratelimit import TwinRateLimit
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class TwinServer:
     """Routes, counts and serves requests on 127.0.0.1; state access is serialised by `lock`.
 
     `requests` counts handler runs per endpoint (injected answers and resets are not runs);
-    `faults` injects failures; `error_body` shapes the JSON of injected error answers.
+    `faults` injects failures; `error_body` shapes the JSON of injected error answers;
+    `rate_limit`, when set, enforces a vendor's rate limit (see twins.ratelimit).
     """
 
     def __init__(self, name: str, *, record_exchanges: bool = False,
@@ -117,6 +119,7 @@ class TwinServer:
         self.record_exchanges = record_exchanges
         self.faults = Faults()
         self.error_body: ErrorBody = error_body or error_body_for(name)
+        self.rate_limit: TwinRateLimit | None = None
         self._routes: list[_Route] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -195,6 +198,11 @@ class TwinServer:
         if found is None:
             return _not_found()
         route, routed = found
+        limit = self.rate_limit
+        served, limit_headers = limit.admit(route.name) if limit is not None else (True, {})
+        if not served:
+            # Left out of `exchanges`, as injected answers are: no spec lists every 429.
+            return Response(429, self.error_body(429), limit_headers)
         fault = self.faults.draw(route.name)
         if fault.latency:
             time.sleep(fault.latency)
@@ -209,7 +217,8 @@ class TwinServer:
             return Response(fault.status, self.error_body(fault.status), headers)
         # A dropped answer has no response to check against the specs: keep it unrecorded.
         response = self._run(route, routed, record=fault.kind is None)
-        return None if fault.kind == "drop_after_commit" else response
+        served_with = replace(response, headers={**response.headers, **limit_headers})
+        return None if fault.kind == "drop_after_commit" else served_with
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         twin = self
