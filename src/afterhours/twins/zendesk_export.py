@@ -8,7 +8,9 @@ from the last page later yields exactly the tickets changed since.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,11 +72,10 @@ def export_page(state: ZendeskState, request: Request, base_url: str) -> Json:
     start = _start(request)
     per_page = _per_page(request)
     include = [name.strip() for name in (request.arg("include") or "").split(",")]
-    pending = sorted(
-        (position, ticket_id) for ticket_id, position in state.positions.items()
-        if position > start
-    )
-    page = pending[:per_page]
+    # The first ticket whose position is after `start` (whatever its id).
+    first = bisect.bisect_right(state.in_order, (start, math.inf))
+    page = state.in_order[first:first + per_page]
+    left = len(state.in_order) - first
     # Deep copies: the server serialises the answer after releasing the lock.
     tickets = [copy.deepcopy(state.tickets[ticket_id]) for _, ticket_id in page]
     after = page[-1][0] if page else start
@@ -92,6 +93,6 @@ def export_page(state: ZendeskState, request: Request, base_url: str) -> Json:
         # The twin pages forwards only.
         "before_cursor": None,
         "before_url": None,
-        "end_of_stream": len(pending) <= per_page,
+        "end_of_stream": left <= per_page,
         **sideloads(state, tickets, [name for name in include if name in SIDELOADS]),
     }
