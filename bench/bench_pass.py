@@ -82,7 +82,8 @@ def main() -> None:
     print(f"first pass: {first_seconds:.2f} s, {first.done} actions done, "
           f"{sum(after_first.values())} API requests "
           f"({after_first['PUT /api/v2/tickets/{id}.json']} ticket updates, "
-          f"{after_first['POST /rest/api/2/issue']} Jira issues)")
+          f"{after_first['POST /rest/api/3/issue'] + after_first['POST /rest/api/2/issue']}"
+          " Jira issues)")
     print(f"  per ticket: {1000 * first_seconds / args.tickets:.2f} ms")
     print(f"steady pass (nothing changed, {args.tickets} open tickets scanned): "
           f"median {sorted(steady)[len(steady) // 2] * 1000:.0f} ms, "

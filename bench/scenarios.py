@@ -105,7 +105,9 @@ def first_pass(world: World, state_db: Path, tickets: int) -> FirstPass:
     after = world.requests()
     sent = diff(after, before)
     written = len({u.ticket_id for u in world.log.since(updates)})
-    filed = (after["jira"] - before["jira"])["POST /rest/api/2/issue"]
+    created = after["jira"] - before["jira"]
+    # Jira Cloud is created through v3 (ADF), Data Center through v2: count both.
+    filed = created["POST /rest/api/3/issue"] + created["POST /rest/api/2/issue"]
     return FirstPass(tickets, sent["zendesk"], sent["jira"], figures.wall, written, filed,
                      figures)
 
