@@ -202,3 +202,12 @@ def test_bidirectional_controls_are_in_nothing_afterhours_writes() -> None:
 ])
 def test_chat_escape(text: str, escaped: str) -> None:
     assert chat.escape(text) == escaped
+
+
+@pytest.mark.parametrize("text", [".@HERE", "x.@channel", "a+@Everyone!", "-@here"])
+def test_a_broadcast_glued_to_a_word_still_pings_nobody(text: str) -> None:
+    # Found by the fuzzer: the mention rule spares "@" after a dot (emails), and a broadcast
+    # must not slip through that way.
+    escaped = chat.escape(text)
+    assert "@" not in escaped
+    assert chat.FULLWIDTH_AT in escaped

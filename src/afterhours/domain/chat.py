@@ -26,6 +26,8 @@ FULLWIDTH_HASH = "\uff03"
 # Slack refuses a section's text over 3,000 characters.
 SECTION_LIMIT = 3_000
 _MENTION = re.compile(r"(?<![\w@.+-])@(?=\w)")  # @name at a word's start; not in an email
+# The broadcasts ping a whole channel wherever they stand, even glued to a word ("x.@HERE").
+_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone)(?!\w))", re.IGNORECASE)
 _CHANNEL = re.compile(r"(?<![\w&#])#(?=[^\W\d_])")  # #general; #4411 is a number, left be
 # A host name: labels of letters or digits (any script) and a last label that starts with a
 # letter, as chat tools link it ("evil.example", "bücher.de").
@@ -41,7 +43,7 @@ def escape(text: str) -> str:
     """Ticket text as mrkdwn that shows as written: no ping, mention, link or markup of
     Slack's angle-bracket syntax (see the module's docstring). `text` is cleaned first."""
     text = clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MENTION.sub(FULLWIDTH_AT, text)
+    text = _BROADCAST.sub(FULLWIDTH_AT, _MENTION.sub(FULLWIDTH_AT, text))
     text = _CHANNEL.sub(FULLWIDTH_HASH, text)
     text = _WWW.sub("www[.]", defang_schemes(text))
     return _DOMAIN.sub(lambda m: m.group().replace(".", "[.]"), text)
