@@ -53,7 +53,7 @@ def add_parked_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add_db_alias(retry)
 
 
-def _open_state(_: argparse.Namespace) -> StateStore:
+def _open_state() -> StateStore:
     # --state (or the older --db) is a setting by now: see afterhours.cli_grammar.
     return open_state(LocalSettings(), existing=True)
 
@@ -62,7 +62,7 @@ def run_failed(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """`afterhours failed`: one line per parked action, then their count; then the tickets
     held in quarantine, if any."""
     out = out or sys.stdout
-    state = _open_state(args)
+    state = _open_state()
     try:
         parked, held = state.parked(), state.quarantined()
     finally:
@@ -114,7 +114,7 @@ def run_retry(args: argparse.Namespace, *, clock: Clock = utc_now,
         print("afterhours retry: name ACTION_KEYs, or choose --all or --since SPAN (not both)",
               file=sys.stderr)
         return EXIT_USAGE
-    state = _open_state(args)
+    state = _open_state()
     try:
         now = clock()
         since = None if args.since is None else now - args.since
