@@ -23,7 +23,14 @@ import structlog
 
 from afterhours.adapters.comments import contains_text
 from afterhours.adapters.migrations import schema_version
-from afterhours.adapters.ports import ExportPage, IssueTracker, TicketDesk
+from afterhours.adapters.one_by_one import create_each, fetch_each, find_each, update_each
+from afterhours.adapters.ports import (
+    ExportPage,
+    IssueTracker,
+    TicketDesk,
+    TicketWrite,
+    WriteResult,
+)
 from afterhours.adapters.sql import Database, open_database, sqlite_path
 from afterhours.adapters.sql_text import redact_url
 from afterhours.adapters.state import SqliteState
@@ -36,6 +43,7 @@ from afterhours.domain.actions import (
     apply_changes,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.errors import ServiceError
 
 log = structlog.get_logger()
 # A reserved top-level domain (RFC 2606): the URL of an issue that was never filed cannot
@@ -96,6 +104,14 @@ class DryRunTicketDesk:
         self._unexported[ticket.id] = self._as_updated(ticket)
         return ticket.updated_at
 
+    def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
+        """Several tickets as they are now (see the port)."""
+        return fetch_each(self.fetch_ticket, ticket_ids)
+
+    def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
+        """Apply each write with safe_update (see the port)."""
+        return update_each(self.update_ticket, writes)
+
     def _as_updated(self, ticket: Ticket) -> Ticket:
         return apply_changes(ticket, self._changes.get(ticket.id, []))
 
@@ -122,6 +138,16 @@ class DryRunIssueTracker:
             issue_type=action.issue_type, summary=action.summary, labels=list(action.labels),
         )
         return JiraIssueRef(key, f"{FAKE_JIRA_BASE}/{key}")
+
+    def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
+        """The issues filed for these tickets that search shows yet (see the port)."""
+        return find_each(self.find_issue, ticket_ids)
+
+    def create_issues(
+        self, actions: Sequence[CreateJiraIssue]
+    ) -> list[JiraIssueRef | ServiceError]:
+        """File each issue once (see the port)."""
+        return create_each(self.create_issue, actions)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Log the remote link."""

@@ -7,7 +7,7 @@ jira objects stay in this module; the rest of afterhours sees `JiraIssueRef` and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import requests
@@ -15,6 +15,7 @@ import structlog
 from jira import JIRA, JIRAError
 
 from afterhours.adapters.jira_http import connect
+from afterhours.adapters.one_by_one import create_each, find_each
 from afterhours.adapters.ports import ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
@@ -23,7 +24,12 @@ from afterhours.domain import adf, wiki
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
-from afterhours.errors import OutcomeUnknownError, TransientError, error_for_status
+from afterhours.errors import (
+    OutcomeUnknownError,
+    ServiceError,
+    TransientError,
+    error_for_status,
+)
 from afterhours.ops.metrics import Metrics, endpoint_template
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
 
@@ -156,6 +162,16 @@ class JiraIssueTracker:
         # Once: the caller stamps the attempt just before this call, and Jira's search lag is
         # counted from that stamp; a retry landing later would slip past the wait.
         return self._call("create_issue", create, once=True)
+
+    def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
+        """The issues filed for these tickets that search shows yet (see the port)."""
+        return find_each(self.find_issue, ticket_ids)
+
+    def create_issues(
+        self, actions: Sequence[CreateJiraIssue]
+    ) -> list[JiraIssueRef | ServiceError]:
+        """File each issue once (see the port)."""
+        return create_each(self.create_issue, actions)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Upsert the remote link to the ticket; the stable globalId makes repeats harmless."""

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue, ZendeskAction
 from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.errors import ServiceError
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,28 @@ class ProjectFacts:
     components: frozenset[str]
 
 
+@dataclass(frozen=True)
+class TicketWrite:
+    """One ticket's Zendesk changes in a batched update, with the ticket as read: its
+    updated_at is the stamp safe_update compares, so an agent's newer edit is never lost."""
+
+    ticket: Ticket
+    changes: tuple[ZendeskAction, ...]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a batched update did to one ticket: applied when `error` is None, with the ticket's
+    new updated_at when the answer told it (None: unknown, re-read before writing again).
+    Otherwise why not: ConflictError (changed since read: re-read and re-plan it alone),
+    PermanentError (a value refused), OutcomeUnknownError (the answer was lost: reconcile),
+    TransientError (not applied: try again later)."""
+
+    ticket_id: int
+    error: ServiceError | None = None
+    updated_at: datetime | None = None
+
+
 class TicketDesk(Protocol):
     """Zendesk, as the service uses it."""
 
@@ -53,6 +76,11 @@ class TicketDesk(Protocol):
         MalformedTicketError when Zendesk answers it in a shape that cannot be read."""
         ...
 
+    def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
+        """Several tickets as they are now, in as few requests as Zendesk allows: None for one
+        deleted; one that cannot be read is left out (the caller keeps its snapshot)."""
+        ...
+
     def has_note(self, ticket_id: int, marker: str) -> bool:
         """Whether any comment on the ticket contains `marker`."""
         ...
@@ -60,6 +88,11 @@ class TicketDesk(Protocol):
     def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
         """Apply `changes` in one safe update and return the ticket's new updated_at;
         ConflictError if the ticket changed since `ticket` was read."""
+        ...
+
+    def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
+        """Apply each write with safe_update, in as few requests as Zendesk allows; one result
+        per write, in order: one ticket's refusal never fails another's."""
         ...
 
     def close(self) -> None:
@@ -74,8 +107,19 @@ class IssueTracker(Protocol):
         """The issue filed for the ticket, if search shows one yet."""
         ...
 
+    def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
+        """The issues filed for these tickets that search shows yet, by ticket id."""
+        ...
+
     def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
         """File the issue, once; OutcomeUnknownError when it may have been filed anyway."""
+        ...
+
+    def create_issues(
+        self, actions: Sequence[CreateJiraIssue]
+    ) -> list[JiraIssueRef | ServiceError]:
+        """File each issue once, in as few requests as Jira allows; one result per action, in
+        order: the issue, or why not (OutcomeUnknownError when it may have been filed)."""
         ...
 
     def link_issue(self, action: LinkJiraIssue) -> None:

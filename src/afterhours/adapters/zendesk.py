@@ -21,7 +21,8 @@ from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, ZenpyException
 
 from afterhours.adapters.comments import contains_text
-from afterhours.adapters.ports import ExportPage, MalformedTicket
+from afterhours.adapters.one_by_one import fetch_each, update_each
+from afterhours.adapters.ports import ExportPage, MalformedTicket, TicketWrite, WriteResult
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.adapters.zendesk_http import BaseUrlTransport, classify, export_body, json_object
 from afterhours.adapters.zendesk_lookup import ZendeskLookups, valued_field_ids
@@ -267,6 +268,14 @@ class ZenpyTicketDesk:
                     _SERVICE, f"the public reply was added; the notes after it failed: {error}",
                     status=error.status) from error
         return stamp
+
+    def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
+        """Several tickets as they are now (see the port)."""
+        return fetch_each(self.fetch_ticket, ticket_ids)
+
+    def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
+        """Apply each write with safe_update (see the port)."""
+        return update_each(self.update_ticket, writes)
 
     def _send(self, ticket_id: int, update: TicketUpdate, stamp: datetime) -> datetime:
         """One safe update; return the ticket's new updated_at."""
