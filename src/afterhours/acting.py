@@ -1,20 +1,23 @@
-"""Acting on one ticket's plan: record the intents, settle what an interrupted attempt
-already did, update Zendesk in one request, then Jira and chat, recording each outcome.
+"""Acting on a batch of plans, each step one batch: settle what interrupted attempts
+already did, file the Jira issues, record the intents, write Zendesk, then links and chat,
+recording each outcome.
 
-Per ticket, as the service has always acted (the batched writes of #13 replace this part);
-the service (afterhours.service) plans and calls `_apply` with the plan's actions.
+Jira goes first: a ticket whose issue is filed (or found) this round is planned again at
+once with it (the link, the tag, the note) and written to Zendesk once, not twice. Chat and
+Jira go ahead even when Zendesk failed: an on-call page must not wait for Zendesk to recover.
+The rounds around this are afterhours.settling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import structlog
 
-from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
+from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk, TicketWrite
 from afterhours.adapters.state import StateStore
 from afterhours.announce import as_sent
 from afterhours.clock import Clock
@@ -29,8 +32,10 @@ from afterhours.domain.actions import (
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import (
     ConflictError,
+    LeaseLostError,
     PermanentError,
     ServiceError,
+    StateError,
     TransientError,
 )
 from afterhours.ops.metrics import Metrics
@@ -38,6 +43,20 @@ from afterhours.outcomes import PassReport, Recorder
 from afterhours.reconcile import reconcile
 
 log = structlog.get_logger()
+
+
+@dataclass
+class Turn:
+    """One ticket's place in a batch: the ticket as last read, what it is to do this round,
+    and what this pass has learned about it."""
+
+    ticket: Ticket
+    refreshed: bool = False  # read afresh this pass before paging anyone
+    counted: bool = False  # counted in tickets_planned
+    stamp_known: bool = True  # False after a write whose answer did not tell the new stamp
+    conflicted: bool = False  # changed under us: re-read, then plan again
+    learned: bool = False  # a Jira issue filed or found: plan again with it
+    actions: list[PlannedAction] = field(default_factory=list)
 
 
 class TicketActing:
@@ -52,45 +71,165 @@ class TicketActing:
     recorder: Recorder
     search_lag: timedelta
 
-    def _apply(
-        self, ticket: Ticket, actions: Sequence[PlannedAction], report: PassReport
-    ) -> tuple[Ticket, bool] | None:
-        """Apply one plan; return the ticket as now stamped and whether a new fact was learned,
-        or None when the ticket changed under us and must be re-read before anything else."""
-        learned, settled = self._reconcile(ticket, actions, report)
-        actions = [a for a in actions if a.key not in settled]
+    def _act_on(self, turns: Sequence[Turn], report: PassReport) -> list[Turn]:
+        """Act on every turn's actions; return the turns to plan again: those that learned
+        of their Jira issue (planned again before anything else is done for them) and those
+        an agent changed under us (re-read first)."""
+        for turn in turns:
+            learned, settled = self._reconcile(turn.ticket, turn.actions, report)
+            turn.actions = [a for a in turn.actions if a.key not in settled]
+            turn.learned = learned
+        self._file_issues([t for t in turns if not t.learned], report)
+        acting = [t for t in turns if not t.learned]
         with self.state.batch():  # committed before any side effect: write-ahead
-            for planned in actions:
-                self.state.mark_intended(
-                    at=self.clock(), ticket_id=ticket.id, key=planned.key, rule=planned.rule,
-                    action=planned.kind, reason=planned.reason,
-                )
-        desk_changes = [p for p in actions if isinstance(p.action, ZENDESK_ACTIONS)]
-        if desk_changes:
-            try:
-                ticket = self._update_desk(ticket, desk_changes, report)
-            except ConflictError:
-                report.conflicts += 1
-                for planned in desk_changes:  # each re-planned from the ticket re-read
-                    self.metrics.action(planned.kind, "conflict")
-                self.recorder.record(ticket.id, "conflict", "ticket changed since read; re-reading")
-                return None
-        # Chat and Jira go ahead even when Zendesk failed: an on-call page must not wait for
-        # Zendesk to recover.
-        for planned in actions:
+            for turn in acting:
+                for planned in turn.actions:
+                    self._mark_intended(planned)
+        self._write_desk(acting, report)
+        for turn in acting:
+            if not turn.conflicted:
+                self._act_outside(turn, report)
+        return [t for t in turns if t.learned or t.conflicted]
+
+    def _act_outside(self, turn: Turn, report: PassReport) -> None:
+        """Take the turn's links and chat messages, one at a time (neither has a batch),
+        with the ticket's id on every log line (the retry policy's included)."""
+        try:
+            with structlog.contextvars.bound_contextvars(ticket_id=turn.ticket.id):
+                self._act_outside_bound(turn, report)
+        except (StateError, LeaseLostError):  # no later ticket can be recorded either
+            raise
+        except Exception as error:  # one ticket's surprise must not starve the rest
+            self._crashed(turn.ticket, error, report)
+
+    def _act_outside_bound(self, turn: Turn, report: PassReport) -> None:
+        for planned in turn.actions:
             if isinstance(planned.action, ZENDESK_ACTIONS):
                 continue
             try:
-                detail, issue = self._perform(planned)
+                detail = self._perform(planned)
             except ServiceError as error:
                 self.recorder.failure([planned], error, report)
                 continue
-            with self.state.batch():  # the issue and its ledger entry land together
+            self.recorder.done(planned, report, detail)
+
+    def _crashed(self, ticket: Ticket, error: Exception, report: PassReport) -> None:
+        """Count a ticket whose turn ended in a surprise; it is due again next pass."""
+        report.crashed += 1
+        log.error("ticket.crashed", ticket_id=ticket.id, exc_info=error)
+        self.recorder.crashed(ticket.id, error)
+
+    def _mark_intended(self, planned: PlannedAction) -> None:
+        self.state.mark_intended(
+            at=self.clock(), ticket_id=planned.action.ticket_id, key=planned.key,
+            rule=planned.rule, action=planned.kind, reason=planned.reason)
+
+    def _file_issues(self, turns: Sequence[Turn], report: PassReport) -> None:
+        """File the batch's Jira issues: one search for those filed already (an earlier
+        attempt search shows now), one bulk create for the rest. A ticket whose issue is
+        filed or found has learned it (`Turn.learned`); its create is settled either way."""
+        creating = [(turn, planned) for turn in turns for planned in turn.actions
+                    if isinstance(planned.action, CreateJiraIssue)]
+        if not creating:
+            return
+        for turn, planned in creating:
+            turn.actions.remove(planned)
+        with self.state.batch():
+            for _, planned in creating:
+                self._mark_intended(planned)
+        try:
+            found = self.tracker.find_issues([turn.ticket.id for turn, _ in creating])
+        except ServiceError as error:
+            # Nothing was filed this pass (an earlier attempt was reconciled before it got
+            # here): once Jira is back, file at once instead of waiting out the search lag.
+            with self.state.batch():
+                for _, planned in creating:
+                    if isinstance(error, TransientError):
+                        self.state.forget_attempt(planned.key)
+                self.recorder.failure([planned for _, planned in creating], error, report)
+            return
+        to_file = []
+        with self.state.batch():
+            for turn, planned in creating:
+                issue = found.get(turn.ticket.id)
                 if issue is not None:
-                    self.state.record_jira_issue(ticket.id, issue, self.clock())
-                    learned = True
-                self.recorder.done(planned, report, detail)
-        return ticket, learned
+                    self._filed(turn, planned, issue, report)
+                    continue
+                # Stamp the attempt right before the create request: if its answer is lost,
+                # Jira's search lag is counted from here (see afterhours.reconcile).
+                self._mark_intended(planned)
+                to_file.append((turn, planned))
+        if not to_file:
+            return
+        results = self.tracker.create_issues(
+            [planned.action for _, planned in to_file if isinstance(planned.action,
+                                                                    CreateJiraIssue)])
+        with self.state.batch():  # each issue and its ledger entry land together
+            for (turn, planned), result in zip(to_file, results, strict=True):
+                if isinstance(result, JiraIssueRef):
+                    log.info("jira.issue_created", ticket_id=turn.ticket.id,
+                             issue_key=result.key)
+                    self._filed(turn, planned, result, report)
+                    continue
+                if isinstance(result, TransientError):
+                    # Refused before Jira acted on it (429, no connection): nothing to wait for.
+                    self.state.forget_attempt(planned.key)
+                self.recorder.failure([planned], result, report)
+
+    def _filed(self, turn: Turn, planned: PlannedAction, issue: JiraIssueRef,
+               report: PassReport) -> None:
+        self.state.record_jira_issue(turn.ticket.id, issue, self.clock())
+        self.recorder.done(planned, report, {"issue_key": issue.key, "issue_url": issue.url})
+        turn.learned = True
+
+    def _write_desk(self, turns: Sequence[Turn], report: PassReport) -> None:
+        """Write every turn's Zendesk changes in one batched update (one safe update per
+        ticket); each ticket's result settles its own entries."""
+        writes = [(turn, [p for p in turn.actions if isinstance(p.action, ZENDESK_ACTIONS)])
+                  for turn in turns]
+        writes = [(turn, changes) for turn, changes in writes if changes]
+        if not writes:
+            return
+        results = self.desk.update_tickets([
+            TicketWrite(turn.ticket, tuple(p.action for p in changes
+                                           if isinstance(p.action, ZENDESK_ACTIONS)))
+            for turn, changes in writes])
+        one_by_one = []
+        with self.state.batch():
+            for (turn, changes), result in zip(writes, results, strict=True):
+                error = result.error
+                if error is None:
+                    for planned in changes:
+                        self.recorder.done(planned, report)
+                    if result.updated_at is None:
+                        turn.stamp_known = False
+                    else:
+                        turn.ticket = replace(turn.ticket, updated_at=result.updated_at)
+                elif isinstance(error, ConflictError):
+                    self._conflicted(turn, changes, report)
+                elif isinstance(error, PermanentError) and len(changes) > 1:
+                    one_by_one.append((turn, changes))
+                else:
+                    self.recorder.failure(changes, error, report)
+        for turn, changes in one_by_one:
+            # One bad field (a group that does not exist, say) must not sink the priority
+            # and tags beside it: each change alone, so only the bad one fails.
+            for number, change in enumerate(changes):
+                try:
+                    turn.ticket = self._update_desk(turn.ticket, [change], report)
+                except ConflictError:
+                    self._conflicted(turn, changes[number:], report)
+                    break
+
+    def _conflicted(self, turn: Turn, changes: Sequence[PlannedAction],
+                    report: PassReport) -> None:
+        """An agent (or a lost answer of ours) changed the ticket since it was read: it is
+        re-read and re-planned from the ticket as it is, outside actions included."""
+        report.conflicts += 1
+        for planned in changes:  # each re-planned from the ticket re-read
+            self.metrics.action(planned.kind, "conflict")
+        self.recorder.record(turn.ticket.id, "conflict", "ticket changed since read; re-reading")
+        turn.conflicted = True
 
     def _reconcile(
         self, ticket: Ticket, actions: Sequence[PlannedAction], report: PassReport
@@ -140,40 +279,19 @@ class TicketActing:
                 self.recorder.done(planned, report)
         return replace(ticket, updated_at=updated_at)
 
-    def _perform(self, planned: PlannedAction) -> tuple[dict[str, Any], JiraIssueRef | None]:
+    def _perform(self, planned: PlannedAction) -> dict[str, Any]:
+        """Take one link or chat action; return its audit detail."""
         action = planned.action
-        if isinstance(action, CreateJiraIssue):
-            try:
-                issue = self.tracker.find_issue(action.ticket_id)
-            except TransientError:
-                # Nothing was filed this pass (an earlier attempt was reconciled before it got
-                # here): once Jira is back, file at once instead of waiting out the search lag.
-                self.state.forget_attempt(planned.key)
-                raise
-            if issue is None:
-                # Stamp the attempt right before the one create request: if its answer is lost,
-                # Jira's search lag is counted from here (see afterhours.reconcile).
-                self.state.mark_intended(
-                    at=self.clock(), ticket_id=action.ticket_id, key=planned.key,
-                    rule=planned.rule, action=planned.kind, reason=planned.reason)
-                try:
-                    issue = self.tracker.create_issue(action)
-                except TransientError:
-                    # Refused before Jira acted on it (429, no connection): nothing to wait for.
-                    self.state.forget_attempt(planned.key)
-                    raise
-                log.info("jira.issue_created", ticket_id=action.ticket_id, issue_key=issue.key)
-            return {"issue_key": issue.key, "issue_url": issue.url}, issue
         if isinstance(action, LinkJiraIssue):
             self.tracker.link_issue(action)
-            return {"issue_key": action.issue_key}, None
+            return {"issue_key": action.issue_key}
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
             text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
             self.notifier.notify(action.channel, text, key=planned.key)
             if action.claim is None:
-                return {"channel": action.channel}, None
-            return {"channel": action.channel, "group_named": named}, None
+                return {"channel": action.channel}
+            return {"channel": action.channel, "group_named": named}
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
 
     def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:

@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
                  state=service.state.where, leader=service.is_leader, once=args.once)
 
         def request_stop(signum: int, _: FrameType | None) -> None:
-            # Finish the ticket in hand, record it, then leave: nothing is cut half-way.
+            # Finish the batch in hand, record it, then leave: nothing is cut half-way.
             log.info("daemon.stopping", signal=signal.Signals(signum).name)
             service.stop.set()
 

@@ -1,13 +1,13 @@
-"""The service: one pass reads what changed, selects what is due, plans each such ticket,
-records the intents, acts, and records the outcomes.
+"""The service: one pass reads what changed, selects what is due, and settles it in batches
+of a hundred tickets: plan, record the intents, act, record the outcomes.
 
 1. read changes (afterhours.reading): the export's pages into the state, each stored
    ticket made due;
 2. select what is due (afterhours.wakeups): the tickets stored since, those whose wake-up
    has come, those with unsettled entries; after a policy change, every open ticket once;
-3. plan (domain.planner), with the wake-up recorded in the same transaction as the plan's
-   skips and superseded entries;
-4. to 6. record the intents, act and record the outcomes (afterhours.acting).
+3. plan each batch (afterhours.settling, domain.planner), with the wake-ups recorded in
+   the same transaction as the plans' skips and superseded entries;
+4. to 6. record the intents, act in batches and record the outcomes (afterhours.acting).
 The daemon's loop around the passes (the lease, the reload) is afterhours.daemon.
 """
 
@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
+from itertools import islice
 
 import structlog
 
 from afterhours import daemon
-from afterhours.acting import TicketActing
 from afterhours.adapters.lease import LeaseKeeper
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
 from afterhours.adapters.state import StateStore
 from afterhours.breaker import Breakers
 from afterhours.clock import Clock
 from afterhours.domain.model import Ticket
-from afterhours.domain.planner import plan_actions
-from afterhours.errors import LeaseLostError, ServiceError, StateError
+from afterhours.errors import LeaseLostError, StateError
 from afterhours.logs import correlated_pass
 from afterhours.ops.health import Health
 from afterhours.ops.metrics import Metrics
@@ -38,15 +36,15 @@ from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
 from afterhours.quarantine import Intake
 from afterhours.reading import read_changes
+from afterhours.settling import BatchSettling
 from afterhours.wakeups import Wakeups
 
 log = structlog.get_logger()
-# Rounds per ticket per pass: a re-read before an escalation, a re-read after a 409, and
-# a Jira issue created (a fact the link actions need) each call for planning once more.
-MAX_ROUNDS = 5
+# Tickets settled together: one Zendesk update_many job's worth.
+BATCH = 100
 
 
-class Service(TicketActing):
+class Service(BatchSettling):
     """Runs passes over Zendesk with the policy in force."""
 
     def __init__(
@@ -76,7 +74,7 @@ class Service(TicketActing):
         self.backfill = max(backfill, timedelta(minutes=2))
         # How long Jira's search may take to show a new issue (see afterhours.reconcile).
         self.search_lag = search_lag
-        # Set by SIGTERM: the pass stops after the ticket in hand (the retry policy's waits
+        # Set by SIGTERM: the pass stops after the batch in hand (the retry policy's waits
         # end early on the same event, see bootstrap).
         self.stop = stop or threading.Event()
         # What ops see (afterhours.ops): fresh ones unless the composition root shares its own.
@@ -109,27 +107,24 @@ class Service(TicketActing):
                                          metrics=self.metrics, stop=self.stop, report=report)
             self._close_out(report)
             self.wakeups.follow(self.policy)  # a new policy: every open ticket is due
-            for ticket in self.wakeups.due():
+            due = self.wakeups.due()
+            while tickets := list(islice(due, BATCH)):
                 # A lease lost mid-pass stops the acting at once: another replica goes on.
                 if self.stop.is_set() or not self.is_leader:
                     report.interrupted = True
                     break
-                self._settle_alone(ticket, report)
+                self._settle_chunk(tickets, report)
         return report
 
-    def _settle_alone(self, ticket: Ticket, report: PassReport) -> None:
-        """Settle one ticket with its id on every log line; a crash is counted, not raised."""
-        with structlog.contextvars.bound_contextvars(ticket_id=ticket.id):
-            if ticket.id in self._changed:
-                self.metrics.ticket_handled(ticket.updated_at)
-            try:
-                self._settle(ticket, report)
-            except (StateError, LeaseLostError):  # no later ticket can be recorded either
-                raise
-            except Exception as error:  # one ticket's surprise must not starve the rest
-                report.crashed += 1
-                log.exception("ticket.crashed", ticket_id=ticket.id)
-                self.recorder.crashed(ticket.id, error)
+    def _settle_chunk(self, tickets: list[Ticket], report: PassReport) -> None:
+        """Settle a batch of tickets; a surprise is counted against each, not raised."""
+        try:
+            self._settle_batch(tickets, report)
+        except (StateError, LeaseLostError):  # no later ticket can be recorded either
+            raise
+        except Exception as error:  # one batch's surprise must not starve the rest
+            for ticket in tickets:
+                self._crashed(ticket, error, report)
 
     def close(self) -> None:
         """Release the lease, close every adapter; the service is unusable afterwards."""
@@ -149,64 +144,3 @@ class Service(TicketActing):
         """Settle what was still pending on tickets an agent solved or closed meanwhile."""
         with self.state.batch():
             report.skipped += self.recorder.settle_closed()
-
-    def _settle(self, ticket: Ticket, report: PassReport) -> None:
-        """Plan, record the intents, act, record the outcomes; plan again (at most
-        MAX_ROUNDS times) when acting brought something new to plan from. Each plan's
-        wake-up is stored with its skips: the ticket stays due until then."""
-        refreshed = False
-        for round_number in range(MAX_ROUNDS):
-            plan = plan_actions(ticket, self.policy, self.clock(), self.state.history(ticket.id))
-            if not plan:
-                with self.state.batch():
-                    report.skipped += self.recorder.supersede(ticket.id, plan)
-                    self.state.set_wake(ticket.id, plan.wake_at)
-                return
-            if round_number == 0:
-                report.tickets_planned += 1
-            if not refreshed and any(p.rule.startswith("escalation:") for p in plan.actions):
-                # A metric set lags the reply it measures, and the export lags a minute: read
-                # the ticket afresh before paging anyone, then plan from that.
-                refreshed = True
-                fresh = self._refresh(ticket, required=False)
-                if fresh is None:
-                    return
-                if fresh != ticket:
-                    ticket = fresh
-                    continue
-            with self.state.batch():
-                report.skipped += self.recorder.supersede(ticket.id, plan)
-                for skip in plan.skips:
-                    self.recorder.record(ticket.id, "skipped", skip.reason, entry=skip)
-                    report.skipped += 1
-                # A plan with actions wakes at once: due again until the next plan says not.
-                self.state.set_wake(ticket.id, plan.wake_at)
-            if not plan.actions:
-                return
-            outcome = self._apply(ticket, plan.actions, report)
-            if outcome is None:
-                # An agent (or a lost answer of ours) changed the ticket since it was read:
-                # re-read and re-plan from the ticket as it is, outside actions included.
-                fresh = self._refresh(ticket, required=True)
-                if fresh is None:
-                    return
-                ticket = fresh
-                continue
-            ticket, learned = outcome
-            if not learned:
-                return
-
-    def _refresh(self, ticket: Ticket, *, required: bool) -> Ticket | None:
-        """The ticket as Zendesk has it now, kept as its snapshot; None when it is gone, or
-        when it cannot be read and `required` (else the snapshot will do)."""
-        try:
-            fresh = self.desk.fetch_ticket(ticket.id)
-        except ServiceError as error:
-            log.warning("ticket.refresh_failed", ticket_id=ticket.id, error=str(error))
-            return None if required else ticket
-        if fresh is None:  # deleted: nothing more to do for it
-            self.state.store_ticket(replace(ticket, status="deleted"))
-            self.recorder.record(ticket.id, "deleted", "the ticket no longer exists in Zendesk")
-            return None
-        self.state.store_ticket(fresh)
-        return fresh

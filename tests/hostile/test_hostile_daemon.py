@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from afterhours import service as service_module
+from afterhours import settling as settling_module
 from afterhours.bootstrap import build_service
 from afterhours.clock import ManualClock
 from afterhours.domain.model import Ticket
@@ -185,14 +185,14 @@ def test_a_ticket_that_cannot_be_processed_is_audited_and_skipped_and_the_pass_g
 ) -> None:
     bad = desk.file("App crashes", EVERY_TRICK)
     good = desk.file("Refund please", "twice charged")
-    plan = service_module.plan_actions
+    plan = settling_module.plan_actions
 
     def planner(ticket: Ticket, *args: Any) -> Any:
         if ticket.id == bad:
             raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
         return plan(ticket, *args)
 
-    monkeypatch.setattr(service_module, "plan_actions", planner)
+    monkeypatch.setattr(settling_module, "plan_actions", planner)
     for _ in range(2):
         report = desk.service.run_pass()
         assert report.crashed == 1

@@ -16,6 +16,7 @@ from afterhours.adapters.dryrun import (
     DryRunTicketDesk,
     ThrowawayState,
 )
+from afterhours.adapters.one_by_one import EachIssue, EachTicket
 from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.state import SqliteState
 from afterhours.domain.actions import (
@@ -35,7 +36,7 @@ TICKET = make_ticket(id=7, updated_at=SATURDAY_NIGHT + timedelta(minutes=5))
 FILE_IT = CreateJiraIssue(7, "ENG", "Bug", "Crash on login", issue_text(), ("zendesk-7",))
 
 
-class RecordingDesk:
+class RecordingDesk(EachTicket):
     """Serves one ticket and records every call made to it."""
 
     def __init__(self) -> None:
@@ -61,7 +62,7 @@ class RecordingDesk:
         self.calls.append("close")
 
 
-class RecordingTracker:
+class RecordingTracker(EachIssue):
     """Knows the issues in `filed` and records every call made to it."""
 
     def __init__(self, filed: dict[int, JiraIssueRef] | None = None) -> None:

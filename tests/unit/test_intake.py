@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from afterhours.adapters.one_by_one import EachTicket
 from afterhours.adapters.ports import ExportPage, MalformedTicket
 from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
@@ -24,7 +25,7 @@ POLICY = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.ya
 BAD = 9
 
 
-class ReadDesk:
+class ReadDesk(EachTicket):
     """Serves `pages` once; `fetch_ticket` answers from `current` or raises `fetch_error`."""
 
     def __init__(self, *pages: ExportPage) -> None:

@@ -6,8 +6,10 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from structlog.testing import capture_logs
 
+from afterhours import service as service_module
 from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.errors import LeaseLostError
@@ -81,9 +83,12 @@ def test_a_standby_runs_no_pass_until_it_takes_the_lease_over(state: StateStore)
     assert desk.updates  # the pass acted once it led
 
 
-def test_a_lease_lost_mid_pass_stops_acting_before_the_next_ticket(state: StateStore) -> None:
+def test_a_lease_lost_mid_pass_stops_acting_before_the_next_batch(
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_module, "BATCH", 1)  # a batch a ticket: three batches
     looks = iter(range(10**6))
-    keeper = FakeKeeper(lambda: next(looks) < 1)  # leads for the first ticket only
+    keeper = FakeKeeper(lambda: next(looks) < 1)  # leads for the first batch only
     desk, notifier = FakeDesk(tickets(3)), FakeNotifier()
     report = service_with(keeper, state, desk, notifier).run_pass()
     assert report.interrupted

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from afterhours.adapters.one_by_one import EachIssue, EachTicket
 from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
@@ -19,7 +20,12 @@ from afterhours.domain.actions import (
     ZendeskAction,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
-from afterhours.errors import AccessError, ConflictError, PermanentError, TransientError
+from afterhours.errors import (
+    AccessError,
+    ConflictError,
+    PermanentError,
+    TransientError,
+)
 from afterhours.policy import load_policy
 from afterhours.service import Service
 from factories import SATURDAY_NIGHT, make_ticket
@@ -27,7 +33,7 @@ from factories import SATURDAY_NIGHT, make_ticket
 POLICY = load_policy(Path(__file__).parents[1] / "fixtures" / "classic_policy.yaml").policy
 
 
-class FakeDesk:
+class FakeDesk(EachTicket):
     """Serves one export page and records updates; `fail` decides how an update fails."""
 
     def __init__(self, tickets: Sequence[Ticket]) -> None:
@@ -69,7 +75,7 @@ class FakeDesk:
         """Nothing to release."""
 
 
-class FakeTracker:
+class FakeTracker(EachIssue):
     """Files issues in a list."""
 
     def __init__(self) -> None:

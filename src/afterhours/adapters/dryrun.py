@@ -23,13 +23,11 @@ import structlog
 
 from afterhours.adapters.comments import contains_text
 from afterhours.adapters.migrations import schema_version
-from afterhours.adapters.one_by_one import create_each, fetch_each, find_each, update_each
+from afterhours.adapters.one_by_one import EachIssue, EachTicket
 from afterhours.adapters.ports import (
     ExportPage,
     IssueTracker,
     TicketDesk,
-    TicketWrite,
-    WriteResult,
 )
 from afterhours.adapters.sql import Database, open_database, sqlite_path
 from afterhours.adapters.sql_text import redact_url
@@ -43,7 +41,6 @@ from afterhours.domain.actions import (
     apply_changes,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
-from afterhours.errors import ServiceError
 
 log = structlog.get_logger()
 # A reserved top-level domain (RFC 2606): the URL of an issue that was never filed cannot
@@ -62,7 +59,7 @@ def describe_changes(changes: Sequence[ZendeskAction]) -> list[dict[str, Any]]:
     return described
 
 
-class DryRunTicketDesk:
+class DryRunTicketDesk(EachTicket):
     """Reads from the real desk; logs updates instead of making them.
 
     What a real update would have changed is laid over every later read, and an updated
@@ -104,14 +101,6 @@ class DryRunTicketDesk:
         self._unexported[ticket.id] = self._as_updated(ticket)
         return ticket.updated_at
 
-    def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
-        """Several tickets as they are now (see the port)."""
-        return fetch_each(self.fetch_ticket, ticket_ids)
-
-    def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
-        """Apply each write with safe_update (see the port)."""
-        return update_each(self.update_ticket, writes)
-
     def _as_updated(self, ticket: Ticket) -> Ticket:
         return apply_changes(ticket, self._changes.get(ticket.id, []))
 
@@ -120,7 +109,7 @@ class DryRunTicketDesk:
         self._desk.close()
 
 
-class DryRunIssueTracker:
+class DryRunIssueTracker(EachIssue):
     """Searches the real Jira; files nothing, answering with a key that is plainly not real."""
 
     def __init__(self, tracker: IssueTracker) -> None:
@@ -138,16 +127,6 @@ class DryRunIssueTracker:
             issue_type=action.issue_type, summary=action.summary, labels=list(action.labels),
         )
         return JiraIssueRef(key, f"{FAKE_JIRA_BASE}/{key}")
-
-    def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
-        """The issues filed for these tickets that search shows yet (see the port)."""
-        return find_each(self.find_issue, ticket_ids)
-
-    def create_issues(
-        self, actions: Sequence[CreateJiraIssue]
-    ) -> list[JiraIssueRef | ServiceError]:
-        """File each issue once (see the port)."""
-        return create_each(self.create_issue, actions)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Log the remote link."""

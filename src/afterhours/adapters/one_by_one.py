@@ -60,3 +60,45 @@ def create_each(
         except ServiceError as error:
             results.append(error)
     return results
+
+
+class EachTicket:
+    """The batched desk methods on top of a desk's single ones."""
+
+    def fetch_ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket as it is now (the subclass's own)."""
+        raise NotImplementedError
+
+    def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
+        """Apply the changes in one safe update (the subclass's own)."""
+        raise NotImplementedError
+
+    def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
+        """Several tickets as they are now, one read each."""
+        return fetch_each(self.fetch_ticket, ticket_ids)
+
+    def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
+        """Apply each write, one update each."""
+        return update_each(self.update_ticket, writes)
+
+
+class EachIssue:
+    """The batched tracker methods on top of a tracker's single ones."""
+
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """The issue filed for the ticket (the subclass's own)."""
+        raise NotImplementedError
+
+    def create_issue(self, action: CreateJiraIssue) -> JiraIssueRef:
+        """File the issue (the subclass's own)."""
+        raise NotImplementedError
+
+    def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
+        """The issues filed for these tickets, one search each."""
+        return find_each(self.find_issue, ticket_ids)
+
+    def create_issues(
+        self, actions: Sequence[CreateJiraIssue]
+    ) -> list[JiraIssueRef | ServiceError]:
+        """File each issue, one create each."""
+        return create_each(self.create_issue, actions)
