@@ -69,7 +69,7 @@ class JobPolling:
 
 
 @dataclass(frozen=True)
-class _Put:
+class TicketPut:
     """One ticket's update in a job, and the write it belongs to (its place in the call)."""
 
     index: int
@@ -92,10 +92,10 @@ def ticket_body(ticket_id: int, update: TicketUpdate, stamp: datetime | None) ->
     return body
 
 
-def jobs_of(puts: Sequence[_Put]) -> Iterator[list[_Put]]:
+def jobs_of(puts: Sequence[TicketPut]) -> Iterator[list[TicketPut]]:
     """The puts in jobs of at most MAX_TICKETS, in order, no ticket twice in one job (Zendesk
     would apply both at once; the later one is refused by its stamp, as one by one)."""
-    job: list[_Put] = []
+    job: list[TicketPut] = []
     for put in puts:
         if len(job) == MAX_TICKETS or any(p.ticket_id == put.ticket_id for p in job):
             yield job
@@ -179,8 +179,8 @@ class ZendeskBatch:
         order. A write with a public reply and notes takes a second job for its notes, once
         its first update is applied."""
         results = [WriteResult(write.ticket.id) for write in writes]
-        firsts: list[_Put] = []
-        seconds: list[_Put] = []
+        firsts: list[TicketPut] = []
+        seconds: list[TicketPut] = []
         for index, write in enumerate(writes):
             try:
                 updates = build_updates(write.changes, group_id=self.group_id,
@@ -188,11 +188,12 @@ class ZendeskBatch:
             except ServiceError as error:  # a name that does not resolve: this write alone
                 results[index] = WriteResult(write.ticket.id, error=error)
                 continue
-            firsts.append(_Put(index, write.ticket.id, ticket_body(
+            firsts.append(TicketPut(index, write.ticket.id, ticket_body(
                 write.ticket.id, updates[0], write.ticket.updated_at)))
             # The notes after a reply change nothing safe_update protects, and the stamp the
             # reply left is not told by update_many: sent without it.
-            seconds += [_Put(index, write.ticket.id, ticket_body(write.ticket.id, update, None))
+            seconds += [TicketPut(index, write.ticket.id,
+                                  ticket_body(write.ticket.id, update, None))
                         for update in updates[1:]]
         for index, outcome in self._run(firsts).items():
             results[index] = WriteResult(results[index].ticket_id, error=outcome)
@@ -209,14 +210,14 @@ class ZendeskBatch:
                     status=outcome.status))
         return results
 
-    def _run(self, puts: Sequence[_Put]) -> dict[int, ServiceError | None]:
+    def _run(self, puts: Sequence[TicketPut]) -> dict[int, ServiceError | None]:
         """Each put's outcome (None: applied), by its write's index."""
         outcomes: dict[int, ServiceError | None] = {}
         for job in jobs_of(puts):
             outcomes.update(self._job(job))
         return outcomes
 
-    def _job(self, puts: list[_Put]) -> dict[int, ServiceError | None]:
+    def _job(self, puts: list[TicketPut]) -> dict[int, ServiceError | None]:
         def send() -> Any:
             response = self.session.put(f"{self.origin}{UPDATE_MANY}",
                                         json={"tickets": [put.body for put in puts]})
