@@ -34,6 +34,7 @@ from afterhours.errors import (
     PermanentError,
     TransientError,
 )
+from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.zendesk import ZendeskTwin
@@ -46,11 +47,12 @@ SHOW_MANY = "GET /api/v2/tickets/show_many.json"
 
 
 def desk_for(twin: ZendeskTwin, sleeps: list[float] | None = None,
-             polling: JobPolling | None = None, attempts: int = 1) -> ZenpyTicketDesk:
+             polling: JobPolling | None = None, attempts: int = 1,
+             metrics: Metrics | None = None) -> ZenpyTicketDesk:
     """A desk whose waits are recorded, never slept."""
     waits = [] if sleeps is None else sleeps
     return ZenpyTicketDesk(
-        twin.base_url, "bot@example.com", "token", job_polling=polling,
+        twin.base_url, "bot@example.com", "token", job_polling=polling, metrics=metrics,
         retry=RetryPolicy(attempts=attempts, sleep=waits.append))
 
 
@@ -131,7 +133,8 @@ def test_a_job_still_working_is_polled_with_growing_waits_until_it_completes(
 ) -> None:
     ids = file_tickets(zendesk, requester, 2)
     sleeps: list[float] = []
-    desk = desk_for(zendesk, sleeps)
+    metrics = Metrics()
+    desk = desk_for(zendesk, sleeps, metrics=metrics)
     tickets = read(desk, ids)
     zendesk.jobs.polls_before_done = 3
 
@@ -140,6 +143,10 @@ def test_a_job_still_working_is_polled_with_growing_waits_until_it_completes(
     assert [r.error for r in results] == [None, None]
     assert sleeps == [0.5, 1.0, 2.0]  # the first poll at once
     assert zendesk.server.requests[JOB_STATUS] == 4
+    # One series for every job's polls, not one per job id.
+    assert metrics.registry.get_sample_value("afterhours_api_requests_total", {
+        "service": "zendesk", "endpoint": "GET /api/v2/job_statuses/{id}.json",
+        "status": "200"}) == 4
 
 
 def test_a_job_that_never_finishes_within_the_cap_leaves_its_outcomes_unknown(
