@@ -44,6 +44,8 @@ def value(metrics: Metrics, name: str, **labels: str) -> float | None:
         ("GET", "https://acme.atlassian.net/rest/api/3/search/jql?jql=labels%3Dzendesk-1",
          "GET /rest/api/3/search/jql"),
         ("GET", "https://x/objects/0f8fad5b-d9cb-469f-a165-70867728950e", "GET /objects/{id}"),
+        ("GET", "https://acme.zendesk.com/api/v2/job_statuses/8b726e606741012ffc2d782bcb7848fe.json",
+         "GET /api/v2/job_statuses/{id}.json"),
         (None, None, "GET /"),
     ],
 )

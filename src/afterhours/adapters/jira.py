@@ -14,8 +14,16 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
+from afterhours.adapters.jira_bulk import (
+    MAX_CREATES,
+    MAX_LABELS,
+    bulk_results,
+    chunks,
+    first_by_ticket,
+    labels_query,
+    post_bulk,
+)
 from afterhours.adapters.jira_http import connect
-from afterhours.adapters.one_by_one import create_each, find_each
 from afterhours.adapters.ports import ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
@@ -164,14 +172,49 @@ class JiraIssueTracker:
         return self._call("create_issue", create, once=True)
 
     def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
-        """The issues filed for these tickets that search shows yet (see the port)."""
-        return find_each(self.find_issue, ticket_ids)
+        """The issues filed for these tickets that search shows yet, by one search per 50
+        tickets (`labels in (...)`), the oldest for each ticket as with find_issue."""
+        found: dict[int, JiraIssueRef] = {}
+        for chunk in chunks(list(dict.fromkeys(ticket_ids)), MAX_LABELS):
+            keys = first_by_ticket(self._call("find_issues", self._labelled(chunk)), chunk)
+            found |= {ticket: JiraIssueRef(key, self.issue_url(key))
+                      for ticket, key in keys.items()}
+        return found
+
+    def _labelled(self, ticket_ids: Sequence[int]) -> Callable[[JIRA], list[tuple[str, Any]]]:
+        def search(jira: JIRA) -> list[tuple[str, Any]]:
+            # maxResults=0: every page, should duplicates fill more than one.
+            found = jira.enhanced_search_issues(labels_query(ticket_ids), maxResults=0,
+                                                fields="labels,summary")
+            return [(str(i.key), i.raw.get("fields", {}).get("labels") or ())
+                    for i in found or ()]
+
+        return search
 
     def create_issues(
         self, actions: Sequence[CreateJiraIssue]
     ) -> list[JiraIssueRef | ServiceError]:
-        """File each issue once (see the port)."""
-        return create_each(self.create_issue, actions)
+        """File each issue once, by bulk create (50 a request): per element the issue or Jira's
+        refusal of it; a lost answer or a 5xx leaves every element of its request unknown."""
+        results: list[JiraIssueRef | ServiceError] = []
+        for chunk in chunks(actions, MAX_CREATES):
+            results += self._create_in_bulk(chunk)
+        return results
+
+    def _create_in_bulk(
+        self, actions: Sequence[CreateJiraIssue]
+    ) -> list[JiraIssueRef | ServiceError]:
+        def create(jira: JIRA) -> tuple[int, Any]:
+            filed = [issue_fields(action, cloud=jira.deploymentType == "Cloud")
+                     for action in actions]
+            return post_bulk(jira, filed[0][0], [{"fields": fields} for _, fields in filed])
+
+        try:
+            # Once, as create_issue: a retry after a lost answer would file them all again.
+            status, body = self._call("create_issues", create, once=True)
+        except ServiceError as error:
+            return [error] * len(actions)
+        return bulk_results(status, body, len(actions), self.issue_url)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Upsert the remote link to the ticket; the stable globalId makes repeats harmless."""

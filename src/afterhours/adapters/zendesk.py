@@ -21,9 +21,9 @@ from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, ZenpyException
 
 from afterhours.adapters.comments import contains_text
-from afterhours.adapters.one_by_one import fetch_each, update_each
 from afterhours.adapters.ports import ExportPage, MalformedTicket, TicketWrite, WriteResult
 from afterhours.adapters.unsent import surely_unsent
+from afterhours.adapters.zendesk_batch import JobPolling, ZendeskBatch
 from afterhours.adapters.zendesk_http import BaseUrlTransport, classify, export_body, json_object
 from afterhours.adapters.zendesk_lookup import ZendeskLookups, valued_field_ids
 from afterhours.adapters.zendesk_parse import (
@@ -78,9 +78,10 @@ class ZenpyTicketDesk:
         metrics: Metrics | None = None,
         gate: BudgetGate | None = None,
         clock: Callable[[], float] = time.monotonic,
+        job_polling: JobPolling | None = None,
     ) -> None:
         """`gate`: the rate budget every request passes; `clock`: seconds, for how long
-        looked-up names are kept."""
+        looked-up names are kept; `job_polling`: how update_many jobs are followed."""
         self.base_url = base_url.rstrip("/")
         host = urlsplit(self.base_url).hostname or ""
         # A real account's URL names its subdomain; anything else (a twin) gets a stand-in.
@@ -99,6 +100,9 @@ class ZenpyTicketDesk:
         self._breaker = breaker
         self._page_size = page_size
         self._lookups = ZendeskLookups(self._client, self._call, clock)
+        self._batch = ZendeskBatch(
+            session, origin, ",".join(SIDELOADS), self._call, self._to_tickets, self.fetch_ticket,
+            self.group_id, self.agent_id, self._retry, job_polling or JobPolling())
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -270,12 +274,12 @@ class ZenpyTicketDesk:
         return stamp
 
     def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
-        """Several tickets as they are now (see the port)."""
-        return fetch_each(self.fetch_ticket, ticket_ids)
+        """Several tickets as they are now, by show_many (see the port and zendesk_batch)."""
+        return self._batch.fetch_tickets(ticket_ids)
 
     def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
-        """Apply each write with safe_update (see the port)."""
-        return update_each(self.update_ticket, writes)
+        """Apply each write with safe_update, by update_many jobs (see zendesk_batch)."""
+        return self._batch.update_tickets(writes)
 
     def _send(self, ticket_id: int, update: TicketUpdate, stamp: datetime) -> datetime:
         """One safe update; return the ticket's new updated_at."""

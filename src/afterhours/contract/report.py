@@ -19,10 +19,15 @@ AFTERHOURS_ENDPOINTS = (
     ("zendesk", "GET /api/v2/ticket_fields"),
     ("zendesk", "GET /api/v2/users/search"),
     ("zendesk", "GET /api/v2/users/{user_id}"),
+    # The batched reads and writes (adapters/zendesk_batch.py, jira_bulk.py).
+    ("zendesk", "GET /api/v2/tickets/show_many"),
+    ("zendesk", "PUT /api/v2/tickets/update_many"),
+    ("zendesk", "GET /api/v2/job_statuses/{job_status_id}"),
     ("jira", "GET /rest/api/3/serverInfo"),
     ("jira", "GET /rest/api/3/field"),
     ("jira", "GET /rest/api/3/search/jql"),
     ("jira", "POST /rest/api/3/issue"),
+    ("jira", "POST /rest/api/3/issue/bulk"),
     ("jira", "POST /rest/api/3/issue/{issueIdOrKey}/remotelink"),
     # check --live (afterhours.inspect.live) reads these to check the policy's Jira names.
     ("jira", "GET /rest/api/3/project/{projectIdOrKey}"),

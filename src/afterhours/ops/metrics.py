@@ -23,7 +23,8 @@ _PASS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 _LAG_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600)
 PASS_RESULTS = ("ok", "deferred", "failed", "interrupted", "crashed")
 _NUMBER = re.compile(r"\d+")
-_NUMBER_FILE = re.compile(r"\d+(\.\w+)")
+# An id with a suffix: tickets/4711.json, job_statuses/8b726e606741012ffc2d782bcb7848fe.json.
+_NUMBER_FILE = re.compile(r"(?:\d+|[0-9a-fA-F-]{16,})(\.\w+)")
 _JIRA_KEY = re.compile(r"[A-Z][A-Z0-9_]*-\d+")
 _OPAQUE = re.compile(r"[0-9a-fA-F-]{16,}")  # uuids, hashes, tokens in a path
 

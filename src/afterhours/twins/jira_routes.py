@@ -101,27 +101,14 @@ def _issue_routes(twin: JiraTwin) -> None:
 
     @route("POST", f"{API}/issue/bulk")
     def create_issues(request: Request) -> Response:
-        # Each element is created or refused on its own (failedElementNumber counts from 0);
-        # 201 when any was created, else 400, both answering CreatedIssues.
-        # A refused request as a whole answers CreatedIssues too, as the spec declares.
-        body = request.body if isinstance(request.body, dict) else {}
-        updates = body.get("issueUpdates")
-        if not isinstance(updates, list) or not updates:
-            return _refused_bulk("issueUpdates must list the issues to create.")
-        if len(updates) > BULK_CREATE_LIMIT:
-            return _refused_bulk(f"At most {BULK_CREATE_LIMIT} issues can be created in one "
-                                 "request.", failed=BULK_CREATE_LIMIT)
-        issues, errors = [], []
-        for number, update in enumerate(updates):
-            try:
-                issue = twin.create_issue(replace(request, body=update))
-            except HttpError as refused:
-                errors.append({"status": refused.response.status,
-                               "elementErrors": refused.response.body,
-                               "failedElementNumber": number})
-                continue
-            issues.append({"id": issue["id"], "key": issue["key"], "self": issue["self"]})
-        return Response(201 if issues else 400, {"issues": issues, "errors": errors})
+        return _create_in_bulk(twin, request, "2")
+
+    @route("POST", "/rest/api/3/issue/bulk")
+    def create_issues_v3(request: Request) -> Response:
+        # Cloud's v3: the same operation, each description in ADF.
+        if twin.deployment_type != "Cloud":
+            raise shapes.error(404, ["Data Center has no REST API v3."])
+        return _create_in_bulk(twin, request, "3")
 
     @route("POST", "/rest/api/3/issue")
     def create_issue_v3(request: Request) -> Response:
@@ -157,6 +144,30 @@ def _issue_routes(twin: JiraTwin) -> None:
             token=body.get("nextPageToken"), reconcile=body.get("reconcileIssues") or [],
         ))
 
+
+
+def _create_in_bulk(twin: JiraTwin, request: Request, api: str) -> Response:
+    """Bulk create on REST `api`: each element is created or refused on its own
+    (failedElementNumber counts from 0); 201 when any was created, else 400, both answering
+    CreatedIssues. A request refused as a whole answers CreatedIssues too, as the spec says."""
+    body = request.body if isinstance(request.body, dict) else {}
+    updates = body.get("issueUpdates")
+    if not isinstance(updates, list) or not updates:
+        return _refused_bulk("issueUpdates must list the issues to create.")
+    if len(updates) > BULK_CREATE_LIMIT:
+        return _refused_bulk(f"At most {BULK_CREATE_LIMIT} issues can be created in one "
+                             "request.", failed=BULK_CREATE_LIMIT)
+    issues, errors = [], []
+    for number, update in enumerate(updates):
+        try:
+            issue = twin.create_issue(replace(request, body=update), api=api)
+        except HttpError as refused:
+            errors.append({"status": refused.response.status,
+                           "elementErrors": refused.response.body,
+                           "failedElementNumber": number})
+            continue
+        issues.append({"id": issue["id"], "key": issue["key"], "self": issue["self"]})
+    return Response(201 if issues else 400, {"issues": issues, "errors": errors})
 
 
 def _link_routes(twin: JiraTwin) -> None:

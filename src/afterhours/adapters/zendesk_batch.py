@@ -1,0 +1,277 @@
+"""Zendesk's bulk ticket endpoints behind `TicketDesk.fetch_tickets` and `update_tickets`.
+
+Show Multiple Tickets reads 100 tickets a call, side-loads included. Update Many Tickets
+takes 100 tickets a job, each with its own changes, `safe_update` and `updated_stamp`, and
+answers a queued job whose status (`job_statuses/{id}`) is polled until it has one result
+per ticket. A job is sent once: its answer lost, its tickets' outcomes are unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+import requests
+import structlog
+
+from afterhours.adapters.ports import MalformedTicket, TicketWrite, WriteResult
+from afterhours.adapters.zendesk_http import json_object
+from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
+from afterhours.domain.model import Ticket
+from afterhours.errors import (
+    ConflictError,
+    MalformedTicketError,
+    OutcomeUnknownError,
+    PermanentError,
+    ServiceError,
+    TransientError,
+)
+from afterhours.retrying import RetryPolicy
+
+T = TypeVar("T")
+log = structlog.get_logger()
+SHOW_MANY = "/api/v2/tickets/show_many.json"
+UPDATE_MANY = "/api/v2/tickets/update_many.json"
+JOB_STATUS = "/api/v2/job_statuses/{id}.json"
+MAX_TICKETS = 100  # Zendesk's limit for both show_many and update_many
+FINISHED = frozenset({"completed", "failed", "killed"})
+_JOB_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_SERVICE = "zendesk"
+
+
+class Call(Protocol):
+    """The desk's `_call`: retry policy, breaker and error classification around `fn`."""
+
+    def __call__(self, operation: str, fn: Callable[[], T], *, once: bool = False) -> T: ...
+
+
+@dataclass(frozen=True)
+class JobPolling:
+    """How an update_many job is followed: polled at once, then after waits growing from
+    `first_wait` by `growth` up to `max_wait` seconds, for at most `total` seconds of waiting
+    in all; a job still unfinished then has unknown outcomes."""
+
+    first_wait: float = 0.5
+    growth: float = 2.0
+    max_wait: float = 8.0
+    total: float = 60.0
+
+    def waits(self) -> Iterator[float]:
+        """The wait before each poll after the first, while the total allows it."""
+        wait, spent = self.first_wait, 0.0
+        while spent + wait <= self.total:
+            yield wait
+            spent += wait
+            wait = min(wait * self.growth, self.max_wait)
+
+
+@dataclass(frozen=True)
+class TicketPut:
+    """One ticket's update in a job, and the write it belongs to (its place in the call)."""
+
+    index: int
+    ticket_id: int
+    body: dict[str, Any]
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def ticket_body(ticket_id: int, update: TicketUpdate, stamp: datetime | None) -> dict[str, Any]:
+    """The ticket as update_many takes it; with `stamp`, a safe update against it."""
+    body: dict[str, Any] = {"id": ticket_id, **update.fields}
+    if update.comment is not None:
+        body["comment"] = {"body": update.comment.body, "public": update.comment.public}
+    if stamp is not None:
+        body["safe_update"] = True
+        body["updated_stamp"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return body
+
+
+def jobs_of(puts: Sequence[TicketPut]) -> Iterator[list[TicketPut]]:
+    """The puts in jobs of at most MAX_TICKETS, in order, no ticket twice in one job (Zendesk
+    would apply both at once; the later one is refused by its stamp, as one by one)."""
+    job: list[TicketPut] = []
+    for put in puts:
+        if len(job) == MAX_TICKETS or any(p.ticket_id == put.ticket_id for p in job):
+            yield job
+            job = []
+        job.append(put)
+    if job:
+        yield job
+
+
+def result_error(result: object, ticket_id: int, job_id: str) -> ServiceError | None:
+    """What one job result means for its ticket: None when applied."""
+    if not isinstance(result, Mapping):
+        return OutcomeUnknownError(
+            _SERVICE, f"update_many job {job_id} reports no result for ticket {ticket_id}")
+    if result.get("success") is True:
+        return None
+    error, details = str(result.get("error") or ""), str(result.get("details") or "")
+    if not error and result.get("success") is not False:
+        return OutcomeUnknownError(
+            _SERVICE, f"update_many job {job_id} reports an unreadable result for ticket"
+            f" {ticket_id}")
+    said = f"{error}: {details}" if details else error
+    if error == "UpdateConflict" or "updated_stamp" in said or "safe update" in said.casefold():
+        return ConflictError(_SERVICE, f"the ticket changed since it was read ({said[:300]})",
+                             status=409)
+    return PermanentError(_SERVICE, f"ticket {ticket_id} refused: {said[:400]}")
+
+
+@dataclass(frozen=True)
+class ZendeskBatch:
+    """The bulk calls of one ZenpyTicketDesk: on its session, under its `call`, read by its
+    `read` (the export's parsing), names resolved by its lookups."""
+
+    session: requests.Session
+    origin: str
+    include: str  # the side-loads, as fetch_ticket asks for them
+    call: Call
+    read: Callable[[Mapping[str, Any]], tuple[list[Ticket], list[MalformedTicket]]]
+    fetch_one: Callable[[int], Ticket | None]
+    group_id: Callable[[str], int]
+    agent_id: Callable[[str], int]
+    retry: RetryPolicy  # its sleep (stop-aware in the daemon) and cancel pace the job polls
+    polling: JobPolling
+
+    def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
+        """Tickets as they are now, 100 a call: None for one Zendesk leaves out (deleted), and
+        one that cannot be read left out (logged as `zendesk.ticket_malformed`)."""
+        found: dict[int, Ticket | None] = {}
+        for chunk in _chunks(list(dict.fromkeys(ticket_ids)), MAX_TICKETS):
+            found.update(self._show_many(chunk))
+        return found
+
+    def _show_many(self, ids: Sequence[int]) -> dict[int, Ticket | None]:
+        def fetch() -> dict[str, Any]:
+            response = self.session.get(f"{self.origin}{SHOW_MANY}", params={
+                "ids": ",".join(str(i) for i in ids), "include": self.include})
+            response.raise_for_status()
+            answer = json_object(response)
+            if not isinstance(answer.get("tickets"), list):
+                raise TransientError(_SERVICE, "Zendesk answered show_many without its tickets",
+                                     status=response.status_code)
+            return answer
+
+        tickets, malformed = self.read(self.call("fetch_tickets", fetch))
+        found: dict[int, Ticket | None] = {t.id: t for t in tickets if t.id in ids}
+        unreadable = {bad.ticket_id for bad in malformed}
+        missing = [i for i in ids if i not in found and i not in unreadable]
+        if None in unreadable:
+            # A ticket without a usable id may be any of those missing: each is asked alone
+            # rather than taken for deleted.
+            for ticket_id in missing:
+                try:
+                    found[ticket_id] = self.fetch_one(ticket_id)
+                except MalformedTicketError:
+                    continue
+            return found
+        return found | dict.fromkeys(missing)
+
+    def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
+        """Each write with safe_update, in update_many jobs of 100; one result per write, in
+        order. A write with a public reply and notes takes a second job for its notes, once
+        its first update is applied."""
+        results = [WriteResult(write.ticket.id) for write in writes]
+        firsts: list[TicketPut] = []
+        seconds: list[TicketPut] = []
+        for index, write in enumerate(writes):
+            try:
+                updates = build_updates(write.changes, group_id=self.group_id,
+                                        agent_id=self.agent_id)
+            except ServiceError as error:  # a name that does not resolve: this write alone
+                results[index] = WriteResult(write.ticket.id, error=error)
+                continue
+            firsts.append(TicketPut(index, write.ticket.id, ticket_body(
+                write.ticket.id, updates[0], write.ticket.updated_at)))
+            # The notes after a reply change nothing safe_update protects, and the stamp the
+            # reply left is not told by update_many: sent without it.
+            seconds += [TicketPut(index, write.ticket.id,
+                                  ticket_body(write.ticket.id, update, None))
+                        for update in updates[1:]]
+        for index, outcome in self._run(firsts).items():
+            results[index] = WriteResult(results[index].ticket_id, error=outcome)
+        applied = [put for put in seconds if results[put.index].error is None]
+        for index, outcome in self._run(applied).items():
+            if outcome is not None:
+                ticket_id = results[index].ticket_id
+                # The reply is on the ticket, the notes may not be: the next pass must look
+                # (reconcile) before sending anything again, never repeat the reply.
+                log.warning("zendesk.update_partly_applied", ticket_id=ticket_id,
+                            error=str(outcome))
+                results[index] = WriteResult(ticket_id, error=OutcomeUnknownError(
+                    _SERVICE, f"the public reply was added; the notes after it failed: {outcome}",
+                    status=outcome.status))
+        return results
+
+    def _run(self, puts: Sequence[TicketPut]) -> dict[int, ServiceError | None]:
+        """Each put's outcome (None: applied), by its write's index."""
+        outcomes: dict[int, ServiceError | None] = {}
+        for job in jobs_of(puts):
+            outcomes.update(self._job(job))
+        return outcomes
+
+    def _job(self, puts: list[TicketPut]) -> dict[int, ServiceError | None]:
+        def send() -> Any:
+            response = self.session.put(f"{self.origin}{UPDATE_MANY}",
+                                        json={"tickets": [put.body for put in puts]})
+            response.raise_for_status()
+            return response.json()
+
+        try:
+            # Once: notes are not idempotent, and a job that landed would be applied twice.
+            queued = self.call("update_tickets", send, once=True)
+            job = self._follow(queued)
+        except ServiceError as error:
+            if isinstance(error, OutcomeUnknownError):
+                log.warning("zendesk.job_unsettled", tickets=len(puts), error=str(error))
+            return {put.index: error for put in puts}
+        by_id: dict[object, object] = {}
+        for result in job.get("results") or ():
+            if isinstance(result, Mapping):
+                by_id.setdefault(result.get("id"), result)
+        return {put.index: result_error(by_id.get(put.ticket_id), put.ticket_id, job["id"])
+                for put in puts}
+
+    def _follow(self, queued: object) -> Mapping[str, Any]:
+        """The job's final status, polled with growing waits; OutcomeUnknownError when it
+        cannot be followed to its end (an unreadable answer, a failed poll, the cap, a stop)."""
+        job = queued.get("job_status") if isinstance(queued, Mapping) else None
+        job_id = job.get("id") if isinstance(job, Mapping) else None
+        if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+            raise OutcomeUnknownError(_SERVICE, "update_many answered without a job id")
+        url = f"{self.origin}{JOB_STATUS.format(id=job_id)}"
+
+        def poll() -> Mapping[str, Any]:
+            response = self.session.get(url)
+            response.raise_for_status()
+            status = json_object(response).get("job_status")
+            if not isinstance(status, Mapping):
+                raise TransientError(_SERVICE, "Zendesk answered a job status without it",
+                                     status=response.status_code)
+            return status
+
+        waits = self.polling.waits()
+        while True:
+            try:
+                status = self.call("job_status", poll)
+            except ServiceError as error:
+                raise OutcomeUnknownError(
+                    _SERVICE, f"update_many job {job_id} was queued; following it failed: "
+                    f"{error}", status=error.status) from error
+            if status.get("status") in FINISHED:
+                return {**status, "id": job_id}
+            wait = next(waits, None)
+            if wait is None:
+                raise OutcomeUnknownError(_SERVICE, f"update_many job {job_id} did not finish"
+                                          f" within {self.polling.total:g} s")
+            self.retry.sleep(wait)
+            if self.retry.cancel is not None and self.retry.cancel.is_set():
+                raise OutcomeUnknownError(
+                    _SERVICE, f"stopping before update_many job {job_id} finished")
