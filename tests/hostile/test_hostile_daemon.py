@@ -99,9 +99,9 @@ def test_jira_cloud_gets_v3_adf_where_the_tricks_are_text_and_chat_gets_them_ine
     report = desk.service.run_pass()
     assert (report.crashed, report.failed, report.deferred) == (0, 0, 0)
 
-    # Cloud: one create on REST v3 (the contract plugin validates it against the spec).
-    assert jira.server.requests["POST /rest/api/3/issue"] == 1
-    assert jira.server.requests["POST /rest/api/2/issue"] == 0
+    # Cloud: one bulk create on REST v3 (the contract plugin validates it against the spec).
+    assert jira.server.requests["POST /rest/api/3/issue/bulk"] == 1
+    assert jira.server.requests["POST /rest/api/2/issue/bulk"] == 0
     (issue,) = jira.issues()
     ours = {desk.url("tickets", ticket), desk.url("organizations", desk.organization)}
     description = issue["fields"]["description"]
@@ -135,7 +135,7 @@ def test_jira_data_center_gets_v2_wiki_markup_escaped_in_full(
             assert desk.service.run_pass().clean
         finally:
             desk.service.close()
-        assert data_center.server.requests["POST /rest/api/2/issue"] == 1
+        assert data_center.server.requests["POST /rest/api/2/issue/bulk"] == 1
         (issue,) = data_center.issues()
     description = issue["fields"]["description"]
     ours = {desk.url("tickets", ticket), desk.url("organizations", desk.organization)}
