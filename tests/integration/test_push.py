@@ -162,6 +162,8 @@ def test_a_signed_delivery_is_handled_at_once_without_the_export(
     assert clock() == started  # no accelerated time passed at all, let alone the interval
     assert zendesk.server.requests[EXPORTS] == exports  # the push pass skipped the export
     assert push.deliveries("zendesk", "accepted") == 1
+    assert push.service.metrics.registry.get_sample_value(
+        "afterhours_ticket_handling_lag_seconds_bucket", {"le": "5.0"}) == 1
 
 
 def test_a_trigger_body_is_handled_as_well(push: Push, zendesk: ZendeskTwin) -> None:

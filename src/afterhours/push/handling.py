@@ -41,6 +41,8 @@ def take_pushed(service: Service, pushes: PushQueue) -> int:
             service.state.store_ticket(ticket)
             # Due now even when a snapshot as new was stored already (the export's).
             service.state.set_wake(ticket_id, now)
+            # The pass that plans it follows at once: push mode's lag, beside the poll's.
+            service.metrics.ticket_handled(ticket.updated_at)
             stored += 1
     log.info("push.taken", tickets=len(ids), stored=stored)
     return stored
