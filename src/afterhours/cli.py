@@ -1,5 +1,5 @@
 """The `afterhours` command: run | check | config | schema | explain | replay | audit | failed |
-retry | import-schedule | demo | twins | completion. Each returns an exit code."""
+retry | import-schedule | demo | twins | webhooks | completion. Each returns an exit code."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import structlog
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from afterhours import __version__
+from afterhours import __version__, daemon
 from afterhours.audit_command import add_audit
 from afterhours.bootstrap import build_reloader, build_service
 from afterhours.cli_grammar import (
@@ -48,6 +48,7 @@ from afterhours.parking import replan_on_change
 from afterhours.parking_commands import add_parked_commands
 from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
+from afterhours.push.mode import PushMode, push_mode
 from afterhours.redact import redacted_output
 from afterhours.settings import (
     LocalSettings,
@@ -57,6 +58,7 @@ from afterhours.settings import (
 )
 from afterhours.settings_report import settings_error_message, settings_problems
 from afterhours.twins_command import add_twins
+from afterhours.webhooks_command import add_webhooks
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -164,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="show the daemon's logs too")
     add_twins(_add(commands, "twins", "serve Zendesk, Jira and chat twins on 127.0.0.1 to try"
                    " every command offline", None, ("policy", "log_format")))
+    add_webhooks(_add(commands, "webhooks", "print what to configure in Zendesk and Jira for"
+                      " push mode", None, ("log_format",)))
     add_audit(_add(commands, "audit", "the audit trail, newest first", None,
                    ("state", "log_format")))
     add_explain_arguments(_add(
@@ -224,8 +228,11 @@ def _run(args: argparse.Namespace) -> int:
             replan_on_change(settings, service.state, service.clock, loaded)
 
         service.health.policy_in_force(loaded.sha256)
+        # `run --once` takes no pushes: nothing would take them from the queue.
+        push = PushMode() if args.once else push_mode(settings, service)
         if settings.http_listen:
-            server = start_server(settings.http_listen, service.health, service.metrics)
+            server = start_server(settings.http_listen, service.health, service.metrics,
+                                  push.routes)
         log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
                  state=service.state.where, leader=service.is_leader, once=args.once)
 
@@ -252,8 +259,8 @@ def _run(args: argparse.Namespace) -> int:
             reloader.request()
 
         signal.signal(signal.SIGHUP, request_reload)
-        service.run_forever(settings.poll_interval, before_pass=reloader.reload_if_changed,
-                            on_lead=take_office)
+        daemon.run_forever(service, settings.poll_interval, on_lead=take_office,
+                           before_pass=reloader.reload_if_changed, pushes=push.queue)
         return EXIT_OK
     except LeaseLostError as error:  # `run --once`: another replica took over mid-pass
         print(f"afterhours: {error}", file=sys.stderr)

@@ -1,5 +1,7 @@
 """The daemon's loop around the passes: the lease (only the leading replica runs them), the
-policy reload before each, and how long a failing state store is ridden out."""
+policy reload before each, how long a failing state store is ridden out, and push mode:
+between passes the loop wakes as soon as a pushed ticket waits (afterhours.push), stores it
+and runs a pass that skips the export; the export is still read every `interval`."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import structlog
 
 from afterhours.errors import LeaseLostError, StateError
 from afterhours.logs import correlated_pass
+from afterhours.push.handling import take_pushed
 
 if TYPE_CHECKING:
+    from afterhours.push.queue import PushQueue
     from afterhours.service import Service
 
 log = structlog.get_logger()
@@ -25,13 +29,14 @@ STANDBY_POLL = 0.1
 
 def run_forever(
     service: Service, interval: float, *, before_pass: Callable[[], object] | None = None,
-    on_lead: Callable[[], object] | None = None,
+    on_lead: Callable[[], object] | None = None, pushes: PushQueue | None = None,
 ) -> None:
     """Run passes every `interval` seconds until `service.stop` is set; `before_pass` runs
     first each time (the policy reloader: the policy only changes between passes).
     Only while this replica leads: a standby waits, and `on_lead` runs each time it
     starts to lead, before its first pass. A write refused by the fence (LeaseLostError)
-    makes it a standby again.
+    makes it a standby again. `pushes`: tickets pushed meanwhile are stored and planned at
+    once, by a pass without the export (or with it, when one is due anyway).
 
     StateError when the state store failed `MAX_STORE_FAILURES` passes in a row, or was
     still failing when told to stop: a daemon that cannot record must not look healthy.
@@ -39,11 +44,13 @@ def run_forever(
     store_error: StateError | None = None
     failures = 0
     leading = False
+    next_poll = 0.0  # time.monotonic() when the export is read next: at once
     while not service.stop.is_set():
         if not service.is_leader:
             leading = False
             _stand_by(service)
             continue
+        polling = time.monotonic() >= next_poll
         with correlated_pass():  # the reload before a pass, and its crash, carry its id
             try:
                 if not leading and on_lead is not None:
@@ -51,7 +58,11 @@ def run_forever(
                 leading = True
                 if before_pass is not None:
                     before_pass()
-                service.run_pass()
+                pushed = take_pushed(service, pushes) if pushes is not None else 0
+                if polling:
+                    service.run_pass()
+                elif pushed:
+                    service.run_pass(read_export=False)
                 store_error, failures = None, 0
             except LeaseLostError as error:
                 leading = False
@@ -65,10 +76,24 @@ def run_forever(
                     raise
             except Exception:  # a daemon outlives a bad pass; the next one starts afresh
                 log.exception("pass.crashed")
-        service.stop.wait(interval)
+        if polling:
+            next_poll = time.monotonic() + interval
+        _wait(service, pushes, next_poll)
     log.info("daemon.stopped")
     if store_error is not None:
         raise store_error
+
+
+def _wait(service: Service, pushes: PushQueue | None, until: float) -> None:
+    """Until `until` (time.monotonic()), a stop, or a pushed ticket waiting."""
+    while not service.stop.is_set():
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        if pushes is None:
+            service.stop.wait(left)
+        elif pushes.wait(min(left, STANDBY_POLL)):  # a stop is seen within STANDBY_POLL
+            return
 
 
 def _stand_by(service: Service) -> None:

@@ -20,8 +20,10 @@
     │       ├── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
     │       └── MalformedTicketError  Zendesk answered a ticket afterhours cannot read
     │                        (no id, no created_at...): quarantined, re-read each pass
-    └── LeaseLostError       another replica took the lease over: this one's fenced write
-                             is refused; it stops acting and waits as a standby
+    ├── LeaseLostError       another replica took the lease over: this one's fenced write
+    │                        is refused; it stops acting and waits as a standby
+    └── DeliveryRefusedError a pushed webhook delivery refused (afterhours.push): its HTTP
+                             status and why, never its content; nothing was queued
 """
 
 from __future__ import annotations
@@ -116,6 +118,17 @@ class LeaseLostError(AfterhoursError):
 
 class MalformedTicketError(PermanentError):
     """Zendesk answered a ticket without a field a decision needs, or with one unreadable."""
+
+
+class DeliveryRefusedError(AfterhoursError):
+    """A pushed delivery refused: `status` is the HTTP answer (401, 400, 413), `result` the
+    afterhours_webhook_deliveries_total label; the message names what is wrong, in words of
+    ours only (the delivery is untrusted: none of it is echoed)."""
+
+    def __init__(self, status: int, result: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.result = result
 
 
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -96,15 +96,17 @@ class Service(BatchSettling):
         lease, else while it holds the lease."""
         return self.lease is None or self.lease.is_leader
 
-    def run_pass(self) -> PassReport:
+    def run_pass(self, *, read_export: bool = True) -> PassReport:
         """Read what changed, then settle every ticket that is due once (or until stopped).
         Each log line of the pass carries its `pass_id`, and each about a ticket its
-        `ticket_id`."""
+        `ticket_id`. `read_export=False`: only what is due (pushed tickets stored just
+        before), sparing the export's own rate limit."""
         with correlated_pass(), observed_pass(self.metrics, self.health) as report:
             self.breakers.new_pass()
             intake = Intake(self.desk, self.state, self.recorder, self.clock)
-            self._changed = read_changes(intake, self.clock, backfill=self.backfill,
-                                         metrics=self.metrics, stop=self.stop, report=report)
+            self._changed = read_changes(
+                intake, self.clock, backfill=self.backfill, metrics=self.metrics,
+                stop=self.stop, report=report) if read_export else set()
             self._close_out(report)
             self.wakeups.follow(self.policy)  # a new policy: every open ticket is due
             due = self.wakeups.due()

@@ -34,7 +34,8 @@ from afterhours.redact import register
 STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # The secret settings, each of which may instead be read from a file that
 # AFTERHOURS_<NAME>_FILE names (as container secrets are mounted).
-SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url")
+SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url",
+                        "zendesk_webhook_secret", "jira_webhook_secret")
 LogLevel = Literal["debug", "info", "warning", "error"]
 # Settings whose value is one of a few words: any case is taken (AFTERHOURS_LOG_LEVEL=INFO).
 ENUM_SETTINGS = ("log_format", "log_level", "library_log_level")
@@ -222,7 +223,7 @@ class LocalSettings(BaseSettings):
         return value
 
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
-                     check_fields=False)
+                     "zendesk_webhook_secret", "jira_webhook_secret", check_fields=False)
     @classmethod
     def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         # An empty variable is no value (the default, or "is not set"); white space alone
@@ -289,6 +290,8 @@ class EnvironmentSecrets(LocalSettings):
     jira_email: str | None = None
     jira_token: SecretStr = SecretStr("")
     webhooks: Webhooks = Field(default_factory=dict)
+    zendesk_webhook_secret: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
 
 
 def register_environment_secrets() -> None:
@@ -351,9 +354,40 @@ class Settings(LocalSettings):
         " unset: no HTTP server",
     )
 
+    # Push mode (afterhours.push): each secret turns its route on.
+    zendesk_webhook_secret: SecretStr | None = Field(
+        None, description="the Zendesk webhook's signing secret; set: POST /webhooks/zendesk"
+        " takes signed deliveries (needs AFTERHOURS_HTTP_LISTEN)",
+    )
+    jira_webhook_secret: SecretStr | None = Field(
+        None, description="the secret of the Jira admin webhook; set: POST /webhooks/jira"
+        " takes signed issue events (needs AFTERHOURS_HTTP_LISTEN)",
+    )
+    webhook_window: float = Field(
+        300.0, gt=0, description="seconds a Zendesk delivery's signed timestamp may be from"
+        " now; outside it the delivery is refused as a replay",
+    )
+    webhook_max_bytes: int = Field(
+        1_000_000, ge=1, description="bytes a pushed delivery may hold; larger: refused (413)",
+    )
+    webhook_queue: int = Field(
+        1000, ge=1, description="pushed tickets (and Jira events) that may wait for the daemon;"
+        " beyond, deliveries are answered 429",
+    )
+
     @field_validator("http_listen")
     @classmethod
     def _listen_is_host_port(cls, value: str | None) -> str | None:
         if value is not None:
             parse_listen(value)  # a ValueError here names the expected form
         return value
+
+    @model_validator(mode="after")
+    def _push_needs_a_server(self) -> Self:
+        pushed = [f"AFTERHOURS_{n.upper()}" for n in ("zendesk_webhook_secret",
+                                                      "jira_webhook_secret")
+                  if getattr(self, n) is not None]
+        if pushed and not self.http_listen:
+            raise ValueError(f"{' and '.join(pushed)} set, but AFTERHOURS_HTTP_LISTEN is not:"
+                             " webhooks arrive on that server; set it, e.g. 0.0.0.0:8080")
+        return self

@@ -102,6 +102,12 @@ class Metrics:
             self.policy_reloads.labels(result)
         self.parked = Gauge(
             "afterhours_parked_actions", "Actions parked until a person acts", registry=r)
+        self.webhook_deliveries = Counter(
+            "afterhours_webhook_deliveries", "Pushed webhook deliveries by source and result",
+            ["source", "result"], registry=r)
+        self.webhook_queue = Gauge(
+            "afterhours_webhook_queue", "Pushed tickets (zendesk) and issue events (jira)"
+            " waiting for the daemon", ["source"], registry=r)
 
     def render(self) -> bytes:
         """The registry in Prometheus' text exposition format."""
@@ -162,6 +168,14 @@ class Metrics:
     def set_parked(self, count: int) -> None:
         """How many actions wait for a person now."""
         self.parked.set(count)
+
+    def webhook_delivery(self, source: str, result: str) -> None:
+        """Count one pushed delivery (afterhours.push.routes) by its result."""
+        self.webhook_deliveries.labels(source, result).inc()
+
+    def push_queued(self, source: str, count: int) -> None:
+        """How many pushed items from `source` wait for the daemon now."""
+        self.webhook_queue.labels(source).set(count)
 
     def set_leader(self, leader: bool) -> None:
         """Whether this replica holds the lease and acts."""

@@ -24,6 +24,7 @@ from afterhours.twins import jira_shapes as shapes
 from afterhours.twins._http import Request, Response, Twin, TwinServer
 from afterhours.twins.jira_issues import Project, validate
 from afterhours.twins.jira_routes import register
+from afterhours.twins.webhooks import JiraWebhook
 
 Clock = Callable[[], datetime]
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
@@ -115,6 +116,10 @@ class JiraTwin(Twin):
         """All issues (copies) in creation order."""
         with self.server.lock:
             return copy.deepcopy(list(self._issues.values()))
+
+    def webhook(self, url: str, secret: str) -> JiraWebhook:
+        """An admin webhook that delivers issue events to `url`, signed with `secret`."""
+        return JiraWebhook(self, url, secret)
 
     def remote_links(self, key: str) -> list[dict[str, Any]]:
         """The issue's remote links (copies)."""

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
+from afterhours.twins.webhooks import ZendeskWebhook
 from afterhours.twins.zendesk_bulk import JOB_STATUS, SHOW_MANY, UPDATE_MANY, Jobs, show_many
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
@@ -154,6 +155,11 @@ class ZendeskTwin(Twin):
         """The ticket's metric set, as the export side-loads it."""
         with self.server.lock:
             return self.state.metrics[ticket_id].as_json()
+
+    def webhook(self, url: str, secret: str, *, kind: str = "events") -> ZendeskWebhook:
+        """A webhook of this account that delivers to `url`, signed with `secret`: `events`
+        (subscribed to ticket events) or `trigger` (a trigger's {"ticket_id": ...} body)."""
+        return ZendeskWebhook(self, url, secret, kind=kind)
 
     # -- injected faults -------------------------------------------------------------------
 
