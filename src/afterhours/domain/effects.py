@@ -54,6 +54,8 @@ class PlanBuilder:
     skips: list[SkippedAction] = field(default_factory=list)
     priority_by: str | None = None  # the rule whose priority this plan sets
     wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
+    # (rule, key) of each step left out as settled, written down for verdicts only.
+    settled_seen: list[tuple[str, str]] | None = None
     # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
     # create, which changes no field), so each view applies the ones since the last, not
     # the whole plan again.
@@ -91,6 +93,8 @@ class PlanBuilder:
         """Plan `action` unless its key is already settled."""
         key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per action
         if key in self.history.settled:
+            if self.settled_seen is not None:
+                self.settled_seen.append((rule, key))
             return
         planned = PlannedAction(key, rule, reason, action)
         if self._replies is not None and isinstance(action, AddPublicReply):
@@ -112,6 +116,8 @@ class PlanBuilder:
         key = self.key(rule, step)
         if key not in self.history.settled:
             self.skips.append(SkippedAction(key, rule, reason))
+        elif self.settled_seen is not None:
+            self.settled_seen.append((rule, key))
 
     def note(self, rule: str, step: str, reason: str, body: str) -> None:
         """Plan an internal note that ends with its key, so a lost answer can be looked up."""

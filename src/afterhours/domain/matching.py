@@ -227,12 +227,14 @@ def _shorthands(match: Condition) -> list[Check]:
         checks.append(organization)
     if match.requester_domains:
         domains = {d.casefold().lstrip("@") for d in match.requester_domains}
+        listed_domains = ", ".join(match.requester_domains)
 
         def requester_domain(ticket: Ticket, held: list[str], failed: list[str], _: bool,
                              __: object) -> bool:
             domain = for_matching(email_domain(ticket.requester_email) or "").casefold()
             said = f"requester domain {domain!r}"
-            return _said(held, failed, domain in domains, said, said)
+            return _said(held, failed, domain in domains, said,
+                         f"{said} not in {listed_domains}")
 
         checks.append(requester_domain)
     return checks
@@ -242,11 +244,11 @@ def _set_shorthands(match: Condition) -> list[Check]:
     checks: list[Check] = []
     if match.tags:
         tags = frozenset(match.tags)
+        none = f"none of the tags {', '.join(match.tags)}"
 
         def tag(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
             common = sorted(ticket.tags & tags)
-            return _passed(held, failed, f"tag {common[0]!r}" if common else None,
-                           "none of the tags")
+            return _passed(held, failed, f"tag {common[0]!r}" if common else None, none)
 
         checks.append(tag)
     if match.channels:
