@@ -222,7 +222,9 @@ def _shorthands(match: Condition) -> list[Check]:
             org = ticket.organization
             return _said(held, failed,
                          org is not None and for_matching(org).casefold() in organizations,
-                         f"organization {org!r}", f"organization {org!r} not in {listed}")
+                         f"organization {org!r}",
+                         f"organization {org!r} not in {listed}" if org is not None
+                         else f"no organization (wanted {listed})")
 
         checks.append(organization)
     if match.requester_domains:
@@ -267,7 +269,8 @@ def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[s
         if value in allowed:
             held.append(f"{field} {value!r}")
             return True
-        failed.append(f"{field} {value!r} not in {listed}")
+        failed.append(f"{field} {value!r} not in {listed}" if value is not None
+                      else f"no {field} (wanted {listed})")
         return False
 
     return check

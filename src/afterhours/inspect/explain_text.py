@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from afterhours.domain.render import one_line
 from afterhours.domain.schedule import describe_moment
@@ -123,18 +124,17 @@ def _ladder(ladder: LadderView, policy: Policy) -> list[str]:
         lines.append(f"{_INDENT}the whole ladder stops once acknowledged: {ack}")
     for view in ladder.levels:
         lines += [f"    level {view.number}: {_level_rule(view.level)}",
-                  f"{_INDENT}due {_deadline(view, policy)}: {view.note}"]
+                  f"{_INDENT}{view.note}" if view.due is None else
+                  f"{_INDENT}due {_deadline(view, view.due, policy)}: {view.note}"]
     return lines
 
 
-def _deadline(view: LevelView, policy: Policy) -> str:
+def _deadline(view: LevelView, due_at: datetime, policy: Policy) -> str:
     """The level's first deadline, and the moment it counts from unless that is creation
     (or the deadline itself)."""
-    if view.due is None:
-        return "never"
-    due = describe_moment(view.due, policy.schedule)
+    due = describe_moment(due_at, policy.schedule)
     start = view.verdict.start
-    if view.level.from_ == "created" or start is None or start == view.due:
+    if view.level.from_ == "created" or start is None or start == due_at:
         return due
     counted = describe_moment(start, policy.schedule)
     return f"{due} (counted from {_FROM[view.level.from_]}, {counted})"
