@@ -17,6 +17,10 @@ the daemon's deadline index). Time enters a plan in two ways only:
 Whether a ticket arrived after hours is a fact of its creation time, and business minutes
 are added up exactly (domain.schedule), so neither adds a moment of its own. Nothing else in
 a plan reads `now`: the earliest candidate is when the plan can first differ (no cap).
+
+`plan_with_verdicts` runs this very code and writes down each decision as it is made (every
+rule's verdict, every level's deadline and stop: domain.verdicts), for `explain` and
+`replay`; `plan_actions`, the daemon's path, writes down nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The planner's verdicts: every rule and every ladder level, matched or not and why, with
 what each did to the plan. `planner.plan_with_verdicts` collects them as it plans, from the
-very decisions `plan_actions` makes, so `explain`, `replay` and the audit cannot drift from
-the daemon. The daemon's own path (`plan_actions`) collects nothing.
+very decisions `plan_actions` makes, so `explain` and `replay` cannot drift from the daemon
+(whose audit rows carry the same planner's reasons). The daemon's own path (`plan_actions`)
+collects nothing.
 """
 
 from __future__ import annotations
