@@ -11,10 +11,11 @@ import pytest
 
 from afterhours.adapters.state import AuditRow
 from afterhours.domain.model import History, Ticket
+from afterhours.domain.planner import plan_with_verdicts
 from afterhours.domain.schedule import is_business_time
 from afterhours.inspect.explain import Ledger, explain_ticket, explanation_to_json
 from afterhours.inspect.explain_text import render_explanation
-from afterhours.inspect.verdicts import hours_reason, judge
+from afterhours.inspect.verdicts import hours_reason
 from afterhours.policy import load_policy, parse_policy
 from factories import make_ticket as base_ticket
 
@@ -57,7 +58,8 @@ def test_a_range_to_midnight_is_written_as_2400() -> None:
 
 
 def test_first_match_marks_the_winner_and_the_rules_it_shadows() -> None:
-    verdicts = judge(make_ticket(subject="Production API is down"), SOP)
+    ticket = make_ticket(subject="Production API is down")
+    _, verdicts = plan_with_verdicts(ticket, SOP, ticket.created_at, History())
     statuses = [(v.name, v.status, v.shadowed_by) for v in verdicts.priority_rules]
     assert statuses == [
         ("p1-urgent", "won", None),

@@ -26,7 +26,7 @@ from afterhours.domain.actions import (
     SetPriority,
 )
 from afterhours.domain.model import History, JiraIssueRef, Ticket
-from afterhours.domain.planner import escalation_due, plan_actions
+from afterhours.domain.planner import escalation_due, plan_actions, plan_with_verdicts
 from afterhours.domain.schedule import is_business_time
 from afterhours.policy.model import Policy, Schedule
 from factories import make_ticket
@@ -327,6 +327,27 @@ def test_an_escalation_level_fires_once_as_time_moves_on(data: st.DataObject) ->
         assert due <= when
         stop = replied if level.until == "first_reply" else solved
         assert stop is None or when < stop
+
+
+@PROPERTIES
+@given(data=st.data())
+def test_the_verdicts_are_the_plans_own(data: st.DataObject) -> None:
+    """`explain`'s verdicts come from the very plan the daemon makes: the same actions and
+    skips, each owned by the one rule or level that made it."""
+    policy = data.draw(policies())
+    ticket = data.draw(tickets())
+    now = ticket.created_at + timedelta(minutes=data.draw(st.integers(0, 5 * 24 * 60)))
+    history = History()
+    if data.draw(st.booleans()):  # a pass already made: its steps settled
+        ticket, history = apply(plan_actions(ticket, policy, now, history), ticket, history)
+    plan, verdicts = plan_with_verdicts(ticket, policy, now, history)
+    assert plan == plan_actions(ticket, policy, now, history)
+    rules = [*verdicts.priority_rules, *verdicts.routes,
+             *(ladder.judged for ladder in verdicts.escalations)]
+    steps = [rule.steps for rule in rules] + [level.steps for level in verdicts.levels()]
+    assert sorted(p.key for s in steps for p in s.actions) == sorted(p.key for p in plan.actions)
+    assert sorted(k.key for s in steps for k in s.skips) == sorted(k.key for k in plan.skips)
+    event(f"levels: {sorted({level.state for level in verdicts.levels()})}")
 
 
 def staffed(moment: datetime, schedule: Schedule) -> bool:

@@ -8,7 +8,7 @@ once the earlier actions of the same plan have landed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from afterhours.domain import render
@@ -33,7 +33,7 @@ from afterhours.domain.model import History, Ticket
 from afterhours.domain.oncall import on_call_now
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
-from afterhours.policy.rules import ONCALL_PREFIX, Effects
+from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel
 from afterhours.policy.templates import PLACEHOLDERS, fill
 
 
@@ -54,6 +54,8 @@ class PlanBuilder:
     skips: list[SkippedAction] = field(default_factory=list)
     priority_by: str | None = None  # the rule whose priority this plan sets
     wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
+    # (rule, key) of each step left out as settled, written down for verdicts only.
+    settled_seen: list[tuple[str, str]] | None = None
     # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
     # create, which changes no field), so each view applies the ones since the last, not
     # the whole plan again.
@@ -91,6 +93,8 @@ class PlanBuilder:
         """Plan `action` unless its key is already settled."""
         key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per action
         if key in self.history.settled:
+            if self.settled_seen is not None:
+                self.settled_seen.append((rule, key))
             return
         planned = PlannedAction(key, rule, reason, action)
         if self._replies is not None and isinstance(action, AddPublicReply):
@@ -112,6 +116,8 @@ class PlanBuilder:
         key = self.key(rule, step)
         if key not in self.history.settled:
             self.skips.append(SkippedAction(key, rule, reason))
+        elif self.settled_seen is not None:
+            self.settled_seen.append((rule, key))
 
     def note(self, rule: str, step: str, reason: str, body: str) -> None:
         """Plan an internal note that ends with its key, so a lost answer can be looked up."""
@@ -144,7 +150,8 @@ class PlanBuilder:
             self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
         elif effects.tags:
             self.skip(rule, "add_tags", f"tags {', '.join(effects.tags)} already on the ticket")
-        present = tuple(t for t in effects.remove_tags if t in view.tags)
+        present = (tuple(t for t in effects.remove_tags if t in view.tags)
+                   if effects.remove_tags else ())
         if present:
             self.act(rule, "remove_tags", reason, RemoveTags(ticket_id, present))
         if effects.group is not None:
@@ -163,18 +170,20 @@ class PlanBuilder:
         if effects.reply is not None:
             body = fill(self.policy.templates[effects.reply], self.placeholders())
             self.act(rule, REPLY_STEP, reason, AddPublicReply(ticket_id, body))
+        if message is None:  # nothing to send: no notify: nor page:
+            return
         filing = self._filing(rule, effects)
-        if effects.notify is not None and message is not None:
+        if effects.notify is not None:
             self.act(rule, "notify", reason, self._message(
                 effects.notify, message, claim, filing))
-        if effects.page is not None and message is not None:
+        if effects.page is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
             text = render.page_message(message, shift)
             channel = team.channel or effects.page
             # A page never waits for Zendesk: it goes out with or without the group named.
-            paged = None if claim is None else replace(
-                claim, plain_text=render.page_message(claim.plain_text, shift))
+            paged = None if claim is None else Claim(
+                claim.key, claim.group, render.page_message(claim.plain_text, shift))
             self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
                      self._message(channel, text, paged, filing))
 
@@ -185,7 +194,9 @@ class PlanBuilder:
             return None
         planned = next((p.key for p in self.actions if isinstance(p.action, CreateJiraIssue)),
                        None)
-        if planned is None and getattr(effects, "jira", None) is not None:
+        # A level has no jira: (and asking pydantic for a field it lacks costs an exception).
+        if (planned is None and not isinstance(effects, EscalationLevel)
+                and getattr(effects, "jira", None) is not None):
             planned = self.key(rule, "create_jira_issue")
         return planned
 
@@ -201,7 +212,7 @@ class PlanBuilder:
             words = mentions + words
             return words if issue is None else render.with_issue(words, issue.key, issue.url)
 
-        claim = None if claim is None else replace(claim, plain_text=said(claim.plain_text))
+        claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
         return NotifyChannel(self.ticket.id, channel, said(text), claim, filing)
 
     def _assign(self, rule: str, reason: str, assignee: str) -> None:

@@ -13,7 +13,13 @@ from typing import Literal
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
-from afterhours.policy.rules import Acknowledgement, EscalationLevel
+from afterhours.policy.rules import (
+    Acknowledgement,
+    Escalation,
+    EscalationLevel,
+    level_key,
+    rule_key,
+)
 
 REPLY_STEP = "reply"
 # The ticket waits on the requester (pending) or needs nothing more: an answer was given.
@@ -62,6 +68,17 @@ def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> da
     if anchor is None:
         return None
     return add_minutes(anchor, level.after_minutes, level.clock, policy)
+
+
+def level_rule(ladder: Escalation, number: int, level: EscalationLevel, ticket: Ticket, *,
+               occurrence: int = 0) -> str:
+    """The rule name a level's actions are keyed under: one key per ladder, level, cycle
+    (a new customer comment starts a level measured from it again) and repeat."""
+    name = f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}"
+    if level.from_ == "last_customer_update":
+        anchor = ticket.last_customer_update_at or ticket.created_at
+        name += "@" + anchor.strftime("%Y%m%dT%H%M%S")
+    return name + (f"/repeat:{occurrence}" if occurrence else "")
 
 
 @dataclass(frozen=True)
@@ -113,16 +130,37 @@ def human_replied(ticket: Ticket, own: int) -> bool:
     return replies > own
 
 
-def stop_reason(ticket: Ticket, level: EscalationLevel, own: int) -> str | None:
-    """Why `level` is no longer needed for `ticket`, or None when it still is."""
-    if ticket.is_closed:
-        return f"the ticket is {ticket.status}"
-    if level.until == "solved" and ticket.solved_at is not None:
-        return "the ticket has been solved"
+@dataclass(frozen=True)
+class Stop:
+    """What made a level unnecessary: the event (its words as a lead says them), the reason
+    the planner gives, and when the event happened (None when the ticket does not say)."""
+
+    event: str
+    reason: str
+    at: datetime | None
+
+
+_CLOSING = {"solved": "solving", "closed": "closing", "deleted": "deletion"}
+
+
+def level_stop(ticket: Ticket, level: EscalationLevel, own: int) -> Stop | None:
+    """Why `level` is no longer needed for `ticket`, and the event that ended it: its `until`
+    when that happened (a reply comes before the solve), else the ticket's closing; None when
+    the level is still needed. The planner, `explain` and `replay` all ask this."""
     if level.until == "first_reply" and human_replied(ticket, own):
-        return "an agent has replied in public"
+        # Zendesk's first reply time is afterhours' own reply when that came first.
+        return Stop("the first reply", "an agent has replied in public",
+                    ticket.first_reply_at if own == 0 else None)
+    if ticket.is_closed:
+        # The export says when a ticket was solved, else only when it last changed.
+        return Stop(_CLOSING.get(ticket.status, "closing"), f"the ticket is {ticket.status}",
+                    ticket.solved_at or ticket.updated_at)
+    if level.until == "solved" and ticket.solved_at is not None:
+        return Stop("solving", "the ticket has been solved", ticket.solved_at)
     if level.until == "answered" and ticket.status in ANSWERED:
-        return f"the ticket is {ticket.status}: it waits on the requester"
+        # The export says when the ticket last changed, not when it went pending.
+        return Stop("an answer", f"the ticket is {ticket.status}: it waits on the requester",
+                    ticket.updated_at)
     return None
 
 

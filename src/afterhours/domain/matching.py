@@ -222,17 +222,21 @@ def _shorthands(match: Condition) -> list[Check]:
             org = ticket.organization
             return _said(held, failed,
                          org is not None and for_matching(org).casefold() in organizations,
-                         f"organization {org!r}", f"organization {org!r} not in {listed}")
+                         f"organization {org!r}",
+                         f"organization {org!r} not in {listed}" if org is not None
+                         else f"no organization (wanted {listed})")
 
         checks.append(organization)
     if match.requester_domains:
         domains = {d.casefold().lstrip("@") for d in match.requester_domains}
+        listed_domains = ", ".join(match.requester_domains)
 
         def requester_domain(ticket: Ticket, held: list[str], failed: list[str], _: bool,
                              __: object) -> bool:
             domain = for_matching(email_domain(ticket.requester_email) or "").casefold()
             said = f"requester domain {domain!r}"
-            return _said(held, failed, domain in domains, said, said)
+            return _said(held, failed, domain in domains, said,
+                         f"{said} not in {listed_domains}")
 
         checks.append(requester_domain)
     return checks
@@ -242,11 +246,11 @@ def _set_shorthands(match: Condition) -> list[Check]:
     checks: list[Check] = []
     if match.tags:
         tags = frozenset(match.tags)
+        none = f"none of the tags {', '.join(match.tags)}"
 
         def tag(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
             common = sorted(ticket.tags & tags)
-            return _passed(held, failed, f"tag {common[0]!r}" if common else None,
-                           "none of the tags")
+            return _passed(held, failed, f"tag {common[0]!r}" if common else None, none)
 
         checks.append(tag)
     if match.channels:
@@ -265,7 +269,8 @@ def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[s
         if value in allowed:
             held.append(f"{field} {value!r}")
             return True
-        failed.append(f"{field} {value!r} not in {listed}")
+        failed.append(f"{field} {value!r} not in {listed}" if value is not None
+                      else f"no {field} (wanted {listed})")
         return False
 
     return check

@@ -17,6 +17,10 @@ the daemon's deadline index). Time enters a plan in two ways only:
 Whether a ticket arrived after hours is a fact of its creation time, and business minutes
 are added up exactly (domain.schedule), so neither adds a moment of its own. Nothing else in
 a plan reads `now`: the earliest candidate is when the plan can first differ (no cap).
+
+`plan_with_verdicts` runs this very code and writes down each decision as it is made (every
+rule's verdict, every level's deadline and stop: domain.verdicts), for `explain` and
+`replay`; `plan_actions`, the daemon's path, writes down nothing.
 """
 
 from __future__ import annotations
@@ -32,27 +36,22 @@ from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.ladders import (
     acknowledged,
     escalation_due,
+    level_rule,
+    level_stop,
     occurrences,
-    stop_reason,
 )
 from afterhours.domain.matching import Prepared, Verdict, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
+from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
 from afterhours.policy.model import Policy, Schedule
-from afterhours.policy.rules import (
-    Escalation,
-    EscalationLevel,
-    PriorityRule,
-    Route,
-    level_key,
-    rule_key,
-)
+from afterhours.policy.rules import Escalation, EscalationLevel, PriorityRule, Route, rule_key
 from afterhours.policy.templates import fill
 
 R = TypeVar("R", PriorityRule, Route, Escalation)
-__all__ = ["Views", "escalation_due", "jira_label", "jira_tag", "level_rule", "note_marker",
-           "plan_actions", "plan_with_views", "tally_rule"]
+__all__ = ["Verdicts", "Views", "escalation_due", "jira_label", "jira_tag", "level_rule",
+           "note_marker", "plan_actions", "plan_with_verdicts", "tally_rule"]
 
 
 def jira_label(ticket_id: int) -> str:
@@ -88,62 +87,80 @@ class _Described:
         return format(str(self), spec)
 
 
-@dataclass(frozen=True)
-class Views:
-    """The ticket as each block saw it: routes see the priority block's changes made, and
-    ladders the routes' too."""
-
-    routes: Ticket
-    escalations: Ticket
-
-
 def plan_actions(ticket: Ticket, policy: Policy, now: datetime, history: History) -> Plan:
     """Decide what to do with `ticket` at `now`, leaving out what `history` says is settled."""
-    return plan_with_views(ticket, policy, now, history)[0]
+    return _plan(ticket, policy, now, history, None)
 
 
-def plan_with_views(ticket: Ticket, policy: Policy, now: datetime,
-                    history: History) -> tuple[Plan, Views]:
-    """`plan_actions`, and the ticket each block was matched against (for `explain`)."""
+def plan_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
+                       history: History) -> tuple[Plan, Verdicts]:
+    """`plan_actions`, and the verdict of every rule and level behind it (for `explain`,
+    `replay`): the same decisions, written down. A closed ticket plans nothing, but its
+    rules are still judged (and its levels stopped), to say what they would do."""
+    seen = Seen(ticket, policy)
+    plan = _plan(ticket, policy, now, history, seen)
+    return plan, seen.verdicts(plan)
+
+
+def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
+          seen: Seen | None) -> Plan:
     builder = PlanBuilder(ticket, history, policy, now)
-    views = Views(ticket, ticket)
-    if not ticket.is_closed:
+    planning = not ticket.is_closed
+    if seen is not None:
+        builder.settled_seen = seen.settled
+    if planning or seen is not None:
         arrived = _Arrival(not is_business_time(ticket.created_at, policy.schedule),
                            _Described(ticket.created_at, policy.schedule))
+        if seen is not None:
+            seen.arrival = Arrival(arrived.after_hours, str(arrived.when))
         block = policy.priority_rules
-        for rule, reason in _matching(builder, block.rules, block.match, "priority", arrived):
-            _plan_rule(builder, rule, "priority", reason)
+        for rule, reason in _matching(builder, block.rules, block.match, "priority", arrived,
+                                      record_hours=planning, seen=seen):
+            if planning:
+                _plan_rule(builder, rule, "priority", reason)
         # One priority from the priority block; a route or a level may still raise it later.
         builder.priority_by = None
         routes_view = builder.view
         for route, reason in _matching(builder, policy.routes.rules, policy.routes.match,
-                                       "route", arrived):
-            _plan_rule(builder, route, "route", reason)
-        views = Views(routes_view, builder.view)
+                                       "route", arrived, record_hours=planning, seen=seen):
+            if planning:
+                _plan_rule(builder, route, "route", reason)
+        if seen is not None:
+            seen.views = Views(routes_view, builder.view)
         builder.priority_by = None
         ladders = policy.escalations
         for ladder, reason in _matching(builder, ladders.rules, ladders.match, "escalation",
-                                        arrived, record_hours=False):
-            _plan_ladder(builder, ladder, reason)
+                                        arrived, record_hours=False, seen=seen):
+            # A closed ticket stops every level: its ladders plan nothing.
+            _plan_ladder(builder, ladder, reason, seen)
     wake_at = now if builder.actions else builder.wake_at
-    return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at), views
+    return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
 
 def _matching(
     builder: PlanBuilder, rules: Sequence[R], match: Literal["first", "all"], prefix: str,
-    arrived: _Arrival, *, record_hours: bool = True,
+    arrived: _Arrival, *, record_hours: bool = True, seen: Seen | None = None,
 ) -> list[tuple[R, str]]:
     view = builder.view
     found: list[tuple[R, str]] = []
     left_for_hours = False
+    every = seen is not None  # a verdict says every condition, not only the first that fails
     for rule, condition in zip(rules, _conditions(rules), strict=True):
-        verdict = condition.screen(view, arrived.after_hours, arrived.when)
+        if found and match == "first":
+            if seen is None:
+                break
+            # Not looked at by the plan; judged still, so a lead sees what a match shadows.
+            shadowed = condition.verdict(view, arrived.after_hours, arrived.when, every=True)
+            assert shadowed is not None  # noqa: S101  (every=True)
+            seen.judged(prefix, rule, condition, shadowed, found[0][0].name)
+            continue
+        verdict = condition.verdict(view, arrived.after_hours, arrived.when, every=every)
         if verdict is None:
             continue
+        if seen is not None:
+            seen.judged(prefix, rule, condition, verdict, None)
         if verdict.matched:
             found.append((rule, _because(verdict)))
-            if match == "first":
-                break
         elif record_hours and verdict.only_hours_failed and not left_for_hours:
             # The rule would have acted but for the clock: say once that it was left on
             # purpose, then go on, since a later rule without an hours condition may match.
@@ -204,39 +221,41 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
                  f"afterhours filed this ticket in Jira as {issue.key}: {issue.url}")
 
 
-def level_rule(ladder: Escalation, number: int, level: EscalationLevel, ticket: Ticket, *,
-               occurrence: int = 0) -> str:
-    """The rule name a level's actions are keyed under: one key per ladder, level, cycle
-    (a new customer comment starts a level measured from it again) and repeat."""
-    name = f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}"
-    if level.from_ == "last_customer_update":
-        anchor = ticket.last_customer_update_at or ticket.created_at
-        name += "@" + anchor.strftime("%Y%m%dT%H%M%S")
-    return name + (f"/repeat:{occurrence}" if occurrence else "")
-
-
 def tally_rule(rule: str) -> str:
     """A planner rule name without a level's cycle or repeat: what reports count it under."""
     base, _, _ = rule.partition("@")
     return base.split("/repeat:")[0]
 
 
-def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str) -> None:
+def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
+                 seen: Seen | None = None) -> None:
     policy, now = builder.policy, builder.now
     for number, level in enumerate(ladder.levels, start=1):
         view = builder.view
-        if stop_reason(view, level, builder.own_replies) is not None:
+        stop = level_stop(view, level, builder.own_replies)
+        if stop is not None:
+            if seen is not None:
+                seen.level(ladder, number, level, view, "stopped", stop=stop)
             continue
         occurrence, following = occurrences(view, level, policy, now)
         builder.wake_by(following)
         if occurrence is None:
+            if seen is not None:
+                seen.level(ladder, number, level, view,
+                           "never" if following is None else "pending", next_due=following)
             continue
         name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
         ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies)
         if ack is not None:
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
+            if seen is not None:
+                seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
+                           acknowledged=ack, why=_why(level, describe_moment(
+                               occurrence.due, policy.schedule), occurrence.number))
             continue
         why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
+        if seen is not None:  # "done" instead, once the plan shows every step was settled
+            seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
         message = (render.escalation_message(view, ladder.name, number, why, occurrence.number)
                    if level.notify is not None or level.page is not None else None)
         reason = f"{because}; {why}"

@@ -1,7 +1,9 @@
 """`explain`: everything afterhours thinks about one ticket at one moment, as plain data.
 
 Pure: the ticket, the ledger's history and audit rows come in; an `Explanation` goes out,
-which `explain_text` prints for a lead and `explanation_to_json` for a machine.
+which `explain_text` prints for a lead and `explanation_to_json` for a machine. Every verdict
+in it is the planner's own (`plan_with_verdicts`): nothing here decides again whether a rule
+matches, a level is due or what stopped it; only the ledger's rows are added.
 """
 
 from __future__ import annotations
@@ -12,22 +14,22 @@ from typing import Any, Literal
 
 from afterhours.adapters.state import AuditRow
 from afterhours.domain.actions import Plan
-from afterhours.domain.matching import evaluate
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.planner import (
-    escalation_due,
-    level_rule,
-    plan_with_views,
-    tally_rule,
-)
+from afterhours.domain.planner import plan_with_verdicts, tally_rule
 from afterhours.domain.schedule import describe_moment
-from afterhours.inspect.simulate import stopped_at
-from afterhours.inspect.verdicts import RuleVerdict, Verdicts, judge
+from afterhours.domain.verdicts import (
+    Applies,
+    LadderVerdict,
+    LevelVerdict,
+    RuleVerdict,
+    Steps,
+    Verdicts,
+)
+from afterhours.inspect.verdicts import hours_reason
 from afterhours.inspect.words import describe_action, describe_delta, iso, level_actions
 from afterhours.policy.model import Escalation, EscalationLevel, Policy
 
-LevelState = Literal["fired", "settled", "stopped", "due", "pending", "never"]
-Applies = Literal["yes", "after this plan", "no"]
+LevelState = Literal["fired", "settled", "stopped", "acknowledged", "due", "pending", "never"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class LevelView:
     due: datetime | None
     state: LevelState
     note: str
+    verdict: LevelVerdict
 
 
 @dataclass(frozen=True)
@@ -69,60 +72,61 @@ class Explanation:
     policy: Policy
     now: datetime
     verdicts: Verdicts
+    arrival_why: str  # the schedule fact behind the planner's after-hours verdict
     ladders: tuple[LadderView, ...]
     plan: Plan
     ledger: Ledger
 
 
 def explain_ticket(ticket: Ticket, policy: Policy, now: datetime, ledger: Ledger) -> Explanation:
-    """Judge every rule on `ticket`, plan at `now` against the ledger, and place each deadline."""
-    plan, views = plan_with_views(ticket, policy, now, ledger.history)
-    verdicts = judge(ticket, policy, views)
-    # Ladders are matched on the ticket as this plan's earlier changes leave it; a ladder
-    # keyed on the priority this plan sets applies "after this plan", and says so.
-    ladders = []
-    for ladder, judged in zip(policy.escalations.rules, verdicts.escalations, strict=True):
-        applies: Applies = "no"
-        if judged.status == "applies":
-            applies = "yes" if evaluate(
-                ladder.when, ticket, after_hours=verdicts.arrival.after_hours,
-                when=verdicts.arrival.when,
-            ).matched else "after this plan"
-        levels = () if applies == "no" else _levels(
-            views.escalations, ladder, policy, now=now, ledger=ledger, applies=applies)
-        ladders.append(LadderView(judged, applies, levels, ladder))
-    return Explanation(ticket, policy, now, verdicts, tuple(ladders), plan, ledger)
+    """Plan `ticket` at `now` against the ledger, keeping the planner's verdict on every rule
+    and level, and place each level against the ledger's record."""
+    plan, verdicts = plan_with_verdicts(ticket, policy, now, ledger.history)
+    why = hours_reason(ticket.created_at, policy.schedule,
+                       after_hours=verdicts.arrival.after_hours)
+    ladders = tuple(_ladder(ladder, policy, now, ledger) for ladder in verdicts.escalations)
+    return Explanation(ticket, policy, now, verdicts, why, ladders, plan, ledger)
 
 
-def _levels(
-    ticket: Ticket, ladder: Escalation, policy: Policy, *, now: datetime, ledger: Ledger,
-    applies: Applies,
-) -> tuple[LevelView, ...]:
-    views = []
-    for number, level in enumerate(ladder.levels, start=1):
-        rule = level_rule(ladder, number, level, ticket)
-        due = escalation_due(ticket, level, policy)
-        done = [row for row in ledger.audit
-                if tally_rule(row.rule or "") == tally_rule(rule) and row.outcome == "done"]
-        stop = stopped_at(ticket, level)
-        state: LevelState
-        if done:
-            state, note = "fired", f"already fired {local_stamp(done[0].at, policy)}"
-        elif any(key.startswith(f"ticket:{ticket.id}/{rule}/") for key in ledger.history.settled):
-            state, note = "settled", "already settled in the ledger (skipped or failed)"
-        elif stop is not None:
-            event = {"first_reply": "the first reply", "answered": "an answer",
-                     "solved": "solving"}[level.until]
-            state, note = "stopped", f"stopped by {event} {describe_moment(stop, policy.schedule)}"
-        elif due is None:
-            state, note = "never", "never: the schedule has no open hours to count"
-        elif now >= due:
-            fires = "once the planned changes are made" if applies == "after this plan" else "now"
-            state, note = "due", f"due {describe_delta(now - due)} ago: fires {fires}"
-        else:
-            state, note = "pending", f"not yet due: in {describe_delta(due - now)}"
-        views.append(LevelView(number, level, due, state, note))
-    return tuple(views)
+def _ladder(ladder: LadderVerdict, policy: Policy, now: datetime, ledger: Ledger) -> LadderView:
+    levels = () if ladder.applies == "no" else tuple(
+        _level(level, ladder.applies, policy, now, ledger) for level in ladder.levels)
+    return LadderView(ladder.judged, ladder.applies, levels, ladder.ladder)
+
+
+def _level(verdict: LevelVerdict, applies: Applies, policy: Policy, now: datetime,
+           ledger: Ledger) -> LevelView:
+    """The planner's verdict on a level in words, with what the ledger recorded of it."""
+    state, note = _standing(verdict, applies, policy, now, ledger)
+    if state in ("fired", "settled", "acknowledged") and verdict.next_due is not None:
+        note += f"; next repeat in {describe_delta(verdict.next_due - now)}"
+    return LevelView(verdict.number, verdict.level, verdict.due, state, note, verdict)
+
+
+def _standing(verdict: LevelVerdict, applies: Applies, policy: Policy, now: datetime,
+              ledger: Ledger) -> tuple[LevelState, str]:
+    done = [row for row in ledger.audit if row.outcome == "done"]
+    stop, occurrence = verdict.stop, verdict.occurrence
+    if stop is not None:
+        said = (f"stopped by {stop.event} {describe_moment(stop.at, policy.schedule)}"
+                if stop.at is not None else f"stopped: {stop.reason}")
+        fired = [row for row in done if tally_rule(row.rule or "") == tally_rule(verdict.rule)]
+        return "stopped", said + (f" (it fired {local_stamp(fired[0].at, policy)})"
+                                  if fired else "")
+    if verdict.state in ("never", "acknowledged"):
+        return verdict.state, (f"never: {verdict.why}" if verdict.state == "never" else
+                               f"{verdict.acknowledged}: nothing is sent while it holds")
+    if occurrence is None:  # pending: the planner says when it falls due
+        left = "" if verdict.next_due is None else f" in {describe_delta(verdict.next_due - now)}"
+        return "pending", f"not yet due:{left}"
+    this = [row for row in done if row.rule == verdict.rule]
+    if this:  # this very occurrence (a repeat counts on its own) did act
+        return "fired", f"already fired {local_stamp(this[0].at, policy)}"
+    if verdict.state == "done":
+        return "settled", "already settled in the ledger (skipped or failed)"
+    fires = "once the planned changes are made" if applies == "after this plan" else "now"
+    repeat = f"repeat {occurrence.number} " if occurrence.number else ""
+    return "due", f"{repeat}due {describe_delta(now - occurrence.due)} ago: fires {fires}"
 
 
 def local_stamp(stamp: str, policy: Policy) -> str:
@@ -148,7 +152,8 @@ def explanation_to_json(explained: Explanation) -> dict[str, Any]:
         },
         "now": iso(explained.now),
         "time_zone": schedule.time_zone,
-        "arrival": {"after_hours": arrival.after_hours, "when": arrival.when, "why": arrival.why},
+        "arrival": {"after_hours": arrival.after_hours, "when": arrival.when,
+                    "why": explained.arrival_why},
         "priority_rules": [_verdict_json(v) for v in explained.verdicts.priority_rules],
         "routes": [_verdict_json(v) for v in explained.verdicts.routes],
         "escalations": [
@@ -167,6 +172,7 @@ def explanation_to_json(explained: Explanation) -> dict[str, Any]:
                         "due_local": None if view.due is None else describe_moment(
                             view.due, schedule),
                         "state": view.state, "note": view.note,
+                        **_level_verdict_json(view.verdict),
                     }
                     for view in ladder.levels
                 ],
@@ -192,6 +198,31 @@ def _verdict_json(judged: RuleVerdict) -> dict[str, Any]:
         "rule": judged.rule, "name": judged.name, "status": judged.status,
         "matched": judged.verdict.matched, "held": list(judged.verdict.held),
         "failed": list(judged.verdict.failed), "shadowed_by": judged.shadowed_by,
+        **_steps_json(judged.steps),
+    }
+
+
+def _level_verdict_json(verdict: LevelVerdict) -> dict[str, Any]:
+    """The planner's own verdict on a level: what `state` and `note` above are said from."""
+    occurrence, stop = verdict.occurrence, verdict.stop
+    return {
+        "rule": verdict.rule, "verdict": verdict.state, "start_at": iso(verdict.start),
+        "occurrence": None if occurrence is None else {
+            "repeat": occurrence.number, "due_at": iso(occurrence.due)},
+        "next_due_at": iso(verdict.next_due),
+        "stop": None if stop is None else {
+            "event": stop.event, "reason": stop.reason, "at": iso(stop.at)},
+        "acknowledged": verdict.acknowledged, "why": verdict.why or None,
+        **_steps_json(verdict.steps),
+    }
+
+
+def _steps_json(steps: Steps) -> dict[str, Any]:
+    return {
+        "actions": [{"key": p.key, "kind": p.kind, "what": describe_action(p.action)}
+                    for p in steps.actions],
+        "skips": [{"key": s.key, "reason": s.reason} for s in steps.skips],
+        "settled": list(steps.settled),
     }
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from afterhours.domain.render import one_line
 from afterhours.domain.schedule import describe_moment
-from afterhours.inspect.explain import Explanation, LadderView, Ledger, local_stamp
-from afterhours.inspect.verdicts import RuleVerdict
-from afterhours.inspect.words import describe_action, level_actions
+from afterhours.domain.verdicts import RuleVerdict
+from afterhours.inspect.explain import Explanation, LadderView, Ledger, LevelView, local_stamp
+from afterhours.inspect.words import describe_action, level_actions, rule_actions
 from afterhours.policy.model import EscalationLevel, Policy
+from afterhours.policy.rules import Rule
 
 _INDENT = "       "
 
@@ -15,10 +19,11 @@ _INDENT = "       "
 def render_explanation(explained: Explanation) -> str:
     """The explanation as a readable report, ending with a newline."""
     lines = _ticket(explained)
-    lines += _block("Priority rules: the first rule that matches wins",
+    policy = explained.policy
+    lines += _block("Priority rules", policy.priority_rules.match, policy.priority_rules.rules,
                     explained.verdicts.priority_rules, "no priority rule matches")
-    lines += _block("Routes: the first route that matches wins", explained.verdicts.routes,
-                    "no route matches")
+    lines += _block("Routes", policy.routes.match, policy.routes.rules,
+                    explained.verdicts.routes, "no route matches")
     lines += _ladders(explained)
     lines += _plan(explained)
     lines += _ledger(explained.ledger, explained.policy)
@@ -41,7 +46,7 @@ def _ticket(explained: Explanation) -> list[str]:
         "",
         f"Arrival: {'AFTER HOURS' if arrival.after_hours else 'in business hours'},"
         f" created {arrival.when}",
-        f"  because {arrival.why}.",
+        f"  because {explained.arrival_why}.",
     ]
     if ticket.is_closed:
         lines.append(f"  The ticket is {ticket.status}: afterhours plans nothing for it; the rules"
@@ -49,14 +54,22 @@ def _ticket(explained: Explanation) -> list[str]:
     return lines
 
 
-def _block(title: str, block: tuple[RuleVerdict, ...], none_won: str) -> list[str]:
-    lines = ["", f"{title}:"]
+# How a block picks its rules, as its title says it.
+_MATCH = {"first": "the first rule that matches wins", "all": "every rule that matches acts"}
+
+
+def _block(title: str, match: str, rules: Sequence[Rule], block: tuple[RuleVerdict, ...],
+           none_won: str) -> list[str]:
+    what = _MATCH[match].replace("rule", "route") if title == "Routes" else _MATCH[match]
+    lines = ["", f"{title}: {what}:"]
     if not block:
         return [*lines, "  (none in the policy)"]
-    for number, judged in enumerate(block, start=1):
+    for number, (rule, judged) in enumerate(zip(rules, block, strict=True), start=1):
         if judged.status == "won":
-            lines.append(f"  {number}. {judged.name}: WON")
+            lines.append(f"  {number}. {judged.name}: {'WON' if match == 'first' else 'MATCHED'}")
             lines += _reasons(judged)
+            lines.append(f"{_INDENT}does: {', '.join(rule_actions(rule)) or 'nothing'}")
+            lines += _settled(judged)
         elif judged.status == "not matched":
             lines.append(f"  {number}. {judged.name}: not matched")
             lines += _reasons(judged)
@@ -69,6 +82,12 @@ def _block(title: str, block: tuple[RuleVerdict, ...], none_won: str) -> list[st
     return lines
 
 
+def _settled(judged: RuleVerdict) -> list[str]:
+    # Steps the planner left out because the ledger has them: done (or skipped) before.
+    steps = [key.rpartition("/")[2] for key in judged.steps.settled]
+    return [f"{_INDENT}already done (ledger): {', '.join(steps)}"] if steps else []
+
+
 def _reasons(judged: RuleVerdict) -> list[str]:
     verdict = judged.verdict
     if not verdict.held and not verdict.failed:
@@ -79,7 +98,9 @@ def _reasons(judged: RuleVerdict) -> list[str]:
 
 
 def _ladders(explained: Explanation) -> list[str]:
-    lines = ["", "Escalation ladders: every ladder that matches applies:"]
+    every = explained.policy.escalations.match == "all"
+    lines = ["", "Escalation ladders: " + ("every ladder that matches applies:" if every else
+                                           "the first ladder that matches applies:")]
     if not explained.ladders:
         return [*lines, "  (none in the policy)"]
     for ladder in explained.ladders:
@@ -89,7 +110,9 @@ def _ladders(explained: Explanation) -> list[str]:
 
 def _ladder(ladder: LadderView, policy: Policy) -> list[str]:
     name = ladder.verdict.name
-    if ladder.applies == "yes":
+    if ladder.verdict.status == "not considered":
+        lines = [f"  {name}: not considered ({ladder.verdict.shadowed_by} applies first)"]
+    elif ladder.applies == "yes":
         lines = [f"  {name}: applies"]
     elif ladder.applies == "after this plan":
         lines = [f"  {name}: applies once the planned changes below are made"]
@@ -100,12 +123,21 @@ def _ladder(ladder: LadderView, policy: Policy) -> list[str]:
     if ladder.levels and ack:
         lines.append(f"{_INDENT}the whole ladder stops once acknowledged: {ack}")
     for view in ladder.levels:
-        due = "never" if view.due is None else describe_moment(view.due, policy.schedule)
-        lines += [
-            f"    level {view.number}: {_level_rule(view.level)}",
-            f"{_INDENT}due {due}: {view.note}",
-        ]
+        lines += [f"    level {view.number}: {_level_rule(view.level)}",
+                  f"{_INDENT}{view.note}" if view.due is None else
+                  f"{_INDENT}due {_deadline(view, view.due, policy)}: {view.note}"]
     return lines
+
+
+def _deadline(view: LevelView, due_at: datetime, policy: Policy) -> str:
+    """The level's first deadline, and the moment it counts from unless that is creation
+    (or the deadline itself)."""
+    due = describe_moment(due_at, policy.schedule)
+    start = view.verdict.start
+    if view.level.from_ == "created" or start is None or start == due_at:
+        return due
+    counted = describe_moment(start, policy.schedule)
+    return f"{due} (counted from {_FROM[view.level.from_]}, {counted})"
 
 
 # Where a level's minutes count from, and what stops it, as the policy language means them.
@@ -155,8 +187,9 @@ def _why_nothing(explained: Explanation) -> str:
     if explained.ticket.is_closed:
         return f"the ticket is {explained.ticket.status}"
     verdicts = explained.verdicts
-    matched = any(v.status in ("won", "applies")
-                  for v in (*verdicts.priority_rules, *verdicts.routes, *verdicts.escalations))
+    matched = any(v.status in ("won", "applies") for v in (
+        *verdicts.priority_rules, *verdicts.routes, *(ladder.judged for ladder in
+                                                       verdicts.escalations)))
     if not matched:
         return "no rule applies to this ticket"
     return "what the rules ask for is done, in place, or not yet due"

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from afterhours.domain.actions import Plan
-from afterhours.domain.model import History, Ticket
-from afterhours.domain.planner import plan_with_views, tally_rule
-from afterhours.inspect.simulate import as_arrived, replay_plan
-from afterhours.inspect.verdicts import judge
+from afterhours.domain.model import Ticket
+from afterhours.domain.planner import tally_rule
+from afterhours.inspect.simulate import replay_with_verdicts
 from afterhours.inspect.words import describe_action
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import level_key, rule_key
@@ -92,12 +91,9 @@ class Outcome:
 
 def replay_ticket(ticket: Ticket, policy: Policy, now: datetime) -> Outcome:
     """What `policy` would have done with `ticket` from its arrival until `now`."""
-    plan = replay_plan(ticket, policy, now)
-    arrived = as_arrived(ticket)
-    _, views = plan_with_views(arrived, policy, arrived.created_at, History())
-    verdicts = judge(arrived, policy, views)
+    plan, verdicts = replay_with_verdicts(ticket, policy, now)
     winners = {v.rule for v in (*verdicts.priority_rules, *verdicts.routes) if v.status == "won"}
-    ladders = {v.rule for v in verdicts.escalations if v.status == "applies"}
+    ladders = {v.judged.rule for v in verdicts.escalations if v.judged.status == "applies"}
     hours = {s.rule for s in plan.skips if _held_by_hours(s.key)}
     acted = {tally_rule(p.rule) for p in plan.actions} | {
         tally_rule(s.rule) for s in plan.skips if not _held_by_hours(s.key)}

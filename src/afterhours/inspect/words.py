@@ -19,7 +19,7 @@ from afterhours.domain.actions import (
     SetPriority,
 )
 from afterhours.domain.render import one_line
-from afterhours.policy.rules import EscalationLevel
+from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, JiraTarget, Rule
 
 
 def describe_action(action: Action) -> str:
@@ -72,16 +72,46 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+def effect_words(effects: Effects) -> list[str]:
+    """Everything a rule or level says it does, in plain words (a level's note aside: see
+    `level_actions`)."""
+    does = [f"page {effects.page} (whoever is on call)"] if effects.page else []
+    does += [f"notify {effects.notify}"] if effects.notify else []
+    does += [f"priority {effects.priority.value}"] if effects.priority else []
+    does += [f"group {effects.group}"] if effects.group else []
+    if effects.assignee:
+        team = effects.assignee.removeprefix(ONCALL_PREFIX)
+        does.append(f"assignee whoever is on call for {team}" if team != effects.assignee
+                    else f"assignee {effects.assignee}")
+    does += [f"tags {', '.join(effects.tags)}"] if effects.tags else []
+    does += [f"remove tags {', '.join(effects.remove_tags)}"] if effects.remove_tags else []
+    does += [f"public reply {effects.reply}"] if effects.reply else []
+    jira: JiraTarget | None = getattr(effects, "jira", None)
+    if jira is not None:
+        does.append(_jira_words(jira))
+    return does
+
+
+def _jira_words(jira: JiraTarget) -> str:
+    said = f"file in Jira: {jira.issue_type} in {jira.project}, labels zendesk-<id>"
+    said += "".join(f", {label}" for label in jira.labels)
+    said += f", components {', '.join(jira.components)}" if jira.components else ""
+    if jira.priority:
+        said += ", Jira priority " + ", ".join(
+            f"{zendesk} {named}" for zendesk, named in jira.priority.items())
+    return said
+
+
+def rule_actions(rule: Rule) -> list[str]:
+    """Everything a priority rule or route does when it acts, in plain words."""
+    return effect_words(rule) + (["internal note “" + one_line(rule.note, 40) + "”"]
+                                 if rule.note else [])
+
+
 def level_actions(level: EscalationLevel) -> list[str]:
-    """Everything a level does when it acts, in plain words."""
-    does = [f"page {level.page} (whoever is on call)"] if level.page else []
-    does += [f"notify {level.notify}"] if level.notify else []
-    does += [f"priority {level.priority.value}"] if level.priority else []
-    does += [f"group {level.group}"] if level.group else []
-    does += [f"assignee {level.assignee}"] if level.assignee else []
-    does += [f"tags {', '.join(level.tags)}"] if level.tags else []
-    does += [f"remove tags {', '.join(level.remove_tags)}"] if level.remove_tags else []
-    does += [f"public reply {level.reply}"] if level.reply else []
+    """Everything a level does when it acts, in plain words: always a note, its own or
+    afterhours' saying why."""
+    does = effect_words(level)
     does.append("internal note “" + one_line(level.note, 40) + "”" if level.note
                 else "internal note")
     return does
