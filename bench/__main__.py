@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows))
     print()
     print(summary(rows))
+    print()
+    print(f"the daemon's first pass over {sizes.changed:,} new tickets, requests by endpoint:")
+    for service, counts in results.first.by_endpoint.items():
+        for endpoint, count in sorted(counts.items(), key=lambda item: -item[1]):
+            print(f"  {service:8} {count:6,}  {endpoint}")
     return 0
 
 

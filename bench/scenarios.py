@@ -32,6 +32,7 @@ class FirstPass:
     written: int  # tickets the pass changed in Zendesk
     filed: int  # Jira issues it created
     figures: PassFigures
+    by_endpoint: dict[str, dict[str, int]]  # the requests per service and endpoint
 
     @property
     def minimum_zendesk(self) -> int:
@@ -98,18 +99,19 @@ def first_pass(world: World, state_db: Path, tickets: int) -> FirstPass:
     """File `tickets` new tickets at 19:00 and run the daemon's first pass at 19:05."""
     world.file_mix(tickets)
     world.clock.set(FIRST_PASS)
-    before, updates = world.requests(), len(world.log)
+    before, updates, issues = world.requests(), len(world.log), len(world.jira.issues())
     with DaemonProcess(world.daemon_environment(state_db), FIRST_PASS) as daemon:
         figures = daemon.run_pass(FIRST_PASS)
         daemon.stop()
     after = world.requests()
     sent = diff(after, before)
     written = len({u.ticket_id for u in world.log.since(updates)})
-    created = after["jira"] - before["jira"]
-    # Jira Cloud is created through v3 (ADF), Data Center through v2: count both.
-    filed = created["POST /rest/api/3/issue"] + created["POST /rest/api/2/issue"]
+    # Issues filed, however they were asked for (one create each, or in bulk).
+    filed = len(world.jira.issues()) - issues
+    by_endpoint = {service: dict(after[service] - before[service])
+                   for service in ("zendesk", "jira")}
     return FirstPass(tickets, sent["zendesk"], sent["jira"], figures.wall, written, filed,
-                     figures)
+                     figures, by_endpoint)
 
 
 def baseline_poll(tickets: int) -> BaselinePoll:

@@ -57,6 +57,8 @@ class Turn:
     conflicted: bool = False  # changed under us: re-read, then plan again
     learned: bool = False  # a Jira issue filed or found: plan again with it
     actions: list[PlannedAction] = field(default_factory=list)
+    # Keys reconcile settled or holds back this pass: not taken again if planned again.
+    held: set[str] = field(default_factory=set)
 
 
 class TicketActing:
@@ -71,25 +73,30 @@ class TicketActing:
     recorder: Recorder
     search_lag: timedelta
 
-    def _act_on(self, turns: Sequence[Turn], report: PassReport) -> list[Turn]:
-        """Act on every turn's actions; return the turns to plan again: those that learned
-        of their Jira issue (planned again before anything else is done for them) and those
-        an agent changed under us (re-read first)."""
+    def _file_first(self, turns: Sequence[Turn], report: PassReport) -> list[Turn]:
+        """Settle what interrupted attempts already did, then file the Jira issues; return
+        the turns that learned of their issue, to be planned again with it before anything
+        else is done for them (their link, tag and note then go with their other changes)."""
         for turn in turns:
             learned, settled = self._reconcile(turn.ticket, turn.actions, report)
             turn.actions = [a for a in turn.actions if a.key not in settled]
+            turn.held |= settled
             turn.learned = learned
         self._file_issues([t for t in turns if not t.learned], report)
-        acting = [t for t in turns if not t.learned]
+        return [t for t in turns if t.learned]
+
+    def _act_rest(self, turns: Sequence[Turn], report: PassReport) -> list[Turn]:
+        """Record the intents, write Zendesk for every turn at once, then links and chat;
+        return the turns an agent changed under us (to re-read and plan again)."""
         with self.state.batch():  # committed before any side effect: write-ahead
-            for turn in acting:
+            for turn in turns:
                 for planned in turn.actions:
                     self._mark_intended(planned)
-        self._write_desk(acting, report)
-        for turn in acting:
+        self._write_desk(turns, report)
+        for turn in turns:
             if not turn.conflicted:
                 self._act_outside(turn, report)
-        return [t for t in turns if t.learned or t.conflicted]
+        return [t for t in turns if t.conflicted]
 
     def _act_outside(self, turn: Turn, report: PassReport) -> None:
         """Take the turn's links and chat messages, one at a time (neither has a batch),

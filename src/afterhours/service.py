@@ -1,5 +1,5 @@
 """The service: one pass reads what changed, selects what is due, and settles it in batches
-of a hundred tickets: plan, record the intents, act, record the outcomes.
+of up to a thousand tickets: plan, record the intents, act, record the outcomes.
 
 1. read changes (afterhours.reading): the export's pages into the state, each stored
    ticket made due;
@@ -40,8 +40,9 @@ from afterhours.settling import BatchSettling
 from afterhours.wakeups import Wakeups
 
 log = structlog.get_logger()
-# Tickets settled together: one Zendesk update_many job's worth.
-BATCH = 100
+# Tickets settled together: ten update_many jobs of 100, queued and followed together (see
+# adapters/zendesk_batch.py). A stop or a lost lease takes effect between batches.
+BATCH = 1000
 
 
 class Service(BatchSettling):

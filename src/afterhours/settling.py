@@ -4,13 +4,13 @@
    stamp an earlier write of this pass made unknown, is read afresh first (one
    `fetch_tickets` for all of them) and planned again from what Zendesk has now;
 2. record every plan's skips, superseded entries and wake-up, in one transaction;
-3. act (afterhours.acting): reconcile interrupted attempts, file the Jira issues, record
-   the intents, write Zendesk, then links and chat;
-4. a ticket that learned something while acting (a Jira issue filed or found) or that an
-   agent changed under us (a conflict, re-read in one batch) goes round again, at most
-   MAX_ROUNDS times; the others are settled for this pass.
+3. act (afterhours.acting): reconcile interrupted attempts and file the Jira issues; a
+   ticket that learned its issue (filed or found) is planned again at once with it; then
+   record the intents, write Zendesk for the whole batch, then links and chat;
+4. a ticket an agent changed under us (a conflict, re-read in one batch) goes round again,
+   at most MAX_ROUNDS times; the others are settled for this pass.
 
-So a batch of a hundred tickets costs a handful of requests, not a few hundred, and a
+So a batch of a thousand tickets costs a few dozen requests, not a few thousand, and a
 ticket still never bounces between the store and the services action by action.
 """
 
@@ -30,8 +30,7 @@ from afterhours.outcomes import PassReport
 from afterhours.policy.model import Policy
 
 log = structlog.get_logger()
-# Rounds per ticket per pass: a Jira issue filed (a fact the link, tag and note need) and a
-# re-read after a 409 each call for planning once more.
+# Rounds per ticket per pass: each re-read after a 409 calls for planning once more.
 MAX_ROUNDS = 5
 
 
@@ -71,10 +70,26 @@ class BatchSettling(TicketActing):
         planned = self._plan_each(turns, report)
         planned = self._read_afresh(planned, report)
         planned = self._record_plans(planned, report)
+        self._take_actions(planned)
+        learned = self._file_first([item.turn for item in planned], report)
+        if learned:
+            # Planned again with the issue (pure; the stamps are untouched so far), so a
+            # bug's link, tag and note go out in the same write as its triage.
+            planned = [item for item in planned if not item.turn.learned]
+            again = self._record_plans(self._plan_each(learned, report), report)
+            self._take_actions(again)
+            planned += again
         if not planned:
             return []
-        again = self._act(planned, report)
-        return self._reread_changed(again)
+        return self._reread_changed(self._act_rest([item.turn for item in planned], report))
+
+    @staticmethod
+    def _take_actions(planned: Sequence[Planned]) -> None:
+        """Give each turn its plan's actions, but those reconcile dealt with this pass."""
+        for item in planned:
+            turn = item.turn
+            turn.learned = False
+            turn.actions = [a for a in item.plan.actions if a.key not in turn.held]
 
     def _plan_each(self, turns: Sequence[Turn], report: PassReport) -> list[Planned]:
         """Plan every ticket; one that the planner cannot handle is counted and left due."""
@@ -153,13 +168,6 @@ class BatchSettling(TicketActing):
                 # A plan with actions wakes at once: due again until the next plan says not.
                 self.state.set_wake(ticket_id, plan.wake_at)
         return [item for item in planned if item.plan.actions]
-
-    def _act(self, planned: list[Planned], report: PassReport) -> list[Turn]:
-        """Act on the plans; return the turns to plan again (learned or conflicted)."""
-        turns = [item.turn for item in planned]
-        for item in planned:
-            item.turn.actions = list(item.plan.actions)
-        return self._act_on(turns, report)
 
     def _reread_changed(self, again: list[Turn]) -> list[Turn]:
         """Re-read, in one batch, the tickets an agent changed under us; the others going

@@ -43,6 +43,7 @@ pytestmark = pytest.mark.integration
 
 UPDATE_MANY = "PUT /api/v2/tickets/update_many.json"
 JOB_STATUS = "GET /api/v2/job_statuses/{id}.json"
+JOB_STATUSES = "GET /api/v2/job_statuses/show_many.json"
 SHOW_MANY = "GET /api/v2/tickets/show_many.json"
 
 
@@ -103,7 +104,8 @@ def test_250_writes_go_out_in_3_jobs_and_each_ticket_settles_on_its_own(
     assert "p1" in zendesk.ticket(ids[0])["tags"]
     assert zendesk.ticket(ids[7])["priority"] is None  # the agent's version stands
     assert zendesk.server.requests[UPDATE_MANY] == 3
-    assert zendesk.server.requests[JOB_STATUS] == 3
+    assert zendesk.server.requests[JOB_STATUSES] == 1  # the three jobs followed together
+    assert zendesk.server.requests[JOB_STATUS] == 0
     assert zendesk.server.requests[SHOW_MANY] == 3
 
 
@@ -147,6 +149,26 @@ def test_a_job_still_working_is_polled_with_growing_waits_until_it_completes(
     assert metrics.registry.get_sample_value("afterhours_api_requests_total", {
         "service": "zendesk", "endpoint": "GET /api/v2/job_statuses/{id}.json",
         "status": "200"}) == 4
+
+
+def test_jobs_still_working_are_followed_together_in_one_poll_each_round(
+    zendesk: ZendeskTwin, requester: int
+) -> None:
+    ids = file_tickets(zendesk, requester, 250)
+    sleeps: list[float] = []
+    desk = desk_for(zendesk, sleeps)
+    tickets = read(desk, ids)
+    zendesk.jobs.polls_before_done = 2  # each job: two polls answered "working"
+
+    results = desk.update_tickets(writes(tickets, AddTags(0, ("seen",))))
+
+    assert [r.error for r in results] == [None] * 250
+    assert zendesk.server.requests[UPDATE_MANY] == 3
+    # Three jobs, each polled three times, in three requests: not nine.
+    assert zendesk.server.requests[JOB_STATUSES] == 3
+    assert zendesk.server.requests[JOB_STATUS] == 0
+    assert sleeps == [0.5, 1.0]
+    assert all("seen" in zendesk.ticket(i)["tags"] for i in ids)
 
 
 def test_a_job_that_never_finishes_within_the_cap_leaves_its_outcomes_unknown(

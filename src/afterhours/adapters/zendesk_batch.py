@@ -3,7 +3,9 @@
 Show Multiple Tickets reads 100 tickets a call, side-loads included. Update Many Tickets
 takes 100 tickets a job, each with its own changes, `safe_update` and `updated_stamp`, and
 answers a queued job whose status (`job_statuses/{id}`) is polled until it has one result
-per ticket. A job is sent once: its answer lost, its tickets' outcomes are unknown.
+per ticket; the jobs of a call are queued up to ten at a time and followed together
+(`job_statuses/show_many`). A job is sent once: its answer lost, its tickets' outcomes are
+unknown.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ log = structlog.get_logger()
 SHOW_MANY = "/api/v2/tickets/show_many.json"
 UPDATE_MANY = "/api/v2/tickets/update_many.json"
 JOB_STATUS = "/api/v2/job_statuses/{id}.json"
+JOB_STATUSES = "/api/v2/job_statuses/show_many.json"
+# Jobs queued before they are followed together: Zendesk lets an account have 30 queued or
+# running at once, and the agents' tools need some of them.
+JOBS_AT_ONCE = 10
 MAX_TICKETS = 100  # Zendesk's limit for both show_many and update_many
 FINISHED = frozenset({"completed", "failed", "killed"})
 _JOB_ID = re.compile(r"[A-Za-z0-9]{1,64}")
@@ -211,67 +217,100 @@ class ZendeskBatch:
         return results
 
     def _run(self, puts: Sequence[TicketPut]) -> dict[int, ServiceError | None]:
-        """Each put's outcome (None: applied), by its write's index."""
+        """Each put's outcome (None: applied), by its write's index: the jobs sent a wave at
+        a time, each wave's jobs followed together."""
         outcomes: dict[int, ServiceError | None] = {}
-        for job in jobs_of(puts):
-            outcomes.update(self._job(job))
+        for wave in _chunks(list(jobs_of(puts)), JOBS_AT_ONCE):
+            queued: dict[str, list[TicketPut]] = {}
+            for job in wave:
+                try:
+                    queued[self._send(job)] = job
+                except ServiceError as error:
+                    self._unsettled(job, error, outcomes)
+            for job_id, status in self._follow(list(queued)).items():
+                job = queued[job_id]
+                if isinstance(status, ServiceError):
+                    self._unsettled(job, status, outcomes)
+                    continue
+                by_id: dict[object, object] = {}
+                for result in status.get("results") or ():
+                    if isinstance(result, Mapping):
+                        by_id.setdefault(result.get("id"), result)
+                outcomes.update({put.index: result_error(by_id.get(put.ticket_id),
+                                                         put.ticket_id, job_id) for put in job})
         return outcomes
 
-    def _job(self, puts: list[TicketPut]) -> dict[int, ServiceError | None]:
+    @staticmethod
+    def _unsettled(job: Sequence[TicketPut], error: ServiceError,
+                   outcomes: dict[int, ServiceError | None]) -> None:
+        if isinstance(error, OutcomeUnknownError):
+            log.warning("zendesk.job_unsettled", tickets=len(job), error=str(error))
+        outcomes.update({put.index: error for put in job})
+
+    def _send(self, puts: list[TicketPut]) -> str:
+        """Queue one job; return its id (OutcomeUnknownError when the answer names none)."""
         def send() -> Any:
             response = self.session.put(f"{self.origin}{UPDATE_MANY}",
                                         json={"tickets": [put.body for put in puts]})
             response.raise_for_status()
             return response.json()
 
-        try:
-            # Once: notes are not idempotent, and a job that landed would be applied twice.
-            queued = self.call("update_tickets", send, once=True)
-            job = self._follow(queued)
-        except ServiceError as error:
-            if isinstance(error, OutcomeUnknownError):
-                log.warning("zendesk.job_unsettled", tickets=len(puts), error=str(error))
-            return {put.index: error for put in puts}
-        by_id: dict[object, object] = {}
-        for result in job.get("results") or ():
-            if isinstance(result, Mapping):
-                by_id.setdefault(result.get("id"), result)
-        return {put.index: result_error(by_id.get(put.ticket_id), put.ticket_id, job["id"])
-                for put in puts}
-
-    def _follow(self, queued: object) -> Mapping[str, Any]:
-        """The job's final status, polled with growing waits; OutcomeUnknownError when it
-        cannot be followed to its end (an unreadable answer, a failed poll, the cap, a stop)."""
+        # Once: notes are not idempotent, and a job that landed would be applied twice.
+        queued = self.call("update_tickets", send, once=True)
         job = queued.get("job_status") if isinstance(queued, Mapping) else None
         job_id = job.get("id") if isinstance(job, Mapping) else None
         if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
             raise OutcomeUnknownError(_SERVICE, "update_many answered without a job id")
-        url = f"{self.origin}{JOB_STATUS.format(id=job_id)}"
+        return job_id
 
-        def poll() -> Mapping[str, Any]:
-            response = self.session.get(url)
-            response.raise_for_status()
-            status = json_object(response).get("job_status")
-            if not isinstance(status, Mapping):
+    def _poll(self, job_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+        """The jobs' statuses now, by id: one job's own endpoint, or several in one call."""
+        def poll() -> dict[str, Mapping[str, Any]]:
+            if len(job_ids) == 1:
+                response = self.session.get(f"{self.origin}{JOB_STATUS.format(id=job_ids[0])}")
+                response.raise_for_status()
+                statuses = [json_object(response).get("job_status")]
+            else:
+                response = self.session.get(f"{self.origin}{JOB_STATUSES}",
+                                            params={"ids": ",".join(job_ids)})
+                response.raise_for_status()
+                listed = json_object(response).get("job_statuses")
+                statuses = listed if isinstance(listed, list) else [None]
+            if not all(isinstance(status, Mapping) for status in statuses):
                 raise TransientError(_SERVICE, "Zendesk answered a job status without it",
                                      status=response.status_code)
-            return status
+            return {str(status.get("id")): status for status in statuses
+                    if isinstance(status, Mapping)}
 
+        return self.call("job_status", poll)
+
+    def _follow(self, job_ids: list[str]) -> dict[str, Mapping[str, Any] | ServiceError]:
+        """Each job's final status, polled together with growing waits; OutcomeUnknownError
+        for a job that cannot be followed to its end (a failed poll, the cap, a stop)."""
+        pending, finished = list(job_ids), dict[str, Mapping[str, Any] | ServiceError]()
         waits = self.polling.waits()
-        while True:
+        while pending:
             try:
-                status = self.call("job_status", poll)
+                statuses = self._poll(pending)
             except ServiceError as error:
-                raise OutcomeUnknownError(
+                return finished | {job_id: OutcomeUnknownError(
                     _SERVICE, f"update_many job {job_id} was queued; following it failed: "
-                    f"{error}", status=error.status) from error
-            if status.get("status") in FINISHED:
-                return {**status, "id": job_id}
+                    f"{error}", status=error.status) for job_id in pending}
+            for job_id in list(pending):
+                status = statuses.get(job_id)
+                if status is not None and status.get("status") in FINISHED:
+                    finished[job_id] = {**status, "id": job_id}
+                    pending.remove(job_id)
+            if not pending:
+                break
             wait = next(waits, None)
             if wait is None:
-                raise OutcomeUnknownError(_SERVICE, f"update_many job {job_id} did not finish"
-                                          f" within {self.polling.total:g} s")
+                return finished | {job_id: OutcomeUnknownError(
+                    _SERVICE, f"update_many job {job_id} did not finish within"
+                    f" {self.polling.total:g} s") for job_id in pending}
             self.retry.sleep(wait)
             if self.retry.cancel is not None and self.retry.cancel.is_set():
-                raise OutcomeUnknownError(
+                return finished | {job_id: OutcomeUnknownError(
                     _SERVICE, f"stopping before update_many job {job_id} finished")
+                    for job_id in pending}
+        return finished

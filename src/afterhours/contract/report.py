@@ -23,6 +23,7 @@ AFTERHOURS_ENDPOINTS = (
     ("zendesk", "GET /api/v2/tickets/show_many"),
     ("zendesk", "PUT /api/v2/tickets/update_many"),
     ("zendesk", "GET /api/v2/job_statuses/{job_status_id}"),
+    ("zendesk", "GET /api/v2/job_statuses/show_many"),
     ("jira", "GET /rest/api/3/serverInfo"),
     ("jira", "GET /rest/api/3/field"),
     ("jira", "GET /rest/api/3/search/jql"),

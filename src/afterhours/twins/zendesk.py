@@ -17,7 +17,14 @@ from typing import Any
 
 from afterhours.twins._http import HttpError, Request, Response, Twin, TwinServer
 from afterhours.twins.webhooks import ZendeskWebhook
-from afterhours.twins.zendesk_bulk import JOB_STATUS, SHOW_MANY, UPDATE_MANY, Jobs, show_many
+from afterhours.twins.zendesk_bulk import (
+    JOB_STATUS,
+    JOB_STATUSES,
+    SHOW_MANY,
+    UPDATE_MANY,
+    Jobs,
+    show_many,
+)
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
 from afterhours.twins.zendesk_schedules import ZendeskSchedules
@@ -233,6 +240,7 @@ class ZendeskTwin(Twin):
         self.jobs = Jobs(state, lambda: self.base_url)
         route("GET", SHOW_MANY)(self._show_many)
         route("PUT", UPDATE_MANY)(self.jobs.update_many)
+        route("GET", JOB_STATUSES)(self.jobs.show_many)  # before {id} would take it
         route("GET", JOB_STATUS)(self.jobs.show)
         route("GET", SHOW_TICKET)(self._show_ticket)
         route("PUT", "/api/v2/tickets/{id}.json")(self._update)

@@ -6,7 +6,8 @@ its own changes, `safe_update` and `updated_stamp` included) or `?ids=1,2` with
 `{"ticket": {...}}` (the same changes for each), at most 100 tickets, and answers a queued
 job. The twin applies the changes at once, one ticket at a time as Zendesk's worker does, so
 one ticket's refusal (a stale stamp, an invalid value, an unknown id) fails that ticket alone;
-the results are shown only through `GET /api/v2/job_statuses/{id}.json`, `working` for the
+the results are shown only through `GET /api/v2/job_statuses/{id}.json` (or several jobs at
+once through `job_statuses/show_many.json?ids=`), `working` for the
 first `Jobs.polls_before_done` polls, then `completed` with one result per ticket in request
 order (the spec's UpdateResourceResult or FailedResult). A lost PUT answer (the fault kind
 `drop_after_commit`) leaves changes applied that no job id was seen for, as in the live API.
@@ -28,6 +29,7 @@ from afterhours.twins.zendesk_state import ZendeskState
 SHOW_MANY = "/api/v2/tickets/show_many.json"
 UPDATE_MANY = "/api/v2/tickets/update_many.json"
 JOB_STATUS = "/api/v2/job_statuses/{id}.json"
+JOB_STATUSES = "/api/v2/job_statuses/show_many.json"
 MAX_TICKETS = 100
 
 
@@ -134,7 +136,22 @@ class Jobs:
         job = self.jobs.get(request.params["id"])
         if job is None:
             raise not_found()
+        return Response(200, self._polled(job))
+
+    def show_many(self, request: Request) -> Response:
+        """Answer `GET /api/v2/job_statuses/show_many.json?ids=...`: the jobs known, in the
+        order asked for (an unknown id is left out); each answer counts as a poll of it."""
+        text = request.arg("ids") or ""
+        ids = [part.strip() for part in text.split(",") if part.strip()]
+        if not ids:
+            raise HttpError(400, {"error": "InvalidValue",
+                                  "description": "ids must be a comma-separated list of job ids"})
+        found = [self.jobs[i] for i in dict.fromkeys(ids) if i in self.jobs]
+        return Response(200, {"job_statuses": [self._polled(job)["job_status"]
+                                               for job in found]})
+
+    def _polled(self, job: Job) -> Json:
         if job.polls_left > 0:
             job.polls_left -= 1
-            return Response(200, self._status(job, "working"))
-        return Response(200, self._status(job, "completed"))
+            return self._status(job, "working")
+        return self._status(job, "completed")
