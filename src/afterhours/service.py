@@ -38,6 +38,7 @@ from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy
 from afterhours.quarantine import Intake
 from afterhours.reading import read_changes
+from afterhours.syncback import sync_back
 from afterhours.wakeups import Wakeups
 
 log = structlog.get_logger()
@@ -115,6 +116,8 @@ class Service(TicketActing):
                     report.interrupted = True
                     break
                 self._settle_alone(ticket, report)
+            if not report.interrupted:  # Jira's progress back to the tickets (and theirs to it)
+                sync_back(self, report)
         return report
 
     def _settle_alone(self, ticket: Ticket, report: PassReport) -> None:
