@@ -2,9 +2,10 @@
 note, and the values a reply on resolution is filled with.
 
 Text from Jira (a comment, a name, a version) goes into Zendesk inert: clean (no control or
-bidirectional characters), every "://" written "[:]//" so nothing becomes a link, and every
-"[afterhours" broken by a word joiner, so no copied text can pass for the marker that says a
-note of afterhours' own landed (see afterhours.reconcile).
+bidirectional characters), every "://" written "[:]//" and "www." "www[.]" so Zendesk's
+autolinker makes nothing of them, and every "[afterhours" broken by a word joiner, so no
+copied text can pass for the marker that says a note of afterhours' own landed (see
+afterhours.reconcile).
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from afterhours.domain.text import clean_text, cut, defang_schemes, one_line
 COPY_LIMIT = 20_000
 _NAME_LIMIT = 200
 _MARKER = re.compile(r"\[(afterhours)", re.IGNORECASE)
+_WWW = re.compile(r"\b(www)\.", re.IGNORECASE)
 WORD_JOINER = "\u2060"
 
 
 def inert(text: str) -> str:
     """Foreign text made safe to write on a ticket (see the module's docstring)."""
-    return _MARKER.sub(lambda m: "[" + m.group(1) + WORD_JOINER, defang_schemes(clean_text(text)))
+    text = _WWW.sub(r"\1[.]", defang_schemes(clean_text(text)))
+    return _MARKER.sub(lambda m: "[" + m.group(1) + WORD_JOINER, text)
 
 
 def _name(value: str | None, empty: str) -> str:
