@@ -197,12 +197,12 @@ class _SyncPass:
             return
         seen = self.state.ticket_baseline(ticket_id)
         now, sync = self.host.clock(), self.host.policy.sync_back
-        if seen is None or sync is None:
-            self.state.set_ticket_baseline(ticket_id, baseline_of(ticket), now)
-            return
         intended = [k for k, _, _ in self.state.intended_sync(ticket_id)]
-        if baseline_of(ticket) == seen and not any(
-                event_of(k).startswith(TICKET_EVENTS) for k in intended):
+        if seen is None or sync is None or (baseline_of(ticket) == seen and not any(
+                event_of(k).startswith(TICKET_EVENTS) for k in intended)):
+            # Never seen (nothing has happened yet), or nothing Jira hears of changed.
+            self.state.set_ticket_baseline(ticket_id, seen or baseline_of(ticket), now,
+                                           updated_at=ticket.updated_at)
             return
         open_issues = [key for key in self.state.linked_issues(ticket_id)
                        if not getattr(self.state.seen_issue(key), "resolved", False)]
@@ -225,4 +225,5 @@ class _SyncPass:
         unsettled = [k for k, _, _ in self.state.intended_sync(ticket_id)
                      if event_of(k).startswith(TICKET_EVENTS)]
         if not unsettled and not reopening:
-            self.state.set_ticket_baseline(ticket_id, baseline_of(ticket), now)
+            self.state.set_ticket_baseline(ticket_id, baseline_of(ticket), now,
+                                           updated_at=ticket.updated_at)

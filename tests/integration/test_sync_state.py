@@ -49,13 +49,25 @@ def test_what_was_seen_and_the_watermark(state: StateStore) -> None:
     assert state.ticket_baseline(8) is None
 
 
-def test_a_resolved_issue_stops_watching_its_tickets(state: StateStore) -> None:
+def test_a_ticket_is_watched_while_its_issue_is_open_and_it_changed(state: StateStore) -> None:
     for ticket in (7, 8):
+        state.store_ticket(make_ticket(id=ticket, updated_at=AT))
         state.add_sync_link("ENG-1", ticket, source="label", since=AT, at=AT)
     state.add_sync_link("ENG-2", 8, source="label", since=AT, at=AT)
+    state.add_sync_link("ENG-2", 9, source="label", since=AT, at=AT)  # never stored
     assert state.watched_tickets() == [7, 8]
     state.set_seen_issue(SeenIssue("ENG-1", URL, AT, resolved=True, pending=False), AT)
     assert state.watched_tickets() == [8]
+    seen = TicketBaseline("new", None, None)
+    state.set_ticket_baseline(8, seen, AT, updated_at=AT)
+    assert state.watched_tickets() == []  # seen as it is stored
+    state.mark_intended(at=AT, ticket_id=8, key="sync:ENG-2/ticket:8/solved@x/comment",
+                        rule="sync:ENG-2", action="CommentOnIssue", reason="why")
+    assert state.watched_tickets() == [8]  # until its flows are settled
+    state.record(at=AT, ticket_id=8, outcome="done", reason="why", status="done",
+                 key="sync:ENG-2/ticket:8/solved@x/comment")
+    state.store_ticket(make_ticket(id=8, updated_at=AT + timedelta(minutes=1)))
+    assert state.watched_tickets() == [8]  # stored since
 
 
 def test_sync_entries_are_not_the_ticket_planners_to_settle(state: StateStore) -> None:

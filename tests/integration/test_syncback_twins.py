@@ -225,3 +225,66 @@ def test_a_webhook_syncs_at_once_and_a_lost_one_is_caught_by_the_poll(
     daemon.run_pass()
     assert len(notes(zendesk, ticket, "In Progress → In Review")) == 1
     assert len(notes(zendesk, ticket, "To Do → In Progress")) == 1
+
+
+class Killed(BaseException):
+    """The daemon dying on the spot (SIGKILL): nothing after it runs."""
+
+
+def test_killed_right_after_a_flow_landed_nothing_is_duplicated(  # noqa: PLR0917  (fixtures)
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, customer: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ticket = file_bug(zendesk, clock, customer)
+    key = filed(zendesk, jira, daemon, ticket)
+    jira.transition(key, "In Progress")
+    desk = daemon.service.desk
+    update = desk.update_ticket
+
+    def update_then_die(*args: Any) -> Any:
+        update(*args)
+        raise Killed
+
+    monkeypatch.setattr(desk, "update_ticket", update_then_die)
+    with pytest.raises(Killed):
+        daemon.run_pass()
+    monkeypatch.undo()
+    daemon.restart()
+    daemon.run_pass()
+    assert len(notes(zendesk, ticket, "To Do → In Progress")) == 1
+
+    zendesk.agent_update(ticket, status="solved")
+    tracker = daemon.service.tracker
+    comment = tracker.comment_on_issue
+
+    def comment_then_die(*args: Any) -> Any:
+        comment(*args)
+        raise Killed
+
+    monkeypatch.setattr(tracker, "comment_on_issue", comment_then_die)
+    with pytest.raises(Killed):
+        daemon.run_pass()
+    monkeypatch.undo()
+    daemon.restart()
+    daemon.run_pass()
+    daemon.run_pass()
+    assert len([c for c in issue_comments(jira, key) if "was solved" in str(c)]) == 1
+    assert jira.issue(key)["fields"]["labels"].count("zendesk-solved") == 1
+
+
+def test_a_reopening_and_a_customer_comment_reach_the_open_issue_once(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, customer: int,
+) -> None:
+    ticket = file_bug(zendesk, clock, customer)
+    key = filed(zendesk, jira, daemon, ticket)
+    zendesk.agent_update(ticket, status="solved")
+    daemon.run_pass()
+    zendesk.add_comment(ticket, "It is back again! <b>Please</b> look.", author_id=customer)
+    assert zendesk.ticket(ticket)["status"] == "open"  # the requester's answer reopened it
+    for _ in range(3):
+        daemon.run_pass()
+    said = [str(c) for c in issue_comments(jira, key)]
+    assert len([c for c in said if "was solved" in c]) == 1
+    assert len([c for c in said if f"Zendesk ticket #{ticket} was reopened." in c]) == 1
+    [quoted] = [c for c in said if "The customer added to Zendesk ticket" in c]
+    assert "It is back again! <b>Please</b> look." in quoted

@@ -92,11 +92,18 @@ class SyncPart(StoreBase):
             "SELECT DISTINCT issue_key FROM sync_links")}
 
     def watched_tickets(self) -> list[int]:
-        """The tickets hanging off an issue not seen resolved: Jira hears of their changes."""
+        """The tickets to look at for Jira: hanging off an issue not seen resolved, and stored
+        since last seen (or never seen, or with sync-back entries unsettled)."""
         rows = self._db.fetchall(
             "SELECT DISTINCT l.ticket_id FROM sync_links l"
+            " JOIN tickets t ON t.id = l.ticket_id"
             " LEFT JOIN sync_issues i ON i.issue_key = l.issue_key"
-            " WHERE i.resolved IS NULL OR i.resolved = 0 ORDER BY l.ticket_id")
+            " LEFT JOIN sync_tickets s ON s.ticket_id = l.ticket_id"
+            " WHERE (i.resolved IS NULL OR i.resolved = 0)"
+            " AND (s.updated_at IS NULL OR s.updated_at <> t.updated_at"
+            " OR EXISTS (SELECT 1 FROM ledger g WHERE g.ticket_id = l.ticket_id"
+            " AND g.status = 'intended' AND g.key LIKE ?))"
+            " ORDER BY l.ticket_id", (SYNC_PREFIX + "%",))
         return [int(ticket) for (ticket,) in rows]
 
     def seen_issue(self, issue_key: str) -> SeenIssue | None:
@@ -136,16 +143,19 @@ class SyncPart(StoreBase):
             return None
         return TicketBaseline(str(row[0]), _time(row[1]), _time(row[2]))
 
-    def set_ticket_baseline(self, ticket_id: int, seen: TicketBaseline, at: datetime) -> None:
-        """Remember what was seen of a ticket: its next events are what changes from here."""
+    def set_ticket_baseline(self, ticket_id: int, seen: TicketBaseline, at: datetime, *,
+                            updated_at: datetime | None = None) -> None:
+        """Remember what was seen of a ticket (in its snapshot stamped `updated_at`; None:
+        look again next pass): its next events are what changes from here."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO sync_tickets (ticket_id, status, solved_at, customer_update_at,"
-                " seen_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(ticket_id) DO UPDATE SET"
-                " status = excluded.status, solved_at = excluded.solved_at,"
-                " customer_update_at = excluded.customer_update_at, seen_at = excluded.seen_at",
+                " updated_at, seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ticket_id) DO"
+                " UPDATE SET status = excluded.status, solved_at = excluded.solved_at,"
+                " customer_update_at = excluded.customer_update_at,"
+                " updated_at = excluded.updated_at, seen_at = excluded.seen_at",
                 (ticket_id, seen.status, _text(seen.solved_at), _text(seen.customer_update_at),
-                 at.isoformat()))
+                 _text(updated_at), at.isoformat()))
 
     def intended_sync(self, ticket_id: int) -> list[tuple[str, str, str]]:
         """A ticket's sync-back entries intended and not yet settled: (key, rule, action)."""

@@ -17,7 +17,8 @@ CREATE TABLE sync_issues (
     issue_key TEXT PRIMARY KEY, url TEXT NOT NULL, updated TEXT NOT NULL,
     resolved INTEGER NOT NULL, pending INTEGER NOT NULL, seen_at TEXT NOT NULL);
 CREATE INDEX sync_issues_pending ON sync_issues(pending) WHERE pending = 1;
--- A ticket as last seen by sync-back: its events are what changed since.
+-- A ticket as last seen by sync-back: its events are what changed since. `updated_at` is its
+-- snapshot's (tickets.updated_at) then: a pass looks again only at tickets stored since.
 CREATE TABLE sync_tickets (
     ticket_id BIGINT PRIMARY KEY, status TEXT NOT NULL, solved_at TEXT,
-    customer_update_at TEXT, seen_at TEXT NOT NULL);
+    customer_update_at TEXT, updated_at TEXT, seen_at TEXT NOT NULL);
