@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from afterhours.errors import PolicyError
+from afterhours.inspect.live_command import policy_references
 from afterhours.policy import load_policy, parse_policy
 from afterhours.policy.sync_back_checks import watched_projects
 
@@ -117,3 +118,9 @@ def test_a_section_without_a_project_to_watch_says_so() -> None:
     found = problems(HEAD + "sync_back:\n  notes_on: [status]\n")
     assert found == ["p.yaml:6:3: sync_back has no Jira project to watch: no rule files into "
                      "Jira; list some under projects: (at sync_back)"]
+
+
+def test_check_live_looks_up_the_projects_sync_back_watches() -> None:
+    policy = parse_policy(BASE + "sync_back:\n  projects: [OPS]\n  notes_on: [status]\n")
+    projects = {(r.name, r.where) for r in policy_references(policy) if r.kind == "jira_project"}
+    assert projects == {("ENG", "bugs.jira.project"), ("OPS", "sync_back.projects")}
