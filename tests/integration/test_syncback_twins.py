@@ -288,3 +288,23 @@ def test_a_reopening_and_a_customer_comment_reach_the_open_issue_once(
     assert len([c for c in said if f"Zendesk ticket #{ticket} was reopened." in c]) == 1
     [quoted] = [c for c in said if "The customer added to Zendesk ticket" in c]
     assert "It is back again! <b>Please</b> look." in quoted
+
+
+def test_a_fix_days_later_reopens_the_ticket_without_escalating_it(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, customer: int,
+) -> None:
+    ticket = file_bug(zendesk, clock, customer)
+    key = filed(zendesk, jira, daemon, ticket)
+    zendesk.agent_update(ticket, status="solved")  # worked around for now
+    daemon.run_pass()
+    clock.advance(timedelta(days=3))
+    jira.add_version("ENG", "4.3")
+    jira.set_fix_versions(key, ["4.3"])
+    jira.transition(key, "Done")
+    for _ in range(3):
+        daemon.run_pass()
+    now = zendesk.ticket(ticket)
+    assert now["status"] == "open"
+    assert "jira_fixed" in now["tags"]
+    # Open and three days old, but solved once: the unresolved-24h ladder stays stopped.
+    assert "escalated_team_lead" not in now["tags"]
