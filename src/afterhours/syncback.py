@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -106,6 +106,16 @@ class _SyncPass:
         except Exception:  # one issue's surprise must not starve the rest
             self.report.crashed += 1
             log.exception("sync.crashed", item=item)
+            if isinstance(item, str):
+                self._read_again(item)
+
+    def _read_again(self, key: str) -> None:
+        """Have the next pass read the issue again, whatever the poll says of it."""
+        seen = self.state.seen_issue(key)
+        never = datetime.fromtimestamp(0, UTC)  # no `updated` of Jira's equals it
+        self.state.set_seen_issue(SeenIssue(key, seen.url if seen else "", seen.updated
+                                            if seen else never, bool(seen and seen.resolved),
+                                            True), self.host.clock())
 
     def _poll(self) -> list[str] | None:
         """The issues the poll found news of, oldest change first; None when it failed."""
@@ -139,6 +149,7 @@ class _SyncPass:
         except ServiceError as error:
             log.warning("sync.issue_read_failed", issue_key=key, error=str(error))
             self.report.deferred += 1
+            self._read_again(key)
             return
         seen = self.state.seen_issue(key)
         if activity is None:  # deleted, or hidden from afterhours: nothing more flows

@@ -308,3 +308,18 @@ def test_a_fix_days_later_reopens_the_ticket_without_escalating_it(
     assert "jira_fixed" in now["tags"]
     # Open and three days old, but solved once: the unresolved-24h ladder stays stopped.
     assert "escalated_team_lead" not in now["tags"]
+
+
+def test_an_issue_that_could_not_be_read_is_read_again_next_pass(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, customer: int,
+) -> None:
+    ticket = file_bug(zendesk, clock, customer)
+    key = filed(zendesk, jira, daemon, ticket)
+    jira.transition(key, "In Progress")
+    clock.advance(timedelta(minutes=10))  # beyond the search lag the next poll looks back
+    jira.server.faults.add(FaultRule("GET /rest/api/2/issue/{key}", error_rate=1.0))
+    report = daemon.run_pass()
+    assert report.deferred >= 1
+    jira.server.faults.clear()
+    daemon.run_pass()  # the poll's window has moved on; the issue is read all the same
+    assert len(notes(zendesk, ticket, "To Do → In Progress")) == 1
