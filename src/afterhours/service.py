@@ -37,6 +37,7 @@ from afterhours.policy.model import Policy
 from afterhours.quarantine import Intake
 from afterhours.reading import read_changes
 from afterhours.settling import BatchSettling
+from afterhours.syncback import sync_back
 from afterhours.wakeups import Wakeups
 
 log = structlog.get_logger()
@@ -117,6 +118,8 @@ class Service(BatchSettling):
                     report.interrupted = True
                     break
                 self._settle_chunk(tickets, report)
+            if not report.interrupted:  # Jira's progress back to the tickets (and theirs to it)
+                sync_back(self, report)
         return report
 
     def _settle_chunk(self, tickets: list[Ticket], report: PassReport) -> None:

@@ -316,7 +316,7 @@ def test_remote_link_status_codes_and_validation(twin: JiraTwin, jira: JIRA) -> 
 def test_transitions(twin: JiraTwin, jira: JIRA, clock: ManualClock) -> None:
     issue = new_issue(jira)
     assert {t["name"]: t["id"] for t in jira.transitions(issue)} == {
-        "In Progress": "21", "Done": "31"}
+        "In Progress": "21", "In Review": "41", "Done": "31"}
     clock.advance(timedelta(minutes=3))
     jira.transition_issue(issue, "In Progress", comment="Picked up")
     now = jira.issue(issue.key)

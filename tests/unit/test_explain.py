@@ -119,6 +119,18 @@ def test_a_level_the_ledger_recorded_as_done_is_already_fired() -> None:
     assert "done     escalation:p1-first-reply/level:1 NotifyChannel: no first reply" in text
 
 
+def test_the_jira_issues_a_ticket_hangs_off_and_what_flowed_back_are_shown() -> None:
+    key = "sync:ENG-1/ticket:7/change:10001/note"
+    row = AuditRow(2, "2026-11-21T09:00:00+00:00", 7, key, "sync:ENG-1", "AddInternalNote",
+                   "done", "ENG-1 changed", {"issue_key": "ENG-1"})
+    ledger = Ledger("state.sqlite3", True, History(frozenset({key})), (row,), ("ENG-1", "OPS-3"))
+    explained = explain_ticket(make_ticket(), SOP, FRIDAY_NIGHT, ledger)
+    text = render_explanation(explained)
+    assert "hangs off Jira ENG-1, OPS-3: what flowed back either way is below" in text
+    assert "done     sync:ENG-1 AddInternalNote: ENG-1 changed" in text
+    assert explanation_to_json(explained)["ledger"]["linked_issues"] == ["ENG-1", "OPS-3"]
+
+
 def test_a_business_clock_that_never_opens_has_no_deadline() -> None:
     policy = parse_policy(
         "version: 1\nschedule:\n  time_zone: UTC\n  hours: {}\nescalations:\n"
@@ -176,7 +188,7 @@ def test_json_carries_every_section_and_round_trips() -> None:
     assert data["escalations"][0]["levels"][0]["due_at"] == "2026-11-20T23:40:00+00:00"
     assert {a["kind"] for a in data["plan"]["actions"]} >= {"SetPriority"}
     assert data["ledger"] == {"state_db": "state.sqlite3", "found": False, "settled": [],
-                              "jira_issue": None, "audit": []}
+                              "jira_issue": None, "linked_issues": [], "audit": []}
 
 
 SHIPPED = load_policy(Path(__file__).parents[2] / "config" / "policy.yaml").policy

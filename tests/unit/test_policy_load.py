@@ -33,7 +33,7 @@ def test_sop_policy_loads() -> None:
     assert [e.name for e in policy.escalations.rules] == [
         "p1-after-hours", "reply-promise", "unresolved-24h"]
     assert set(policy.oncall) == {"support-leads"}
-    assert set(policy.templates) == {"after-hours-ack"}
+    assert set(policy.templates) == {"after-hours-ack", "fix-released"}
     assert set(policy.channels) == {"finance", "engineering", "oncall-lead", "support-lead"}
     assert policy.routes.rules[1].jira is not None
     assert policy.routes.rules[1].jira.project == "ENG"

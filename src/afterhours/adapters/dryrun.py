@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import asdict, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from afterhours.adapters.comments import contains_text
 from afterhours.adapters.migrations import schema_version
 from afterhours.adapters.one_by_one import EachIssue, EachTicket
 from afterhours.adapters.ports import (
+    ChangedIssue,
     ExportPage,
     IssueTracker,
     TicketDesk,
@@ -35,12 +36,15 @@ from afterhours.adapters.state import SqliteState
 from afterhours.domain.actions import (
     AddInternalNote,
     AddPublicReply,
+    CommentOnIssue,
     CreateJiraIssue,
+    LabelIssue,
     LinkJiraIssue,
     ZendeskAction,
     apply_changes,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.sync_model import CustomerComment, IssueActivity
 
 log = structlog.get_logger()
 # A reserved top-level domain (RFC 2606): the URL of an issue that was never filed cannot
@@ -108,6 +112,10 @@ class DryRunTicketDesk(EachTicket):
         """Close the real desk."""
         self._desk.close()
 
+    def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
+        """Ask the real desk (a read changes nothing)."""
+        return self._desk.customer_comments(ticket_id, since)
+
 
 class DryRunIssueTracker(EachIssue):
     """Searches the real Jira; files nothing, answering with a key that is plainly not real."""
@@ -138,6 +146,32 @@ class DryRunIssueTracker(EachIssue):
     def close(self) -> None:
         """Close the real tracker."""
         self._tracker.close()
+
+    def changed_issues(self, projects: Sequence[str], window: timedelta) -> list[ChangedIssue]:
+        """Ask the real tracker (a search is a read)."""
+        return self._tracker.changed_issues(projects, window)
+
+    def issue_activity(self, issue_key: str) -> IssueActivity | None:
+        """Ask the real tracker, except for an issue a dry run only pretended to file."""
+        if issue_key.startswith("DRYRUN-"):
+            return None
+        return self._tracker.issue_activity(issue_key)
+
+    def comment_on_issue(self, action: CommentOnIssue) -> None:
+        """Log the comment (its marker, not the customer's words)."""
+        log.info("dryrun.would_comment_on_issue", ticket_id=action.ticket_id,
+                 issue_key=action.issue_key, marker=action.body.marker)
+
+    def has_issue_comment(self, issue_key: str, marker: str) -> bool:
+        """Ask the real tracker (nothing was ever commented by a dry run)."""
+        if issue_key.startswith("DRYRUN-"):
+            return False
+        return self._tracker.has_issue_comment(issue_key, marker)
+
+    def label_issue(self, action: LabelIssue) -> None:
+        """Log the labels."""
+        log.info("dryrun.would_label_issue", ticket_id=action.ticket_id,
+                 issue_key=action.issue_key, labels=list(action.labels))
 
 
 class DryRunNotifier:

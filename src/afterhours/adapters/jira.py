@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -24,14 +25,16 @@ from afterhours.adapters.jira_bulk import (
     post_bulk,
 )
 from afterhours.adapters.jira_http import connect
-from afterhours.adapters.ports import ProjectFacts
+from afterhours.adapters.jira_sync import JiraSync
+from afterhours.adapters.ports import ChangedIssue, ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.budget_gate import BudgetGate
 from afterhours.domain import adf, wiki
-from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue
+from afterhours.domain.actions import CommentOnIssue, CreateJiraIssue, LabelIssue, LinkJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
+from afterhours.domain.sync_model import IssueActivity
 from afterhours.errors import (
     OutcomeUnknownError,
     ServiceError,
@@ -260,6 +263,35 @@ class JiraIssueTracker:
             self._priorities = self._call(
                 "priority_names", lambda jira: frozenset(str(p.name) for p in jira.priorities()))
         return self._priorities
+
+    # -- sync-back (adapters/jira_sync.py) ---------------------------------------------------
+
+    _sync_calls: JiraSync | None = None
+
+    def _sync(self) -> JiraSync:
+        if self._sync_calls is None:
+            self._sync_calls = JiraSync(self._call, self.issue_url)
+        return self._sync_calls
+
+    def changed_issues(self, projects: Sequence[str], window: timedelta) -> list[ChangedIssue]:
+        """The issues of `projects` updated within `window` (see the port)."""
+        return self._sync().changed_issues(projects, window)
+
+    def issue_activity(self, issue_key: str) -> IssueActivity | None:
+        """The issue now, with its changelog and comments (see the port)."""
+        return self._sync().issue_activity(issue_key)
+
+    def comment_on_issue(self, action: CommentOnIssue) -> None:
+        """Leave the comment, once (see the port)."""
+        self._sync().comment_on_issue(action)
+
+    def has_issue_comment(self, issue_key: str, marker: str) -> bool:
+        """Whether a comment on the issue contains `marker` (see the port)."""
+        return self._sync().has_issue_comment(issue_key, marker)
+
+    def label_issue(self, action: LabelIssue) -> None:
+        """Add the labels (see the port)."""
+        self._sync().label_issue(action)
 
 
 def issue_fields(action: CreateJiraIssue, *, cloud: bool) -> tuple[str, dict[str, Any]]:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue, ZendeskAction
+from afterhours.domain.actions import (
+    CommentOnIssue,
+    CreateJiraIssue,
+    LabelIssue,
+    LinkJiraIssue,
+    ZendeskAction,
+)
 from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.sync_model import CustomerComment, IssueActivity
 from afterhours.errors import ServiceError
 
 
@@ -64,6 +71,15 @@ class WriteResult:
     updated_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ChangedIssue:
+    """An issue a poll found updated: enough to tell whether it is news and whose it is."""
+
+    key: str
+    updated: datetime
+    labels: tuple[str, ...]
+
+
 class TicketDesk(Protocol):
     """Zendesk, as the service uses it."""
 
@@ -99,6 +115,11 @@ class TicketDesk(Protocol):
         """Release connections."""
         ...
 
+    def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
+        """The public comments the ticket's requester made after `since` (None: all), oldest
+        first (sync-back: what Jira hears of)."""
+        ...
+
 
 class IssueTracker(Protocol):
     """Jira, as the service uses it."""
@@ -128,6 +149,28 @@ class IssueTracker(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+    def changed_issues(self, projects: Sequence[str], window: timedelta) -> list[ChangedIssue]:
+        """The issues of `projects` updated within `window` before now (Jira's now: no clock
+        is compared across machines), least recently updated first, every page of them."""
+        ...
+
+    def issue_activity(self, issue_key: str) -> IssueActivity | None:
+        """The issue now, with its changelog and comments; None when Jira no longer has it
+        (or does not let afterhours see it)."""
+        ...
+
+    def comment_on_issue(self, action: CommentOnIssue) -> None:
+        """Leave the comment, once; OutcomeUnknownError when it may have landed anyway."""
+        ...
+
+    def has_issue_comment(self, issue_key: str, marker: str) -> bool:
+        """Whether a comment on the issue contains `marker`: did an earlier attempt land?"""
+        ...
+
+    def label_issue(self, action: LabelIssue) -> None:
+        """Add the labels (adding one the issue has changes nothing)."""
         ...
 
 

@@ -4,7 +4,7 @@ trail, parked actions and quarantined tickets, in one SQLite file or one Postgre
 
 `StateStore` opens it by URL and brings its schema up to date first (adapters/migrations:
 numbered files, in one transaction). Its parts are in state_tickets, state_ledger,
-state_audit, state_parked and state_quarantine; every failure is a one-line StateError
+state_audit, state_parked, state_quarantine, state_sync; every failure is a one-line StateError
 (adapters/sql_errors.py). On SQLite the daemon's own handle (`exclusive`) locks the file: one
 daemon per file. On PostgreSQL replicas share the database, a lease decides which one acts,
 and `fence_with(lease)` makes every write transaction prove this replica still holds it.
@@ -31,6 +31,7 @@ from afterhours.adapters.state_guard import StateFileLock, check_location, read_
 from afterhours.adapters.state_ledger import Attempt, LedgerPart
 from afterhours.adapters.state_parked import ParkedAction, ParkedPart
 from afterhours.adapters.state_quarantine import QuarantinedTicket, QuarantinePart
+from afterhours.adapters.state_sync import SyncPart
 from afterhours.adapters.state_tickets import (
     TicketsPart,
     set_cursor,
@@ -49,7 +50,7 @@ def _describe_self() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
-class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart):
+class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart, SyncPart):
     """The daemon's memory, on SQLite or PostgreSQL: the same methods, the same SQL."""
 
     def __init__(

@@ -103,8 +103,10 @@ class LedgerPart(StoreBase):
 
     def intended(self, ticket_id: int) -> list[tuple[str, str, str]]:
         """Entries of a ticket intended and not yet settled: (key, rule, action)."""
+        # Sync-back's entries (sync:...) are settled by sync-back, never by a ticket's plan.
         rows = self._db.fetchall(
-            "SELECT key, rule, action FROM ledger WHERE ticket_id = ? AND status = 'intended'",
+            "SELECT key, rule, action FROM ledger WHERE ticket_id = ? AND status = 'intended'"
+            " AND key NOT LIKE 'sync:%'",
             (ticket_id,),
         )
         return [(str(k), str(r), str(a)) for k, r, a in rows]
@@ -113,7 +115,8 @@ class LedgerPart(StoreBase):
         """Entries still intended on tickets now solved, closed or deleted: (ticket, key, rule,
         action). The planner leaves closed tickets alone, so nothing else would settle them."""
         rows = self._db.fetchall(
-            "SELECT ticket_id, key, rule, action FROM ledger WHERE status = 'intended'")
+            "SELECT ticket_id, key, rule, action FROM ledger WHERE status = 'intended'"
+            " AND key NOT LIKE 'sync:%'")
         # The unsettled entries first (a few), then which of their tickets are open: a join
         # would have the database read every closed ticket to find them.
         stored = stored_open(self._db, (int(t) for t, _, _, _ in rows))

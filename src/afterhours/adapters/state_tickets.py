@@ -131,8 +131,9 @@ class TicketsPart(StoreBase):
         ticket."""
         due = self._db.fetchall("SELECT id, open FROM tickets WHERE wake_at <= ?",
                                 (epoch_seconds(now),))
-        unsettled = self._db.fetchall(
-            "SELECT DISTINCT ticket_id FROM ledger WHERE status = 'intended'")
+        unsettled = self._db.fetchall(  # sync-back's own entries (sync:...) make no plan
+            "SELECT DISTINCT ticket_id FROM ledger WHERE status = 'intended'"
+            " AND key NOT LIKE 'sync:%'")
         stored = stored_open(self._db, (int(i) for (i,) in unsettled))
         return sorted({int(i) for i, is_open in due if is_open}
                       | {i for i, is_open in stored.items() if is_open})

@@ -36,11 +36,13 @@ from afterhours.adapters.zendesk_parse import (
     short_error,
     ticket_id_of,
 )
+from afterhours.adapters.zendesk_sync import customer_comments
 from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.budget_gate import BudgetGate
 from afterhours.domain.actions import ZendeskAction
 from afterhours.domain.model import Ticket
+from afterhours.domain.sync_model import CustomerComment
 from afterhours.errors import (
     MalformedTicketError,
     OutcomeUnknownError,
@@ -299,3 +301,7 @@ class ZenpyTicketDesk:
         if stamped is None:
             raise PermanentError(_SERVICE, "update answered without updated_at")
         return stamped
+
+    def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
+        """The requester's public comments after `since` (see the port; zendesk_sync)."""
+        return customer_comments(self._client, self._call, ticket_id, since)

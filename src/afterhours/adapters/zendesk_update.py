@@ -18,6 +18,7 @@ from afterhours.domain.actions import (
     AssignGroup,
     RemoveTags,
     SetPriority,
+    SetStatus,
     ZendeskAction,
 )
 
@@ -70,6 +71,8 @@ def build_updates(
             replies.append(change.body)
         elif isinstance(change, AddInternalNote):
             notes.append(change.body)
+        elif isinstance(change, SetStatus):
+            fields["status"] = change.status
     # additional_tags and remove_tags change only the tags named; `tags` would replace an
     # agent's tags.
     if added:

@@ -30,6 +30,12 @@ AFTERHOURS_ENDPOINTS = (
     ("jira", "POST /rest/api/3/issue"),
     ("jira", "POST /rest/api/3/issue/bulk"),
     ("jira", "POST /rest/api/3/issue/{issueIdOrKey}/remotelink"),
+    # Sync-back (adapters/jira_sync.py): an issue's activity, afterhours' own account, the
+    # comments and labels it leaves.
+    ("jira", "GET /rest/api/3/myself"),
+    ("jira", "GET /rest/api/3/issue/{issueIdOrKey}"),
+    ("jira", "POST /rest/api/3/issue/{issueIdOrKey}/comment"),
+    ("jira", "PUT /rest/api/3/issue/{issueIdOrKey}"),
     # check --live (afterhours.inspect.live) reads these to check the policy's Jira names.
     ("jira", "GET /rest/api/3/project/{projectIdOrKey}"),
     ("jira", "GET /rest/api/3/priority"),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from afterhours.domain.comment_text import JiraComment
 from afterhours.domain.issue_text import IssueBody
 from afterhours.domain.model import Ticket
 
@@ -114,13 +115,42 @@ class LinkJiraIssue:
     title: str
 
 
+@dataclass(frozen=True)
+class SetStatus:
+    """Set the ticket's Zendesk status, such as open (a ticket reopened for its agent)."""
+
+    ticket_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class CommentOnIssue:
+    """Leave a comment on a Jira issue about the ticket (sync-back: a solve, a reopening, a
+    customer's comment); written as ADF or wiki markup by the adapter."""
+
+    ticket_id: int
+    issue_key: str
+    body: JiraComment
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    """Add labels to a Jira issue (never replacing the ones it has)."""
+
+    ticket_id: int
+    issue_key: str
+    labels: tuple[str, ...]
+
+
 ZendeskAction = (
     SetPriority | AddTags | RemoveTags | AssignGroup | AssignAgent | AddInternalNote
-    | AddPublicReply
+    | AddPublicReply | SetStatus
 )
-Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue
+Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | CommentOnIssue \
+    | LabelIssue
 ZENDESK_ACTIONS = (
-    SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply
+    SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply,
+    SetStatus,
 )
 
 
@@ -143,6 +173,8 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
             fields["assignee"] = change.email
         elif isinstance(change, AddPublicReply):
             replies = fields["replies"] = replies + 1
+        elif isinstance(change, SetStatus):
+            fields["status"] = change.status
     if not fields:
         return ticket
     # dataclasses.replace without its per-call look at the fields (a tenth of the planner's
@@ -155,7 +187,7 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
 
 # The changes that change a field of the ticket (the exact types: none is subclassed).
 _FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
-                            AddPublicReply})
+                            AddPublicReply, SetStatus})
 
 
 @dataclass(frozen=True)

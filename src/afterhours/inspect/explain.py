@@ -62,6 +62,7 @@ class Ledger:
     found: bool
     history: History = field(default_factory=History)
     audit: tuple[AuditRow, ...] = ()
+    linked_issues: tuple[str, ...] = ()  # the Jira issues it hangs off (sync-back)
 
 
 @dataclass(frozen=True)
@@ -232,5 +233,6 @@ def _ledger_json(ledger: Ledger) -> dict[str, Any]:
         "state_db": ledger.path, "found": ledger.found,
         "settled": sorted(ledger.history.settled),
         "jira_issue": None if issue is None else {"key": issue.key, "url": issue.url},
+        "linked_issues": list(ledger.linked_issues),
         "audit": [row.__dict__ for row in ledger.audit],
     }

@@ -203,6 +203,9 @@ def _ledger(ledger: Ledger, policy: Policy) -> list[str]:
     issue = ledger.history.jira_issue
     if issue is not None:
         lines.append(f"  filed in Jira as {issue.key}: {issue.url}")
+    if ledger.linked_issues:
+        lines.append(f"  hangs off Jira {', '.join(ledger.linked_issues)}: what flowed back"
+                     " either way is below (rules sync:<issue>)")
     if not ledger.audit:
         lines.append("  nothing recorded for this ticket")
     for row in ledger.audit:

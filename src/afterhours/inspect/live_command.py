@@ -68,6 +68,9 @@ def _jira_references(policy: Policy) -> Iterator[Reference]:
             yield Reference("jira_component", component, f"{where}.components", project)
         for priority in rule.jira.priority.values():
             yield Reference("jira_priority", priority, f"{where}.priority")
+    # The projects sync-back watches besides those the rules file into.
+    for project in policy.sync_back.projects if policy.sync_back is not None else ():
+        yield Reference("jira_project", project, "sync_back.projects")
 
 
 def _field_titles(condition: Condition) -> Iterator[str]:

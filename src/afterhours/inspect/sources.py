@@ -79,6 +79,7 @@ def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int) -> Led
     state = open_state(settings, db=db)
     try:
         return Ledger(str(file) if file is not None else state.where, True,
-                      state.history(ticket_id), tuple(state.audit(ticket_id=ticket_id)))
+                      state.history(ticket_id), tuple(state.audit(ticket_id=ticket_id)),
+                      tuple(state.linked_issues(ticket_id)))
     finally:
         state.close()

@@ -12,11 +12,14 @@ from afterhours.domain.actions import (
     AddTags,
     AssignAgent,
     AssignGroup,
+    CommentOnIssue,
     CreateJiraIssue,
+    LabelIssue,
     LinkJiraIssue,
     NotifyChannel,
     RemoveTags,
     SetPriority,
+    SetStatus,
 )
 from afterhours.domain.render import one_line
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, JiraTarget, Rule
@@ -24,6 +27,8 @@ from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, Jir
 
 def describe_action(action: Action) -> str:
     """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
+    if isinstance(action, SetStatus | CommentOnIssue | LabelIssue):
+        return _describe_sync(action)
     match action:
         case SetPriority():
             said = f"priority {action.priority}"
@@ -48,6 +53,15 @@ def describe_action(action: Action) -> str:
         case _:
             assert_never(action)
     return said
+
+
+def _describe_sync(action: SetStatus | CommentOnIssue | LabelIssue) -> str:
+    """What a sync-back action does, in a few words."""
+    if isinstance(action, SetStatus):
+        return f"status {action.status}"
+    if isinstance(action, CommentOnIssue):
+        return f"comment on Jira {action.issue_key}"
+    return f"label Jira {action.issue_key} {', '.join(action.labels)}"
 
 
 def describe_delta(delta: timedelta) -> str:

@@ -34,12 +34,14 @@ from afterhours.policy.rules import (
     PriorityRule,
     Route,
 )
+from afterhours.policy.sync_back import SyncBack
+from afterhours.policy.sync_back_checks import sync_back_problems
 from afterhours.policy.templates import PLACEHOLDER_HELP
 
 __all__ = [
     "Acknowledgement", "Condition", "Effects", "Escalation", "EscalationLevel", "JiraTarget",
     "Keyword", "Match", "OnCallTeam", "Policy", "Priority", "PriorityRule", "Promise", "Route",
-    "RuleName", "Schedule", "Tag", "Test", "TimeRange", "Weekday",
+    "RuleName", "Schedule", "SyncBack", "Tag", "Test", "TimeRange", "Weekday",
 ]
 
 _RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -236,6 +238,12 @@ class Policy(_Strict):
         description="Escalation ladders; each level acts once per ticket unless it repeats."
         + _BLOCK_HELP.format(match="all"),
     )
+    sync_back: SyncBack | None = Field(
+        default=None,
+        description="What flows between a filed ticket and its Jira issues: notes on Jira "
+        "changes, copied comments, what a resolution does, what a solve or a customer comment "
+        "leaves in Jira. Leave out to sync nothing back.",
+    )
 
     @field_validator("priority_rules", "routes", "escalations", mode="before")
     @classmethod
@@ -246,7 +254,7 @@ class Policy(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Policy:
         # Each problem carries its own path, so `check` can point at the very line.
-        problems = reference_problems(self) + never_matching(self)
+        problems = reference_problems(self) + never_matching(self) + sync_back_problems(self)
         if problems:
             raise located_errors("Policy", "reference", problems)
         return self

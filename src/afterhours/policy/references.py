@@ -17,7 +17,12 @@ from afterhours.policy.rules import (
     Route,
     rule_key,
 )
-from afterhours.policy.templates import PLACEHOLDERS, placeholders, unknown_placeholders
+from afterhours.policy.templates import (
+    PLACEHOLDERS,
+    SYNC_PLACEHOLDERS,
+    placeholders,
+    unknown_placeholders,
+)
 
 if TYPE_CHECKING:
     from afterhours.policy.model import Policy
@@ -47,7 +52,9 @@ def reference_problems(policy: Policy) -> list[Problem]:
             problems.append((("oncall", team_name, "channel"),
                              _undeclared("channel", team.channel, policy.channels)))
     for name, text in policy.templates.items():
-        problems += [(("templates", name), message) for message in _text_problems(policy, text)]
+        # A template may name the Jira issue: only a sync-back reply fills those (see below).
+        problems += [(("templates", name), message) for message in _text_problems(
+            policy, text, {**PLACEHOLDERS, **SYNC_PLACEHOLDERS})]
     promised = bool(policy.reply_promises)
     for i, ladder in enumerate(policy.escalations.rules):
         for j, level in enumerate(ladder.levels):
@@ -113,20 +120,31 @@ def _effect_problems(policy: Policy, path: Path, effects: Effects) -> list[Probl
         problems.append(((*path, "assignee"),
                          f"assignee {effects.assignee!r} is neither an email nor "
                          "oncall:<team>"))
-    if effects.reply is not None and effects.reply not in policy.templates:
-        problems.append(((*path, "reply"),
-                         _undeclared("template", effects.reply, policy.templates)))
+    if effects.reply is not None:
+        problems += _reply_problems(policy, (*path, "reply"), effects.reply)
     if effects.note is not None:
         problems += [((*path, "note"), message)
                      for message in _text_problems(policy, effects.note)]
     return problems
 
 
-def _text_problems(policy: Policy, text: str) -> list[str]:
+def _reply_problems(policy: Policy, path: Path, template: str) -> list[Problem]:
+    if template not in policy.templates:
+        return [(path, _undeclared("template", template, policy.templates))]
+    named = [p for p in placeholders(policy.templates[template]) if p in SYNC_PLACEHOLDERS]
+    if named:
+        return [(path, f"template {template!r} uses {{{named[0]}}}, which only a sync_back "
+                       "on_resolution: reply can fill (a rule's reply has no Jira issue to "
+                       "name)")]
+    return []
+
+
+def _text_problems(policy: Policy, text: str,
+                   allowed: Mapping[str, str] = PLACEHOLDERS) -> list[str]:
     problems = []
-    for name in unknown_placeholders(text):
-        hint = difflib.get_close_matches(name, list(PLACEHOLDERS), n=1)
-        known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    for name in unknown_placeholders(text, allowed):
+        hint = difflib.get_close_matches(name, list(allowed), n=1)
+        known = ", ".join("{" + p + "}" for p in allowed)
         said = f"did you mean {{{hint[0]}}}?" if hint else f"known: {known}"
         problems.append(f"unknown placeholder {{{name}}}: {said}")
     if "reply_by" in placeholders(text) and not policy.reply_promises:

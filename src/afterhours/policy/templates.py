@@ -18,6 +18,16 @@ PLACEHOLDERS: dict[str, str] = {
     "reply_by": "when the first reply is promised, by reply_promises:, in the schedule's zone",
     "next_open": "when the desk next opens, in the schedule's zone",
 }
+# What only a sync-back reply (policy sync_back: on_resolution: reply:) can say: the issue.
+SYNC_PLACEHOLDERS: dict[str, str] = {
+    "issue_key": "the Jira issue's key, such as ENG-42",
+    "issue_url": "where the Jira issue is opened",
+    "fix_version": "the versions the issue is fixed in, such as 4.2",
+    "resolution": "the issue's resolution, such as Done",
+}
+# What a comment afterhours leaves in Jira (sync_back: in_jira:) may say.
+JIRA_COMMENT_PLACEHOLDERS: dict[str, str] = {
+    "ticket_id": "the ticket's number", "issue_key": "the Jira issue's key"}
 PLACEHOLDER_HELP = ", ".join("{" + name + "}" for name in PLACEHOLDERS) + "; {{ and }} for braces."
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
@@ -27,9 +37,9 @@ def placeholders(text: str) -> list[str]:
     return [m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1) is not None]
 
 
-def unknown_placeholders(text: str) -> list[str]:
-    """The placeholders in `text` that afterhours cannot fill."""
-    return [name for name in placeholders(text) if name not in PLACEHOLDERS]
+def unknown_placeholders(text: str, known: Mapping[str, str] = PLACEHOLDERS) -> list[str]:
+    """The placeholders in `text` that afterhours cannot fill (from `known`)."""
+    return [name for name in placeholders(text) if name not in known]
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from afterhours.twins import jira_search as search
 from afterhours.twins import jira_shapes as shapes
 from afterhours.twins._http import Request, Response, Twin, TwinServer
+from afterhours.twins.jira_activity import JiraActivity
 from afterhours.twins.jira_issues import Project, validate
 from afterhours.twins.jira_routes import register
 from afterhours.twins.webhooks import JiraWebhook
@@ -34,7 +35,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class JiraTwin(Twin):
+class JiraTwin(Twin, JiraActivity):
     """Jira Cloud as the daemon sees it; state lives in memory behind `server.lock`."""
 
     def __init__(self, clock: Clock | None = None, *, search_lag: timedelta = timedelta(0),
@@ -67,6 +68,7 @@ class JiraTwin(Twin):
         self._indexed: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
         self._links: dict[str, list[dict[str, Any]]] = {}
         self._next_id = {"issue": 10000, "link": 10000, "comment": 10000, "component": 10000}
+        self._start_activity()
         register(self)
 
     def _base(self) -> str:
@@ -90,22 +92,6 @@ class JiraTwin(Twin):
             project = Project(str(10000 + len(self._projects)), key.upper(), name, types, comps)
             self._projects.append(project)
             return project.full(self._base(), self.bot(), issue_types=True)
-
-    def transition(self, key: str, status: str) -> dict[str, Any]:
-        """Move an issue to "To Do", "In Progress" or "Done" as an engineer would."""
-        if status not in shapes.STATUSES:
-            raise ValueError(f"unknown status {status!r}; known: {sorted(shapes.STATUSES)}")
-        with self.server.lock:
-            issue = self.find_issue(key)
-            self.set_status(issue, status)
-            return copy.deepcopy(issue)
-
-    def add_comment(self, key: str, body: str, *, author: str = "Engineer") -> dict[str, Any]:
-        """Add a comment by `author` (a human, not the bot); return it."""
-        with self.server.lock:
-            account = "557058:" + str(uuid.uuid5(uuid.NAMESPACE_URL, author))
-            who = shapes.user(self._base(), account, author, None)
-            return copy.deepcopy(self.comment_on(self.find_issue(key), body, who))
 
     def issue(self, key: str) -> dict[str, Any]:
         """The issue's current JSON (a copy), by key or id."""
@@ -204,7 +190,7 @@ class JiraTwin(Twin):
                 "components": [Project.component(base, *c) for c in clean["components"]],
                 "created": now, "updated": now, "resolution": None, "resolutiondate": None,
                 "statuscategorychangedate": now, "reporter": bot, "creator": bot,
-                "assignee": None,
+                "assignee": None, "fixVersions": [],
                 "comment": {"comments": [], "self": f"{base}/rest/api/2/issue/{issue_id}/comment",
                             "maxResults": 0, "total": 0, "startAt": 0},
             },
@@ -214,34 +200,6 @@ class JiraTwin(Twin):
         self._links[issue_id] = []
         self.touch(issue)
         return issue
-
-    def set_status(self, issue: dict[str, Any], name: str) -> None:
-        """Move `issue` to status `name`; Done sets the resolution, leaving Done clears it."""
-        fields = issue["fields"]
-        now = shapes.jira_time(self.clock())
-        if fields["status"]["statusCategory"]["key"] != shapes.STATUSES[name][2]:
-            fields["statuscategorychangedate"] = now
-        fields["status"] = shapes.status(self._base(), name)
-        done = name == "Done"
-        fields["resolution"] = shapes.resolution(self._base()) if done else None
-        fields["resolutiondate"] = now if done else None
-        self.touch(issue)
-
-    def comment_on(self, issue: dict[str, Any], body: str,
-                   author: dict[str, Any]) -> dict[str, Any]:
-        """Append a comment to `issue` and return it."""
-        comment_id = self._new_id("comment")
-        now = shapes.jira_time(self.clock())
-        comment = {
-            "self": f"{self._base()}/rest/api/2/issue/{issue['id']}/comment/{comment_id}",
-            "id": comment_id, "author": author, "body": body, "updateAuthor": author,
-            "created": now, "updated": now, "jsdPublic": True,
-        }
-        page = issue["fields"]["comment"]
-        page["comments"].append(comment)
-        page["total"] = page["maxResults"] = len(page["comments"])
-        self.touch(issue)
-        return comment
 
     def upsert_link(self, issue: dict[str, Any], body: Any) -> Response:
         """Create a remote link, or update the one with the same globalId (200 vs 201)."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from afterhours.twins import jira_search as search
 from afterhours.twins import jira_shapes as shapes
 from afterhours.twins._http import HttpError, Request, Response
+from afterhours.twins.jira_activity_routes import register_activity, visibility_of
 
 if TYPE_CHECKING:
     from afterhours.twins.jira import JiraTwin
@@ -49,6 +50,7 @@ def register(twin: JiraTwin) -> None:
     _issue_routes(twin)
     _link_routes(twin)
     _workflow_routes(twin)
+    register_activity(twin)
 
 
 def _meta_routes(twin: JiraTwin) -> None:
@@ -118,7 +120,9 @@ def _issue_routes(twin: JiraTwin) -> None:
 
     @route("GET", f"{API}/issue/{{key}}")
     def get_issue(request: Request) -> Response:
-        issue = twin.find_issue(request.params["key"])
+        issue = twin.for_v2(twin.find_issue(request.params["key"]))
+        if "changelog" in (request.arg("expand") or "").split(","):
+            issue = twin.with_changelog(issue)
         return Response(200, search.select_fields(issue, _list_arg(request, "fields"),
                                                   default_all=True))
 
@@ -230,16 +234,21 @@ def _workflow_routes(twin: JiraTwin) -> None:
                        if s[5] == str(ref["id"]) and name != current), None)
         if target is None:
             raise shapes.error(400, [f"Transition id '{ref['id']}' is not valid for this issue."])
+        resolution = ((body.get("fields") or {}).get("resolution") or {}).get("name", "Done")
+        if resolution not in shapes.RESOLUTIONS:
+            raise shapes.error(400, [], {"resolution": f"Resolution '{resolution}' is not "
+                                                      "valid."})
         for item in (body.get("update") or {}).get("comment") or []:
             text = (item.get("add") or {}).get("body")
             if isinstance(text, str) and text.strip():
                 twin.comment_on(issue, text, twin.bot(request))
-        twin.set_status(issue, target)
+        twin.set_status(issue, target, twin.bot(request), resolution=resolution)
         return Response(204, None)
 
     @route("GET", f"{API}/issue/{{key}}/comment")
     def comments(request: Request) -> Response:
-        page = twin.find_issue(request.params["key"])["fields"]["comment"]["comments"]
+        issue = twin.for_v2(twin.find_issue(request.params["key"]))
+        page = issue["fields"]["comment"]["comments"]
         start = _int_arg(request.arg("startAt"), "startAt", 0)
         size = _int_arg(request.arg("maxResults"), "maxResults", 5000)
         chosen = page[start:start + size]
@@ -252,4 +261,5 @@ def _workflow_routes(twin: JiraTwin) -> None:
         text = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(text, str) or not text.strip():
             raise shapes.error(400, [], {"comment": "Comment body can not be empty!"})
-        return Response(201, twin.comment_on(issue, text, twin.bot(request)))
+        return Response(201, twin.comment_on(issue, text, twin.bot(request),
+                                             visibility=visibility_of(request.body)))

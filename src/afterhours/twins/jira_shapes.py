@@ -18,6 +18,7 @@ from afterhours.twins._http import HttpError
 STATUSES: dict[str, tuple[str, int, str, str, str, str]] = {
     "To Do": ("10000", 2, "new", "To Do", "blue-gray", "11"),
     "In Progress": ("3", 4, "indeterminate", "In Progress", "yellow", "21"),
+    "In Review": ("10002", 4, "indeterminate", "In Progress", "yellow", "41"),
     "Done": ("10001", 3, "done", "Done", "green", "31"),
 }
 # Cloud's stock priorities, highest first: name -> (id, status colour, description).
@@ -30,6 +31,14 @@ PRIORITIES: dict[str, tuple[str, str, str]] = {
 }
 DEFAULT_PRIORITY = "Medium"
 DONE_RESOLUTION = ("10000", "Done", "Work has been completed on this issue.")
+# Cloud's stock resolutions: name -> (id, description). Entering Done sets one (Done unless
+# the transition names another).
+RESOLUTIONS: dict[str, tuple[str, str]] = {
+    "Done": (DONE_RESOLUTION[0], DONE_RESOLUTION[2]),
+    "Won't Do": ("10001", "This issue won't be actioned."),
+    "Duplicate": ("10002", "The problem is a duplicate of an existing issue."),
+    "Cannot Reproduce": ("10003", "All attempts at reproducing this issue failed."),
+}
 
 # System fields: id -> (name, schema type, items type, orderable, searchable).
 _SYSTEM_FIELDS: dict[str, tuple[str, str, str | None, bool, bool]] = {
@@ -49,6 +58,7 @@ _SYSTEM_FIELDS: dict[str, tuple[str, str, str | None, bool, bool]] = {
     "reporter": ("Reporter", "user", None, True, True),
     "creator": ("Creator", "user", None, False, True),
     "assignee": ("Assignee", "user", None, True, True),
+    "fixVersions": ("Fix versions", "array", "version", True, True),
     "comment": ("Comment", "comments-page", None, True, True),
     "issuekey": ("Key", "string", None, False, False),
 }
@@ -60,6 +70,7 @@ _CLAUSE_NAMES = {
     "resolutiondate": ["resolutiondate", "resolved"],
     "issuekey": ["id", "issue", "issuekey", "key"],
     "labels": ["labels"],
+    "fixVersions": ["fixVersion"],
 }
 SETTABLE_FIELDS = {"project", "summary", "description", "issuetype", "labels", "priority",
                    "components", "reporter", "assignee"}
@@ -142,11 +153,19 @@ def priority_details(base: str, pid: str, name: str) -> dict[str, Any]:
     return priority(base, pid, name) | {"statusColor": colour, "description": description}
 
 
-def resolution(base: str) -> dict[str, Any]:
-    """The "Done" resolution that Cloud's workflow sets on entering Done."""
-    rid, name, description = DONE_RESOLUTION
+def resolution(base: str, name: str = "Done") -> dict[str, Any]:
+    """A resolution (by default "Done", which Cloud's workflow sets on entering Done)."""
+    rid, description = RESOLUTIONS[name]
     return {"self": f"{base}/rest/api/2/resolution/{rid}", "id": rid,
             "description": description, "name": name}
+
+
+def version(base: str, version_id: str, name: str, project_id: str, *,
+            released: bool) -> dict[str, Any]:
+    """A project version (Version), as listed in an issue's fixVersions."""
+    return {"self": f"{base}/rest/api/2/version/{version_id}", "id": version_id,
+            "name": name, "archived": False, "released": released,
+            "projectId": int(project_id)}
 
 
 def issue_type(base: str, type_id: str, name: str) -> dict[str, Any]:

@@ -1,0 +1,216 @@
+"""Jira for sync-back, through the jira client's session: the poll, an issue's activity, and
+the comments and labels afterhours leaves. jira objects and JSON stay here; the rest sees
+`ChangedIssue` and `IssueActivity`.
+
+Jira Cloud takes comments in ADF on REST v3; Data Center in wiki markup on v2 (see
+domain.comment_text). Everything is read on v2, where a comment's body is text.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from jira import JIRA, JIRAError
+
+from afterhours.adapters.comments import contains_text
+from afterhours.adapters.ports import ChangedIssue
+from afterhours.domain.actions import CommentOnIssue, LabelIssue
+from afterhours.domain.comment_text import as_adf, as_wiki, plain_marker
+from afterhours.domain.sync_model import (
+    ChangedField,
+    IssueActivity,
+    IssueChange,
+    IssueComment,
+    IssueState,
+)
+
+T = TypeVar("T")
+Call = Callable[..., Any]  # JiraIssueTracker._call: (operation, fn, *, once=False) -> T
+PAGE = 100  # Cloud's page of full issues in search, of changelog histories, of comments
+ACTIVITY_FIELDS = "status,resolution,fixVersions,assignee,labels,updated,comment"
+JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+
+def jira_time(value: object) -> datetime:
+    """A Jira timestamp (2026-11-20T18:00:00.000+0000) as an aware datetime."""
+    return datetime.strptime(str(value), JIRA_TIME)
+
+
+def poll_query(projects: Sequence[str], window: timedelta) -> str:
+    """The bounded JQL of a poll: the projects, updated within `window` (whole minutes, at
+    least one: JQL's relative dates count on Jira's own clock), oldest change first."""
+    minutes = max(1, math.ceil(window.total_seconds() / 60))
+    quoted = ", ".join(json.dumps(p) for p in projects)
+    return f'project in ({quoted}) AND updated >= "-{minutes}m" ORDER BY updated ASC, key ASC'
+
+
+def _name(value: Any, field: str = "name") -> str | None:
+    return str(value[field]) if isinstance(value, dict) and value.get(field) else None
+
+
+class JiraSync:
+    """The sync-back calls of one JiraIssueTracker (its `_call`, so its retries, breaker and
+    budget), knowing afterhours' own account once it has asked."""
+
+    def __init__(self, call: Call, issue_url: Callable[[str], str]) -> None:
+        self._call = call
+        self._issue_url = issue_url
+        self._me: str | None = None  # afterhours' accountId, read once
+
+    def _own_account(self, jira: JIRA) -> str:
+        if self._me is None:
+            self._me = str(jira.myself()["accountId"])
+        return self._me
+
+    def changed_issues(self, projects: Sequence[str], window: timedelta) -> list[ChangedIssue]:
+        """See the port: every page of the poll."""
+        jql = poll_query(projects, window)
+
+        def search(jira: JIRA) -> list[ChangedIssue]:
+            found: list[ChangedIssue] = []
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"jql": jql, "fields": "labels,updated",
+                                          "maxResults": PAGE}
+                if token:
+                    params["nextPageToken"] = token
+                page = jira._get_json("search/jql", params=params)
+                for raw in page.get("issues") or []:
+                    fields = raw.get("fields") or {}
+                    found.append(ChangedIssue(str(raw["key"]), jira_time(fields["updated"]),
+                                              tuple(str(x) for x in fields.get("labels") or ())))
+                token = page.get("nextPageToken")
+                if page.get("isLast", True) or not token:
+                    return found
+
+        result: list[ChangedIssue] = self._call("changed_issues", search)
+        return result
+
+    def issue_activity(self, issue_key: str) -> IssueActivity | None:
+        """See the port."""
+
+        def read(jira: JIRA) -> IssueActivity | None:
+            try:
+                raw = jira._get_json(f"issue/{issue_key}", params={
+                    "fields": ACTIVITY_FIELDS, "expand": "changelog"})
+            except JIRAError as error:
+                if error.status_code == 404:
+                    return None
+                raise
+            me = self._own_account(jira)
+            histories = _all_histories(jira, issue_key, raw.get("changelog") or {})
+            comments = _all_comments(jira, issue_key, raw["fields"].get("comment") or {})
+            return IssueActivity(
+                self._state(raw),
+                tuple(sorted((_change(h, me) for h in histories),
+                             key=lambda c: (c.at, int(c.history_id)))),
+                tuple(sorted((_comment(c, me) for c in comments),
+                             key=lambda c: (c.at, int(c.comment_id)))))
+
+        result: IssueActivity | None = self._call("issue_activity", read)
+        return result
+
+    def _state(self, raw: dict[str, Any]) -> IssueState:
+        fields = raw["fields"]
+        key = str(raw["key"])
+        return IssueState(
+            key=key, url=self._issue_url(key), status=_name(fields.get("status")) or "",
+            resolution=_name(fields.get("resolution")),
+            fix_versions=tuple(v["name"] for v in fields.get("fixVersions") or ()),
+            assignee=_name(fields.get("assignee"), "displayName"),
+            labels=tuple(str(x) for x in fields.get("labels") or ()),
+            updated=jira_time(fields["updated"]))
+
+    def comment_on_issue(self, action: CommentOnIssue) -> None:
+        """See the port: v3 with ADF on Cloud, v2 with wiki markup elsewhere; one attempt."""
+
+        def post(jira: JIRA) -> None:
+            cloud = jira.deploymentType == "Cloud"
+            body = as_adf(action.body) if cloud else as_wiki(action.body)
+            url = f"{jira.server_url}/rest/api/{'3' if cloud else '2'}/issue/" \
+                  f"{action.issue_key}/comment"
+            jira._session.post(url, data=json.dumps({"body": body}))
+
+        self._call("comment_on_issue", post, once=True)
+
+    def has_issue_comment(self, issue_key: str, marker: str) -> bool:
+        """See the port."""
+
+        def search(jira: JIRA) -> bool:
+            comments = _fetch_comments(jira, issue_key)
+            return any(contains_text(plain_marker(c.get("body")), marker) for c in comments)
+
+        found: bool = self._call("has_issue_comment", search)
+        return found
+
+    def label_issue(self, action: LabelIssue) -> None:
+        """See the port: an edit that adds the labels, which Jira keeps once each."""
+        update = {"labels": [{"add": label} for label in action.labels]}
+
+        def put(jira: JIRA) -> None:
+            jira._session.put(jira._get_url(f"issue/{action.issue_key}"),
+                              data=json.dumps({"update": update}))
+
+        self._call("label_issue", put)
+
+
+def _all_histories(jira: JIRA, key: str, page: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's whole changelog: the expanded page, or (when Jira cut it) every page of
+    GET .../changelog."""
+    histories = list(page.get("histories") or [])
+    if int(page.get("total") or 0) <= len(histories):
+        return histories
+    found: list[dict[str, Any]] = []
+    while True:
+        more = jira._get_json(f"issue/{key}/changelog",
+                              params={"startAt": len(found), "maxResults": PAGE})
+        found += more.get("values") or []
+        if more.get("isLast", True) or not more.get("values"):
+            return found
+
+
+def _all_comments(jira: JIRA, key: str, page: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's comments: the page the issue carried, or (when Jira cut it) all."""
+    comments = list(page.get("comments") or [])
+    if int(page.get("total") or 0) <= len(comments):
+        return comments
+    return _fetch_comments(jira, key)
+
+
+def _fetch_comments(jira: JIRA, key: str) -> list[dict[str, Any]]:
+    """Every page of GET .../comment."""
+    found: list[dict[str, Any]] = []
+    while True:
+        more = jira._get_json(f"issue/{key}/comment",
+                              params={"startAt": len(found), "maxResults": PAGE})
+        batch = more.get("comments") or []
+        found += batch
+        if not batch or len(found) >= int(more.get("total") or 0):
+            return found
+
+
+def _change(history: dict[str, Any], me: str) -> IssueChange:
+    author = history.get("author") or {}
+    return IssueChange(
+        history_id=str(history["id"]), at=jira_time(history["created"]),
+        author=str(author.get("displayName") or "someone"),
+        by_afterhours=author.get("accountId") == me,
+        fields=tuple(ChangedField(str(i.get("fieldId") or i.get("field")), i.get("fromString"),
+                                  i.get("toString")) for i in history.get("items") or ()))
+
+
+def _comment(comment: dict[str, Any], me: str) -> IssueComment:
+    author = comment.get("author") or {}
+    shown = comment.get("visibility")
+    body = comment.get("body")
+    return IssueComment(
+        comment_id=str(comment["id"]), at=jira_time(comment["created"]),
+        author=str(author.get("displayName") or "someone"),
+        by_afterhours=author.get("accountId") == me,
+        body=body if isinstance(body, str) else json.dumps(body, ensure_ascii=False),
+        visibility=f"{shown['type']}:{shown['value']}" if isinstance(shown, dict) and
+        shown.get("type") and shown.get("value") else None)
