@@ -59,10 +59,12 @@ def run_forever(
                 if before_pass is not None:
                     before_pass()
                 pushed = take_pushed(service, pushes) if pushes is not None else 0
+                issues = ([event.key for event in pushes.drain_jira()]
+                          if pushes is not None else [])
                 if polling:
-                    service.run_pass()
-                elif pushed:
-                    service.run_pass(read_export=False)
+                    service.run_pass(issues=issues)
+                elif pushed or issues:
+                    service.run_pass(read_export=False, issues=issues)
                 store_error, failures = None, 0
             except LeaseLostError as error:
                 leading = False

@@ -14,7 +14,7 @@ The daemon's loop around the passes (the lease, the reload) is afterhours.daemon
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from itertools import islice
 
@@ -37,7 +37,7 @@ from afterhours.policy.model import Policy
 from afterhours.quarantine import Intake
 from afterhours.reading import read_changes
 from afterhours.settling import BatchSettling
-from afterhours.syncback import sync_back
+from afterhours.syncback import sync_back, sync_issues
 from afterhours.wakeups import Wakeups
 
 log = structlog.get_logger()
@@ -98,11 +98,12 @@ class Service(BatchSettling):
         lease, else while it holds the lease."""
         return self.lease is None or self.lease.is_leader
 
-    def run_pass(self, *, read_export: bool = True) -> PassReport:
+    def run_pass(self, *, read_export: bool = True, issues: Sequence[str] = ()) -> PassReport:
         """Read what changed, then settle every ticket that is due once (or until stopped).
         Each log line of the pass carries its `pass_id`, and each about a ticket its
         `ticket_id`. `read_export=False`: only what is due (pushed tickets stored just
-        before), sparing the export's own rate limit."""
+        before), sparing the export's own rate limit, and of Jira only the `issues` pushed
+        (no search)."""
         with correlated_pass(), observed_pass(self.metrics, self.health) as report:
             self.breakers.new_pass()
             intake = Intake(self.desk, self.state, self.recorder, self.clock)
@@ -118,8 +119,13 @@ class Service(BatchSettling):
                     report.interrupted = True
                     break
                 self._settle_chunk(tickets, report)
-            if not report.interrupted:  # Jira's progress back to the tickets (and theirs to it)
+            if report.interrupted:
+                return report
+            # Jira's progress back to the tickets (and theirs to it).
+            if read_export:
                 sync_back(self, report)
+            if issues:  # pushed by Jira's webhooks: at once
+                sync_issues(self, issues, report)
         return report
 
     def _settle_chunk(self, tickets: list[Ticket], report: PassReport) -> None:

@@ -320,6 +320,27 @@ def test_jira_issue_events_are_verified_and_queued_for_the_sync_back(
     assert push.queue.take_tickets() == []  # an issue event plans no ticket by itself
 
 
+def test_a_jira_webhook_brings_the_issues_progress_to_the_ticket_without_a_poll(
+    make_push: Callable[..., Push], zendesk: ZendeskTwin, jira: JiraTwin,
+) -> None:
+    push = make_push()
+    ticket = bug(zendesk, people(zendesk))
+    push.start_loop()  # its first pass (a poll) files the issue
+    key = jira.issues()[0]["key"]
+    searches = jira.server.requests["GET /rest/api/2/search/jql"]
+    jira.transition(key, "In Progress", author="Dana Engineer")
+    assert jira.webhook(push.jira_url, JIRA_SECRET).send(key).status_code == 202
+
+    def noted() -> bool:
+        return any(f"Jira {key} changed" in c["body"] for c in zendesk.comments(ticket))
+
+    wait_for(noted)  # the loop woke for it: the next poll is an hour away
+    assert push.passes() == 2
+    # Read by its key: no export, no Jira search.
+    assert zendesk.server.requests["GET /api/v2/incremental/tickets/cursor.json"] == 1
+    assert jira.server.requests["GET /rest/api/2/search/jql"] == searches
+
+
 def test_without_a_secret_the_routes_are_not_there(
     make_push: Callable[..., Push],
 ) -> None:

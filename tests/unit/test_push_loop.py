@@ -85,14 +85,17 @@ def test_the_queue_takes_each_ticket_once_and_refuses_beyond_capacity() -> None:
     assert metrics.webhook_queue.labels("zendesk")._value.get() == 0
 
 
-def test_jira_events_wait_until_drained_without_waking_the_loop() -> None:
+def test_jira_events_wake_the_loop_and_wait_until_drained() -> None:
     queue = PushQueue(2)
     updated, created = JiraEvent("ENG-1", "jira:issue_updated"), JiraEvent("ENG-2", "x")
     assert [queue.offer_jira(e) for e in (updated, updated, created)] == \
         ["accepted", "duplicate", "accepted"]
     assert queue.offer_jira(JiraEvent("ENG-3", "x")) == "full"
-    assert not queue.wait(0)
+    assert queue.wait(0)  # the sync-back takes them at once, not at the next poll
+    assert queue.take_tickets() == []
+    assert queue.wait(0)  # still waiting: taking the tickets leaves the events
     assert queue.drain_jira() == [updated, created]
+    assert not queue.wait(0)
     assert queue.drain_jira() == []
 
 

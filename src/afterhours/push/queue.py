@@ -45,6 +45,8 @@ class PushQueue:
         with self._lock:
             offered = _offer(self._jira, event, self.capacity)
             count = len(self._jira)
+            if offered == "accepted":
+                self._waiting.set()
         self._gauge("jira", count)
         return offered
 
@@ -52,7 +54,8 @@ class PushQueue:
         """Every pushed ticket waiting, first pushed first; the queue is empty afterwards."""
         with self._lock:
             taken, self._tickets = list(self._tickets), {}
-            self._waiting.clear()
+            if not self._jira:
+                self._waiting.clear()
         self._gauge("zendesk", 0)
         return taken
 
@@ -60,11 +63,14 @@ class PushQueue:
         """Every Jira issue event waiting, oldest first; the queue is empty afterwards."""
         with self._lock:
             taken, self._jira = list(self._jira), {}
+            if not self._tickets:
+                self._waiting.clear()
         self._gauge("jira", 0)
         return taken
 
     def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for a pushed ticket; whether any is waiting."""
+        """Wait up to `timeout` seconds for a pushed ticket or Jira event; whether any is
+        waiting."""
         return self._waiting.wait(timeout)
 
     def _gauge(self, source: str, count: int) -> None:
