@@ -129,8 +129,9 @@ def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat
 
 
 def _check_jira(verdict: Verdict, night: Night, jira: JiraTwin) -> None:
+    # The labels that tie an issue to its ticket (zendesk-<id>), not the policy's own.
     filed = Counter(label for issue in jira.issues() for label in issue["fields"]["labels"]
-                    if label.startswith("zendesk-"))
+                    if re.fullmatch(r"zendesk-\d+", label))
     # A bug solved by an agent before the daemon got to it needs no issue (at most one).
     early = set(verdict.closed_before_triage)
     verdict.early_bug_issues = sum(filed[f"zendesk-{t}"] for t in early)

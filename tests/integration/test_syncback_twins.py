@@ -136,7 +136,7 @@ def test_progress_reaches_the_ticket_once_and_the_solve_reaches_the_issue(
     daemon.run_pass()
     solved = [c for c in issue_comments(jira, key) if "was solved by the support team" in str(c)]
     assert len(solved) == 1
-    assert "zendesk-solved" in jira.issue(key)["fields"]["labels"]
+    assert "ticket-solved" in jira.issue(key)["fields"]["labels"]
 
     # Resolved with a fix version: the ticket reopened, tagged, and told, once.
     jira.add_version("ENG", "4.2", released=True)
@@ -269,7 +269,7 @@ def test_killed_right_after_a_flow_landed_nothing_is_duplicated(  # noqa: PLR091
     daemon.run_pass()
     daemon.run_pass()
     assert len([c for c in issue_comments(jira, key) if "was solved" in str(c)]) == 1
-    assert jira.issue(key)["fields"]["labels"].count("zendesk-solved") == 1
+    assert jira.issue(key)["fields"]["labels"].count("ticket-solved") == 1
 
 
 def test_a_reopening_and_a_customer_comment_reach_the_open_issue_once(

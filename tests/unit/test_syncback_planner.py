@@ -216,7 +216,7 @@ def test_a_solve_comments_and_labels_each_open_issue_once() -> None:
     comment_action = plan.actions[0].action
     assert isinstance(comment_action, CommentOnIssue)
     assert comment_action.body.intro == "Zendesk ticket #7 was solved by the support team."
-    assert plan.actions[1].action == LabelIssue(7, "ENG-1", ("zendesk-solved",))
+    assert plan.actions[1].action == LabelIssue(7, "ENG-1", ("ticket-solved",))
     settled = frozenset(p.key for p in plan.actions)
     assert not plan_ticket_flows(solved, events, ["ENG-1", "ENG-2"], POLICY, settled)
 
