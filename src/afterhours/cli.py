@@ -1,5 +1,6 @@
 """The `afterhours` command: run | check | config | schema | explain | replay | audit | failed |
-retry | import-schedule | demo | twins | webhooks | completion. Each returns an exit code."""
+retry | import-schedule | report | demo | twins | webhooks | completion. Each returns an exit
+code."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
 from afterhours.push.mode import PushMode, push_mode
 from afterhours.redact import redacted_output
+from afterhours.report.command import add_report
 from afterhours.settings import (
     LocalSettings,
     Settings,
@@ -178,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         " nothing", _replay, ("policy", "log_format")))
     add_import_schedule(commands, _add)
     add_parked_commands(commands, _add)
+    add_report(commands, _add)
     completion = _add(commands, "completion", "print a shell completion script: bash or zsh",
                       _completion, ())
     completion.add_argument("shell", choices=("bash", "zsh"),
