@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 
 import pytest
 from test_report import FACTS, POLICY
 
+from afterhours.errors import ConfigError
 from afterhours.report.build import build_report
+from afterhours.report.command import _builder
 from afterhours.report.html import CHART_CLASS, render_html
 from afterhours.report.model import Report
 from afterhours.report.tabular import render_csv, render_json
@@ -48,3 +51,10 @@ def test_html_is_one_file_with_a_chart_per_figure_and_customer_text_escaped(
     assert "=HYPERLINK(&quot;x&quot;) &lt;script&gt;" in page
     assert 'src="http' not in page  # nothing is fetched on opening
     assert "<link" not in page
+
+
+def test_without_the_report_extra_the_command_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "afterhours.report.build", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"pip install 'afterhours\[report\]'"):
+        _builder()

@@ -7,25 +7,23 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from afterhours.adapters.state import StateStore
 from afterhours.bootstrap import open_state
 from afterhours.cli_grammar import AddCommand, add_db_alias
 from afterhours.cli_help import WIDTH
 from afterhours.clock import Clock, utc_now
+from afterhours.errors import ConfigError
 from afterhours.inspect.commands import EXIT_OK, span_argument
-from afterhours.policy import load_policy
-from afterhours.report.build import build_report
-from afterhours.report.gather import gather
-from afterhours.report.html import render_html
-from afterhours.report.model import Report
-from afterhours.report.tabular import render_csv, render_json
+from afterhours.policy import Policy, load_policy
+from afterhours.report.model import Facts, Report
 from afterhours.settings import LocalSettings
 
-FORMATS: dict[str, Callable[[Report], str]] = {
-    "html": render_html, "csv": render_csv, "json": render_json}
+FORMATS = ("html", "csv", "json")
+EXTRA = "pip install 'afterhours[report]'"
 DEFAULT_SPAN = "30d"
 DEFAULT_HTML = Path("report.html")
 STDOUT = "-"
@@ -46,7 +44,7 @@ def add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     report.add_argument("--since", type=span_argument, default=span_argument(DEFAULT_SPAN),
                         metavar="SPAN", help="the period: the last SPAN (90m, 36h, 7d, 2w;"
                         f" default {DEFAULT_SPAN})")
-    report.add_argument("--format", choices=tuple(FORMATS), default=None,
+    report.add_argument("--format", choices=FORMATS, default=None,
                         help="html (default; or as --out's suffix says), csv or json")
     report.add_argument("--out", metavar="FILE", help=f"where to write it; - for stdout"
                         f" (default: {DEFAULT_HTML} for html, stdout for csv and json)")
@@ -61,9 +59,32 @@ def chosen_format(given: str | None, out: str | None) -> str:
     return suffix if suffix in FORMATS else "html"
 
 
+def _builder() -> tuple[Callable[[Facts, Policy], Report],
+                        Callable[[StateStore, datetime, datetime], Facts]]:
+    # Plotly and rapidfuzz come with the `report` extra, which the daemon's image leaves
+    # out: every other command runs without them.
+    try:
+        from afterhours.report.build import build_report  # noqa: PLC0415
+        from afterhours.report.gather import gather  # noqa: PLC0415
+    except ImportError as error:
+        raise ConfigError(f"afterhours report needs {error.name}: {EXTRA}") from error
+    return build_report, gather
+
+
+def _renderer(kind: str) -> Callable[[Report], str]:
+    if kind == "html":
+        from afterhours.report.html import render_html  # noqa: PLC0415  (Plotly: see above)
+
+        return render_html
+    from afterhours.report.tabular import render_csv, render_json  # noqa: PLC0415
+
+    return render_csv if kind == "csv" else render_json
+
+
 def run_report(args: argparse.Namespace, *, clock: Clock = utc_now,
                stdout: TextIO | None = None) -> int:
     """`afterhours report`: gather the period's facts, build the figures, write them."""
+    build_report, gather = _builder()
     settings = LocalSettings()
     policy = load_policy(settings.policy_file).policy
     since: timedelta = args.since
@@ -74,7 +95,7 @@ def run_report(args: argparse.Namespace, *, clock: Clock = utc_now,
     finally:
         state.close()
     kind = chosen_format(args.format, args.out)
-    text = FORMATS[kind](report)
+    text = _renderer(kind)(report)
     out = args.out or (str(DEFAULT_HTML) if kind == "html" else STDOUT)
     if out == STDOUT:
         (stdout or sys.stdout).write(text)

@@ -28,8 +28,12 @@ dl.headline { display: flex; flex-wrap: wrap; gap: 0.8rem; }
 dl.headline div { background: #f3f5f8; border-radius: 6px; padding: 0.5rem 0.9rem; }
 dl.headline dt { font-size: 0.8rem; color: #555; } dl.headline dd { margin: 0;
   font-size: 1.4rem; font-weight: 600; }
-.figure { margin: 1.5rem 0; } .note { color: #555; font-size: 0.85rem; }
-.ah-chart { height: 320px; }
+/* Two fixed columns: Plotly sizes each chart once, as it is drawn, to its column. */
+.figures { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0 2rem; }
+@media (max-width: 60rem) { .figures { grid-template-columns: minmax(0, 1fr); } }
+.figure { margin: 1rem 0; min-width: 0; } .figure.wide { grid-column: 1 / -1; }
+.note { color: #555; font-size: 0.85rem; }
+.ah-chart { height: 300px; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f3f5f8; }
@@ -68,7 +72,7 @@ def chart(table: Table, div_id: str) -> str:
          for i in _series(table)],
         layout=go.Layout(
             barmode="stack" if table.chart == "stacked" else "group",
-            margin={"l": 50, "r": 20, "t": 30, "b": 80}, height=320,
+            margin={"l": 50, "r": 20, "t": 20, "b": 70}, height=300,
             showlegend=table.chart != "bar", xaxis={"type": "category"},
             yaxis={"title": {"text": table.columns[1] if table.chart == "bar" else ""},
                    "type": "log" if table.log_scale else "linear"},
@@ -79,7 +83,8 @@ def chart(table: Table, div_id: str) -> str:
 
 
 def _figure(table: Table, number: int) -> str:
-    parts = [f'<div class="figure" id="{table.name}"><h3>{html.escape(table.title)}</h3>']
+    wide = " wide" if table.chart == "table" else ""
+    parts = [f'<div class="figure{wide}" id="{table.name}"><h3>{html.escape(table.title)}</h3>']
     if table.chart != "table" and table.rows:
         parts.append(chart(table, f"chart-{number}"))
         parts.append(f"<details><summary>numbers</summary>{_table_html(table)}</details>")
@@ -96,7 +101,7 @@ def _section(section: Section, first: int) -> str:
                        for label, value in section.headline)
     figures = "".join(_figure(t, first + i) for i, t in enumerate(section.tables))
     return (f'<section id="{section.name}"><h2>{html.escape(section.title)}</h2>'
-            f'<dl class="headline">{headline}</dl>{figures}</section>')
+            f'<dl class="headline">{headline}</dl><div class="figures">{figures}</div></section>')
 
 
 def _moment(moment: datetime) -> str:
