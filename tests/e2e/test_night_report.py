@@ -15,6 +15,7 @@ import pytest
 from afterhours.cli import build_parser
 from afterhours.cli_grammar import global_values
 from afterhours.demo.night import END, DemoNight
+from afterhours.errors import ConfigError
 from afterhours.policy import load_policy
 from afterhours.report.command import run_report
 from afterhours.report.html import CHART_CLASS
@@ -73,3 +74,8 @@ def test_html_and_csv_hold_the_same_figures(night_state: Path, tmp_path: Path,
     night = [r for r in lines if r["figure"] == "after_hours_by_night"]
     assert night == [{"section": "volume", "figure": "after_hours_by_night",
                       "row": "Fri 20 Nov", "column": "tickets", "value": "5"}]
+
+
+def test_a_place_that_cannot_be_written_is_named(night_state: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--out .*/missing/r.html: cannot write the report"):
+        report(night_state, "--out", str(tmp_path / "missing" / "r.html"))

@@ -100,7 +100,10 @@ def run_report(args: argparse.Namespace, *, clock: Clock = utc_now,
     if out == STDOUT:
         (stdout or sys.stdout).write(text)
         return EXIT_OK
-    Path(out).write_text(text, encoding="utf-8")
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as error:  # a folder that is not there, a read-only place
+        raise ConfigError(f"--out {out}: cannot write the report: {error.strerror}") from error
     print(f"afterhours: wrote the {kind} report of {report.start:%Y-%m-%d %H:%M} to"
           f" {report.end:%Y-%m-%d %H:%M} UTC to {out}", file=sys.stderr)
     return EXIT_OK
