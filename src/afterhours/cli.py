@@ -1,5 +1,6 @@
 """The `afterhours` command: run | check | config | schema | explain | replay | audit | failed |
-retry | import-schedule | demo | twins | webhooks | completion. Each returns an exit code."""
+retry | import-schedule | report | demo | twins | webhooks | completion. Each returns an exit
+code."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from types import FrameType
@@ -18,10 +20,11 @@ import shtab
 import structlog
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from starlette.routing import BaseRoute
 
 from afterhours import __version__, daemon
 from afterhours.audit_command import add_audit
-from afterhours.bootstrap import build_reloader, build_service
+from afterhours.bootstrap import build_reloader, build_service, open_state
 from afterhours.cli_grammar import (
     Parser,
     add_global_options,
@@ -44,12 +47,15 @@ from afterhours.inspect.live_command import run_live_check
 from afterhours.inspect.schedule_command import add_import_schedule
 from afterhours.logs import configure_logging
 from afterhours.ops.server import HttpServer, start_server
+from afterhours.ops.status_page import status_routes
 from afterhours.parking import replan_on_change
 from afterhours.parking_commands import add_parked_commands
 from afterhours.policy import load_policy
 from afterhours.policy.schema import render_schema
 from afterhours.push.mode import PushMode, push_mode
 from afterhours.redact import redacted_output
+from afterhours.report.command import add_report
+from afterhours.service import Service
 from afterhours.settings import (
     LocalSettings,
     Settings,
@@ -178,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         " nothing", _replay, ("policy", "log_format")))
     add_import_schedule(commands, _add)
     add_parked_commands(commands, _add)
+    add_report(commands, _add)
     completion = _add(commands, "completion", "print a shell completion script: bash or zsh",
                       _completion, ())
     completion.add_argument("shell", choices=("bash", "zsh"),
@@ -232,7 +239,7 @@ def _run(args: argparse.Namespace) -> int:
         push = PushMode() if args.once else push_mode(settings, service)
         if settings.http_listen:
             server = start_server(settings.http_listen, service.health, service.metrics,
-                                  push.routes)
+                                  [*push.routes, *_status_page(settings, service)])
         log.info("daemon.started", policy=loaded.path, policy_sha256=loaded.sha256,
                  state=service.state.where, leader=service.is_leader, once=args.once)
 
@@ -274,6 +281,15 @@ def _run(args: argparse.Namespace) -> int:
             server.stop()
         service.close()
         structlog.contextvars.unbind_contextvars("dry_run")
+
+
+def _status_page(settings: Settings, service: Service) -> list[BaseRoute]:
+    """The status page's routes when AFTERHOURS_STATUS_PAGE is true: each request reads the
+    state on a connection of its own, never the loop's."""
+    if not settings.status_page:
+        return []
+    return status_routes(partial(open_state, settings), lambda: service.policy,
+                         service.health, service.clock, settings.poll_interval)
 
 
 def _check(args: argparse.Namespace) -> int:

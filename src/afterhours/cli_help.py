@@ -74,6 +74,9 @@ HELP = {
     "import-schedule": CommandHelp(
         (*_ZENDESK, *_LOGS),
         ((0, "printed or written"), (1, "Zendesk could not be read"), (2, _BAD_INPUT))),
+    "report": CommandHelp(
+        ("policy_file", *_STATE, *_LOGS),
+        ((0, "written"), (2, "no state database, or " + _BAD_INPUT))),
     "completion": CommandHelp((), ((0, "printed"), (2, "an unknown shell")), ()),
     "webhooks": CommandHelp((), ((0, "printed"), (2, "--url is not an http(s) URL")), ()),
 }

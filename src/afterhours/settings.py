@@ -353,6 +353,11 @@ class Settings(LocalSettings):
         None, description="host:port for /healthz, /readyz and /metrics, e.g. 0.0.0.0:8080;"
         " unset: no HTTP server",
     )
+    status_page: bool = Field(
+        False, description="true: GET /status serves a read-only status page (who is on call,"
+        " passes, pending escalations, latest actions, the policy in force), and /status.json"
+        " the same as JSON; needs AFTERHOURS_HTTP_LISTEN",
+    )
 
     # Push mode (afterhours.push): each secret turns its route on.
     zendesk_webhook_secret: SecretStr | None = Field(
@@ -381,6 +386,13 @@ class Settings(LocalSettings):
         if value is not None:
             parse_listen(value)  # a ValueError here names the expected form
         return value
+
+    @model_validator(mode="after")
+    def _status_page_needs_a_server(self) -> Self:
+        if self.status_page and not self.http_listen:
+            raise ValueError("AFTERHOURS_STATUS_PAGE=true, but AFTERHOURS_HTTP_LISTEN is not set:"
+                             " the page is served there; set it, e.g. 0.0.0.0:8080")
+        return self
 
     @model_validator(mode="after")
     def _push_needs_a_server(self) -> Self:

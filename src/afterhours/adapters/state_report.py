@@ -1,0 +1,79 @@
+"""Reads of the state for `afterhours report` and the status page: every snapshot touched in
+a period (open or closed), the Jira issues filed, the audit trail page by page, and the next
+deadlines of the index. Read-only, on the store's own database (`StateStore.database`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from afterhours.adapters.sql import Database
+from afterhours.adapters.state_audit import AuditRow
+from afterhours.adapters.state_tickets import ticket_from_json
+from afterhours.domain.model import Ticket
+
+AUDIT_PAGE = 5000  # rows read at a time: a month of a busy desk is never held twice
+
+
+@dataclass(frozen=True)
+class FiledIssue:
+    """A Jira issue afterhours filed for a ticket, and when."""
+
+    ticket_id: int
+    key: str
+    url: str
+    created_at: datetime
+
+
+class AuditReader(Protocol):
+    """What `audit_since` reads through: the store's `audit_rows`."""
+
+    def audit_rows(self, *, ticket_id: int | None = None, outcomes: tuple[str, ...] = (),
+                   since: datetime | None = None, after_id: int = 0, limit: int = 1000,
+                   newest_first: bool = True) -> list[AuditRow]:
+        """See AuditPart.audit_rows."""
+
+
+def snapshots_since(db: Database, since: datetime) -> list[Ticket]:
+    """The latest snapshot of every ticket that changed at or after `since`, open or closed,
+    in id order (a ticket created in the period changed in it too)."""
+    rows = db.fetchall("SELECT body FROM tickets WHERE updated_at >= ? ORDER BY id",
+                       (since.astimezone(UTC).isoformat(),))
+    return [ticket_from_json(body) for (body,) in rows]
+
+
+def open_snapshots(db: Database) -> list[Ticket]:
+    """The snapshot of every open ticket, whenever it was created: the backlog."""
+    return [ticket_from_json(body)
+            for (body,) in db.fetchall("SELECT body FROM tickets WHERE open = 1 ORDER BY id")]
+
+
+def filed_issues(db: Database) -> list[FiledIssue]:
+    """Every Jira issue filed, oldest first."""
+    rows = db.fetchall("SELECT ticket_id, issue_key, url, created_at FROM jira_issues"
+                       " ORDER BY created_at, ticket_id")
+    return [FiledIssue(int(t), str(k), str(u), datetime.fromisoformat(c)) for t, k, u, c in rows]
+
+
+def audit_since(store: AuditReader, since: datetime) -> Iterator[AuditRow]:
+    """Every audit row written at or after `since`, oldest first, read a page at a time."""
+    after = 0
+    while True:
+        page = store.audit_rows(since=since, after_id=after, limit=AUDIT_PAGE,
+                                newest_first=False)
+        yield from page
+        if len(page) < AUDIT_PAGE:
+            return
+        after = page[-1].id
+
+
+def next_wakeups(db: Database, after: datetime, limit: int) -> list[tuple[int, datetime]]:
+    """The open tickets the deadline index wakes next after `after` (a deadline, not a change
+    already due), soonest first: (ticket id, when)."""
+    rows = db.fetchall(
+        "SELECT id, wake_at FROM tickets WHERE open = 1 AND wake_at > ?"
+        " ORDER BY wake_at, id LIMIT ?", (int(after.timestamp()), limit))
+    return [(int(i), datetime.fromtimestamp(int(w), UTC)) for i, w in rows]
