@@ -61,8 +61,10 @@ def measure(sizes: Sizes, scratch: Path) -> Results:
                            progress=lambda text: _say(text, started))
     _say(f"a {sizes.night_hours:g} h night in poll mode", started)
     night = run_night(scratch / "night.sqlite3", policy, sizes.night_hours)
+    _say("the same night in push mode", started)
+    pushed = run_night(scratch / "push.sqlite3", policy, sizes.night_hours, push=True)
     _say("done", started)
-    return Results(planner, first, baseline, quiet, list(sizes.not_run), night)
+    return Results(planner, first, baseline, quiet, list(sizes.not_run), night, pushed)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,9 @@
 Built from AFTERHOURS_* settings by the same composition root as `afterhours run`; only the
 clock differs: a ManualClock that each `pass` command sets, as the parent sets the twins'.
 Commands and answers are JSON lines: {"op": "pass", "at": ISO} answers the pass's figures,
-{"op": "stop"} closes the daemon and answers its peak RSS.
+{"op": "push", "at": ISO, "tickets": [ids]} takes pushed tickets as push mode's loop does and
+answers the figures of the pass that plans them, {"op": "stop"} closes the daemon and answers
+its peak RSS.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from afterhours.bootstrap import build_service
 from afterhours.clock import ManualClock
 from afterhours.logs import configure_logging
 from afterhours.policy import load_policy
+from afterhours.push.handling import take_pushed
+from afterhours.push.queue import PushQueue
 from afterhours.retrying import RetryPolicy
 from afterhours.settings import Settings
 
@@ -48,6 +52,7 @@ def serve(commands: IO[str], answers: IO[str], start: datetime) -> None:
     clock = ManualClock(start)
     # No faults in a benchmark run; were there any, retry waits would pass on this clock.
     service = build_service(settings, policy, clock=clock, retry=RetryPolicy(sleep=clock.sleep))
+    pushes = PushQueue()
     try:
         for line in commands:
             command = json.loads(line)
@@ -55,7 +60,15 @@ def serve(commands: IO[str], answers: IO[str], start: datetime) -> None:
                 break
             clock.set(datetime.fromisoformat(command["at"]))
             wall, cpu = time.perf_counter(), time.process_time()
-            report = service.run_pass()
+            if command["op"] == "push":
+                # What the loop does when deliveries wake it (daemon.run_forever): the pushed
+                # tickets read in one batch, stored due now, a pass without the export.
+                for ticket_id in command["tickets"]:
+                    pushes.offer_ticket(ticket_id)
+                take_pushed(service, pushes)
+                report = service.run_pass(read_export=False)
+            else:
+                report = service.run_pass()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             rss, peak = memory()
             answers.write(json.dumps({"wall": wall, "cpu": cpu, "rss": rss, "peak": peak,
@@ -109,6 +122,11 @@ class DaemonProcess:
     def run_pass(self, at: datetime) -> PassFigures:
         """One pass at `at` on the daemon's clock."""
         return PassFigures(**self._ask({"op": "pass", "at": at.isoformat()}))
+
+    def push(self, at: datetime, tickets: list[int]) -> PassFigures:
+        """Pushed tickets taken at `at`, as push mode's loop takes them, and their pass."""
+        return PassFigures(**self._ask({"op": "push", "at": at.isoformat(),
+                                        "tickets": tickets}))
 
     def stop(self) -> int:
         """Close the daemon; return its peak RSS in bytes."""

@@ -1,4 +1,5 @@
-"""A night in poll mode: P1 latency and escalation lateness, in accelerated time.
+"""A night in poll mode, and in push mode: P1 latency and escalation lateness, in accelerated
+time.
 
 Tickets arrive at random seconds (a quarter of them P1, nobody answers any), and the daemon
 polls as `afterhours run` does: a pass, then `poll` seconds of waiting, then the next. The
@@ -40,6 +41,7 @@ class Night:
     """What a night showed: seconds of P1 latency and of escalation lateness, one per event."""
 
     hours: float
+    push: bool  # push mode: each ticket delivered at its creation, the poll still running
     passes: int
     p1_filed: int
     latencies: list[float]
@@ -86,28 +88,36 @@ def _snapshots(state_db: Path, ids: set[int]) -> dict[int, Ticket]:
 
 
 def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
-              seed: int = 13) -> Night:
-    """Run the night in a fresh world; return its latencies and lateness."""
+              seed: int = 13, *, push: bool = False) -> Night:
+    """Run the night in a fresh world; return its latencies and lateness. With `push`, each
+    ticket is delivered to the daemon at its creation (push mode; the delivery's own travel
+    time is not modelled) while the poll keeps running every `poll` seconds."""
     arrivals = _arrivals(hours, random.Random(seed))  # noqa: S311 (a reproducible draw)
     end = EVENING + timedelta(hours=hours)
     created: dict[int, datetime] = {}
     p1: set[int] = set()
     starts: list[tuple[float, datetime]] = []  # (monotonic, clock) at each pass's start
     with World() as world, DaemonProcess(world.daemon_environment(state_db), EVENING) as daemon:
-        at, number = EVENING, 0
+        at, next_poll, number = EVENING, EVENING, 0
         while at <= end:
+            polling = not push or not arrivals or arrivals[0][0] >= next_poll
+            at = max(at, next_poll if polling else arrivals[0][0])
+            filed = []
             while arrivals and arrivals[0][0] <= at:
                 when, subject, urgent = arrivals.pop(0)
                 world.clock.set(max(when, world.clock()))
                 number += 1
                 ticket_id = world.file(subject, number, at=when)
                 created[ticket_id] = when
+                filed.append(ticket_id)
                 if urgent:
                     p1.add(ticket_id)
             world.clock.set(at)
             starts.append((time.monotonic(), at))
-            figures = daemon.run_pass(at)
-            at += timedelta(seconds=figures.wall + poll)
+            figures = daemon.run_pass(at) if polling else daemon.push(at, filed)
+            at += timedelta(seconds=figures.wall)
+            if polling:
+                next_poll = at + timedelta(seconds=poll)
         daemon.stop()
         updates = world.log.since(0)
     last = starts[-1][1]
@@ -133,4 +143,4 @@ def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
         if deadline is not None:
             lateness.append((moment(update) - deadline).total_seconds())
     unset = sum(1 for t in p1 if t not in set_at and created[t] <= last)
-    return Night(hours, len(starts), len(p1), latencies, lateness, unset)
+    return Night(hours, push, len(starts), len(p1), latencies, lateness, unset)

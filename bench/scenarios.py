@@ -82,6 +82,10 @@ class QuietRun:
         """Requests to every twin in the median pass."""
         return int(median(sum(r.values()) for r in self.requests))
 
+    def requests_to(self, twin: str) -> int:
+        """Requests to one twin (zendesk, jira, chat) in the median pass."""
+        return int(median(r.get(twin, 0) for r in self.requests))
+
     @property
     def busy(self) -> int:
         """Passes that did something after all (a deadline fell due): 0 in a quiet run."""

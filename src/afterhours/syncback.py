@@ -137,6 +137,12 @@ class _SyncPass:
             seen = self.state.seen_issue(issue.key)
             if seen is not None and seen.updated == issue.updated and not seen.pending:
                 continue  # read already, at this very update
+            if seen is None and issue.key in known and issue.created == issue.updated:
+                # One afterhours filed, untouched since: nothing to read, nothing flows (a
+                # first pass's bugs would otherwise cost a read each).
+                self.state.set_seen_issue(SeenIssue(issue.key, "", issue.updated, False, False),
+                                          now)
+                continue
             news.append(issue.key)
         log.info("sync.polled", projects=list(projects), changed=len(changed), news=len(news))
         return news

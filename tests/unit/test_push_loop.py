@@ -118,7 +118,9 @@ def test_duplicate_and_late_pushes_change_nothing_done(
     desk, service, pushes = running
     desk.current[41] = p1(41)
     pushes.offer_ticket(41)
-    wait_for(lambda: len(desk.updates) == 1, timeout=10)
+    # Its pass has settled every entry (the ledger is written after the update returns).
+    wait_for(lambda: len(desk.updates) == 1 and service.state.history(41).settled
+             and not service.state.intended(41), timeout=10)
     done = service.state.history(41)
     for times in range(2, 5):  # the same delivery again, each after the last was handled
         pushes.offer_ticket(41)

@@ -74,15 +74,18 @@ class JiraSync:
             found: list[ChangedIssue] = []
             token: str | None = None
             while True:
-                params: dict[str, Any] = {"jql": jql, "fields": "labels,updated",
+                params: dict[str, Any] = {"jql": jql, "fields": "labels,updated,created",
                                           "maxResults": PAGE}
                 if token:
                     params["nextPageToken"] = token
                 page = jira._get_json("search/jql", params=params)
                 for raw in page.get("issues") or []:
                     fields = raw.get("fields") or {}
-                    found.append(ChangedIssue(str(raw["key"]), jira_time(fields["updated"]),
-                                              tuple(str(x) for x in fields.get("labels") or ())))
+                    created = fields.get("created")
+                    found.append(ChangedIssue(
+                        str(raw["key"]), jira_time(fields["updated"]),
+                        tuple(str(x) for x in fields.get("labels") or ()),
+                        jira_time(created) if created else None))
                 token = page.get("nextPageToken")
                 if page.get("isLast", True) or not token:
                     return found

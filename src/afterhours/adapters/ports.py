@@ -78,6 +78,7 @@ class ChangedIssue:
     key: str
     updated: datetime
     labels: tuple[str, ...]
+    created: datetime | None = None  # equal to `updated`: untouched since it was filed
 
 
 class TicketDesk(Protocol):
