@@ -11,7 +11,7 @@ The rounds around this are afterhours.settling.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,44 +24,26 @@ from afterhours.clock import Clock
 from afterhours.domain import render
 from afterhours.domain.actions import (
     ZENDESK_ACTIONS,
-    CreateJiraIssue,
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
 )
-from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.model import Ticket
 from afterhours.errors import (
     ConflictError,
     LeaseLostError,
     PermanentError,
     ServiceError,
     StateError,
-    TransientError,
 )
+from afterhours.filing import IssueFiling, Turn
 from afterhours.ops.metrics import Metrics
 from afterhours.outcomes import PassReport, Recorder
-from afterhours.reconcile import reconcile
 
 log = structlog.get_logger()
 
 
-@dataclass
-class Turn:
-    """One ticket's place in a batch: the ticket as last read, what it is to do this round,
-    and what this pass has learned about it."""
-
-    ticket: Ticket
-    refreshed: bool = False  # read afresh this pass before paging anyone
-    counted: bool = False  # counted in tickets_planned
-    stamp_known: bool = True  # False after a write whose answer did not tell the new stamp
-    conflicted: bool = False  # changed under us: re-read, then plan again
-    learned: bool = False  # a Jira issue filed or found: plan again with it
-    actions: list[PlannedAction] = field(default_factory=list)
-    # Keys reconcile settled or holds back this pass: not taken again if planned again.
-    held: set[str] = field(default_factory=set)
-
-
-class TicketActing:
+class TicketActing(IssueFiling):
     """The service's acting part: what it needs of the service, and how it acts."""
 
     desk: TicketDesk
@@ -77,8 +59,11 @@ class TicketActing:
         """Settle what interrupted attempts already did, then file the Jira issues; return
         the turns that learned of their issue, to be planned again with it before anything
         else is done for them (their link, tag and note then go with their other changes)."""
+        attempts = {turn.ticket.id: self.state.attempts(turn.ticket.id) for turn in turns}
+        finder = self._issues_found(turns, attempts)
         for turn in turns:
-            learned, settled = self._reconcile(turn.ticket, turn.actions, report)
+            learned, settled = self._reconcile(turn.ticket, turn.actions, report,
+                                               attempts[turn.ticket.id], finder)
             turn.actions = [a for a in turn.actions if a.key not in settled]
             turn.held |= settled
             turn.learned = learned
@@ -125,69 +110,6 @@ class TicketActing:
         report.crashed += 1
         log.error("ticket.crashed", ticket_id=ticket.id, exc_info=error)
         self.recorder.crashed(ticket.id, error)
-
-    def _mark_intended(self, planned: PlannedAction) -> None:
-        self.state.mark_intended(
-            at=self.clock(), ticket_id=planned.action.ticket_id, key=planned.key,
-            rule=planned.rule, action=planned.kind, reason=planned.reason)
-
-    def _file_issues(self, turns: Sequence[Turn], report: PassReport) -> None:
-        """File the batch's Jira issues: one search for those filed already (an earlier
-        attempt search shows now), one bulk create for the rest. A ticket whose issue is
-        filed or found has learned it (`Turn.learned`); its create is settled either way."""
-        creating = [(turn, planned) for turn in turns for planned in turn.actions
-                    if isinstance(planned.action, CreateJiraIssue)]
-        if not creating:
-            return
-        for turn, planned in creating:
-            turn.actions.remove(planned)
-        with self.state.batch():
-            for _, planned in creating:
-                self._mark_intended(planned)
-        try:
-            found = self.tracker.find_issues([turn.ticket.id for turn, _ in creating])
-        except ServiceError as error:
-            # Nothing was filed this pass (an earlier attempt was reconciled before it got
-            # here): once Jira is back, file at once instead of waiting out the search lag.
-            with self.state.batch():
-                for _, planned in creating:
-                    if isinstance(error, TransientError):
-                        self.state.forget_attempt(planned.key)
-                self.recorder.failure([planned for _, planned in creating], error, report)
-            return
-        to_file = []
-        with self.state.batch():
-            for turn, planned in creating:
-                issue = found.get(turn.ticket.id)
-                if issue is not None:
-                    self._filed(turn, planned, issue, report)
-                    continue
-                # Stamp the attempt right before the create request: if its answer is lost,
-                # Jira's search lag is counted from here (see afterhours.reconcile).
-                self._mark_intended(planned)
-                to_file.append((turn, planned))
-        if not to_file:
-            return
-        results = self.tracker.create_issues(
-            [planned.action for _, planned in to_file if isinstance(planned.action,
-                                                                    CreateJiraIssue)])
-        with self.state.batch():  # each issue and its ledger entry land together
-            for (turn, planned), result in zip(to_file, results, strict=True):
-                if isinstance(result, JiraIssueRef):
-                    log.info("jira.issue_created", ticket_id=turn.ticket.id,
-                             issue_key=result.key)
-                    self._filed(turn, planned, result, report)
-                    continue
-                if isinstance(result, TransientError):
-                    # Refused before Jira acted on it (429, no connection): nothing to wait for.
-                    self.state.forget_attempt(planned.key)
-                self.recorder.failure([planned], result, report)
-
-    def _filed(self, turn: Turn, planned: PlannedAction, issue: JiraIssueRef,
-               report: PassReport) -> None:
-        self.state.record_jira_issue(turn.ticket.id, issue, self.clock())
-        self.recorder.done(planned, report, {"issue_key": issue.key, "issue_url": issue.url})
-        turn.learned = True
 
     def _write_desk(self, turns: Sequence[Turn], report: PassReport) -> None:
         """Write every turn's Zendesk changes in one batched update (one safe update per
@@ -237,27 +159,6 @@ class TicketActing:
             self.metrics.action(planned.kind, "conflict")
         self.recorder.record(turn.ticket.id, "conflict", "ticket changed since read; re-reading")
         turn.conflicted = True
-
-    def _reconcile(
-        self, ticket: Ticket, actions: Sequence[PlannedAction], report: PassReport
-    ) -> tuple[bool, set[str]]:
-        """Settle what an earlier, interrupted attempt already did, and defer what must wait.
-        Return whether a Jira issue was found (a fact to plan from) and the keys dealt with."""
-        attempts = self.state.attempts(ticket.id)
-        if not attempts:
-            return False, set()
-        found = reconcile(ticket, actions, attempts, desk=self.desk, tracker=self.tracker,
-                          now=self.clock(), search_lag=self.search_lag)
-        with self.state.batch():
-            if found.issue is not None:
-                self.state.record_jira_issue(ticket.id, found.issue, self.clock())
-            for planned, detail in found.landed:
-                self.recorder.done(planned, report, detail)
-            for planned, reason in found.waiting:
-                self.recorder.record(ticket.id, "deferred", reason, entry=planned)
-                report.deferred += 1
-        dealt_with = {p.key for p, _ in found.landed} | {p.key for p, _ in found.waiting}
-        return found.issue is not None, dealt_with
 
     def _update_desk(
         self, ticket: Ticket, changes: list[PlannedAction], report: PassReport

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from afterhours.adapters.ports import IssueTracker, TicketDesk
+from afterhours.adapters.ports import TicketDesk
 from afterhours.adapters.state import Attempt
 from afterhours.domain.actions import (
     AddInternalNote,
@@ -31,6 +31,14 @@ from afterhours.domain.actions import (
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.domain.planner import note_marker
 from afterhours.errors import ServiceError
+
+
+class IssueFinder(Protocol):
+    """What reconcile asks of Jira: the issue filed for a ticket, if search shows one."""
+
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """The issue filed for the ticket, if search shows one yet."""
+        ...
 
 
 @dataclass
@@ -49,7 +57,7 @@ def reconcile(
     attempts: Mapping[str, Attempt],
     *,
     desk: TicketDesk,
-    tracker: IssueTracker,
+    tracker: IssueFinder,
     now: datetime,
     search_lag: timedelta,
 ) -> Reconciliation:
@@ -76,7 +84,7 @@ def _look_up(
     attempt: Attempt,
     *,
     desk: TicketDesk,
-    tracker: IssueTracker,
+    tracker: IssueFinder,
     now: datetime,
     search_lag: timedelta,
 ) -> None:

@@ -21,11 +21,12 @@ from dataclasses import dataclass, replace
 
 import structlog
 
-from afterhours.acting import TicketActing, Turn
+from afterhours.acting import TicketActing
 from afterhours.domain.actions import ZENDESK_ACTIONS, Plan
 from afterhours.domain.model import Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import LeaseLostError, ServiceError, StateError
+from afterhours.filing import Turn
 from afterhours.outcomes import PassReport
 from afterhours.policy.model import Policy
 

@@ -263,3 +263,28 @@ def test_a_dead_chat_webhook_does_not_hold_up_another_channel(
               f" {sum(night.slept):.1f} s; on-call page sent on the second")
     finally:
         night.service.close()
+
+
+def test_interrupted_creates_are_looked_up_in_one_search_and_never_filed_twice(
+    night: Night, jira: JiraTwin,
+) -> None:
+    # Every bulk create lands in Jira but its answer is lost: outcomes unknown.
+    jira.server.faults.add(FaultRule("POST /rest/api/3/issue/bulk", drop_after_commit_rate=1.0))
+    bugs = night.file("Export crashes", 20)
+    first = night.service.run_pass()
+    assert first.deferred >= len(bugs)
+    assert len(jira.issues()) == len(bugs)  # filed, though the daemon cannot know it yet
+    jira.server.faults.clear()
+
+    def searches() -> int:
+        return sum(n for endpoint, n in jira.server.requests.items() if "search/jql" in endpoint)
+
+    night.clock.advance(timedelta(minutes=5))  # past Jira's search lag
+    before = searches()
+    night.service.run_pass()
+    # The batch's twenty lookups share one `labels in (...)` search, not twenty.
+    assert searches() - before == 1
+    assert set(issues_by_ticket(jira)) == set(bugs)
+    assert set(issues_by_ticket(jira).values()) == {1}  # one issue each, none filed twice
+    assert all(any(tag.startswith("jira_") for tag in night.zendesk.ticket(t)["tags"])
+               for t in bugs)

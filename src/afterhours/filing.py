@@ -1,0 +1,164 @@
+"""Filing the batch's Jira issues, and settling what interrupted attempts already did: the
+part of acting that comes first, since a ticket that learns its issue is planned again with
+it before anything else is done for it (afterhours.acting, afterhours.settling)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+
+from afterhours.adapters.ports import IssueTracker, TicketDesk
+from afterhours.adapters.state import Attempt, StateStore
+from afterhours.clock import Clock
+from afterhours.domain.actions import CreateJiraIssue, PlannedAction
+from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.errors import ServiceError, TransientError
+from afterhours.outcomes import PassReport, Recorder
+from afterhours.reconcile import IssueFinder, reconcile
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Turn:
+    """One ticket's place in a batch: the ticket as last read, what it is to do this round,
+    and what this pass has learned about it."""
+
+    ticket: Ticket
+    refreshed: bool = False  # read afresh this pass before paging anyone
+    counted: bool = False  # counted in tickets_planned
+    stamp_known: bool = True  # False after a write whose answer did not tell the new stamp
+    conflicted: bool = False  # changed under us: re-read, then plan again
+    learned: bool = False  # a Jira issue filed or found: plan again with it
+    actions: list[PlannedAction] = field(default_factory=list)
+    # Keys reconcile settled or holds back this pass: not taken again if planned again.
+    held: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class FoundIssues:
+    """The tracker, with what one search found for `asked` tickets: their answers come from
+    `found`, any other ticket's from the tracker itself."""
+
+    tracker: IssueFinder
+    asked: set[int]
+    found: Mapping[int, JiraIssueRef]
+
+    def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
+        """The issue filed for the ticket, as the shared search found it."""
+        if ticket_id in self.asked:
+            return self.found.get(ticket_id)
+        return self.tracker.find_issue(ticket_id)
+
+
+class IssueFiling:
+    """What filing needs of the service, and how it files."""
+
+    desk: TicketDesk
+    tracker: IssueTracker
+    state: StateStore
+    clock: Clock
+    recorder: Recorder
+    search_lag: timedelta
+
+    def _mark_intended(self, planned: PlannedAction) -> None:
+        self.state.mark_intended(
+            at=self.clock(), ticket_id=planned.action.ticket_id, key=planned.key,
+            rule=planned.rule, action=planned.kind, reason=planned.reason)
+
+    def _file_issues(self, turns: Sequence[Turn], report: PassReport) -> None:
+        """File the batch's Jira issues: one search for those filed already (an earlier
+        attempt search shows now), one bulk create for the rest. A ticket whose issue is
+        filed or found has learned it (`Turn.learned`); its create is settled either way."""
+        creating = [(turn, planned) for turn in turns for planned in turn.actions
+                    if isinstance(planned.action, CreateJiraIssue)]
+        if not creating:
+            return
+        for turn, planned in creating:
+            turn.actions.remove(planned)
+        with self.state.batch():
+            for _, planned in creating:
+                self._mark_intended(planned)
+        try:
+            found = self.tracker.find_issues([turn.ticket.id for turn, _ in creating])
+        except ServiceError as error:
+            # Nothing was filed this pass (an earlier attempt was reconciled before it got
+            # here): once Jira is back, file at once instead of waiting out the search lag.
+            with self.state.batch():
+                for _, planned in creating:
+                    if isinstance(error, TransientError):
+                        self.state.forget_attempt(planned.key)
+                self.recorder.failure([planned for _, planned in creating], error, report)
+            return
+        to_file = []
+        with self.state.batch():
+            for turn, planned in creating:
+                issue = found.get(turn.ticket.id)
+                if issue is not None:
+                    self._filed(turn, planned, issue, report)
+                    continue
+                # Stamp the attempt right before the create request: if its answer is lost,
+                # Jira's search lag is counted from here (see afterhours.reconcile).
+                self._mark_intended(planned)
+                to_file.append((turn, planned))
+        if not to_file:
+            return
+        results = self.tracker.create_issues(
+            [planned.action for _, planned in to_file if isinstance(planned.action,
+                                                                    CreateJiraIssue)])
+        with self.state.batch():  # each issue and its ledger entry land together
+            for (turn, planned), result in zip(to_file, results, strict=True):
+                if isinstance(result, JiraIssueRef):
+                    log.info("jira.issue_created", ticket_id=turn.ticket.id,
+                             issue_key=result.key)
+                    self._filed(turn, planned, result, report)
+                    continue
+                if isinstance(result, TransientError):
+                    # Refused before Jira acted on it (429, no connection): nothing to wait for.
+                    self.state.forget_attempt(planned.key)
+                self.recorder.failure([planned], result, report)
+
+    def _filed(self, turn: Turn, planned: PlannedAction, issue: JiraIssueRef,
+               report: PassReport) -> None:
+        self.state.record_jira_issue(turn.ticket.id, issue, self.clock())
+        self.recorder.done(planned, report, {"issue_key": issue.key, "issue_url": issue.url})
+        turn.learned = True
+
+    def _issues_found(self, turns: Sequence[Turn],
+                      attempts: Mapping[int, Mapping[str, Attempt]]) -> IssueFinder:
+        """Jira, as reconcile asks it: the batch's interrupted creates looked up in one
+        search (`labels in (...)`) rather than one each."""
+        asked = [turn.ticket.id for turn in turns if any(
+            isinstance(p.action, CreateJiraIssue) and p.key in attempts[turn.ticket.id]
+            for p in turn.actions)]
+        if len(asked) < 2:
+            return self.tracker
+        try:
+            return FoundIssues(self.tracker, set(asked), self.tracker.find_issues(asked))
+        except ServiceError as error:  # each is looked up alone, and waits if that fails too
+            log.warning("jira.lookup_failed", tickets=len(asked), error=str(error))
+            return self.tracker
+
+    def _reconcile(
+        self, ticket: Ticket, actions: Sequence[PlannedAction], report: PassReport,
+        attempts: Mapping[str, Attempt], finder: IssueFinder,
+    ) -> tuple[bool, set[str]]:
+        """Settle what an earlier, interrupted attempt already did, and defer what must wait.
+        Return whether a Jira issue was found (a fact to plan from) and the keys dealt with."""
+        if not attempts:
+            return False, set()
+        found = reconcile(ticket, actions, attempts, desk=self.desk, tracker=finder,
+                          now=self.clock(), search_lag=self.search_lag)
+        with self.state.batch():
+            if found.issue is not None:
+                self.state.record_jira_issue(ticket.id, found.issue, self.clock())
+            for planned, detail in found.landed:
+                self.recorder.done(planned, report, detail)
+            for planned, reason in found.waiting:
+                self.recorder.record(ticket.id, "deferred", reason, entry=planned)
+                report.deferred += 1
+        dealt_with = {p.key for p, _ in found.landed} | {p.key for p, _ in found.waiting}
+        return found.issue is not None, dealt_with
