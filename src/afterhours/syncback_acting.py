@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -35,6 +36,7 @@ from afterhours.domain.actions import (
     SetStatus,
     SkippedAction,
     ZendeskAction,
+    apply_changes,
 )
 from afterhours.domain.effects import note_marker
 from afterhours.domain.model import Ticket
@@ -155,7 +157,7 @@ class SyncActing:
         changes: list[ZendeskAction] = [
             p.action for p in actions if isinstance(p.action, ZENDESK_ACTIONS)]
         try:
-            self.host.desk.update_ticket(ticket, changes)
+            stamp = self.host.desk.update_ticket(ticket, changes)
         except ConflictError:
             fresh = None if retried else self.host.desk.fetch_ticket(ticket.id)
             if fresh is None:  # changed again, or gone: the next pass looks again
@@ -177,6 +179,10 @@ class SyncActing:
             return
         for planned in actions:
             self._done(planned)
+        if any(not isinstance(change, AddInternalNote) for change in changes):
+            # The ticket's own plan depends on what changed (a reopening starts its ladders
+            # again): stored as changed, and so due at once, before the export brings it.
+            self.state.store_ticket(replace(apply_changes(ticket, changes), updated_at=stamp))
 
     # -- on an issue -----------------------------------------------------------------------
 

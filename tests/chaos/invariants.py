@@ -16,12 +16,13 @@ from afterhours.retrying import RetryPolicy
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from chaos.scenario import PRIORITY, ROUTE_TAG, Night
+from chaos.scenario import NOT_COPIED, PRIORITY, ROUTE_TAG, Night
 
 # A repeating level says which repeat it is: each (ladder, level, repeat, ticket) is one firing.
 ESCALATION = re.compile(r"escalation (\S+) level (\d+)(?: repeat (\d+))?: ticket #(\d+)")
 ROUTED = re.compile(r"^\[afterhours\] (\S+): ticket #(\d+)")
-MARKER = re.compile(r"\[afterhours (ticket:\d+/[^\]]+)\]")
+SYNC_MARKER = re.compile(r"\[afterhours (sync:[A-Z]+-\d+/ticket:\d+/[^\]]+)\]")
+MARKER = re.compile(r"\[afterhours ((?:ticket:\d+|sync:[A-Z]+-\d+/ticket:\d+)/[^\]]+)\]")
 
 
 @dataclass
@@ -52,6 +53,15 @@ class Verdict:
     released: int = 0
     still_quarantined: list[int] = field(default_factory=list)
     unreadable: int = 0  # audited without an id: nothing the night does should cause one
+    # Sync back: what engineers did in Jira reaching the tickets, and the tickets' news Jira.
+    issues_worked: int = 0  # issues an engineer moved at least once
+    sync_notes: int = 0  # notes carrying a sync-back marker
+    sync_missed: list[str] = field(default_factory=list)  # an open ticket without its note
+    copied_unmarked: int = 0  # notes quoting an unmarked Jira comment
+    fix_replies: int = 0
+    fix_replies_twice: int = 0
+    jira_comments: int = 0  # comments afterhours left on issues
+    jira_comments_twice: int = 0
 
     @property
     def holds(self) -> bool:
@@ -60,7 +70,9 @@ class Verdict:
                 and self.early_bug_issues <= len(self.closed_before_triage)
                 and self.escalations_twice == 0 and self.routes_twice == 0
                 and self.notes_twice == 0 and not self.edits_lost and self.unsettled == 0
-                and not self.still_quarantined and self.unreadable == 0)
+                and not self.still_quarantined and self.unreadable == 0
+                and not self.sync_missed and self.copied_unmarked == 0
+                and self.fix_replies_twice == 0 and self.jira_comments_twice == 0)
 
     def table(self, *, kills: int, seconds: float, faults: dict[str, dict[str, int]]) -> str:
         """The figures, as the chaos test prints them."""
@@ -89,6 +101,14 @@ class Verdict:
              f"{len(self.still_quarantined)} {self.still_quarantined[:10] or ''}".strip()),
             ("repeats a receiver ignoring Idempotency-Key (Slack) would show",
              str(self.slack_repeats)),
+            ("sync back: Jira changes missing on open tickets (0)",
+             f"{len(self.sync_missed)} of {self.issues_worked} issues worked on"
+             f" ({self.sync_notes} sync notes) {self.sync_missed[:5] or ''}".strip()),
+            ("sync back: unmarked Jira comments copied (0)", str(self.copied_unmarked)),
+            ("sync back: fix-released replies sent twice (0)",
+             f"{self.fix_replies_twice} of {self.fix_replies}"),
+            ("sync back: comments on Jira issues written twice (0)",
+             f"{self.jira_comments_twice} of {self.jira_comments}"),
         ]
         for twin, counts in faults.items():
             rows.append((f"faults injected: {twin}",
@@ -107,6 +127,7 @@ def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat
     try:
         _check_tickets(verdict, night, zendesk, store, policy_file=policy_file, now=now)
         _check_jira(verdict, night, jira)
+        _check_sync(verdict, night, zendesk, jira)
         verdict.unsettled = store.unsettled()
         rows = store.audit(limit=10**7)
         verdict.reconciled = sum(1 for r in rows if "reconciled" in r.detail)
@@ -141,6 +162,32 @@ def _check_jira(verdict: Verdict, night: Night, jira: JiraTwin) -> None:
     verdict.bugs_off_by_one = [t for t in bugs if filed[f"zendesk-{t}"] != 1]
     verdict.stray_issues = sum(n for label, n in filed.items()
                                if night.kinds.get(int(label.split("-")[1])) != "bug")
+
+
+def _check_sync(verdict: Verdict, night: Night, zendesk: ZendeskTwin, jira: JiraTwin) -> None:
+    """Each engineer's step reached each open linked ticket once; nothing else flowed twice."""
+    verdict.issues_worked = sum(1 for step in night.steps.values() if step)
+    for issue in jira.issues():
+        key = str(issue["key"])
+        # Each comment of afterhours' ends with its marker (its ledger key), ADF or not.
+        ours = Counter(marker for c in issue["fields"]["comment"]["comments"]
+                       for marker in SYNC_MARKER.findall(str(c["body"])))
+        verdict.jira_comments += len(ours)
+        verdict.jira_comments_twice += sum(n - 1 for n in ours.values() if n > 1)
+        for label in issue["fields"]["labels"]:
+            if not re.fullmatch(r"zendesk-\d+", label):
+                continue
+            ticket_id = int(label.removeprefix("zendesk-"))
+            bodies = [str(c["body"]) for c in zendesk.comments(ticket_id)]
+            verdict.sync_notes += sum(f"[afterhours sync:{key}/" in b for b in bodies)
+            verdict.copied_unmarked += sum(NOT_COPIED in b for b in bodies)
+            fixed = sum("is fixed in release" in b for b in bodies)
+            verdict.fix_replies += min(fixed, 1)
+            verdict.fix_replies_twice += max(fixed - 1, 0)
+            moved = any(f"Jira {key} changed" in b and "In Progress" in b for b in bodies)
+            still_open = zendesk.ticket(ticket_id)["status"] not in ("solved", "closed")
+            if night.steps.get(key, 0) >= 1 and still_open and not moved:
+                verdict.sync_missed.append(f"{key}->#{ticket_id}")
 
 
 def _check_messages(verdict: Verdict, chat: ChatTwin) -> None:
@@ -178,7 +225,10 @@ def _check_tickets(verdict: Verdict, night: Night, zendesk: ZendeskTwin, state: 
                 triaged = triaged and any(tag.startswith("jira_") for tag in ticket.tags)
             if triaged:
                 continue
-            if ticket.is_closed:
+            # Solved before its triage was done, then reopened by sync-back when its issue was
+            # fixed (the policy's on_resolution): closed before triage all the same.
+            reopened = "jira_fixed" in ticket.tags and ticket.status == "open"
+            if ticket.is_closed or reopened:
                 verdict.closed_before_triage.append(ticket_id)  # an agent got there first
             else:
                 verdict.missed.append(ticket_id)

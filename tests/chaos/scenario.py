@@ -27,6 +27,9 @@ KINDS = {
 ROUTE_TAG = {"bug": "product_bug", "billing": "billing", "outage": "general_inquiry",
              "general": "general_inquiry"}
 PRIORITY = {"outage": "urgent", "bug": "normal", "billing": "normal", "general": "normal"}
+ENGINEER, ENGINEER_EVERY = "Dana Engineer", timedelta(minutes=40)
+COPIED = "[zendesk] Found the cause; a fix is in review"  # the policy's marker: copied
+NOT_COPIED = "Root cause: the session cache is never invalidated."  # never copied
 # Tickets Zendesk serves malformed for a while: odd tags are read leniently, a missing or
 # unreadable time is quarantined until the ticket is repaired (ZendeskTwin.corrupt_ticket).
 MALFORMED_RATE = 0.04
@@ -57,6 +60,9 @@ class Night:
     edits: list[AgentEdit] = field(default_factory=list)
     corrupted: set[int] = field(default_factory=set)  # served malformed until repaired
     numbers: dict[int, int] = field(default_factory=dict)  # n (order of planning) -> ticket id
+    # The sync-back part: engineers at work in Jira on the issues the daemon files.
+    jira: JiraTwin | None = None
+    steps: dict[str, int] = field(default_factory=dict)  # issue key -> engineer steps done
     _events: list[tuple[datetime, int, Callable[[], None]]] = field(default_factory=list)
 
     def plan(self) -> None:
@@ -68,6 +74,10 @@ class Night:
         org = z.add_organization("Initech")["id"]
         customer = z.add_user("Bob Ortiz", "bob@initech.com", organization_id=org)["id"]
         self.agent = int(z.add_user("Sam Agent", "sam@acme.example", role="agent")["id"])
+        if self.jira is not None:  # every 40 minutes, each issue filed moves one step on
+            rounds = int((NIGHT - timedelta(hours=4)) / ENGINEER_EVERY)
+            for n in range(1, rounds):
+                self._at(START + n * ENGINEER_EVERY, self._engineer)
         names, weights = list(KINDS), [w for _, w in KINDS.values()]
         # Malformed tickets draw from their own source: the rest of the night stays the same.
         faults = random.Random(self.seed + 1)
@@ -130,6 +140,27 @@ class Night:
                     ticket_id, status="solved", author_id=self.agent))
 
         return file
+
+    def _engineer(self) -> None:
+        """One round of engineering: In Progress; then a comment for support (copied) and one
+        for the team (never copied); then every other issue is fixed in release 4.2."""
+        assert self.jira is not None
+        for issue in self.jira.issues():
+            key = str(issue["key"])
+            step = self.steps.get(key, 0)
+            if step == 0:
+                self.jira.transition(key, "In Progress", author=ENGINEER)
+            elif step == 1:
+                self.jira.add_comment(key, f"{COPIED} ({key})", author=ENGINEER)
+                self.jira.add_comment(key, NOT_COPIED, author=ENGINEER)
+            elif step == 2 and int(key.split("-")[1]) % 2 == 0:
+                if not self.jira.versions_of("ENG"):
+                    self.jira.add_version("ENG", "4.2", released=True)
+                self.jira.set_fix_versions(key, ["4.2"], author=ENGINEER)
+                self.jira.transition(key, "Done", author=ENGINEER)
+            else:
+                continue
+            self.steps[key] = step + 1
 
     def _edit(self, edit: AgentEdit) -> None:
         if edit.field == "tag":

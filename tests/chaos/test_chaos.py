@@ -97,7 +97,7 @@ def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     clock, zendesk, jira, chat = twins
-    night = Night(zendesk, seed=SEED, tickets=TICKETS)
+    night = Night(zendesk, seed=SEED, tickets=TICKETS, jira=jira)
     night.plan()
     clock_file, state, log = tmp_path / "clock", tmp_path / "state.sqlite3", tmp_path / "daemon.log"
     FileClock.publish(clock_file, clock())
