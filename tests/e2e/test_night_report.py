@@ -58,6 +58,9 @@ def test_every_section_is_filled_from_the_night(night_state: Path,
     assert any(r["target"].startswith("on call: ")
                for r in escalations["escalations_by_target"]["rows"])
     assert [r["issue"] for r in sections["jira"]["figures"]["jira_issues"]["rows"]] == ["ENG-1"]
+    # As sync-back last saw it: the night's engineers never resolved it.
+    [issue] = sections["jira"]["figures"]["jira_issues"]["rows"]
+    assert issue["Jira status"] == "open"
     sla = {r["priority"]: r for r in sections["response"]["figures"]["sla_by_priority"]["rows"]}
     assert sla["urgent"]["missed"] == 1  # the outage: the daemon recorded its promise missed
 

@@ -20,12 +20,14 @@ AUDIT_PAGE = 5000  # rows read at a time: a month of a busy desk is never held t
 
 @dataclass(frozen=True)
 class FiledIssue:
-    """A Jira issue afterhours filed for a ticket, and when."""
+    """A Jira issue afterhours filed for a ticket, when, and its state as sync-back last saw
+    it (`resolved`, `open`; None: not seen)."""
 
     ticket_id: int
     key: str
     url: str
     created_at: datetime
+    status: str | None = None
 
 
 class AuditReader(Protocol):
@@ -52,10 +54,15 @@ def open_snapshots(db: Database) -> list[Ticket]:
 
 
 def filed_issues(db: Database) -> list[FiledIssue]:
-    """Every Jira issue filed, oldest first."""
-    rows = db.fetchall("SELECT ticket_id, issue_key, url, created_at FROM jira_issues"
-                       " ORDER BY created_at, ticket_id")
-    return [FiledIssue(int(t), str(k), str(u), datetime.fromisoformat(c)) for t, k, u, c in rows]
+    """Every Jira issue filed, oldest first, with what sync-back last saw of it: resolved or
+    open (None: never seen, as without a `sync_back:` policy)."""
+    rows = db.fetchall(
+        "SELECT j.ticket_id, j.issue_key, j.url, j.created_at, s.resolved FROM jira_issues j"
+        " LEFT JOIN sync_issues s ON s.issue_key = j.issue_key"
+        " ORDER BY j.created_at, j.ticket_id")
+    return [FiledIssue(int(t), str(k), str(u), datetime.fromisoformat(c),
+                       None if r is None else "resolved" if r else "open")
+            for t, k, u, c, r in rows]
 
 
 def audit_since(store: AuditReader, since: datetime) -> Iterator[AuditRow]:

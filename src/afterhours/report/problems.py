@@ -38,7 +38,8 @@ def jira_section(filed: Sequence[Filed], tickets: Mapping[int, Ticket], start: d
         (
             table("jira_issues", "Jira issues filed: age in days",
                   ("issue", "age days", "ticket", "ticket status", "Jira status"), rows,
-                  note="Jira status: as the state holds it; 'not read' where it holds none."),
+                  note="Jira status: as sync-back last saw it (resolved or open); 'not read'"
+                       " where it has not seen the issue (no sync_back: policy)."),
             table("jira_by_status", "Jira issues by status", ("status", "issues"),
                   sorted(statuses.items())),
         ),
