@@ -24,7 +24,9 @@ from afterhours.clock import Clock
 from afterhours.domain import render
 from afterhours.domain.actions import (
     ZENDESK_ACTIONS,
+    CommentOnIssue,
     CreateJiraIssue,
+    JoinJiraIssue,
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
@@ -292,6 +294,8 @@ class TicketActing:
         if isinstance(action, LinkJiraIssue):
             self.tracker.link_issue(action)
             return {"issue_key": action.issue_key}
+        if isinstance(action, JoinJiraIssue | CommentOnIssue):
+            return self._on_known_issue(action)
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
             text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
@@ -300,6 +304,18 @@ class TicketActing:
                 return {"channel": action.channel}
             return {"channel": action.channel, "group_named": named}
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
+
+    def _on_known_issue(self, action: JoinJiraIssue | CommentOnIssue) -> dict[str, Any]:
+        """Join a known issue (it is then the ticket's issue: sync-back and later plans
+        treat it as filed), or comment on it; return the audit detail."""
+        if isinstance(action, CommentOnIssue):
+            self.tracker.comment_on_issue(action)
+            return {"issue_key": action.issue_key}
+        joined = self.tracker.join_issue(action)
+        self.state.record_jira_issue(action.ticket_id, joined.issue, self.clock())
+        log.info("jira.issue_joined", ticket_id=action.ticket_id, issue_key=action.issue_key,
+                 customers=joined.customers)
+        return {"issue_key": action.issue_key, "customers": joined.customers}
 
     def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:
         """The message to send, and whether it names its group: only once the group change

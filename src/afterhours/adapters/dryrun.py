@@ -28,6 +28,7 @@ from afterhours.adapters.ports import (
     ChangedIssue,
     ExportPage,
     IssueTracker,
+    JoinedIssue,
     TicketDesk,
 )
 from afterhours.adapters.sql import Database, open_database, sqlite_path
@@ -38,6 +39,7 @@ from afterhours.domain.actions import (
     AddPublicReply,
     CommentOnIssue,
     CreateJiraIssue,
+    JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
     ZendeskAction,
@@ -172,6 +174,13 @@ class DryRunIssueTracker(EachIssue):
         """Log the labels."""
         log.info("dryrun.would_label_issue", ticket_id=action.ticket_id,
                  issue_key=action.issue_key, labels=list(action.labels))
+
+    def join_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Log the join; the count is not known without labelling (0)."""
+        log.info("dryrun.would_join_issue", ticket_id=action.ticket_id,
+                 issue_key=action.issue_key, label=action.label)
+        return JoinedIssue(JiraIssueRef(action.issue_key,
+                                        f"{FAKE_JIRA_BASE}/{action.issue_key}"), 0)
 
 
 class DryRunNotifier:

@@ -10,6 +10,7 @@ from typing import Protocol
 from afterhours.domain.actions import (
     CommentOnIssue,
     CreateJiraIssue,
+    JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
     ZendeskAction,
@@ -79,6 +80,14 @@ class ChangedIssue:
     updated: datetime
     labels: tuple[str, ...]
     created: datetime | None = None  # equal to `updated`: untouched since it was filed
+
+
+@dataclass(frozen=True)
+class JoinedIssue:
+    """An issue a ticket joined, and how many tickets it now has (its zendesk-<id> labels)."""
+
+    issue: JiraIssueRef
+    customers: int
 
 
 class TicketDesk(Protocol):
@@ -172,6 +181,11 @@ class IssueTracker(Protocol):
 
     def label_issue(self, action: LabelIssue) -> None:
         """Add the labels (adding one the issue has changes nothing)."""
+        ...
+
+    def join_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Label the issue with the ticket's label and set its customers-<n> label to the
+        number of tickets it has now; repeating it changes nothing."""
         ...
 
 

@@ -28,6 +28,7 @@ from afterhours.domain.actions import (
     SkippedAction,
     apply_changes,
 )
+from afterhours.domain.known_issues import known_status
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.oncall import on_call_now
@@ -237,7 +238,7 @@ class _Placeholders(Mapping[str, str]):
     def __init__(self, view: Ticket, policy: Policy, now: datetime) -> None:
         self._view, self._policy, self._now = view, policy, now
 
-    def __getitem__(self, name: str) -> str:
+    def __getitem__(self, name: str) -> str:  # noqa: PLR0911  (one return per placeholder)
         view, schedule = self._view, self._policy.schedule
         if name == "ticket_id":
             return str(view.id)
@@ -253,6 +254,8 @@ class _Placeholders(Mapping[str, str]):
         if name == "next_open":
             opens = add_business_minutes(self._now, 0, schedule)
             return render.customer_moment(opens, schedule) if opens else "soon"
+        if name == "known_issue":
+            return known_status(view, self._policy)
         raise KeyError(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
