@@ -22,6 +22,8 @@ from afterhours.domain.comment_text import as_adf, as_wiki
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions, plan_with_verdicts
 from afterhours.errors import PolicyError
+from afterhours.inspect.explain import Ledger, explain_ticket, explanation_to_json
+from afterhours.inspect.explain_text import render_explanation
 from afterhours.policy import parse_policy
 from factories import make_ticket as base_ticket
 
@@ -170,3 +172,16 @@ def test_a_known_issue_named_twice_is_refused() -> None:
     with pytest.raises(PolicyError, match="named twice"):
         parse_policy("version: 1\nschedule: {time_zone: UTC, hours: {}}\n"
                      f"known_issues: [{entry}, {entry}]\n")
+
+
+def test_explain_says_which_known_issue_a_ticket_joins_and_why() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    explained = explain_ticket(ticket, POLICY, NIGHT + timedelta(minutes=5),
+                               Ledger("state.sqlite3", found=False))
+    text = render_explanation(explained)
+    assert "Known issues: a ticket a route files in Jira joins the first that matches:" in text
+    assert "  1. export-outage (ENG-42): MATCHED" in text
+    assert "  2. login-loop (ENG-7): not matched" in text
+    assert "join Jira ENG-42 (label zendesk-7, count its customers)" in text
+    [joined] = [k for k in explanation_to_json(explained)["known_issues"] if k["joined"]]
+    assert joined["jira"] == "ENG-42"
