@@ -31,6 +31,7 @@ from afterhours.domain.actions import (
     NotifyChannel,
     PlannedAction,
 )
+from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import (
     ConflictError,
@@ -160,7 +161,7 @@ class TicketActing:
         to_file = []
         with self.state.batch():
             for turn, planned in creating:
-                issue = found.get(turn.ticket.id)
+                issue = self._filed_already(found, turn.ticket.id)
                 if issue is not None:
                     self._filed(turn, planned, issue, report)
                     continue
@@ -184,6 +185,15 @@ class TicketActing:
                     # Refused before Jira acted on it (429, no connection): nothing to wait for.
                     self.state.forget_attempt(planned.key)
                 self.recorder.failure([planned], result, report)
+
+    def _filed_already(self, found: dict[int, JiraIssueRef],
+                       ticket_id: int) -> JiraIssueRef | None:
+        """The issue search shows for the ticket, unless a lead unlinked the ticket from it
+        (`afterhours unlink`: search may lag the label it took off)."""
+        issue = found.get(ticket_id)
+        if issue is None or self.state.ledger_status(unlink_key(ticket_id, issue.key)) != "done":
+            return issue
+        return None
 
     def _filed(self, turn: Turn, planned: PlannedAction, issue: JiraIssueRef,
                report: PassReport) -> None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from jira import JIRA
 
+from afterhours.cli import main
 from afterhours.clock import ManualClock
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
@@ -147,3 +148,37 @@ def test_lost_answers_of_a_join_are_looked_up_not_repeated(
     notes = [c for c in zendesk.comments(ticket) if "joined this ticket" in c["body"]]
     assert len(notes) == 1
     assert len(jira.issues()) == 1  # and nothing was filed instead
+
+
+def test_unlink_takes_the_ticket_off_and_files_its_own_issue_once(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    outage: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    zendesk, jira, _ = twins
+    people = customers(zendesk, 2)
+    right, wrong = (int(zendesk.create_ticket(
+        subject=subject, description="It fails with an error.", requester_id=person,
+        created_at=clock())["id"]) for subject, person in zip(
+            ("Export fails", "Export button crashes the app"), people, strict=True))
+    daemon.run_pass()
+    assert "customers-2" in jira.issue(outage)["fields"]["labels"]
+
+    assert main(["unlink", str(wrong), outage]) == 0
+    assert f"ticket {wrong} unlinked from {outage}" in capsys.readouterr().out
+    labels = jira.issue(outage)["fields"]["labels"]
+    assert f"zendesk-{wrong}" not in labels
+    assert [label for label in labels if label.startswith("customers-")] == ["customers-1"]
+    # Once only: the join is undone, a second unlink has nothing to undo.
+    assert main(["unlink", str(wrong), outage]) == 2
+    for _ in range(3):
+        daemon.run_pass()
+        daemon.restart()
+    own = [i for i in jira.issues() if f"zendesk-{wrong}" in i["fields"]["labels"]]
+    assert [i["key"] for i in own] != [outage]
+    assert len(own) == 1
+    new_key = str(own[0]["key"])
+    assert f"jira_{new_key.lower().replace('-', '_')}" in zendesk.ticket(wrong)["tags"]
+    assert [link["object"]["title"] for link in jira.remote_links(new_key)] == [
+        f"Zendesk #{wrong}: Export button crashes the app"]
+    assert f"zendesk-{right}" in jira.issue(outage)["fields"]["labels"]
+    assert len(jira.issues()) == 2

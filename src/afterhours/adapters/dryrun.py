@@ -182,6 +182,10 @@ class DryRunIssueTracker(EachIssue):
         return JoinedIssue(JiraIssueRef(action.issue_key,
                                         f"{FAKE_JIRA_BASE}/{action.issue_key}"), 0)
 
+    def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Ask the real tracker: `afterhours unlink` is a person's command, never a dry run."""
+        return self._tracker.leave_issue(action)
+
 
 class DryRunNotifier:
     """Posts nothing; logs the channel and text (never the webhook URL, which is a secret)."""

@@ -303,6 +303,10 @@ class JiraIssueTracker:
         """Label the issue for the ticket and count its customers (see the port)."""
         return self._sync().join_issue(action)
 
+    def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Take the ticket's label off the issue and count again (see the port)."""
+        return self._sync().join_issue(action, leave=True)
+
 
 def issue_fields(action: CreateJiraIssue, *, cloud: bool) -> tuple[str, dict[str, Any]]:
     """The REST version and the fields that file `action`: on Jira Cloud v3 with the

@@ -162,23 +162,26 @@ class JiraSync:
 
         self._call("label_issue", put)
 
-    def join_issue(self, action: JoinJiraIssue) -> JoinedIssue:
-        """See the port: read the labels, then one edit adding the ticket's label and the
-        new count (taking off the old one), so a repeat converges on the same labels."""
+    def join_issue(self, action: JoinJiraIssue, *, leave: bool = False) -> JoinedIssue:
+        """See the port (`leave`: its leave_issue): read the labels, then one edit adding
+        (or taking off) the ticket's label and setting the new count, taking off the old
+        one, so a repeat converges on the same labels."""
 
         def join(jira: JIRA) -> int:
             raw = jira._get_json(f"issue/{action.issue_key}", params={"fields": "labels"})
-            labels = {str(x) for x in raw["fields"].get("labels") or ()} | {action.label}
+            labels = {str(x) for x in raw["fields"].get("labels") or ()}
+            labels = labels - {action.label} if leave else labels | {action.label}
             count = sum(1 for label in labels if is_ticket_label(label))
-            wanted = f"{CUSTOMERS_PREFIX}{count}"
-            update = [{"add": action.label}, {"add": wanted}] + [
-                {"remove": label} for label in sorted(labels)
-                if label.startswith(CUSTOMERS_PREFIX) and label != wanted]
+            wanted = f"{CUSTOMERS_PREFIX}{count}" if count else None
+            update = [{"remove" if leave else "add": action.label}]
+            update += [{"add": wanted}] if wanted else []
+            update += [{"remove": label} for label in sorted(labels)
+                       if label.startswith(CUSTOMERS_PREFIX) and label != wanted]
             jira._session.put(jira._get_url(f"issue/{action.issue_key}"),
                               data=json.dumps({"update": {"labels": update}}))
             return count
 
-        count: int = self._call("join_issue", join)
+        count: int = self._call("leave_issue" if leave else "join_issue", join)
         return JoinedIssue(JiraIssueRef(action.issue_key, self._issue_url(action.issue_key)),
                            count)
 

@@ -188,6 +188,10 @@ class IssueTracker(Protocol):
         number of tickets it has now; repeating it changes nothing."""
         ...
 
+    def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Undo `join_issue`: take the ticket's label off and count the tickets again."""
+        ...
+
 
 class Notifier(Protocol):
     """Chat channels."""

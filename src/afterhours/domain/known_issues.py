@@ -19,7 +19,7 @@ from afterhours.domain.actions import AddTags, CommentOnIssue, JoinJiraIssue, Li
 from afterhours.domain.comment_text import jira_comment
 from afterhours.domain.jira_names import jira_label, jira_tag
 from afterhours.domain.matching import Verdict, prepare
-from afterhours.domain.model import Ticket
+from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.policy.known_issues import KnownIssue
 from afterhours.policy.model import Policy
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from afterhours.domain.effects import PlanBuilder
 
 COMMENT_STEP = "join_comment"
+JOIN_STEP = "join_jira_issue"
+# The steps a join shares with a filed issue (domain.planner): forgotten by an unlink, so
+# the issue filed instead gets its own link, tag and note.
+SHARED_STEPS = ("link_jira_issue", "jira_tag", "jira_note")
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,21 @@ class KnownIssueVerdict:
     chosen: bool
 
 
-def known_issue_for(ticket: Ticket, policy: Policy) -> KnownMatch | None:
-    """The first known issue whose conditions `ticket` meets, if any."""
+def unlink_key(ticket_id: int, issue_key: str) -> str:
+    """The ledger key `afterhours unlink` settles: the ticket never joins that issue again."""
+    return f"ticket:{ticket_id}/unlink:{issue_key}"
+
+
+def known_issue_for(ticket: Ticket, policy: Policy,
+                    history: History | None = None) -> KnownMatch | None:
+    """The first known issue whose conditions `ticket` meets, if any (and, given `history`,
+    that a lead has not unlinked the ticket from)."""
     if not policy.known_issues:
         return None
     after_hours, when = _arrival(ticket, policy)
     for issue in policy.known_issues:
+        if history is not None and unlink_key(ticket.id, issue.jira) in history.settled:
+            continue
         verdict = prepare(issue.when).verdict(ticket, after_hours, when, every=False)
         if verdict is not None and verdict.matched:
             return KnownMatch(issue, verdict)
@@ -91,7 +104,7 @@ def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
     have filed it), instead of a Jira create."""
     view, key = builder.view, known.issue.jira
     why = f"about the known issue {known.issue.name} ({key}): {known.because}"
-    builder.act(rule, "join_jira_issue", why, JoinJiraIssue(view.id, key, jira_label(view.id)))
+    builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id)))
     title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
     builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, key, view.web_url, title))
     marker = _marker(builder.key(rule, COMMENT_STEP))

@@ -195,7 +195,7 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
         builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
         return
     if issue is None:
-        known = known_issue_for(view, builder.policy)
+        known = known_issue_for(view, builder.policy, builder.history)
         if known is not None:  # join, don't duplicate: the issue is filed already
             plan_join(builder, name, known)
             return
