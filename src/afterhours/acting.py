@@ -31,7 +31,6 @@ from afterhours.domain.actions import (
     NotifyChannel,
     PlannedAction,
 )
-from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import (
     ConflictError,
@@ -41,6 +40,7 @@ from afterhours.errors import (
     StateError,
     TransientError,
 )
+from afterhours.known_acting import KnownIssueActing
 from afterhours.ops.metrics import Metrics
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.reconcile import reconcile
@@ -64,7 +64,7 @@ class Turn:
     held: set[str] = field(default_factory=set)
 
 
-class TicketActing:
+class TicketActing(KnownIssueActing):
     """The service's acting part: what it needs of the service, and how it acts."""
 
     desk: TicketDesk
@@ -144,6 +144,7 @@ class TicketActing:
             return
         for turn, planned in creating:
             turn.actions.remove(planned)
+        creating, held = self._one_per_problem(creating)
         with self.state.batch():
             for _, planned in creating:
                 self._mark_intended(planned)
@@ -185,18 +186,11 @@ class TicketActing:
                     # Refused before Jira acted on it (429, no connection): nothing to wait for.
                     self.state.forget_attempt(planned.key)
                 self.recorder.failure([planned], result, report)
-
-    def _filed_already(self, found: dict[int, JiraIssueRef],
-                       ticket_id: int) -> JiraIssueRef | None:
-        """The issue search shows for the ticket, unless a lead unlinked the ticket from it
-        (`afterhours unlink`: search may lag the label it took off)."""
-        issue = found.get(ticket_id)
-        if issue is None or self.state.ledger_status(unlink_key(ticket_id, issue.key)) != "done":
-            return issue
-        return None
+        self._plan_held_again(held)
 
     def _filed(self, turn: Turn, planned: PlannedAction, issue: JiraIssueRef,
                report: PassReport) -> None:
+        self._similar = None
         self.state.record_jira_issue(turn.ticket.id, issue, self.clock())
         self.recorder.done(planned, report, {"issue_key": issue.key, "issue_url": issue.url})
         turn.learned = True
@@ -314,18 +308,6 @@ class TicketActing:
                 return {"channel": action.channel}
             return {"channel": action.channel, "group_named": named}
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
-
-    def _on_known_issue(self, action: JoinJiraIssue | CommentOnIssue) -> dict[str, Any]:
-        """Join a known issue (it is then the ticket's issue: sync-back and later plans
-        treat it as filed), or comment on it; return the audit detail."""
-        if isinstance(action, CommentOnIssue):
-            self.tracker.comment_on_issue(action)
-            return {"issue_key": action.issue_key}
-        joined = self.tracker.join_issue(action)
-        self.state.record_jira_issue(action.ticket_id, joined.issue, self.clock())
-        log.info("jira.issue_joined", ticket_id=action.ticket_id, issue_key=action.issue_key,
-                 customers=joined.customers)
-        return {"issue_key": action.issue_key, "customers": joined.customers}
 
     def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:
         """The message to send, and whether it names its group: only once the group change

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from afterhours.acting import TicketActing, Turn
-from afterhours.domain.actions import ZENDESK_ACTIONS, Plan
+from afterhours.domain.actions import ZENDESK_ACTIONS, CreateJiraIssue, Plan
 from afterhours.domain.model import Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import LeaseLostError, ServiceError, StateError
@@ -40,6 +40,11 @@ class Planned:
 
     turn: Turn
     plan: Plan
+
+
+def files(plan: Plan) -> bool:
+    """Whether the plan files a Jira issue (which a similar open issue may replace)."""
+    return any(isinstance(p.action, CreateJiraIssue) for p in plan.actions)
 
 
 def pages(plan: Plan) -> bool:
@@ -78,6 +83,9 @@ class BatchSettling(TicketActing):
             planned = [item for item in planned if not item.turn.learned]
             again = self._record_plans(self._plan_each(learned, report), report)
             self._take_actions(again)
+            for item in again:  # a ticket held back to join still files: a later pass does
+                item.turn.actions = [a for a in item.turn.actions
+                                     if not isinstance(a.action, CreateJiraIssue)]
             planned += again
         if not planned:
             return []
@@ -98,6 +106,10 @@ class BatchSettling(TicketActing):
             try:
                 plan = plan_actions(turn.ticket, self.policy, self.clock(),
                                     self.state.history(turn.ticket.id))
+                if self.policy.similar_issues is not None and files(plan):
+                    # Planned again with the open issues it may join instead (read once).
+                    plan = plan_actions(turn.ticket, self.policy, self.clock(), replace(
+                        self.state.history(turn.ticket.id), open_issues=self.open_issues()))
             except (StateError, LeaseLostError):
                 raise
             except Exception as error:  # one ticket's surprise must not starve the rest

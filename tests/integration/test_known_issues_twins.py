@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 SOP = Path(__file__).parents[2] / "config" / "policy.yaml"
 STATUS = "Exports fail for some accounts since 4.1; a fix is in progress."
+SIMILAR_STATUS = "We are already working on a problem like yours."
 
 
 @pytest.fixture
@@ -46,6 +47,7 @@ def policy_file(tmp_path: Path, outage: str) -> Path:
     data["known_issues"] = [{"name": "export-outage", "jira": outage, "status": STATUS,
                              "when": {"keywords": ["export", "exports"]}}]
     data["templates"]["after-hours-ack"] += "\n{known_issue}\n"
+    data["similar_issues"] = {"threshold": 71, "status": SIMILAR_STATUS}
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -182,3 +184,47 @@ def test_unlink_takes_the_ticket_off_and_files_its_own_issue_once(
         f"Zendesk #{wrong}: Export button crashes the app"]
     assert f"zendesk-{right}" in jira.issue(outage)["fields"]["labels"]
     assert len(jira.issues()) == 2
+
+
+OUTAGE_TICKETS = [  # none says "export": the policy's known issue is not about them
+    ("Webhooks not delivered: error 500", "None of our webhooks are delivered, error 500."),
+    ("Webhooks are not delivered, error 500", "Our webhooks fail with an error 500."),
+    ("Webhook delivery error 500", "Webhooks are not delivered: we see error 500."),
+    ("Error 500: webhooks not delivered", "No webhook is delivered since 02:00, error 500."),
+    ("Webhooks not being delivered (error 500)", "Webhooks fail to deliver with error 500."),
+]
+
+
+def test_an_outage_with_no_known_issue_files_once_and_the_rest_join_by_similarity(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    outage: str,
+) -> None:
+    known = outage
+    zendesk, jira, _ = twins
+    people = customers(zendesk, 6)
+    tickets = [int(zendesk.create_ticket(subject=subject, description=description,
+                                         requester_id=person, created_at=clock())["id"])
+               for (subject, description), person in zip(OUTAGE_TICKETS, people, strict=False)]
+    unrelated = int(zendesk.create_ticket(
+        subject="The app crashes on login", description="Since this morning it crashes.",
+        requester_id=people[5], created_at=clock())["id"])
+    for _ in range(3):
+        daemon.run_pass()
+    daemon.restart()
+    daemon.run_pass()
+    issues = [i for i in jira.issues() if i["key"] != known]  # the known issue: untouched
+    assert len(issues) == 2
+    assert not any(label.startswith("zendesk-") for label in jira.issue(known)["fields"]["labels"])
+    [outage] = [i for i in issues if f"zendesk-{tickets[0]}" in i["fields"]["labels"]]
+    labels = outage["fields"]["labels"]
+    assert {f"zendesk-{t}" for t in tickets} <= set(labels)
+    assert "customers-5" in labels
+    comments = [c for c in issue_comments(jira, str(outage["key"]))
+                if "Another customer affected" in c]
+    assert len(comments) == 4  # the ticket that filed it is in its description
+    for ticket in tickets[1:]:
+        bodies = [c["body"] for c in zendesk.comments(ticket)]
+        assert any("alike to a ticket of" in b for b in bodies)
+        assert any(SIMILAR_STATUS in b for b in bodies)
+    [own] = [i for i in issues if i is not outage]
+    assert f"zendesk-{unrelated}" in own["fields"]["labels"]

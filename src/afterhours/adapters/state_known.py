@@ -3,12 +3,14 @@ one (`afterhours unlink`)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
-from afterhours.adapters.state_tickets import mark_due
+from afterhours.adapters.state_tickets import mark_due, ticket_from_json
 from afterhours.domain.known_issues import JOIN_STEP, SHARED_STEPS, unlink_key
+from afterhours.domain.model import OpenIssue, OpenIssues
 
 UNLINKED = "unlinked"  # the audit outcome of `afterhours unlink`
 
@@ -25,6 +27,22 @@ class KnownIssuesPart(StoreBase):
             " AND l.action = 'JoinJiraIssue' AND l.key LIKE ?",
             (ticket_id, issue_key, f"ticket:{ticket_id}/%/{JOIN_STEP}"))
         return None if row is None else str(row[0])
+
+    def open_issues(self, since: datetime) -> OpenIssues:
+        """The issues afterhours filed or linked since `since` that sync-back has not seen
+        resolved, each with the subject and description of every ticket it has."""
+        rows = self._db.fetchall(
+            "SELECT k.issue_key, t.body FROM (SELECT issue_key, ticket_id, created_at FROM"
+            " jira_issues UNION SELECT issue_key, ticket_id, created_at FROM sync_links) k"
+            " JOIN tickets t ON t.id = k.ticket_id"
+            " LEFT JOIN sync_issues i ON i.issue_key = k.issue_key"
+            " WHERE (i.resolved IS NULL OR i.resolved = 0) AND k.created_at >= ?"
+            " ORDER BY k.issue_key, k.ticket_id", (since.isoformat(),))
+        texts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for key, body in rows:
+            ticket = ticket_from_json(str(body))
+            texts[str(key)].append((ticket.subject, ticket.description))
+        return OpenIssues(tuple(OpenIssue(key, tuple(found)) for key, found in texts.items()))
 
     def unlink(self, ticket_id: int, issue_key: str, rule: str, *, at: datetime,
                reason: str) -> None:

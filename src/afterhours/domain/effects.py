@@ -229,14 +229,16 @@ class PlanBuilder:
     def placeholders(self) -> Mapping[str, str]:
         """The values a template's placeholders are filled with, for this ticket now; each
         is worked out when a template asks for it (most name two of six)."""
-        return _Placeholders(self.view, self.policy, self.now)
+        return _Placeholders(self.view, self.policy, self.now, self.history)
 
 
 class _Placeholders(Mapping[str, str]):
     """Placeholder values for one view of a ticket at one moment, made on demand."""
 
-    def __init__(self, view: Ticket, policy: Policy, now: datetime) -> None:
+    def __init__(self, view: Ticket, policy: Policy, now: datetime,
+                 history: History | None = None) -> None:
         self._view, self._policy, self._now = view, policy, now
+        self._history = history
 
     def __getitem__(self, name: str) -> str:  # noqa: PLR0911  (one return per placeholder)
         view, schedule = self._view, self._policy.schedule
@@ -255,7 +257,7 @@ class _Placeholders(Mapping[str, str]):
             opens = add_business_minutes(self._now, 0, schedule)
             return render.customer_moment(opens, schedule) if opens else "soon"
         if name == "known_issue":
-            return known_status(view, self._policy)
+            return known_status(view, self._policy, self._history)
         raise KeyError(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]

@@ -21,8 +21,11 @@ from afterhours.domain.jira_names import jira_label, jira_tag
 from afterhours.domain.matching import Verdict, prepare
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
+from afterhours.domain.similarity import compared, most_similar
+from afterhours.policy.conditions import Condition
 from afterhours.policy.known_issues import KnownIssue
 from afterhours.policy.model import Policy
+from afterhours.policy.rules import PriorityRule, Route
 
 if TYPE_CHECKING:
     from afterhours.domain.effects import PlanBuilder
@@ -93,9 +96,41 @@ def judge_known_issues(ticket: Ticket, policy: Policy) -> tuple[KnownIssueVerdic
     return tuple(judged)
 
 
-def known_status(ticket: Ticket, policy: Policy) -> str:
-    """The `{known_issue}` placeholder: the status of the known issue the ticket is about."""
-    found = known_issue_for(ticket, policy)
+def similar_issue_for(ticket: Ticket, policy: Policy, history: History) -> KnownMatch | None:
+    """The open issue (policy similar_issues:) the ticket is most like, at or above the
+    threshold, as a known issue with the score and shared words as its why."""
+    similar = policy.similar_issues
+    if similar is None or history.open_issues is None:
+        return None
+    projects = frozenset(similar.projects or filed_projects(policy))
+    unlinked = frozenset(key.rpartition("/unlink:")[2] for key in history.settled
+                         if "/unlink:" in key)
+    found = most_similar(compared(ticket.subject, ticket.description), history.open_issues,
+                         projects, similar.threshold, leaving_out=unlinked)
+    if found is None:
+        return None
+    words = ", ".join(found.words) or "none in the subjects"
+    held = (f"{found.score:.0f}% alike to a ticket of {found.issue.key} (threshold "
+            f"{similar.threshold}; shared words: {words})")
+    # Not a lead's entry, so not validated as one (its status may be empty).
+    issue = KnownIssue.model_construct(
+        id=None, name=f"similar-{found.issue.key.lower()}", when=Condition(),
+        jira=found.issue.key, status=similar.status)
+    return KnownMatch(issue, Verdict(held=(held,), failed=()))
+
+
+def filed_projects(policy: Policy) -> tuple[str, ...]:
+    """The Jira projects the policy's rules file into."""
+    rules: list[PriorityRule | Route] = [*policy.priority_rules.rules, *policy.routes.rules]
+    return tuple(sorted({rule.jira.project for rule in rules if rule.jira is not None}))
+
+
+def known_status(ticket: Ticket, policy: Policy, history: History | None = None) -> str:
+    """The `{known_issue}` placeholder: the status of the known issue the ticket is about
+    (or of the similar issue it joins, given the history the planner has)."""
+    found = known_issue_for(ticket, policy, history)
+    if found is None and history is not None:
+        found = similar_issue_for(ticket, policy, history)
     return "" if found is None else found.issue.status
 
 

@@ -34,7 +34,12 @@ from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
 from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.jira_names import jira_label, jira_tag
-from afterhours.domain.known_issues import judge_known_issues, known_issue_for, plan_join
+from afterhours.domain.known_issues import (
+    judge_known_issues,
+    known_issue_for,
+    plan_join,
+    similar_issue_for,
+)
 from afterhours.domain.ladders import (
     acknowledged,
     escalation_due,
@@ -195,7 +200,8 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
         builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
         return
     if issue is None:
-        known = known_issue_for(view, builder.policy, builder.history)
+        known = (known_issue_for(view, builder.policy, builder.history)
+                 or similar_issue_for(view, builder.policy, builder.history))
         if known is not None:  # join, don't duplicate: the issue is filed already
             plan_join(builder, name, known)
             return

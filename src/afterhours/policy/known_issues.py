@@ -59,3 +59,25 @@ def known_issue_problems(
                 f"known issue {issue.name!r} has no conditions, so every bug ticket would join "
                 f"{issue.jira}: say what a ticket about it mentions (keywords:, tags:, ...)")))
     return problems
+
+
+class SimilarIssues(_Strict):
+    """Joining open issues afterhours filed by how alike the tickets are."""
+
+    threshold: Annotated[int, Field(ge=50, le=100)] = Field(
+        description="How alike (0-100) a new bug ticket's subject and description must be to "
+        "those of a ticket an open issue has, for the ticket to join that issue. `afterhours "
+        "replay` and `explain` show the scores: set it there before relying on it.",
+    )
+    projects: list[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]+$")]] = Field(
+        default=[],
+        description="The Jira projects whose issues may be joined; leave out for the projects "
+        "the rules file into.",
+    )
+    within_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        default=30, description="Only issues filed (or linked) in the last this many days.")
+    status: Annotated[str, Field(max_length=1_000)] = Field(
+        default="",
+        description="What {known_issue} says to a customer whose ticket joined a similar "
+        "issue, such as \"We are already working on a problem that looks like yours.\"",
+    )

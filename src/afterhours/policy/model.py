@@ -22,7 +22,7 @@ from pydantic import (
 
 from afterhours.policy.basics import RuleName, Weekday, check_time_zone, located_errors
 from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
-from afterhours.policy.known_issues import KnownIssue, known_issue_problems
+from afterhours.policy.known_issues import KnownIssue, SimilarIssues, known_issue_problems
 from afterhours.policy.lint import never_matching
 from afterhours.policy.references import reference_problems
 from afterhours.policy.roster import ONCALL_DESCRIPTION, OnCallTeam
@@ -245,6 +245,11 @@ class Policy(_Strict):
         "a ticket a route would file in Jira that meets one's conditions (the first that "
         "matches) is linked to its issue, which gets a comment and a customers-<count> label; "
         "replies may say its status as {known_issue}.",
+    )
+    similar_issues: SimilarIssues | None = Field(
+        default=None,
+        description="Join an open issue afterhours filed when a new bug ticket is much like "
+        "one of its tickets, instead of filing a duplicate; leave out to file every bug.",
     )
     sync_back: SyncBack | None = Field(
         default=None,
