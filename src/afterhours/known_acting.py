@@ -4,19 +4,31 @@ it, one filing per problem in a batch (similar_issues:), and the open issues a b
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from afterhours.adapters.ports import IssueTracker
+from afterhours.adapters.ports import IssueTracker, TicketDesk
 from afterhours.adapters.state import StateStore
+from afterhours.article_cache import ArticleCache
 from afterhours.clock import Clock
-from afterhours.domain.actions import CommentOnIssue, CreateJiraIssue, JoinJiraIssue, PlannedAction
+from afterhours.domain.actions import (
+    AddPublicReply,
+    CommentOnIssue,
+    CreateJiraIssue,
+    JoinJiraIssue,
+    Plan,
+    PlannedAction,
+)
+from afterhours.domain.articles import search_words
 from afterhours.domain.known_issues import unlink_key
-from afterhours.domain.model import JiraIssueRef, OpenIssues
+from afterhours.domain.model import Article, History, JiraIssueRef, OpenIssues, Ticket
+from afterhours.domain.planner import plan_actions
 from afterhours.domain.similarity import Compared, compared, similarity
 from afterhours.policy.model import Policy
+from afterhours.policy.templates import placeholders
 
 if TYPE_CHECKING:
     from afterhours.acting import Turn
@@ -27,12 +39,39 @@ log = structlog.get_logger()
 class KnownIssueActing:
     """The known-issue part of TicketActing."""
 
+    desk: TicketDesk
     tracker: IssueTracker
     state: StateStore
     clock: Clock
     policy: Policy
     # The open issues a bug may join by similarity, read once and again after a filing.
     _similar: OpenIssues | None = None
+    _articles: ArticleCache | None = None
+
+    def planned_with_facts(self, ticket: Ticket, plan: Plan, history: History,
+                           now: datetime) -> Plan:
+        """`plan`, or the plan again with what it may use from outside: the open issues a
+        ticket that files may join (similar_issues:), the articles a reply may offer
+        (articles:). Looked up only for the plans that need them."""
+        facts: dict[str, Any] = {}
+        if self.policy.similar_issues is not None and files(plan):
+            facts["open_issues"] = self.open_issues()
+        if self.policy.articles is not None and _offers_articles(plan, self.policy):
+            facts["articles"] = self.articles_for(ticket)
+        if not facts:
+            return plan
+        return plan_actions(ticket, self.policy, now, replace(history, **facts))
+
+    def articles_for(self, ticket: Ticket) -> tuple[Article, ...] | None:
+        """The help-center articles found for the ticket (kept a while); None: none looked
+        up, as the search failed."""
+        wanted = self.policy.articles
+        if wanted is None:
+            return None
+        if self._articles is None:
+            self._articles = ArticleCache(self.clock)
+        return self._articles.articles(self.desk.search_articles, search_words(ticket),
+                                       wanted.locale, wanted.cache_minutes)
 
     def _on_known_issue(self, action: JoinJiraIssue | CommentOnIssue) -> dict[str, Any]:
         """Join a known issue (it is then the ticket's issue: sync-back and later plans
@@ -93,3 +132,14 @@ class KnownIssueActing:
             since = self.clock() - timedelta(days=similar.within_days if similar else 30)
             self._similar = self.state.open_issues(since)
         return self._similar
+
+
+def files(plan: Plan) -> bool:
+    """Whether the plan files a Jira issue (which a similar open issue may replace)."""
+    return any(isinstance(p.action, CreateJiraIssue) for p in plan.actions)
+
+
+def _offers_articles(plan: Plan, policy: Policy) -> bool:
+    """Whether the plan sends a reply while some template says {articles}."""
+    return (any(isinstance(p.action, AddPublicReply) for p in plan.actions)
+            and any("articles" in placeholders(text) for text in policy.templates.values()))

@@ -42,11 +42,6 @@ class Planned:
     plan: Plan
 
 
-def files(plan: Plan) -> bool:
-    """Whether the plan files a Jira issue (which a similar open issue may replace)."""
-    return any(isinstance(p.action, CreateJiraIssue) for p in plan.actions)
-
-
 def pages(plan: Plan) -> bool:
     """Whether the plan escalates: a metric set lags the reply it measures, and the export
     lags a minute, so nobody is paged from a snapshot."""
@@ -104,12 +99,10 @@ class BatchSettling(TicketActing):
         planned = []
         for turn in turns:
             try:
-                plan = plan_actions(turn.ticket, self.policy, self.clock(),
-                                    self.state.history(turn.ticket.id))
-                if self.policy.similar_issues is not None and files(plan):
-                    # Planned again with the open issues it may join instead (read once).
-                    plan = plan_actions(turn.ticket, self.policy, self.clock(), replace(
-                        self.state.history(turn.ticket.id), open_issues=self.open_issues()))
+                now, history = self.clock(), self.state.history(turn.ticket.id)
+                plan = self.planned_with_facts(
+                    turn.ticket, plan_actions(turn.ticket, self.policy, now, history), history,
+                    now)
             except (StateError, LeaseLostError):
                 raise
             except Exception as error:  # one ticket's surprise must not starve the rest

@@ -45,7 +45,7 @@ from afterhours.domain.actions import (
     ZendeskAction,
     apply_changes,
 )
-from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.model import Article, JiraIssueRef, Ticket
 from afterhours.domain.sync_model import CustomerComment, IssueActivity
 
 log = structlog.get_logger()
@@ -117,6 +117,10 @@ class DryRunTicketDesk(EachTicket):
     def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
         """Ask the real desk (a read changes nothing)."""
         return self._desk.customer_comments(ticket_id, since)
+
+    def search_articles(self, query: str, locale: str | None) -> list[Article]:
+        """Ask the real desk (a search changes nothing)."""
+        return self._desk.search_articles(query, locale)
 
 
 class DryRunIssueTracker(EachIssue):

@@ -15,7 +15,7 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     ZendeskAction,
 )
-from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.model import Article, JiraIssueRef, Ticket
 from afterhours.domain.sync_model import CustomerComment, IssueActivity
 from afterhours.errors import ServiceError
 
@@ -128,6 +128,11 @@ class TicketDesk(Protocol):
     def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
         """The public comments the ticket's requester made after `since` (None: all), oldest
         first (sync-back: what Jira hears of)."""
+        ...
+
+    def search_articles(self, query: str, locale: str | None) -> list[Article]:
+        """Help-center articles Zendesk's article search finds for `query`, by relevance;
+        one attempt, never through Zendesk's breaker (Guide down: ServiceError)."""
         ...
 
 

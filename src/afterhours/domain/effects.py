@@ -28,6 +28,7 @@ from afterhours.domain.actions import (
     SkippedAction,
     apply_changes,
 )
+from afterhours.domain.articles import articles_text
 from afterhours.domain.known_issues import known_status
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
 from afterhours.domain.model import History, Ticket
@@ -258,6 +259,9 @@ class _Placeholders(Mapping[str, str]):
             return render.customer_moment(opens, schedule) if opens else "soon"
         if name == "known_issue":
             return known_status(view, self._policy, self._history)
+        if name == "articles":
+            found = None if self._history is None else self._history.articles
+            return articles_text(view, found, self._policy.articles)
         raise KeyError(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]

@@ -72,6 +72,16 @@ class OpenIssues:
 
 
 @dataclass(frozen=True)
+class Article:
+    """A help-center article as its search answered it."""
+
+    title: str
+    url: str
+    section_id: int | None = None
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class History:
     """What the ledger says was already settled for one ticket."""
 
@@ -79,3 +89,6 @@ class History:
     jira_issue: JiraIssueRef | None = None
     # Only given to a ticket about to be filed in Jira, when the policy matches similar issues.
     open_issues: OpenIssues | None = None
+    # Only given to a ticket whose reply may offer articles (policy articles:); None: none
+    # were looked up (or the search failed), and {articles} says nothing.
+    articles: tuple[Article, ...] | None = None

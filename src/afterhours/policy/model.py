@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from afterhours.policy.articles import Articles
 from afterhours.policy.basics import RuleName, Weekday, check_time_zone, located_errors
 from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
 from afterhours.policy.known_issues import KnownIssue, SimilarIssues, known_issue_problems
@@ -245,6 +246,11 @@ class Policy(_Strict):
         "a ticket a route would file in Jira that meets one's conditions (the first that "
         "matches) is linked to its issue, which gets a comment and a customers-<count> label; "
         "replies may say its status as {known_issue}.",
+    )
+    articles: Articles | None = Field(
+        default=None,
+        description="Help-center articles a reply template offers as {articles}: how many, "
+        "how alike to the ticket, from which sections or labels. Leave out to offer none.",
     )
     similar_issues: SimilarIssues | None = Field(
         default=None,

@@ -19,6 +19,8 @@ PLACEHOLDERS: dict[str, str] = {
     "next_open": "when the desk next opens, in the schedule's zone",
     "known_issue": "the status of the known issue the ticket is about (known_issues:), or "
     "nothing",
+    "articles": "help-center articles found for the ticket (articles:), a title and link a "
+    "line, or nothing",
 }
 # What only a sync-back reply (policy sync_back: on_resolution: reply:) can say: the issue.
 SYNC_PLACEHOLDERS: dict[str, str] = {
