@@ -12,6 +12,7 @@ from afterhours.domain.actions import AddPublicReply, CreateJiraIssue, JoinJiraI
 from afterhours.domain.model import History, OpenIssue, OpenIssues
 from afterhours.domain.planner import plan_actions
 from afterhours.domain.similarity import Compared, compared, evaluate, similarity
+from afterhours.inspect.replay import replay_policy
 from afterhours.policy import parse_policy
 from factories import SATURDAY_NIGHT, make_ticket
 
@@ -92,3 +93,17 @@ def test_an_unlinked_issue_is_never_joined_again() -> None:
     actions = plan_for("Export to CSV fails", "Exporting contacts to CSV fails with error 500.",
                        history)
     assert isinstance(actions["create_jira_issue"], CreateJiraIssue)
+
+
+def test_replay_says_which_tickets_would_have_joined_and_why() -> None:
+    outage = [make_ticket(id=n, subject=subject, description=description,
+                          created_at=SATURDAY_NIGHT + timedelta(minutes=n))
+              for n, (subject, description) in enumerate((
+                  ("CSV export fails with an error", "Contacts export to CSV: error 500."),
+                  ("Export to CSV fails with error", "Exporting contacts to CSV: error 500."),
+                  ("Login page very slow", "It takes a minute to load."),
+              ), start=1)]
+    replayed = replay_policy(outage, POLICY, SATURDAY_NIGHT + timedelta(hours=1))
+    [join] = replayed.joins
+    assert (join.ticket_id, join.issue) == (2, "the issue #1 would file")
+    assert "alike to a ticket of ENG-1 (threshold 71" in join.reason
