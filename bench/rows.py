@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bench.night import Night, percentile
 from bench.scenarios import BaselinePoll, FirstPass, QuietRun
+from bench.similarity import RECALL, SUGGESTED, matcher_on_corpus
 from bench.table import NOT_RUN, Row, judged
 
 MB = 1_000_000
@@ -159,4 +160,14 @@ def all_rows(results: Results) -> list[Row]:
     return [*request_rows(results.first, results.baseline),
             *quiet_rows(results.quiet, results.not_run), planner,
             *night_rows(results.night), *push_rows(results.push_night),
-            *memory_rows(results.quiet[-1])]
+            *memory_rows(results.quiet[-1]), matcher_row()]
+
+
+def matcher_row() -> Row:
+    """The similarity matcher's precision and recall on the corpus (issue #22)."""
+    found = matcher_on_corpus()
+    return Row(f"Similar-ticket matcher at {SUGGESTED} on {found.pairs} labelled pairs"
+               f" ({found.duplicates} duplicates): precision, recall",
+               f"{found.precision:.0%}, {found.recall:.0%} ({found.wrong} wrong joins)",
+               target=f"no wrong join, ≥ {RECALL:.0%} joined",
+               verdict=judged(found.wrong == 0 and found.recall >= RECALL))

@@ -24,6 +24,8 @@ from afterhours.clock import Clock
 from afterhours.domain import render
 from afterhours.domain.actions import (
     ZENDESK_ACTIONS,
+    CommentOnIssue,
+    JoinJiraIssue,
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
@@ -193,6 +195,8 @@ class TicketActing(IssueFiling):
         if isinstance(action, LinkJiraIssue):
             self.tracker.link_issue(action)
             return {"issue_key": action.issue_key}
+        if isinstance(action, JoinJiraIssue | CommentOnIssue):
+            return self._on_known_issue(action)
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
             text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one

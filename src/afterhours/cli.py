@@ -64,6 +64,7 @@ from afterhours.settings import (
 )
 from afterhours.settings_report import settings_error_message, settings_problems
 from afterhours.twins_command import add_twins
+from afterhours.unlink_command import add_unlink
 from afterhours.webhooks_command import add_webhooks
 
 EXIT_OK = 0
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         " nothing", _replay, ("policy", "log_format")))
     add_import_schedule(commands, _add)
     add_parked_commands(commands, _add)
+    add_unlink(commands, _add)
     add_report(commands, _add)
     completion = _add(commands, "completion", "print a shell completion script: bash or zsh",
                       _completion, ())

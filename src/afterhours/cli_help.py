@@ -64,6 +64,12 @@ HELP = {
     "retry": CommandHelp(
         _STATE, ((0, "released"), (1, "a key is known but not parked"),
                  (2, "a key is unknown, or " + _BAD_INPUT))),
+    "unlink": CommandHelp(
+        (*_STATE, "zendesk_url", "jira_url", "jira_email", "jira_token", "http_timeout",
+         *_LOGS),
+        ((0, "unlinked; the next pass files the ticket's own issue"),
+         (1, "Jira could not be reached: nothing was changed"),
+         (2, "the ticket has not joined that issue, or " + _BAD_INPUT))),
     "explain": CommandHelp(
         ("policy_file", *_ZENDESK, *_STATE, *_LOGS),
         ((0, "explained"), (1, "Zendesk could not be read"),

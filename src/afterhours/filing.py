@@ -16,6 +16,7 @@ from afterhours.clock import Clock
 from afterhours.domain.actions import CreateJiraIssue, PlannedAction
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import ServiceError, TransientError
+from afterhours.known_acting import KnownIssueActing
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.reconcile import IssueFinder, reconcile
 
@@ -53,8 +54,12 @@ class FoundIssues:
             return self.found.get(ticket_id)
         return self.tracker.find_issue(ticket_id)
 
+    def has_issue_comment(self, issue_key: str, marker: str) -> bool:
+        """Whether a comment on the issue contains `marker` (the tracker's own answer)."""
+        return self.tracker.has_issue_comment(issue_key, marker)
 
-class IssueFiling:
+
+class IssueFiling(KnownIssueActing):
     """What filing needs of the service, and how it files."""
 
     desk: TicketDesk
@@ -79,6 +84,15 @@ class IssueFiling:
             return
         for turn, planned in creating:
             turn.actions.remove(planned)
+        # Alike tickets of the batch (similar_issues:) file one issue; the others join it.
+        creating, held = self._one_per_problem(creating)
+        try:
+            self._file_each(creating, report)
+        finally:
+            self._plan_held_again(held)
+
+    def _file_each(self, creating: list[tuple[Turn, PlannedAction]], report: PassReport
+                   ) -> None:
         with self.state.batch():
             for _, planned in creating:
                 self._mark_intended(planned)
@@ -96,7 +110,7 @@ class IssueFiling:
         to_file = []
         with self.state.batch():
             for turn, planned in creating:
-                issue = found.get(turn.ticket.id)
+                issue = self._filed_already(found, turn.ticket.id)
                 if issue is not None:
                     self._filed(turn, planned, issue, report)
                     continue
@@ -123,6 +137,7 @@ class IssueFiling:
 
     def _filed(self, turn: Turn, planned: PlannedAction, issue: JiraIssueRef,
                report: PassReport) -> None:
+        self._similar = None  # the open issues a bug may join: one more now
         self.state.record_jira_issue(turn.ticket.id, issue, self.clock())
         self.recorder.done(planned, report, {"issue_key": issue.key, "issue_url": issue.url})
         turn.learned = True

@@ -7,6 +7,8 @@ a second Jira issue, a second note. So each kind is looked up first:
 - a note: the ticket's comments are searched for the note's marker (its ledger key);
 - a public reply: the customer must not see a marker, so the comments are searched for the
   reply's own text, which names the ticket and its promised time;
+- a comment on a Jira issue (joining a known issue): the issue's comments are searched for
+  its marker;
 - a Jira issue: search by the ticket's label; when search cannot see it yet, wait until
   Jira's search index has caught up with the last attempt before filing again;
 - tags, priority, group: re-planned from the ticket as it is now, so a change that landed
@@ -25,6 +27,7 @@ from afterhours.adapters.state import Attempt
 from afterhours.domain.actions import (
     AddInternalNote,
     AddPublicReply,
+    CommentOnIssue,
     CreateJiraIssue,
     PlannedAction,
 )
@@ -34,10 +37,15 @@ from afterhours.errors import ServiceError
 
 
 class IssueFinder(Protocol):
-    """What reconcile asks of Jira: the issue filed for a ticket, if search shows one."""
+    """What reconcile asks of Jira: the issue filed for a ticket, if search shows one, and
+    whether a comment of ours is on an issue."""
 
     def find_issue(self, ticket_id: int) -> JiraIssueRef | None:
         """The issue filed for the ticket, if search shows one yet."""
+        ...
+
+    def has_issue_comment(self, issue_key: str, marker: str) -> bool:
+        """Whether a comment on the issue contains `marker`."""
         ...
 
 
@@ -93,6 +101,12 @@ def _look_up(
         marker = note_marker(planned.key) if isinstance(action, AddInternalNote) else action.body
         if desk.has_note(ticket.id, marker):
             result.landed.append((planned, {"reconciled": "note found on the ticket"}))
+        else:
+            result.to_do.append(planned)
+        return
+    if isinstance(action, CommentOnIssue):  # a joined known issue's "another customer"
+        if tracker.has_issue_comment(action.issue_key, action.body.marker):
+            result.landed.append((planned, {"reconciled": "comment found on the issue"}))
         else:
             result.to_do.append(planned)
         return

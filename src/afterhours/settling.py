@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from afterhours.acting import TicketActing
-from afterhours.domain.actions import ZENDESK_ACTIONS, Plan
+from afterhours.domain.actions import ZENDESK_ACTIONS, CreateJiraIssue, Plan
 from afterhours.domain.model import Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import LeaseLostError, ServiceError, StateError
@@ -79,6 +79,9 @@ class BatchSettling(TicketActing):
             planned = [item for item in planned if not item.turn.learned]
             again = self._record_plans(self._plan_each(learned, report), report)
             self._take_actions(again)
+            for item in again:  # a ticket held back to join still files: a later pass does
+                item.turn.actions = [a for a in item.turn.actions
+                                     if not isinstance(a.action, CreateJiraIssue)]
             planned += again
         if not planned:
             return []
@@ -97,8 +100,10 @@ class BatchSettling(TicketActing):
         planned = []
         for turn in turns:
             try:
-                plan = plan_actions(turn.ticket, self.policy, self.clock(),
-                                    self.state.history(turn.ticket.id))
+                now, history = self.clock(), self.state.history(turn.ticket.id)
+                plan = self.planned_with_facts(
+                    turn.ticket, plan_actions(turn.ticket, self.policy, now, history), history,
+                    now)
             except (StateError, LeaseLostError):
                 raise
             except Exception as error:  # one ticket's surprise must not starve the rest

@@ -64,7 +64,8 @@ def test_run_help_names_every_setting_and_the_signals(capsys: pytest.CaptureFixt
 def test_a_mistyped_option_gets_the_commands_usage(
     command: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    positional = {"explain": ["7"], "completion": ["bash"]}.get(command, [])
+    positional = {"explain": ["7"], "completion": ["bash"], "unlink": ["7", "ENG-1"]}.get(
+        command, [])
     with pytest.raises(SystemExit) as done:
         main([command, *positional, "--no-such-option"])
     assert done.value.code == 2

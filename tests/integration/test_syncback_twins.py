@@ -4,31 +4,25 @@ Jira issue's progress reaching the ticket, and the ticket's reaching the issue, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from afterhours.bootstrap import build_service
 from afterhours.clock import ManualClock
 from afterhours.outcomes import PassReport
-from afterhours.policy import load_policy
-from afterhours.retrying import RetryPolicy
-from afterhours.service import Service
 from afterhours.settings import Settings
 from afterhours.syncback import sync_issues
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import twin_environment
+from twin_daemon import MINUTE, Daemon, sop_settings
 
 pytestmark = pytest.mark.integration
 
 SOP = Path(__file__).parents[2] / "config" / "policy.yaml"
-MINUTE = timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -36,45 +30,13 @@ def settings(
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
-    for name in ("Support", "Finance", "Engineering", "Support Leads"):
-        zendesk.add_group(name)
-    channels = load_policy(SOP).policy.channels
-    for name, value in twin_environment(zendesk, jira, chat, channels, SOP,
-                                        tmp_path / "state.sqlite3").items():
-        monkeypatch.setenv(name, value)
-    return Settings()
-
-
-class Daemon:
-    """The daemon as `afterhours run` builds it, restarted at will (the state file stays)."""
-
-    def __init__(self, settings: Settings, clock: ManualClock) -> None:
-        self.settings, self.clock = settings, clock
-        self.service = self._build()
-
-    def _build(self) -> Service:
-        return build_service(self.settings, load_policy(SOP).policy, clock=self.clock,
-                             retry=RetryPolicy(attempts=2, sleep=lambda _: None))
-
-    def restart(self) -> None:
-        self.service.close()
-        self.service = self._build()
-
-    def run_pass(self) -> PassReport:
-        self.clock.advance(MINUTE)
-        report = self.service.run_pass()
-        assert report.crashed == 0, report
-        # What people do next happens at a later moment than anything this pass saw.
-        self.clock.advance(MINUTE)
-        return report
+    return sop_settings((zendesk, jira, chat), SOP, tmp_path / "state.sqlite3", monkeypatch)
 
 
 @pytest.fixture
 def daemon(settings: Settings, clock: ManualClock) -> Iterator[Daemon]:
-    running = Daemon(settings, clock)
-    with closing(running.service):
+    with Daemon(settings, clock) as running:
         yield running
-    running.service.close()
 
 
 @pytest.fixture

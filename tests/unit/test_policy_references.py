@@ -107,8 +107,8 @@ def test_undeclared_names_point_at_their_line() -> None:
         pytest.param(
             HEAD + "templates: {ack: 'Hi {zzz}'}\n",
             "unknown placeholder {zzz}: known: {ticket_id}, {subject}, {requester_email}, "
-            "{priority}, {reply_by}, {next_open}, {issue_key}, {issue_url}, {fix_version}, "
-            "{resolution} (at templates.ack)",
+            "{priority}, {reply_by}, {next_open}, {known_issue}, {articles}, {issue_key}, "
+            "{issue_url}, {fix_version}, {resolution} (at templates.ack)",
             id="template-known-list"),
         pytest.param(
             HEAD + "routes:\n  - {name: a, note: 'see {reply_bye}'}\n",

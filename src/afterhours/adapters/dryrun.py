@@ -28,6 +28,7 @@ from afterhours.adapters.ports import (
     ChangedIssue,
     ExportPage,
     IssueTracker,
+    JoinedIssue,
     TicketDesk,
 )
 from afterhours.adapters.sql import Database, open_database, sqlite_path
@@ -38,12 +39,13 @@ from afterhours.domain.actions import (
     AddPublicReply,
     CommentOnIssue,
     CreateJiraIssue,
+    JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
     ZendeskAction,
     apply_changes,
 )
-from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.model import Article, JiraIssueRef, Ticket
 from afterhours.domain.sync_model import CustomerComment, IssueActivity
 
 log = structlog.get_logger()
@@ -116,6 +118,10 @@ class DryRunTicketDesk(EachTicket):
         """Ask the real desk (a read changes nothing)."""
         return self._desk.customer_comments(ticket_id, since)
 
+    def search_articles(self, query: str, locale: str | None) -> list[Article]:
+        """Ask the real desk (a search changes nothing)."""
+        return self._desk.search_articles(query, locale)
+
 
 class DryRunIssueTracker(EachIssue):
     """Searches the real Jira; files nothing, answering with a key that is plainly not real."""
@@ -172,6 +178,17 @@ class DryRunIssueTracker(EachIssue):
         """Log the labels."""
         log.info("dryrun.would_label_issue", ticket_id=action.ticket_id,
                  issue_key=action.issue_key, labels=list(action.labels))
+
+    def join_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Log the join; the count is not known without labelling (0)."""
+        log.info("dryrun.would_join_issue", ticket_id=action.ticket_id,
+                 issue_key=action.issue_key, label=action.label)
+        return JoinedIssue(JiraIssueRef(action.issue_key,
+                                        f"{FAKE_JIRA_BASE}/{action.issue_key}"), 0)
+
+    def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Ask the real tracker: `afterhours unlink` is a person's command, never a dry run."""
+        return self._tracker.leave_issue(action)
 
 
 class DryRunNotifier:

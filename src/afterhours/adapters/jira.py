@@ -26,12 +26,18 @@ from afterhours.adapters.jira_bulk import (
 )
 from afterhours.adapters.jira_http import connect
 from afterhours.adapters.jira_sync import JiraSync
-from afterhours.adapters.ports import ChangedIssue, ProjectFacts
+from afterhours.adapters.ports import ChangedIssue, JoinedIssue, ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.budget_gate import BudgetGate
 from afterhours.domain import adf, wiki
-from afterhours.domain.actions import CommentOnIssue, CreateJiraIssue, LabelIssue, LinkJiraIssue
+from afterhours.domain.actions import (
+    CommentOnIssue,
+    CreateJiraIssue,
+    JoinJiraIssue,
+    LabelIssue,
+    LinkJiraIssue,
+)
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
 from afterhours.domain.sync_model import IssueActivity
@@ -292,6 +298,14 @@ class JiraIssueTracker:
     def label_issue(self, action: LabelIssue) -> None:
         """Add the labels (see the port)."""
         self._sync().label_issue(action)
+
+    def join_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Label the issue for the ticket and count its customers (see the port)."""
+        return self._sync().join_issue(action)
+
+    def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Take the ticket's label off the issue and count again (see the port)."""
+        return self._sync().join_issue(action, leave=True)
 
 
 def issue_fields(action: CreateJiraIssue, *, cloud: bool) -> tuple[str, dict[str, Any]]:

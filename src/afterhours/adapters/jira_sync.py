@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 from jira import JIRA, JIRAError
 
 from afterhours.adapters.comments import contains_text
-from afterhours.adapters.ports import ChangedIssue
-from afterhours.domain.actions import CommentOnIssue, LabelIssue
+from afterhours.adapters.ports import ChangedIssue, JoinedIssue
+from afterhours.domain.actions import CommentOnIssue, JoinJiraIssue, LabelIssue
 from afterhours.domain.comment_text import as_adf, as_wiki, plain_marker
+from afterhours.domain.jira_names import CUSTOMERS_PREFIX, is_ticket_label
+from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.sync_model import (
     ChangedField,
     IssueActivity,
@@ -159,6 +161,29 @@ class JiraSync:
                               data=json.dumps({"update": update}))
 
         self._call("label_issue", put)
+
+    def join_issue(self, action: JoinJiraIssue, *, leave: bool = False) -> JoinedIssue:
+        """See the port (`leave`: its leave_issue): read the labels, then one edit adding
+        (or taking off) the ticket's label and setting the new count, taking off the old
+        one, so a repeat converges on the same labels."""
+
+        def join(jira: JIRA) -> int:
+            raw = jira._get_json(f"issue/{action.issue_key}", params={"fields": "labels"})
+            labels = {str(x) for x in raw["fields"].get("labels") or ()}
+            labels = labels - {action.label} if leave else labels | {action.label}
+            count = sum(1 for label in labels if is_ticket_label(label))
+            wanted = f"{CUSTOMERS_PREFIX}{count}" if count else None
+            update = [{"remove" if leave else "add": action.label}]
+            update += [{"add": wanted}] if wanted else []
+            update += [{"remove": label} for label in sorted(labels)
+                       if label.startswith(CUSTOMERS_PREFIX) and label != wanted]
+            jira._session.put(jira._get_url(f"issue/{action.issue_key}"),
+                              data=json.dumps({"update": {"labels": update}}))
+            return count
+
+        count: int = self._call("leave_issue" if leave else "join_issue", join)
+        return JoinedIssue(JiraIssueRef(action.issue_key, self._issue_url(action.issue_key)),
+                           count)
 
 
 def _all_histories(jira: JIRA, key: str, page: dict[str, Any]) -> list[dict[str, Any]]:

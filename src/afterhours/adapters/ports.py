@@ -10,11 +10,12 @@ from typing import Protocol
 from afterhours.domain.actions import (
     CommentOnIssue,
     CreateJiraIssue,
+    JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
     ZendeskAction,
 )
-from afterhours.domain.model import JiraIssueRef, Ticket
+from afterhours.domain.model import Article, JiraIssueRef, Ticket
 from afterhours.domain.sync_model import CustomerComment, IssueActivity
 from afterhours.errors import ServiceError
 
@@ -81,6 +82,14 @@ class ChangedIssue:
     created: datetime | None = None  # equal to `updated`: untouched since it was filed
 
 
+@dataclass(frozen=True)
+class JoinedIssue:
+    """An issue a ticket joined, and how many tickets it now has (its zendesk-<id> labels)."""
+
+    issue: JiraIssueRef
+    customers: int
+
+
 class TicketDesk(Protocol):
     """Zendesk, as the service uses it."""
 
@@ -119,6 +128,11 @@ class TicketDesk(Protocol):
     def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
         """The public comments the ticket's requester made after `since` (None: all), oldest
         first (sync-back: what Jira hears of)."""
+        ...
+
+    def search_articles(self, query: str, locale: str | None) -> list[Article]:
+        """Help-center articles Zendesk's article search finds for `query`, by relevance;
+        one attempt, never through Zendesk's breaker (Guide down: ServiceError)."""
         ...
 
 
@@ -172,6 +186,15 @@ class IssueTracker(Protocol):
 
     def label_issue(self, action: LabelIssue) -> None:
         """Add the labels (adding one the issue has changes nothing)."""
+        ...
+
+    def join_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Label the issue with the ticket's label and set its customers-<n> label to the
+        number of tickets it has now; repeating it changes nothing."""
+        ...
+
+    def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
+        """Undo `join_issue`: take the ticket's label off and count the tickets again."""
         ...
 
 

@@ -23,6 +23,7 @@ from zenpy.lib.exception import APIException, ZenpyException
 from afterhours.adapters.comments import contains_text
 from afterhours.adapters.ports import ExportPage, MalformedTicket, TicketWrite, WriteResult
 from afterhours.adapters.unsent import surely_unsent
+from afterhours.adapters.zendesk_articles import search_articles
 from afterhours.adapters.zendesk_batch import JobPolling, ZendeskBatch
 from afterhours.adapters.zendesk_http import BaseUrlTransport, classify, export_body, json_object
 from afterhours.adapters.zendesk_lookup import ZendeskLookups, valued_field_ids
@@ -41,7 +42,7 @@ from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.budget_gate import BudgetGate
 from afterhours.domain.actions import ZendeskAction
-from afterhours.domain.model import Ticket
+from afterhours.domain.model import Article, Ticket
 from afterhours.domain.sync_model import CustomerComment
 from afterhours.errors import (
     MalformedTicketError,
@@ -305,3 +306,7 @@ class ZenpyTicketDesk:
     def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
         """The requester's public comments after `since` (see the port; zendesk_sync)."""
         return customer_comments(self._client, self._call, ticket_id, since)
+
+    def search_articles(self, query: str, locale: str | None) -> list[Article]:
+        """Help-center articles for `query` (see the port; zendesk_articles)."""
+        return search_articles(self._session, self._origin, query, locale)

@@ -73,7 +73,16 @@ _SCHEDULES_API = (
     "https://developer.zendesk.com/api-reference/ticketing/ticket-management/schedules/, "
     "whose shapes the twin and adapters/zendesk_schedules.py follow."
 )
+# `{articles}` in replies searches the Help Center (adapters/zendesk_articles.py); the twin
+# serves the search in the reference's shapes (twins/zendesk_help_center.py).
+_HELP_CENTER_API = (
+    "the Help Center API is not in Zendesk's Support file (specs README); documented in the "
+    "Help Center API reference, Search Articles, "
+    "https://developer.zendesk.com/api-reference/help_center/help-center-api/search/, "
+    "whose shapes the twin and adapters/zendesk_articles.py follow."
+)
 MISSING_FROM_SPEC: dict[tuple[str, str, str], str] = {
+    ("zendesk", "GET", "/api/v2/help_center/articles/search"): _HELP_CENTER_API,
     ("zendesk", "GET", "/api/v2/business_hours/schedules"): _SCHEDULES_API,
     ("jira", "GET", "/rest/applinks/latest/listApplicationlinks"):
         "the applinks plugin API is not part of the platform spec; only the jira client's "

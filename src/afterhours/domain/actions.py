@@ -116,6 +116,17 @@ class LinkJiraIssue:
 
 
 @dataclass(frozen=True)
+class JoinJiraIssue:
+    """Join the ticket to an issue filed already (a known issue) instead of filing a new one:
+    label the issue `label` (zendesk-<id>, as when filing) and count the tickets it now has in
+    its customers-<n> label."""
+
+    ticket_id: int
+    issue_key: str
+    label: str
+
+
+@dataclass(frozen=True)
 class SetStatus:
     """Set the ticket's Zendesk status, such as open (a ticket reopened for its agent)."""
 
@@ -147,7 +158,7 @@ ZendeskAction = (
     | AddPublicReply | SetStatus
 )
 Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | CommentOnIssue \
-    | LabelIssue
+    | LabelIssue | JoinJiraIssue
 ZENDESK_ACTIONS = (
     SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply,
     SetStatus,

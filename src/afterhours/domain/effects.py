@@ -28,6 +28,8 @@ from afterhours.domain.actions import (
     SkippedAction,
     apply_changes,
 )
+from afterhours.domain.articles import articles_text
+from afterhours.domain.known_issues import known_status
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.oncall import on_call_now
@@ -228,16 +230,18 @@ class PlanBuilder:
     def placeholders(self) -> Mapping[str, str]:
         """The values a template's placeholders are filled with, for this ticket now; each
         is worked out when a template asks for it (most name two of six)."""
-        return _Placeholders(self.view, self.policy, self.now)
+        return _Placeholders(self.view, self.policy, self.now, self.history)
 
 
 class _Placeholders(Mapping[str, str]):
     """Placeholder values for one view of a ticket at one moment, made on demand."""
 
-    def __init__(self, view: Ticket, policy: Policy, now: datetime) -> None:
+    def __init__(self, view: Ticket, policy: Policy, now: datetime,
+                 history: History | None = None) -> None:
         self._view, self._policy, self._now = view, policy, now
+        self._history = history
 
-    def __getitem__(self, name: str) -> str:
+    def __getitem__(self, name: str) -> str:  # noqa: PLR0911  (one return per placeholder)
         view, schedule = self._view, self._policy.schedule
         if name == "ticket_id":
             return str(view.id)
@@ -253,6 +257,11 @@ class _Placeholders(Mapping[str, str]):
         if name == "next_open":
             opens = add_business_minutes(self._now, 0, schedule)
             return render.customer_moment(opens, schedule) if opens else "soon"
+        if name == "known_issue":
+            return known_status(view, self._policy, self._history)
+        if name == "articles":
+            found = None if self._history is None else self._history.articles
+            return articles_text(view, found, self._policy.articles)
         raise KeyError(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]

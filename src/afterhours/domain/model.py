@@ -55,8 +55,40 @@ class JiraIssueRef:
 
 
 @dataclass(frozen=True)
+class OpenIssue:
+    """An open Jira issue afterhours filed or linked, as the similarity matcher sees it: the
+    text of each ticket it has (subject, description)."""
+
+    key: str
+    texts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OpenIssues:
+    """The open issues a bug ticket may join by similarity (policy similar_issues:), read
+    by the shell once and shared by every ticket's history."""
+
+    issues: tuple[OpenIssue, ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    """A help-center article as its search answered it."""
+
+    title: str
+    url: str
+    section_id: int | None = None
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class History:
     """What the ledger says was already settled for one ticket."""
 
     settled: frozenset[str] = field(default_factory=frozenset)  # action keys done or skipped
     jira_issue: JiraIssueRef | None = None
+    # Only given to a ticket about to be filed in Jira, when the policy matches similar issues.
+    open_issues: OpenIssues | None = None
+    # Only given to a ticket whose reply may offer articles (policy articles:); None: none
+    # were looked up (or the search failed), and {articles} says nothing.
+    articles: tuple[Article, ...] | None = None

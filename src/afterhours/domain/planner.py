@@ -26,13 +26,20 @@ rule's verdict, every level's deadline and stop: domain.verdicts), for `explain`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, TypeVar
 
 from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
 from afterhours.domain.effects import PlanBuilder, note_marker
+from afterhours.domain.jira_names import jira_label, jira_tag
+from afterhours.domain.known_issues import (
+    judge_known_issues,
+    known_issue_for,
+    plan_join,
+    similar_issue_for,
+)
 from afterhours.domain.ladders import (
     acknowledged,
     escalation_due,
@@ -52,16 +59,6 @@ from afterhours.policy.templates import fill
 R = TypeVar("R", PriorityRule, Route, Escalation)
 __all__ = ["Verdicts", "Views", "escalation_due", "jira_label", "jira_tag", "level_rule",
            "note_marker", "plan_actions", "plan_with_verdicts", "tally_rule"]
-
-
-def jira_label(ticket_id: int) -> str:
-    """The label that ties a Jira issue to its ticket, set in the create request itself."""
-    return f"zendesk-{ticket_id}"
-
-
-def jira_tag(issue_key: str) -> str:
-    """The Zendesk tag that shows which Jira issue a ticket was filed as."""
-    return "jira_" + issue_key.lower().replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -99,7 +96,11 @@ def plan_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
     rules are still judged (and its levels stopped), to say what they would do."""
     seen = Seen(ticket, policy)
     plan = _plan(ticket, policy, now, history, seen)
-    return plan, seen.verdicts(plan)
+    verdicts = seen.verdicts(plan)
+    if policy.known_issues:  # judged on the ticket as the routes saw it, as the join is
+        verdicts = replace(verdicts, known_issues=judge_known_issues(verdicts.views.routes,
+                                                                     policy))
+    return plan, verdicts
 
 
 def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
@@ -199,6 +200,11 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
         builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
         return
     if issue is None:
+        known = (known_issue_for(view, builder.policy, builder.history)
+                 or similar_issue_for(view, builder.policy, builder.history))
+        if known is not None:  # join, don't duplicate: the issue is filed already
+            plan_join(builder, name, known)
+            return
         jira = rule.jira
         create = CreateJiraIssue(
             view.id, jira.project, jira.issue_type, render.jira_summary(view),

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from afterhours.domain.actions import Plan, PlannedAction, SkippedAction
+from afterhours.domain.known_issues import KnownIssueVerdict
 from afterhours.domain.ladders import (
     Occurrence,
     Stop,
@@ -121,6 +122,9 @@ class Verdicts:
     priority_rules: tuple[RuleVerdict, ...]
     routes: tuple[RuleVerdict, ...]
     escalations: tuple[LadderVerdict, ...]
+    # Every known issue (policy known_issues:) judged on the routes' view; the chosen one is
+    # the one a ticket filed in Jira joins instead.
+    known_issues: tuple[KnownIssueVerdict, ...] = ()
 
     def winner(self, block: Sequence[RuleVerdict]) -> RuleVerdict | None:
         """The first rule that matched in a block, if any."""

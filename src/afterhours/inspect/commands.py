@@ -117,7 +117,9 @@ def run_explain(args: argparse.Namespace, *, clock: Clock = utc_now,
         print(f"afterhours: Zendesk has no ticket {args.ticket_id} (never created, or deleted)",
               file=sys.stderr)
         return EXIT_USAGE
-    ledger = read_ledger(settings, None, ticket.id)
+    similar = loaded.policy.similar_issues
+    ledger = read_ledger(settings, None, ticket.id, None if similar is None
+                         else now - timedelta(days=similar.within_days))
     explained = explain_ticket(ticket, loaded.policy, now, ledger)
     json_out = args.output == "json"
     _print(out, explanation_to_json(explained) if json_out else render_explanation(explained))

@@ -157,6 +157,11 @@ def explanation_to_json(explained: Explanation) -> dict[str, Any]:
                     "why": explained.arrival_why},
         "priority_rules": [_verdict_json(v) for v in explained.verdicts.priority_rules],
         "routes": [_verdict_json(v) for v in explained.verdicts.routes],
+        "known_issues": [
+            {"name": k.issue.name, "jira": k.issue.jira, "joined": k.chosen,
+             "matched": k.verdict.matched, "held": list(k.verdict.held),
+             "failed": list(k.verdict.failed)}
+            for k in explained.verdicts.known_issues],
         "escalations": [
             {
                 **_verdict_json(ladder.verdict), "applies": ladder.applies,

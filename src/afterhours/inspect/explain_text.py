@@ -24,6 +24,7 @@ def render_explanation(explained: Explanation) -> str:
                     explained.verdicts.priority_rules, "no priority rule matches")
     lines += _block("Routes", policy.routes.match, policy.routes.rules,
                     explained.verdicts.routes, "no route matches")
+    lines += _known_issues(explained)
     lines += _ladders(explained)
     lines += _plan(explained)
     lines += _ledger(explained.ledger, explained.policy)
@@ -79,6 +80,20 @@ def _block(title: str, match: str, rules: Sequence[Rule], block: tuple[RuleVerdi
                          f" first; on its own it {alone})")
     if not any(j.status == "won" for j in block):
         lines.append(f"  => {none_won}: nothing from this block")
+    return lines
+
+
+def _known_issues(explained: Explanation) -> list[str]:
+    judged = explained.verdicts.known_issues
+    if not judged:
+        return []
+    lines = ["", "Known issues: a ticket a route files in Jira joins the first that matches:"]
+    for number, known in enumerate(judged, start=1):
+        said = "MATCHED" if known.chosen else (
+            "matches, but an earlier one came first" if known.verdict.matched else "not matched")
+        lines.append(f"  {number}. {known.issue.name} ({known.issue.jira}): {said}")
+        lines += [f"{_INDENT}yes: {r}" for r in known.verdict.held]
+        lines += [f"{_INDENT}no:  {r}" for r in known.verdict.failed]
     return lines
 
 

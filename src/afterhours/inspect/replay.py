@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from afterhours.domain.actions import Plan
-from afterhours.domain.model import Ticket
+from afterhours.domain.model import OpenIssues, Ticket
 from afterhours.domain.planner import tally_rule
+from afterhours.inspect.replay_joins import Join, plans_with_joins
 from afterhours.inspect.simulate import replay_with_verdicts
 from afterhours.inspect.words import describe_action
 from afterhours.policy.model import Policy
@@ -89,9 +90,11 @@ class Outcome:
             f"{s.rule}: {s.reason}" for s in self.plan.skips if not _held_by_hours(s.key)}
 
 
-def replay_ticket(ticket: Ticket, policy: Policy, now: datetime) -> Outcome:
-    """What `policy` would have done with `ticket` from its arrival until `now`."""
-    plan, verdicts = replay_with_verdicts(ticket, policy, now)
+def replay_ticket(ticket: Ticket, policy: Policy, now: datetime,
+                  open_issues: OpenIssues | None = None) -> Outcome:
+    """What `policy` would have done with `ticket` from its arrival until `now` (with the
+    open issues it could have joined, given)."""
+    plan, verdicts = replay_with_verdicts(ticket, policy, now, open_issues)
     winners = {v.rule for v in (*verdicts.priority_rules, *verdicts.routes) if v.status == "won"}
     ladders = {v.judged.rule for v in verdicts.escalations if v.judged.status == "applies"}
     hours = {s.rule for s in plan.skips if _held_by_hours(s.key)}
@@ -123,6 +126,7 @@ class Replay:
     outcomes: tuple[Outcome, ...]
     tallies: tuple[RuleTally, ...]
     untouched: tuple[int, ...]  # tickets no rule matched
+    joins: tuple[Join, ...] = ()  # tickets that would have joined an issue, and why
 
 
 def _held_by_hours(key: str) -> bool:
@@ -143,7 +147,15 @@ def rule_names(policy: Policy) -> list[str]:
 
 def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime) -> Replay:
     """Replay every ticket under `policy` at `now` and tally the outcomes per rule."""
-    outcomes = tuple(replay_ticket(ticket, policy, now) for ticket in tickets)
+    replayed: dict[int, Outcome] = {}
+
+    def replay(ticket: Ticket, policy: Policy, now: datetime,
+               open_issues: OpenIssues | None) -> Plan:
+        replayed[ticket.id] = replay_ticket(ticket, policy, now, open_issues)
+        return replayed[ticket.id].plan
+
+    _, joins = plans_with_joins(tickets, policy, now, replay)
+    outcomes = tuple(replayed[ticket.id] for ticket in tickets)
     tallies = {name: RuleTally(name) for name in rule_names(policy)}
     for outcome in outcomes:
         for rule in sorted(outcome.rules):
@@ -161,7 +173,7 @@ def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime) -> R
                 tally.actions[kind] += 1
                 tally.already += 1
     untouched = tuple(o.ticket_id for o in outcomes if not o.rules)
-    return Replay(outcomes, tuple(tallies.values()), untouched)
+    return Replay(outcomes, tuple(tallies.values()), untouched, joins)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def report_to_json(report: ReplayReport) -> dict[str, Any]:
         "rules": [_tally_json(t) for t in report.replay.tallies],
         "no_rule": {"tickets": len(report.replay.untouched),
                     "sample": list(report.replay.untouched[:5])},
+        "joins": [{"ticket_id": j.ticket_id, "issue": j.issue, "reason": j.reason}
+                  for j in report.replay.joins],
         "against": None,
     }
     if report.against is not None and report.diff is not None:

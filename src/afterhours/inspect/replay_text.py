@@ -49,6 +49,10 @@ def render_report(report: ReplayReport) -> str:
     untouched = report.replay.untouched
     lines += ["", f"No rule matched {count(len(untouched), 'ticket')}"
                   + (f": e.g. {_ids(untouched)}" if untouched else ".")]
+    joins = report.replay.joins
+    if joins or policy.known_issues or policy.similar_issues is not None:
+        lines += ["", f"Joins instead of filing in Jira: {count(len(joins), 'ticket')}"]
+        lines += [f"  #{j.ticket_id} → {j.issue}: {one_line(j.reason, 160)}" for j in joins]
     if report.diff is not None and report.against is not None:
         lines += _diff(report.diff, report)
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from datetime import datetime
 from afterhours.domain.actions import Plan, PlannedAction
 from afterhours.domain.actions import apply_changes as domain_apply_changes
 from afterhours.domain.ladders import level_stop
-from afterhours.domain.model import History, Ticket
+from afterhours.domain.model import History, OpenIssues, Ticket
 from afterhours.domain.planner import plan_with_verdicts
 from afterhours.domain.verdicts import LevelVerdict, Verdicts
 from afterhours.policy.model import Policy
@@ -36,7 +36,8 @@ def replay_plan(ticket: Ticket, policy: Policy, now: datetime) -> Plan:
     return replay_with_verdicts(ticket, policy, now)[0]
 
 
-def replay_with_verdicts(ticket: Ticket, policy: Policy, now: datetime) -> tuple[Plan, Verdicts]:
+def replay_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
+                         open_issues: OpenIssues | None = None) -> tuple[Plan, Verdicts]:
     """`replay_plan`, and the planner's verdicts on the ticket as it arrived.
 
     Levels whose stop event (the real first reply or solve) came before they fell due are
@@ -44,7 +45,8 @@ def replay_with_verdicts(ticket: Ticket, policy: Policy, now: datetime) -> tuple
     when, is the planner's own answer (`level_stop`) on the ticket as it is now.
     """
     arrived = as_arrived(ticket)
-    first, verdicts = plan_with_verdicts(arrived, policy, arrived.created_at, History())
+    first, verdicts = plan_with_verdicts(arrived, policy, arrived.created_at,
+                                         History(open_issues=open_issues))
     settled = frozenset(p.key for p in first.actions) | {s.key for s in first.skips}
     later, seen = plan_with_verdicts(apply_changes(arrived, first.actions), policy, now,
                                      History(settled))

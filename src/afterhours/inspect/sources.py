@@ -6,6 +6,7 @@ file that is not there is reported, never created.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -68,18 +69,23 @@ def read_export(desk: ExportReader, start: datetime) -> list[Ticket]:
         cursor = page.cursor
 
 
-def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int) -> Ledger:
+def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int,
+                open_issues_since: datetime | None = None) -> Ledger:
     """The ledger's history and audit rows for one ticket, from the state the settings name
     (or the SQLite file `db`); an empty, not-found ledger if that is a SQLite file that does
-    not exist (it is never created here)."""
+    not exist (it is never created here). With `open_issues_since`, the history carries the
+    open issues filed since then that the ticket may join (policy similar_issues:)."""
     file = state_file(settings, db)
     if file is not None and not file.is_file():
         return Ledger(str(file), found=False)
     # A file that is no state file raises StateError, saying so and what to do.
     state = open_state(settings, db=db)
     try:
+        history = state.history(ticket_id)
+        if open_issues_since is not None:
+            history = replace(history, open_issues=state.open_issues(open_issues_since))
         return Ledger(str(file) if file is not None else state.where, True,
-                      state.history(ticket_id), tuple(state.audit(ticket_id=ticket_id)),
+                      history, tuple(state.audit(ticket_id=ticket_id)),
                       tuple(state.linked_issues(ticket_id)))
     finally:
         state.close()

@@ -14,6 +14,7 @@ from afterhours.domain.actions import (
     AssignGroup,
     CommentOnIssue,
     CreateJiraIssue,
+    JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
     NotifyChannel,
@@ -27,7 +28,7 @@ from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, Jir
 
 def describe_action(action: Action) -> str:
     """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
-    if isinstance(action, SetStatus | CommentOnIssue | LabelIssue):
+    if isinstance(action, SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue):
         return _describe_sync(action)
     match action:
         case SetPriority():
@@ -55,8 +56,10 @@ def describe_action(action: Action) -> str:
     return said
 
 
-def _describe_sync(action: SetStatus | CommentOnIssue | LabelIssue) -> str:
-    """What a sync-back action does, in a few words."""
+def _describe_sync(action: SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue) -> str:
+    """What a sync-back (or known-issue) action does on an issue, in a few words."""
+    if isinstance(action, JoinJiraIssue):
+        return f"join Jira {action.issue_key} (label {action.label}, count its customers)"
     if isinstance(action, SetStatus):
         return f"status {action.status}"
     if isinstance(action, CommentOnIssue):

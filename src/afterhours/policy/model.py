@@ -20,8 +20,10 @@ from pydantic import (
     model_validator,
 )
 
+from afterhours.policy.articles import Articles
 from afterhours.policy.basics import RuleName, Weekday, check_time_zone, located_errors
 from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
+from afterhours.policy.known_issues import KnownIssue, SimilarIssues, known_issue_problems
 from afterhours.policy.lint import never_matching
 from afterhours.policy.references import reference_problems
 from afterhours.policy.roster import ONCALL_DESCRIPTION, OnCallTeam
@@ -238,6 +240,23 @@ class Policy(_Strict):
         description="Escalation ladders; each level acts once per ticket unless it repeats."
         + _BLOCK_HELP.format(match="all"),
     )
+    known_issues: list[KnownIssue] = Field(
+        default=[],
+        description="Bugs already in Jira that new tickets join instead of filing a duplicate: "
+        "a ticket a route would file in Jira that meets one's conditions (the first that "
+        "matches) is linked to its issue, which gets a comment and a customers-<count> label; "
+        "replies may say its status as {known_issue}.",
+    )
+    articles: Articles | None = Field(
+        default=None,
+        description="Help-center articles a reply template offers as {articles}: how many, "
+        "how alike to the ticket, from which sections or labels. Leave out to offer none.",
+    )
+    similar_issues: SimilarIssues | None = Field(
+        default=None,
+        description="Join an open issue afterhours filed when a new bug ticket is much like "
+        "one of its tickets, instead of filing a duplicate; leave out to file every bug.",
+    )
     sync_back: SyncBack | None = Field(
         default=None,
         description="What flows between a filed ticket and its Jira issues: notes on Jira "
@@ -254,7 +273,8 @@ class Policy(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Policy:
         # Each problem carries its own path, so `check` can point at the very line.
-        problems = reference_problems(self) + never_matching(self) + sync_back_problems(self)
+        problems = (reference_problems(self) + never_matching(self) + sync_back_problems(self)
+                    + known_issue_problems(self.known_issues))
         if problems:
             raise located_errors("Policy", "reference", problems)
         return self

@@ -23,7 +23,7 @@ Problem = tuple[Path, str]
 # desk's hours (they belong to the ticket's arrival, long past when the fix is released).
 REPLY_PLACEHOLDERS = {name: help_text for name, help_text in
                       {**PLACEHOLDERS, **SYNC_PLACEHOLDERS}.items()
-                      if name not in ("reply_by", "next_open")}
+                      if name not in ("reply_by", "next_open", "known_issue", "articles")}
 
 
 def watched_projects(policy: Policy) -> tuple[str, ...]:

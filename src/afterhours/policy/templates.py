@@ -17,6 +17,10 @@ PLACEHOLDERS: dict[str, str] = {
     "priority": "the ticket's priority (as set by this policy's priority rules)",
     "reply_by": "when the first reply is promised, by reply_promises:, in the schedule's zone",
     "next_open": "when the desk next opens, in the schedule's zone",
+    "known_issue": "the status of the known issue the ticket is about (known_issues:), or "
+    "nothing",
+    "articles": "help-center articles found for the ticket (articles:), a title and link a "
+    "line, or nothing",
 }
 # What only a sync-back reply (policy sync_back: on_resolution: reply:) can say: the issue.
 SYNC_PLACEHOLDERS: dict[str, str] = {

@@ -61,8 +61,8 @@ def chosen_format(given: str | None, out: str | None) -> str:
 
 def _builder() -> tuple[Callable[[Facts, Policy], Report],
                         Callable[[StateStore, datetime, datetime], Facts]]:
-    # Plotly and rapidfuzz come with the `report` extra, which the daemon's image leaves
-    # out: every other command runs without them.
+    # Plotly comes with the `report` extra, which the daemon's image leaves
+    # out: every other command runs without it.
     try:
         from afterhours.report.build import build_report  # noqa: PLC0415
         from afterhours.report.gather import gather  # noqa: PLC0415

@@ -27,6 +27,7 @@ from afterhours.twins.zendesk_bulk import (
 )
 from afterhours.twins.zendesk_export import PATH as EXPORT_PATH
 from afterhours.twins.zendesk_export import SIDELOADS, export_page, sideloads
+from afterhours.twins.zendesk_help_center import ZendeskHelpCenter
 from afterhours.twins.zendesk_schedules import ZendeskSchedules
 from afterhours.twins.zendesk_search import PATH as SEARCH_PATH
 from afterhours.twins.zendesk_search import search_page
@@ -257,6 +258,7 @@ class ZendeskTwin(Twin):
         route("GET", EXPORT_PATH)(lambda request: self._corrupted(
             Response(200, export_page(state, request, self.base_url)), f"GET {EXPORT_PATH}"))
         self.schedules = ZendeskSchedules(self.server, state.clock)
+        self.help_center = ZendeskHelpCenter(self.server, state.clock, lambda: self.base_url)
 
     def _show_ticket(self, request: Request) -> Response:
         ticket = copy.deepcopy(self.state.ticket(_id(request)))

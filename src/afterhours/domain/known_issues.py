@@ -1,0 +1,170 @@
+"""Join, don't duplicate: a ticket a route would file in Jira that is about a known issue
+(the policy's `known_issues:`) is joined to that issue instead.
+
+The join is planned like any other step, each with its ledger key under the route that
+would have filed (so each is done once): the issue is labelled zendesk-<id> and counts its
+customers (JoinJiraIssue), linked back to the ticket, and commented on ("another customer
+affected"); the ticket is tagged with the key and gets a note saying why it matched. The
+tag, the link and the note use the steps a filed issue uses, so once the join is recorded as
+the ticket's issue, the plans after it find them settled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from afterhours.domain import render
+from afterhours.domain.actions import AddTags, CommentOnIssue, JoinJiraIssue, LinkJiraIssue
+from afterhours.domain.comment_text import jira_comment
+from afterhours.domain.jira_names import jira_label, jira_tag
+from afterhours.domain.matching import Verdict, prepare
+from afterhours.domain.model import History, Ticket
+from afterhours.domain.schedule import describe_moment, is_business_time
+from afterhours.domain.similarity import compared, most_similar
+from afterhours.policy.conditions import Condition
+from afterhours.policy.known_issues import KnownIssue
+from afterhours.policy.model import Policy
+from afterhours.policy.rules import PriorityRule, Route
+
+if TYPE_CHECKING:
+    from afterhours.domain.effects import PlanBuilder
+
+COMMENT_STEP = "join_comment"
+JOIN_STEP = "join_jira_issue"
+# The steps a join shares with a filed issue (domain.planner): forgotten by an unlink, so
+# the issue filed instead gets its own link, tag and note.
+SHARED_STEPS = ("link_jira_issue", "jira_tag", "jira_note")
+
+
+@dataclass(frozen=True)
+class KnownMatch:
+    """A known issue a ticket is about, and the conditions that held (the why, in words)."""
+
+    issue: KnownIssue
+    verdict: Verdict
+
+    @property
+    def because(self) -> str:
+        """What held, in words."""
+        return "; ".join(self.verdict.held)
+
+
+@dataclass(frozen=True)
+class KnownIssueVerdict:
+    """One known issue judged for `explain`: every condition, held or failed, and whether it
+    is the one the ticket joins (the first that matches)."""
+
+    issue: KnownIssue
+    verdict: Verdict
+    chosen: bool
+
+
+def unlink_key(ticket_id: int, issue_key: str) -> str:
+    """The ledger key `afterhours unlink` settles: the ticket never joins that issue again."""
+    return f"ticket:{ticket_id}/unlink:{issue_key}"
+
+
+def known_issue_for(ticket: Ticket, policy: Policy,
+                    history: History | None = None) -> KnownMatch | None:
+    """The first known issue whose conditions `ticket` meets, if any (and, given `history`,
+    that a lead has not unlinked the ticket from)."""
+    if not policy.known_issues:
+        return None
+    after_hours, when = _arrival(ticket, policy)
+    for issue in policy.known_issues:
+        if history is not None and unlink_key(ticket.id, issue.jira) in history.settled:
+            continue
+        verdict = prepare(issue.when).verdict(ticket, after_hours, when, every=False)
+        if verdict is not None and verdict.matched:
+            return KnownMatch(issue, verdict)
+    return None
+
+
+def judge_known_issues(ticket: Ticket, policy: Policy) -> tuple[KnownIssueVerdict, ...]:
+    """Every known issue's full verdict on `ticket` (explain, replay)."""
+    if not policy.known_issues:
+        return ()
+    after_hours, when = _arrival(ticket, policy)
+    judged: list[KnownIssueVerdict] = []
+    chosen = False
+    for issue in policy.known_issues:
+        verdict = prepare(issue.when).verdict(ticket, after_hours, when, every=True)
+        assert verdict is not None  # noqa: S101  (every=True)
+        judged.append(KnownIssueVerdict(issue, verdict, verdict.matched and not chosen))
+        chosen = chosen or verdict.matched
+    return tuple(judged)
+
+
+def similar_issue_for(ticket: Ticket, policy: Policy, history: History) -> KnownMatch | None:
+    """The open issue (policy similar_issues:) the ticket is most like, at or above the
+    threshold, as a known issue with the score and shared words as its why."""
+    similar = policy.similar_issues
+    if similar is None or history.open_issues is None:
+        return None
+    projects = frozenset(similar.projects or filed_projects(policy))
+    unlinked = frozenset(key.rpartition("/unlink:")[2] for key in history.settled
+                         if "/unlink:" in key)
+    found = most_similar(compared(ticket.subject, ticket.description), history.open_issues,
+                         projects, similar.threshold, leaving_out=unlinked)
+    if found is None:
+        return None
+    words = ", ".join(found.words) or "none in the subjects"
+    held = (f"{found.score:.0f}% alike to a ticket of {found.issue.key} (threshold "
+            f"{similar.threshold}; shared words: {words})")
+    # Not a lead's entry, so not validated as one (its status may be empty).
+    issue = KnownIssue.model_construct(
+        id=None, name=f"similar-{found.issue.key.lower()}", when=Condition(),
+        jira=found.issue.key, status=similar.status)
+    return KnownMatch(issue, Verdict(held=(held,), failed=()))
+
+
+def filed_projects(policy: Policy) -> tuple[str, ...]:
+    """The Jira projects the policy's rules file into."""
+    rules: list[PriorityRule | Route] = [*policy.priority_rules.rules, *policy.routes.rules]
+    return tuple(sorted({rule.jira.project for rule in rules if rule.jira is not None}))
+
+
+def known_status(ticket: Ticket, policy: Policy, history: History | None = None) -> str:
+    """The `{known_issue}` placeholder: the status of the known issue the ticket is about
+    (or of the similar issue it joins, given the history the planner has)."""
+    found = known_issue_for(ticket, policy, history)
+    if found is None and history is not None:
+        found = similar_issue_for(ticket, policy, history)
+    return "" if found is None else found.issue.status
+
+
+def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
+    """Plan the join of the ticket to `known`'s issue, under `rule` (the route that would
+    have filed it), instead of a Jira create."""
+    view, key = builder.view, known.issue.jira
+    why = f"about the known issue {known.issue.name} ({key}): {known.because}"
+    builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id)))
+    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
+    builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, key, view.web_url, title))
+    marker = _marker(builder.key(rule, COMMENT_STEP))
+    organization = render.one_line(view.organization or "no organization", 200)
+    builder.act(rule, COMMENT_STEP, why, CommentOnIssue(view.id, key, jira_comment(
+        f"Another customer affected: #{view.id}, {organization}.", view.id, view.web_url,
+        marker)))
+    tag = jira_tag(key)
+    if tag in view.tags:
+        builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
+    else:
+        builder.act(rule, "jira_tag", why, AddTags(view.id, (tag,)))
+    builder.note(rule, "jira_note", why, (
+        f"afterhours joined this ticket to the known issue {key} ({known.issue.name}) instead "
+        f"of filing a new one; it matched because: {known.because}. A wrong join is undone "
+        f"with: afterhours unlink {view.id} {key}"))
+
+
+def _marker(key: str) -> str:
+    from afterhours.domain.effects import note_marker  # noqa: PLC0415  (effects imports us)
+
+    return note_marker(key)
+
+
+def _arrival(ticket: Ticket, policy: Policy) -> tuple[bool, str]:
+    schedule = policy.schedule
+    return (not is_business_time(ticket.created_at, schedule),
+            describe_moment(ticket.created_at, schedule))

@@ -1,0 +1,102 @@
+"""How alike two bug tickets are, for joining an open issue instead of filing a duplicate
+(policy similar_issues:), 0 to 100: the lower of rapidfuzz's token-sort ratio of the subjects
+and its weighted ratio (WRatio) of the subjects with the descriptions' first words, so a
+ticket must be alike in both what it is titled and what it says. Case, punctuation and a
+few filler words are left out first. tests/fixtures/similar_tickets.yaml measures it
+(precision and recall are printed by the benchmark).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, utils
+
+from afterhours.domain.model import OpenIssue, OpenIssues
+
+DESCRIPTION_HEAD = 300  # characters of the description compared: where the problem is said
+_FILLER = frozenset((
+    "a", "an", "the", "to", "of", "in", "on", "with", "for", "my", "our", "we", "i", "is",
+    "are", "be", "been", "it", "its", "this", "that", "at", "any", "all", "since", "from",
+    "by", "as", "your", "you", "after", "over", "every", "and", "or", "do", "does"))
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A ticket's text as compared: its subject's words, and those with the description's."""
+
+    subject: str
+    whole: str
+
+
+@dataclass(frozen=True)
+class Similar:
+    """The open issue a ticket is most like, how alike (0-100) and the words they share."""
+
+    issue: OpenIssue
+    score: float
+    words: tuple[str, ...]
+
+
+def compared(subject: str, description: str) -> Compared:
+    """`subject` and `description` as the matcher compares them."""
+    head = _words(subject)
+    return Compared(" ".join(head), " ".join([*head, *_words(description[:DESCRIPTION_HEAD])]))
+
+
+def similarity(a: Compared, b: Compared) -> float:
+    """How alike two tickets are, 0 to 100."""
+    return min(fuzz.token_sort_ratio(a.subject, b.subject), fuzz.WRatio(a.whole, b.whole))
+
+
+def most_similar(ticket: Compared, issues: OpenIssues, projects: frozenset[str],
+                 threshold: float, *, leaving_out: frozenset[str] = frozenset()) -> Similar | None:
+    """The open issue (of `projects`, not in `leaving_out`) whose tickets `ticket` is most
+    like, when at least `threshold` alike; the first such issue on a tie."""
+    best: Similar | None = None
+    for issue in issues.issues:
+        if issue.key in leaving_out or issue.key.rsplit("-", 1)[0] not in projects:
+            continue
+        for subject, description in issue.texts:
+            other = compared(subject, description)
+            score = similarity(ticket, other)
+            if score >= threshold and (best is None or score > best.score):
+                shared = sorted(set(ticket.subject.split()) & set(other.subject.split()))
+                best = Similar(issue, score, tuple(shared))
+    return best
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in utils.default_process(text).split() if w not in _FILLER]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The matcher on labelled pairs: how many pairs are duplicates, how many of those it
+    would join, and how many pairs it would join wrongly."""
+
+    pairs: int
+    duplicates: int
+    joined: int
+    wrong: int
+
+    @property
+    def precision(self) -> float:
+        """Of the joins it would make, the share that are right (1 when it makes none)."""
+        made = self.joined + self.wrong
+        return self.joined / made if made else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Of the duplicates, the share it would join."""
+        return self.joined / self.duplicates if self.duplicates else 1.0
+
+
+def evaluate(pairs: list[tuple[Compared, Compared, bool]], threshold: float) -> Evaluation:
+    """How the matcher does at `threshold` on pairs labelled duplicate (True) or not."""
+    joined = wrong = 0
+    for a, b, same in pairs:
+        if similarity(a, b) >= threshold:
+            joined += same
+            wrong += not same
+    return Evaluation(len(pairs), sum(same for *_, same in pairs), joined, wrong)

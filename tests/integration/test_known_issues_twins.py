@@ -1,0 +1,230 @@
+"""Join, don't duplicate, through the twins with the shipped SOP policy plus a known issue:
+a night of tickets about one outage joins the outage's issue, once each, under restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jira import JIRA
+
+from afterhours.cli import main
+from afterhours.clock import ManualClock
+from afterhours.settings import Settings
+from afterhours.twins.chat import ChatTwin
+from afterhours.twins.faults import FaultRule
+from afterhours.twins.jira import JiraTwin
+from afterhours.twins.zendesk import ZendeskTwin
+from twin_daemon import Daemon, sop_settings
+
+pytestmark = pytest.mark.integration
+
+SOP = Path(__file__).parents[2] / "config" / "policy.yaml"
+STATUS = "Exports fail for some accounts since 4.1; a fix is in progress."
+SIMILAR_STATUS = "We are already working on a problem like yours."
+
+
+@pytest.fixture
+def outage(jira: JiraTwin) -> str:
+    """The outage's issue, filed by an engineer before the night began."""
+    client = JIRA(server=jira.base_url, basic_auth=("dana@example.com", "x"),
+                  options={"check_update": False}, max_retries=0, timeout=5)
+    try:
+        issue = client.create_issue(fields={
+            "project": {"key": "ENG"}, "summary": "CSV exports fail since 4.1",
+            "issuetype": {"name": "Bug"}, "labels": ["outage"]})
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+    return str(issue.key)
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, outage: str) -> Path:
+    data: dict[str, Any] = yaml.safe_load(SOP.read_text(encoding="utf-8"))
+    data["known_issues"] = [{"name": "export-outage", "jira": outage, "status": STATUS,
+                             "when": {"keywords": ["export", "exports"]}}]
+    data["templates"]["after-hours-ack"] += "\n{known_issue}\n"
+    data["similar_issues"] = {"threshold": 71, "status": SIMILAR_STATUS}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def twins(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin
+          ) -> tuple[ZendeskTwin, JiraTwin, ChatTwin]:
+    return zendesk, jira, chat
+
+
+@pytest.fixture
+def settings(twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch, policy_file: Path) -> Settings:
+    return sop_settings(twins, policy_file, tmp_path / "state.sqlite3", monkeypatch)
+
+
+@pytest.fixture
+def daemon(settings: Settings, clock: ManualClock) -> Iterator[Daemon]:
+    with Daemon(settings, clock) as running:
+        yield running
+
+
+def customers(zendesk: ZendeskTwin, count: int) -> list[int]:
+    ids = []
+    for n in range(count):
+        org = zendesk.add_organization(f"Customer {n} Ltd")
+        ids.append(int(zendesk.add_user(f"Person {n}", f"p{n}@c{n}.example",
+                                        organization_id=int(org["id"]))["id"]))
+    return ids
+
+
+def issue_comments(jira: JiraTwin, key: str) -> list[str]:
+    return [str(c["body"]) for c in jira.issue(key)["fields"]["comment"]["comments"]]
+
+
+def test_five_tickets_about_one_outage_join_its_issue_once_each(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+) -> None:
+    people = customers(zendesk, 6)
+    tickets = [int(zendesk.create_ticket(
+        subject=f"Export fails with an error ({n})", description="The CSV export crashes.",
+        requester_id=people[n], created_at=clock())["id"]) for n in range(5)]
+    unrelated = int(zendesk.create_ticket(
+        subject="The app crashes on login", description="Since this morning it crashes.",
+        requester_id=people[5], created_at=clock())["id"])
+
+    daemon.run_pass()
+    daemon.restart()
+    daemon.run_pass()
+    daemon.run_pass()
+
+    issues = {str(i["key"]): i for i in jira.issues()}
+    assert len(issues) == 2  # the outage's, and the unrelated bug's own
+    [own] = [key for key in issues if key != outage]
+    assert f"zendesk-{unrelated}" in issues[own]["fields"]["labels"]
+    labels = issues[outage]["fields"]["labels"]
+    assert {f"zendesk-{t}" for t in tickets} <= set(labels)
+    assert [label for label in labels if label.startswith("customers-")] == ["customers-5"]
+    linked = sorted(link["object"]["title"].split(":")[0] for link in jira.remote_links(outage))
+    assert linked == sorted(f"Zendesk #{t}" for t in tickets)
+    comments = [c for c in issue_comments(jira, outage) if "Another customer affected" in c]
+    assert len(comments) == 5
+    assert any("Customer 0 Ltd" in c for c in comments)
+    for ticket in tickets:
+        assert f"jira_{outage.lower().replace('-', '_')}" in zendesk.ticket(ticket)["tags"]
+        bodies = [c["body"] for c in zendesk.comments(ticket)]
+        [reply] = [b for b in bodies if "Thank you for contacting us" in b]
+        assert STATUS in reply
+        [note] = [b for b in bodies if "joined this ticket to the known issue" in b]
+        assert "keyword 'export'" in note
+    unrelated_bodies = [c["body"] for c in zendesk.comments(unrelated)]
+    assert not any(STATUS in b for b in unrelated_bodies)
+
+
+def test_lost_answers_of_a_join_are_looked_up_not_repeated(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+) -> None:
+    [person] = customers(zendesk, 1)
+    ticket = int(zendesk.create_ticket(
+        subject="Export fails with an error", description="The CSV export crashes.",
+        requester_id=person, created_at=clock())["id"])
+    # The comment and the label edit land in Jira; their answers never reach afterhours.
+    jira.server.faults.add(FaultRule("POST /rest/api/3/issue/{key}/comment",
+                                     drop_after_commit_rate=1.0))
+    jira.server.faults.add(FaultRule("PUT /rest/api/2/issue/{key}",
+                                     drop_after_commit_rate=1.0))
+    daemon.run_pass()
+    dropped = {endpoint for kind, endpoint in jira.server.faults.by_endpoint
+               if kind == "drop_after_commit"}
+    assert dropped == {"POST /rest/api/3/issue/{key}/comment", "PUT /rest/api/2/issue/{key}"}
+    jira.server.faults.clear()
+    daemon.restart()
+    for _ in range(3):
+        daemon.run_pass()
+    comments = [c for c in issue_comments(jira, outage) if "Another customer affected" in c]
+    assert len(comments) == 1
+    labels = jira.issue(outage)["fields"]["labels"]
+    assert [label for label in labels if label.startswith("customers-")] == ["customers-1"]
+    notes = [c for c in zendesk.comments(ticket) if "joined this ticket" in c["body"]]
+    assert len(notes) == 1
+    assert len(jira.issues()) == 1  # and nothing was filed instead
+
+
+def test_unlink_takes_the_ticket_off_and_files_its_own_issue_once(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    outage: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    zendesk, jira, _ = twins
+    people = customers(zendesk, 2)
+    right, wrong = (int(zendesk.create_ticket(
+        subject=subject, description="It fails with an error.", requester_id=person,
+        created_at=clock())["id"]) for subject, person in zip(
+            ("Export fails", "Export button crashes the app"), people, strict=True))
+    daemon.run_pass()
+    assert "customers-2" in jira.issue(outage)["fields"]["labels"]
+
+    assert main(["unlink", str(wrong), outage]) == 0
+    assert f"ticket {wrong} unlinked from {outage}" in capsys.readouterr().out
+    labels = jira.issue(outage)["fields"]["labels"]
+    assert f"zendesk-{wrong}" not in labels
+    assert [label for label in labels if label.startswith("customers-")] == ["customers-1"]
+    # Once only: the join is undone, a second unlink has nothing to undo.
+    assert main(["unlink", str(wrong), outage]) == 2
+    for _ in range(3):
+        daemon.run_pass()
+        daemon.restart()
+    own = [i for i in jira.issues() if f"zendesk-{wrong}" in i["fields"]["labels"]]
+    assert [i["key"] for i in own] != [outage]
+    assert len(own) == 1
+    new_key = str(own[0]["key"])
+    assert f"jira_{new_key.lower().replace('-', '_')}" in zendesk.ticket(wrong)["tags"]
+    assert [link["object"]["title"] for link in jira.remote_links(new_key)] == [
+        f"Zendesk #{wrong}: Export button crashes the app"]
+    assert f"zendesk-{right}" in jira.issue(outage)["fields"]["labels"]
+    assert len(jira.issues()) == 2
+
+
+OUTAGE_TICKETS = [  # none says "export": the policy's known issue is not about them
+    ("Webhooks not delivered: error 500", "None of our webhooks are delivered, error 500."),
+    ("Webhooks are not delivered, error 500", "Our webhooks fail with an error 500."),
+    ("Webhook delivery error 500", "Webhooks are not delivered: we see error 500."),
+    ("Error 500: webhooks not delivered", "No webhook is delivered since 02:00, error 500."),
+    ("Webhooks not being delivered (error 500)", "Webhooks fail to deliver with error 500."),
+]
+
+
+def test_an_outage_with_no_known_issue_files_once_and_the_rest_join_by_similarity(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    outage: str,
+) -> None:
+    known = outage
+    zendesk, jira, _ = twins
+    people = customers(zendesk, 6)
+    tickets = [int(zendesk.create_ticket(subject=subject, description=description,
+                                         requester_id=person, created_at=clock())["id"])
+               for (subject, description), person in zip(OUTAGE_TICKETS, people, strict=False)]
+    unrelated = int(zendesk.create_ticket(
+        subject="The app crashes on login", description="Since this morning it crashes.",
+        requester_id=people[5], created_at=clock())["id"])
+    for _ in range(3):
+        daemon.run_pass()
+    daemon.restart()
+    daemon.run_pass()
+    issues = [i for i in jira.issues() if i["key"] != known]  # the known issue: untouched
+    assert len(issues) == 2
+    assert not any(label.startswith("zendesk-") for label in jira.issue(known)["fields"]["labels"])
+    [outage] = [i for i in issues if f"zendesk-{tickets[0]}" in i["fields"]["labels"]]
+    labels = outage["fields"]["labels"]
+    assert {f"zendesk-{t}" for t in tickets} <= set(labels)
+    assert "customers-5" in labels
+    comments = [c for c in issue_comments(jira, str(outage["key"]))
+                if "Another customer affected" in c]
+    assert len(comments) == 4  # the ticket that filed it is in its description
+    for ticket in tickets[1:]:
+        bodies = [c["body"] for c in zendesk.comments(ticket)]
+        assert any("alike to a ticket of" in b for b in bodies)
+        assert any(SIMILAR_STATUS in b for b in bodies)
+    [own] = [i for i in issues if i is not outage]
+    assert f"zendesk-{unrelated}" in own["fields"]["labels"]

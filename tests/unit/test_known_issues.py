@@ -1,0 +1,187 @@
+"""Join, don't duplicate: a bug ticket about a known issue (policy known_issues:) is joined to
+that issue instead of filing a new one, each step once, and its reply says the status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from afterhours.domain.actions import (
+    AddInternalNote,
+    AddPublicReply,
+    AddTags,
+    CommentOnIssue,
+    CreateJiraIssue,
+    JoinJiraIssue,
+    LinkJiraIssue,
+    Plan,
+)
+from afterhours.domain.comment_text import as_adf, as_wiki
+from afterhours.domain.model import History, JiraIssueRef, Ticket
+from afterhours.domain.planner import plan_actions, plan_with_verdicts
+from afterhours.errors import PolicyError
+from afterhours.inspect.explain import Ledger, explain_ticket, explanation_to_json
+from afterhours.inspect.explain_text import render_explanation
+from afterhours.policy import parse_policy
+from factories import make_ticket as base_ticket
+
+NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # Saturday 02:00 in London: after hours
+POLICY_TEXT = """
+version: 1
+schedule: {time_zone: Europe/London, hours: {mon: ["09:00-17:30"]}}
+templates:
+  ack: "Ticket #{ticket_id} is queued. {known_issue}"
+known_issues:
+  - name: export-outage
+    when: {keywords: [export, exports], after_hours: true}
+    jira: ENG-42
+    status: "Exports fail for some accounts since 4.1; a fix is in progress."
+  - name: login-loop
+    when: {tags: [sso]}
+    jira: ENG-7
+    status: "Single sign-on loops back to the login page; a fix is in progress."
+routes:
+  - name: product-bug
+    when: {keywords: [bug, crash, crashes, error, fail, fails]}
+    tags: [product_bug]
+    reply: ack
+    jira: {project: ENG}
+  - name: the-rest
+    reply: ack
+"""
+POLICY = parse_policy(POLICY_TEXT)
+EXPORT_BUG = {"subject": "Export fails with an error", "description": "CSV export fails."}
+
+
+def make_ticket(**overrides: Any) -> Ticket:
+    """An open after-hours ticket; override any field."""
+    return base_ticket(**{"created_at": NIGHT} | overrides)
+
+
+def plan(ticket: Ticket, history: History | None = None) -> Plan:
+    """Plan five minutes after creation."""
+    return plan_actions(ticket, POLICY, ticket.created_at + timedelta(minutes=5),
+                        history or History())
+
+
+def by_key(result: Plan) -> dict[str, object]:
+    """The plan's actions by their key."""
+    return {p.key: p.action for p in result.actions}
+
+
+def test_a_bug_about_a_known_issue_joins_it_instead_of_filing() -> None:
+    actions = by_key(plan(make_ticket(**EXPORT_BUG)))
+    rule = "ticket:7/route:product-bug"
+    assert not any(isinstance(a, CreateJiraIssue) for a in actions.values())
+    assert actions[f"{rule}/join_jira_issue"] == JoinJiraIssue(7, "ENG-42", "zendesk-7")
+    assert actions[f"{rule}/link_jira_issue"] == LinkJiraIssue(
+        7, "ENG-42", "https://acme.zendesk.com/agent/tickets/7",
+        "Zendesk #7: Export fails with an error")
+    assert actions[f"{rule}/jira_tag"] == AddTags(7, ("jira_eng_42",))
+    comment = actions[f"{rule}/join_comment"]
+    assert isinstance(comment, CommentOnIssue)
+    assert comment.issue_key == "ENG-42"
+    assert comment.body.intro == "Another customer affected: #7, Acme."
+    assert comment.body.marker == f"[afterhours {rule}/join_comment]"
+    note = actions[f"{rule}/jira_note"]
+    assert isinstance(note, AddInternalNote)
+    assert "joined this ticket to the known issue ENG-42 (export-outage)" in note.body
+    assert "keyword 'export' in subject" in note.body  # why it matched: the words
+    assert "afterhours unlink 7 ENG-42" in note.body
+    reply = actions[f"{rule}/reply"]
+    assert reply == AddPublicReply(7, "Ticket #7 is queued. Exports fail for some accounts "
+                                      "since 4.1; a fix is in progress.")
+
+
+def test_a_bug_about_nothing_known_files_its_own_issue_and_says_no_status() -> None:
+    actions = by_key(plan(make_ticket(subject="The app crashes on login")))
+    assert isinstance(actions["ticket:7/route:product-bug/create_jira_issue"], CreateJiraIssue)
+    assert not any(isinstance(a, JoinJiraIssue | CommentOnIssue) for a in actions.values())
+    assert actions["ticket:7/route:product-bug/reply"] == AddPublicReply(
+        7, "Ticket #7 is queued. ")
+
+
+def test_a_known_issue_is_matched_by_its_conditions_only() -> None:
+    # In business hours the export-outage entry does not hold; the tag entry does.
+    day = datetime(2026, 1, 12, 10, tzinfo=UTC)
+    actions = by_key(plan(make_ticket(created_at=day, tags=frozenset({"sso"}),
+                                      subject="Login error")))
+    join = actions["ticket:7/route:product-bug/join_jira_issue"]
+    assert join == JoinJiraIssue(7, "ENG-7", "zendesk-7")
+
+
+def test_a_ticket_that_is_not_filed_still_hears_the_status_but_joins_nothing() -> None:
+    actions = by_key(plan(make_ticket(subject="How do I export?", description="")))
+    assert actions["ticket:7/route:the-rest/reply"] == AddPublicReply(
+        7, "Ticket #7 is queued. Exports fail for some accounts since 4.1; a fix is in "
+           "progress.")
+    assert not any(isinstance(a, JoinJiraIssue) for a in actions.values())
+
+
+def test_once_joined_nothing_is_planned_again() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    first = plan(ticket)
+    settled = frozenset(p.key for p in first.actions)
+    joined = JiraIssueRef("ENG-42", "https://acme.atlassian.net/browse/ENG-42")
+    # After the join the shell records the issue as the ticket's: the filed path's steps
+    # are the join's, so they are settled too.
+    for history in (History(settled), History(settled, joined)):
+        after = plan(ticket, history)
+        assert after.actions == (), after
+
+
+def test_hostile_words_stay_inert_in_the_comment() -> None:
+    ticket = make_ticket(**EXPORT_BUG, organization="Evil]] {noformat}[x|http://evil] *b*")
+    comment = by_key(plan(ticket))["ticket:7/route:product-bug/join_comment"]
+    assert isinstance(comment, CommentOnIssue)
+    wiki = as_wiki(comment.body)
+    assert "[x|http://evil]" not in wiki
+    assert "{noformat}" not in wiki.split("\n")[0]
+    document = as_adf(comment.body)
+    marks = [node for paragraph in document["content"]
+             for node in paragraph.get("content", []) if node.get("marks")]
+    assert all(node["text"] == "Zendesk ticket #7" for node in marks)
+
+
+def test_explain_shows_every_known_issue_and_the_one_joined() -> None:
+    _, verdicts = plan_with_verdicts(make_ticket(**EXPORT_BUG), POLICY,
+                                     NIGHT + timedelta(minutes=5), History())
+    chosen = [v for v in verdicts.known_issues if v.chosen]
+    assert [v.issue.name for v in chosen] == ["export-outage"]
+    [login] = [v for v in verdicts.known_issues if not v.chosen]
+    assert login.verdict.failed
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    pytest.param("{name: a, when: {}, jira: ENG-1, status: x}", "has no conditions",
+                 id="no-conditions"),
+    pytest.param("{name: a, when: {tags: [x]}, jira: eng-1, status: x}", "jira",
+                 id="bad-key"),
+])
+def test_a_known_issue_a_lead_must_fix_is_refused(entry: str, message: str) -> None:
+    text = ("version: 1\nschedule: {time_zone: UTC, hours: {}}\n"
+            f"known_issues: [{entry}]\n")
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(text)
+
+
+def test_a_known_issue_named_twice_is_refused() -> None:
+    entry = "{name: a, when: {tags: [x]}, jira: ENG-1, status: x}"
+    with pytest.raises(PolicyError, match="named twice"):
+        parse_policy("version: 1\nschedule: {time_zone: UTC, hours: {}}\n"
+                     f"known_issues: [{entry}, {entry}]\n")
+
+
+def test_explain_says_which_known_issue_a_ticket_joins_and_why() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    explained = explain_ticket(ticket, POLICY, NIGHT + timedelta(minutes=5),
+                               Ledger("state.sqlite3", found=False))
+    text = render_explanation(explained)
+    assert "Known issues: a ticket a route files in Jira joins the first that matches:" in text
+    assert "  1. export-outage (ENG-42): MATCHED" in text
+    assert "  2. login-loop (ENG-7): not matched" in text
+    assert "join Jira ENG-42 (label zendesk-7, count its customers)" in text
+    [joined] = [k for k in explanation_to_json(explained)["known_issues"] if k["joined"]]
+    assert joined["jira"] == "ENG-42"
