@@ -10,6 +10,7 @@ from pathlib import Path
 
 from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
+from afterhours.domain.comment_text import plain_marker
 from afterhours.domain.planner import plan_actions
 from afterhours.policy import load_policy
 from afterhours.retrying import RetryPolicy
@@ -170,8 +171,8 @@ def _check_sync(verdict: Verdict, night: Night, zendesk: ZendeskTwin, jira: Jira
     for issue in jira.issues():
         key = str(issue["key"])
         # Each comment of afterhours' ends with its marker (its ledger key), ADF or not.
-        ours = Counter(marker for c in issue["fields"]["comment"]["comments"]
-                       for marker in SYNC_MARKER.findall(str(c["body"])))
+        ours = Counter(marker for c in jira.issue(key)["fields"]["comment"]["comments"]
+                       for marker in SYNC_MARKER.findall(plain_marker(c["body"])))
         verdict.jira_comments += len(ours)
         verdict.jira_comments_twice += sum(n - 1 for n in ours.values() if n > 1)
         for label in issue["fields"]["labels"]:
