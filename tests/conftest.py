@@ -19,6 +19,7 @@ from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 # Validates every twin exchange against the vendors' specs and prints the contract report.
@@ -73,6 +74,15 @@ def jira(clock: ManualClock) -> Iterator[JiraTwin]:
 def chat() -> Iterator[ChatTwin]:
     """A running chat-webhook twin."""
     twin = ChatTwin()
+    twin.start()
+    yield twin
+    twin.stop()
+
+
+@pytest.fixture
+def pagerduty(clock: ManualClock) -> Iterator[PagerDutyTwin]:
+    """A running PagerDuty twin (Events API v2) on the test clock."""
+    twin = PagerDutyTwin(clock)
     twin.start()
     yield twin
     twin.stop()

@@ -25,6 +25,39 @@ UNLIMITED = 1_000_000
 UNLIMITED_RATES = {name: str(UNLIMITED) for name in (
     "ZENDESK_RATE_LIMIT", "ZENDESK_EXPORT_RATE_LIMIT", "JIRA_RATE_LIMIT")}
 
+# A policy's start with a PagerDuty channel (`pager`, the leads' paging channel) and a chat
+# one (`desk`); tests add the rules and ladders.
+PAGERDUTY_HEAD = """\
+version: 1
+schedule: {time_zone: Europe/London, hours: {mon: ["09:00-17:30"]}}
+channels:
+  pager: {type: pagerduty}
+  desk: {}
+oncall:
+  leads:
+    time_zone: Europe/London
+    starts: 2026-01-05
+    handover: mon 09:00
+    channel: pager
+    rotation:
+      - {primary: alice@acme.example, backup: bob@acme.example}
+"""
+# The P1 ladder paging PagerDuty at once, then every 30 minutes twice, until a first reply.
+PAGING_LADDER = """\
+escalations:
+  - name: p1
+    when: {priorities: [urgent]}
+    acknowledged_by: {tags: [taken]}
+    levels:
+      - id: page
+        after_minutes: 0
+        until: first_reply
+        page: leads
+        notify: desk
+        repeat_every_minutes: 30
+        max_repeats: 2
+"""
+
 
 def make_ticket(**overrides: Any) -> Ticket:
     """An open ticket with no priority, tags or group; override any field.

@@ -28,6 +28,8 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
+    ResolvePage,
+    TriggerPage,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import (
@@ -280,7 +282,7 @@ class TicketActing:
         return replace(ticket, updated_at=updated_at)
 
     def _perform(self, planned: PlannedAction) -> dict[str, Any]:
-        """Take one link or chat action; return its audit detail."""
+        """Take one link, chat message or page; return its audit detail."""
         action = planned.action
         if isinstance(action, LinkJiraIssue):
             self.tracker.link_issue(action)
@@ -292,6 +294,14 @@ class TicketActing:
             if action.claim is None:
                 return {"channel": action.channel}
             return {"channel": action.channel, "group_named": named}
+        if isinstance(action, TriggerPage):
+            # The dedup_key makes a repeat one incident: nothing to reconcile first.
+            self.notifier.trigger_page(action)
+            return {"channel": action.channel, "dedup_key": action.dedup_key,
+                    "severity": action.severity}
+        if isinstance(action, ResolvePage):
+            self.notifier.resolve_page(action)
+            return {"channel": action.channel, "dedup_key": action.dedup_key}
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
 
     def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:

@@ -116,7 +116,16 @@ class Service(BatchSettling):
                     report.interrupted = True
                     break
                 self._settle_chunk(tickets, report)
+            if not report.interrupted and self.is_leader:
+                self._resolve_closed(report)
         return report
+
+    def _resolve_closed(self, report: PassReport) -> None:
+        """Plan the tickets solved or closed meanwhile that paged PagerDuty: for a closed
+        ticket the planner plans only the resolves of its incidents still open."""
+        closed = self.state.closed_with_pages(self._changed)
+        for start in range(0, len(closed), BATCH):
+            self._settle_chunk(closed[start:start + BATCH], report)
 
     def _settle_chunk(self, tickets: list[Ticket], report: PassReport) -> None:
         """Settle a batch of tickets; a surprise is counted against each, not raised."""

@@ -37,6 +37,8 @@ from afterhours.domain.actions import (
     AddPublicReply,
     CreateJiraIssue,
     LinkJiraIssue,
+    ResolvePage,
+    TriggerPage,
     ZendeskAction,
     apply_changes,
 )
@@ -146,6 +148,16 @@ class DryRunNotifier:
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Log the message."""
         log.info("dryrun.would_notify", channel=channel, text=text, key=key)
+
+    def trigger_page(self, action: TriggerPage) -> None:
+        """Log the page (never the routing key, which is a secret)."""
+        log.info("dryrun.would_page", channel=action.channel, summary=action.summary,
+                 severity=action.severity, dedup_key=action.dedup_key)
+
+    def resolve_page(self, action: ResolvePage) -> None:
+        """Log the resolve."""
+        log.info("dryrun.would_resolve_page", channel=action.channel,
+                 dedup_key=action.dedup_key)
 
     def close(self) -> None:
         """Nothing to release: no connection was ever made."""

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from afterhours.domain.actions import CreateJiraIssue, LinkJiraIssue, ZendeskAction
+from afterhours.domain.actions import (
+    CreateJiraIssue,
+    LinkJiraIssue,
+    ResolvePage,
+    TriggerPage,
+    ZendeskAction,
+)
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import ServiceError
 
@@ -132,10 +138,18 @@ class IssueTracker(Protocol):
 
 
 class Notifier(Protocol):
-    """Chat channels."""
+    """The channels escalations reach people by: chat webhooks, PagerDuty services."""
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Post `text` to `channel`; `key` lets receivers drop a repeat of the same message."""
+        ...
+
+    def trigger_page(self, action: TriggerPage) -> None:
+        """Open (or keep open) the incident of `action.dedup_key` on a PagerDuty channel."""
+        ...
+
+    def resolve_page(self, action: ResolvePage) -> None:
+        """Resolve the incident of `action.dedup_key`."""
         ...
 
     def close(self) -> None:

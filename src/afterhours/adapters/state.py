@@ -29,6 +29,7 @@ from afterhours.adapters.sql_text import redact_url
 from afterhours.adapters.state_audit import AuditPart, AuditRow
 from afterhours.adapters.state_guard import StateFileLock, check_location, read_holder
 from afterhours.adapters.state_ledger import Attempt, LedgerPart
+from afterhours.adapters.state_pages import PagesPart
 from afterhours.adapters.state_parked import ParkedAction, ParkedPart
 from afterhours.adapters.state_quarantine import QuarantinedTicket, QuarantinePart
 from afterhours.adapters.state_tickets import (
@@ -49,7 +50,7 @@ def _describe_self() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()}"
 
 
-class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart):
+class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart, PagesPart):
     """The daemon's memory, on SQLite or PostgreSQL: the same methods, the same SQL."""
 
     def __init__(

@@ -114,11 +114,36 @@ class LinkJiraIssue:
     title: str
 
 
+@dataclass(frozen=True)
+class TriggerPage:
+    """Page a PagerDuty service (a channel of type pagerduty) about the ticket: one incident
+    per `dedup_key` (the ledger key of the level's first page), however often it is sent.
+    `summary` is one line, the ticket's subject the only customer text in it."""
+
+    ticket_id: int
+    channel: str
+    dedup_key: str
+    summary: str
+    severity: str  # critical, error, warning or info
+    link: str | None  # the ticket's URL, when afterhours may link to it
+    details: tuple[tuple[str, str], ...] = ()  # afterhours' own words: the rule, why
+
+
+@dataclass(frozen=True)
+class ResolvePage:
+    """Resolve the PagerDuty incident `dedup_key` opened: the level that paged has stopped."""
+
+    ticket_id: int
+    channel: str
+    dedup_key: str
+
+
 ZendeskAction = (
     SetPriority | AddTags | RemoveTags | AssignGroup | AssignAgent | AddInternalNote
     | AddPublicReply
 )
-Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue
+Action = (ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | TriggerPage
+          | ResolvePage)
 ZENDESK_ACTIONS = (
     SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply
 )

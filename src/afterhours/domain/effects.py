@@ -7,11 +7,11 @@ once the earlier actions of the same plan have landed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from afterhours.domain import render
+from afterhours.domain import pages, render
 from afterhours.domain.actions import (
     Action,
     AddInternalNote,
@@ -56,6 +56,10 @@ class PlanBuilder:
     wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
     # (rule, key) of each step left out as settled, written down for verdicts only.
     settled_seen: list[tuple[str, str]] | None = None
+    # The escalation level acting now, in words ("escalation p1 level 2"), for its pages;
+    # and the rules of the levels this plan found still needed (domain.pages).
+    level_title: str | None = None
+    live: set[str] = field(default_factory=set)
     # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
     # create, which changes no field), so each view applies the ones since the last, not
     # the whole plan again.
@@ -174,8 +178,8 @@ class PlanBuilder:
             return
         filing = self._filing(rule, effects)
         if effects.notify is not None:
-            self.act(rule, "notify", reason, self._message(
-                effects.notify, message, claim, filing))
+            self._send(rule, "notify", reason, effects.notify, lambda: self._message(
+                effects.notify or "", message, claim, filing))
         if effects.page is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
@@ -184,8 +188,17 @@ class PlanBuilder:
             # A page never waits for Zendesk: it goes out with or without the group named.
             paged = None if claim is None else Claim(
                 claim.key, claim.group, render.page_message(claim.plain_text, shift))
-            self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                     self._message(channel, text, paged, filing))
+            self._send(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
+                       channel, lambda: self._message(channel, text, paged, filing))
+
+    def _send(self, rule: str, step: str, reason: str, channel: str,
+              message: Callable[[], NotifyChannel]) -> None:
+        """Plan the `message` to a chat channel, or a page when the channel is PagerDuty."""
+        found = self.policy.channels.get(channel)
+        if found is not None and found.type == "pagerduty":
+            self.act(rule, step, reason, pages.trigger(self, rule, step, channel))
+        else:
+            self.act(rule, step, reason, message())
 
     def _filing(self, rule: str, effects: Effects) -> str | None:
         """The ledger key of the Jira create this plan makes (or this rule will make), whose

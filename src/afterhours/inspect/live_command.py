@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.notify import WebhookNotifier
+from afterhours.adapters.targets import Targets
 from afterhours.clock import utc_now
 from afterhours.inspect.live import Reference, check_live, live_exit_code, render_live
 from afterhours.inspect.sources import PROMPT_RETRY, open_desk
@@ -88,7 +89,8 @@ def run_live_check(policy: Policy, out: TextIO | None) -> tuple[int, list[dict[s
         str(settings.jira_url), settings.jira_email, settings.jira_token.get_secret_value(),
         ticket_namespace=urlsplit(str(settings.zendesk_url)).netloc,
         timeout=settings.http_timeout, retry=PROMPT_RETRY)
-    notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=PROMPT_RETRY)
+    notifier = Targets(WebhookNotifier(settings.webhooks, timeout=settings.http_timeout,
+                                       retry=PROMPT_RETRY))
     try:
         results = check_live(policy_references(policy), desk=desk, tracker=tracker,
                              notifier=notifier, now=utc_now())

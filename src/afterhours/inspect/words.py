@@ -16,7 +16,9 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     RemoveTags,
+    ResolvePage,
     SetPriority,
+    TriggerPage,
 )
 from afterhours.domain.render import one_line
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, JiraTarget, Rule
@@ -24,6 +26,8 @@ from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, Jir
 
 def describe_action(action: Action) -> str:
     """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
+    if isinstance(action, TriggerPage | ResolvePage):
+        return _page_words(action)
     match action:
         case SetPriority():
             said = f"priority {action.priority}"
@@ -48,6 +52,12 @@ def describe_action(action: Action) -> str:
         case _:
             assert_never(action)
     return said
+
+
+def _page_words(action: TriggerPage | ResolvePage) -> str:
+    if isinstance(action, TriggerPage):
+        return f"page PagerDuty {action.channel} ({action.severity})"
+    return f"resolve the PagerDuty incident on {action.channel}"
 
 
 def describe_delta(delta: timedelta) -> str:

@@ -120,9 +120,20 @@ class Schedule(_Strict):
 
 
 
-class Channel(_Strict):
-    """A chat channel; its webhook URL is a secret and comes from settings, not the policy."""
+ChannelType = Literal["webhook", "pagerduty"]
 
+
+class Channel(_Strict):
+    """Where messages go: a chat webhook (the default) or a PagerDuty service. Its secret (a
+    webhook URL, a routing key) comes from settings, never from the policy."""
+
+    type: ChannelType = Field(
+        default="webhook",
+        description="webhook: a chat incoming webhook (URL in AFTERHOURS_WEBHOOKS); "
+        "pagerduty: a PagerDuty service's Events API v2 integration (routing key in "
+        "AFTERHOURS_PAGERDUTY_ROUTING_KEYS), paged by escalation levels only and resolved "
+        "when the level stops.",
+    )
     description: str = Field(
         default="", description="What the channel is and who reads it; for people, not used."
     )
@@ -144,6 +155,13 @@ class Channel(_Strict):
                     " Copy member ID), S... for a user group (Copy group ID); a name or an @"
                     " handle does not mention anyone in an incoming webhook's message")
         return value
+
+    @model_validator(mode="after")
+    def _mentions_in_chat(self) -> Channel:
+        if self.type != "webhook" and self.mentions:
+            raise ValueError(f"mentions: is for chat channels; a {self.type} channel pages"
+                             " whoever its own schedule says")
+        return self
 
 
 class Promise(_Strict):
@@ -210,8 +228,9 @@ class Policy(_Strict):
     )
     channels: dict[RuleName, Channel] = Field(
         default={},
-        description="The chat channels rules and escalations may notify, by name. Their "
-        "webhook URLs are secrets, set in AFTERHOURS_WEBHOOKS, not here.",
+        description="The channels rules and escalations may notify, by name: chat webhooks "
+        "(their URLs are secrets, set in AFTERHOURS_WEBHOOKS, not here) and PagerDuty "
+        "services (type: pagerduty; routing keys in AFTERHOURS_PAGERDUTY_ROUTING_KEYS).",
     )
     oncall: dict[RuleName, OnCallTeam] = Field(
         default={},

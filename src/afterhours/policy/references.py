@@ -97,6 +97,7 @@ def _effect_problems(policy: Policy, path: Path, effects: Effects) -> list[Probl
         elif team.channel is None:
             problems.append(((*path, "page"),
                              f"on-call team {effects.page!r} has no channel: to page"))
+    problems += _paging_problems(policy, path, effects)
     if effects.assignee is not None and effects.assignee.startswith(ONCALL_PREFIX):
         team_name = effects.assignee.removeprefix(ONCALL_PREFIX)
         if team_name not in policy.oncall:
@@ -119,6 +120,24 @@ def _effect_problems(policy: Policy, path: Path, effects: Effects) -> list[Probl
     if effects.note is not None:
         problems += [((*path, "note"), message)
                      for message in _text_problems(policy, effects.note)]
+    return problems
+
+
+def _paging_problems(policy: Policy, path: Path, effects: Effects) -> list[Problem]:
+    """A PagerDuty channel is paged by escalation levels only: a level's stop is what
+    resolves the incident, and a rule has none."""
+    if path[0] == "escalations":
+        return []
+    team = policy.oncall.get(effects.page) if effects.page is not None else None
+    targets = [("notify", effects.notify), ("page", team.channel if team else None)]
+    problems: list[Problem] = []
+    for field, name in targets:
+        channel = policy.channels.get(name) if name is not None else None
+        if channel is not None and channel.type == "pagerduty":
+            problems.append(((*path, field),
+                             f"channel {name!r} is a PagerDuty service: only escalation levels "
+                             "may page it (the level's stop resolves the incident; a rule has "
+                             "none), so move this to a level of a ladder"))
     return problems
 
 
