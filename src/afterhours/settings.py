@@ -37,7 +37,7 @@ STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # AFTERHOURS_<NAME>_FILE names (as container secrets are mounted).
 SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url",
                         "zendesk_webhook_secret", "jira_webhook_secret",
-                        "pagerduty_routing_keys")
+                        "pagerduty_routing_keys", "pagerduty_webhook_secret")
 # The secret settings whose value is a JSON object of channel names to secrets.
 JSON_SECRET_SETTINGS = ("webhooks", "pagerduty_routing_keys")
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -267,7 +267,8 @@ class LocalSettings(BaseSettings):
         return keys
 
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
-                     "zendesk_webhook_secret", "jira_webhook_secret", check_fields=False)
+                     "zendesk_webhook_secret", "jira_webhook_secret",
+                     "pagerduty_webhook_secret", check_fields=False)
     @classmethod
     def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         # An empty variable is no value (the default, or "is not set"); white space alone
@@ -337,6 +338,7 @@ class EnvironmentSecrets(LocalSettings):
     zendesk_webhook_secret: SecretStr | None = None
     jira_webhook_secret: SecretStr | None = None
     pagerduty_routing_keys: RoutingKeys = Field(default_factory=dict)
+    pagerduty_webhook_secret: SecretStr | None = None
 
 
 def register_environment_secrets() -> None:
@@ -418,6 +420,10 @@ class Settings(LocalSettings):
         None, description="the secret of the Jira admin webhook; set: POST /webhooks/jira"
         " takes signed issue events (needs AFTERHOURS_HTTP_LISTEN)",
     )
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        None, description="the PagerDuty v3 webhook subscription's signing secret; set: POST"
+        " /webhooks/pagerduty takes incident acknowledgements (needs AFTERHOURS_HTTP_LISTEN)",
+    )
     webhook_window: float = Field(
         300.0, gt=0, description="seconds a Zendesk delivery's signed timestamp may be from"
         " now; outside it the delivery is refused as a replay",
@@ -440,7 +446,8 @@ class Settings(LocalSettings):
     @model_validator(mode="after")
     def _push_needs_a_server(self) -> Self:
         pushed = [f"AFTERHOURS_{n.upper()}" for n in ("zendesk_webhook_secret",
-                                                      "jira_webhook_secret")
+                                                      "jira_webhook_secret",
+                                                      "pagerduty_webhook_secret")
                   if getattr(self, n) is not None]
         if pushed and not self.http_listen:
             raise ValueError(f"{' and '.join(pushed)} set, but AFTERHOURS_HTTP_LISTEN is not:"

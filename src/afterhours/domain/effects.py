@@ -228,6 +228,10 @@ class PlanBuilder:
         claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
         return NotifyChannel(self.ticket.id, channel, said(text), claim, filing)
 
+    def assign(self, rule: str, reason: str, assignee: str) -> None:
+        """Plan assigning the ticket to `assignee` (an email, or oncall:<team>)."""
+        self._assign(rule, reason, assignee)
+
     def _assign(self, rule: str, reason: str, assignee: str) -> None:
         if assignee.startswith(ONCALL_PREFIX):
             team = assignee.removeprefix(ONCALL_PREFIX)

@@ -146,7 +146,25 @@ def _why_stopped(builder: PlanBuilder, paging: PagingLevel) -> str:
     stop = level_stop(view, paging.level, builder.own_replies)
     if stop is not None:
         return f"{stop.reason}: the page stops"
-    ack = acknowledged(view, paging.ladder.acknowledged_by, builder.own_replies)
+    ack = acknowledged(view, paging.ladder.acknowledged_by, builder.own_replies,
+                       builder.history.acknowledgement)
     if ack is not None:
         return f"{ack}: the page stops"
     return f"the ladder {paging.ladder.name} no longer applies to the ticket: the page stops"
+
+
+ACKNOWLEDGEMENT = "acknowledgement"  # the rule an acknowledgement's own steps are keyed under
+
+
+def plan_acknowledgement(builder: PlanBuilder) -> None:
+    """An acknowledgement from a page or a message leaves an internal note naming who and
+    when, and (Take it) assigns the ticket to them; each once."""
+    ack = builder.history.acknowledgement
+    if ack is None:
+        return
+    said = ack.said()
+    builder.note(ACKNOWLEDGEMENT, "note", said,
+                 f"{said[0].upper()}{said[1:]}: afterhours stops the ladders an"
+                 " acknowledgement stops, and resolves their pages.")
+    if ack.assignee is not None:
+        builder.assign(ACKNOWLEDGEMENT, said, ack.assignee)

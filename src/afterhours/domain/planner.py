@@ -43,7 +43,7 @@ from afterhours.domain.ladders import (
 from afterhours.domain.matching import Prepared, Verdict, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.pages import REPEAT, plan_resolves
+from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
 from afterhours.policy.model import Policy, Schedule
@@ -134,6 +134,8 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
                                         arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
             _plan_ladder(builder, ladder, reason, seen)
+    if planning:
+        plan_acknowledgement(builder)
     # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
     plan_resolves(builder)
     wake_at = now if builder.actions else builder.wake_at
@@ -248,7 +250,8 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
                            "never" if following is None else "pending", next_due=following)
             continue
         name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
-        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies)
+        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies,
+                           builder.history.acknowledgement)
         if ack is not None:
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             if seen is not None:
