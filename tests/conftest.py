@@ -20,6 +20,7 @@ from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 # Validates every twin exchange against the vendors' specs and prints the contract report.
@@ -86,6 +87,13 @@ def pagerduty(clock: ManualClock) -> Iterator[PagerDutyTwin]:
     twin.start()
     yield twin
     twin.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpTwin]:
+    """A running SMTP twin (aiosmtpd, STARTTLS and AUTH required)."""
+    with SmtpTwin() as twin:
+        yield twin
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from afterhours.domain.model import Ticket
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 SATURDAY_NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # 02:00 in London: after hours
@@ -110,6 +111,21 @@ def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's fil
     return {f"AFTERHOURS_{name}": value for name, value in settings.items()}
 
 
+def paging_environment(  # noqa: PLR0917  (one of each twin, then the daemon's files)
+    zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, pagerduty: PagerDutyTwin,
+    policy: str, folder: Path,
+) -> dict[str, str]:
+    """twin_environment for `policy` (written to `folder`) with its chat channel `desk`, and
+    PagerDuty's twin for its channel `pager`."""
+    policy_file = folder / "policy.yaml"
+    policy_file.write_text(policy, encoding="utf-8")
+    return {**twin_environment(zendesk, jira, chat, ["desk"], policy_file,
+                               folder / "state.sqlite3"),
+            "AFTERHOURS_PAGERDUTY_ROUTING_KEYS": json.dumps(
+                {"pager": pagerduty.add_service("Support")}),
+            "AFTERHOURS_PAGERDUTY_EVENTS_URL": pagerduty.base_url}
+
+
 def twin_settings(
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, channels: Iterable[str],
     state: Path, **overrides: Any,
@@ -133,3 +149,24 @@ def wait_for(condition: Callable[[], object], *, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         time.sleep(0.02)
+
+
+def killed_after_sending(service: Any, method: str) -> None:
+    """Run a pass of `service` whose notifier dies right after `method` sends (a kill between
+    the send and the ledger write): the pass raises KeyboardInterrupt, nothing is recorded."""
+    notifier = service.notifier
+    sent = getattr(notifier, method)
+
+    def killed(action: object) -> None:
+        sent(action)
+        raise KeyboardInterrupt  # the daemon dies before the ledger says done
+
+    setattr(notifier, method, killed)
+    try:
+        service.run_pass()
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError(f"{method} was never called")
+    finally:
+        delattr(notifier, method)

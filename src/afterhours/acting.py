@@ -29,6 +29,7 @@ from afterhours.domain.actions import (
     NotifyChannel,
     PlannedAction,
     ResolvePage,
+    SendMail,
     TriggerPage,
 )
 from afterhours.domain.model import JiraIssueRef, Ticket
@@ -302,6 +303,10 @@ class TicketActing:
         if isinstance(action, ResolvePage):
             self.notifier.resolve_page(action)
             return {"channel": action.channel, "dedup_key": action.dedup_key}
+        if isinstance(action, SendMail):
+            # Sent again after a lost answer, it is the same message (its Message-ID).
+            refused = self.notifier.send_mail(action)
+            return {"channel": action.channel, "to": list(action.to), **refused}
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
 
     def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:

@@ -22,6 +22,7 @@ from afterhours.adapters.pagerduty import RATE_LIMIT as PAGERDUTY_RATE_LIMIT
 from afterhours.adapters.pagerduty import SERVICE as PAGERDUTY
 from afterhours.adapters.pagerduty import PagerDutyPager
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
+from afterhours.adapters.smtp import SmtpMailer
 from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
 from afterhours.adapters.targets import Targets
@@ -51,6 +52,11 @@ def check_policy(settings: Settings, policy: Policy) -> None:
             + ", ".join(missing)
             + '; set AFTERHOURS_WEBHOOKS=\'{"channel": "https://..."}\''
         )
+    mailed = [c for c in sorted(policy.channels) if policy.channels[c].type == "email"]
+    if mailed and (settings.smtp_url is None or not settings.smtp_from):
+        raise ConfigError(
+            "email channel(s) " + ", ".join(mailed) + " need AFTERHOURS_SMTP_URL"
+            " (smtp://host:587 or smtps://host:465) and AFTERHOURS_SMTP_FROM (the sender)")
     unkeyed = [c for c in sorted(policy.channels) if policy.channels[c].type == "pagerduty"
                and c not in settings.pagerduty_routing_keys]
     if unkeyed:
@@ -135,7 +141,7 @@ def rate_gates(
 def build_targets(settings: Settings, *, retry: RetryPolicy, breakers: Breakers | None = None,
                   metrics: Metrics | None = None, gate: BudgetGate | None = None) -> Targets:
     """The escalation targets the settings set up: chat webhooks, PagerDuty when any
-    routing key is set."""
+    routing key is set, SMTP when a server and a sender are."""
     chat = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
                            breakers=breakers, metrics=metrics)
     pager = None
@@ -144,7 +150,16 @@ def build_targets(settings: Settings, *, retry: RetryPolicy, breakers: Breakers 
                                events_url=str(settings.pagerduty_events_url),
                                timeout=settings.http_timeout, retry=retry, breakers=breakers,
                                metrics=metrics, gate=gate)
-    return Targets(chat, pager)
+    mailer = None
+    if settings.smtp_url is not None and settings.smtp_from:
+        mailer = SmtpMailer(
+            settings.smtp_url.get_secret_value(), sender=settings.smtp_from,
+            user=settings.smtp_user,
+            password=(settings.smtp_password.get_secret_value() if settings.smtp_password
+                      else None),
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            timeout=settings.http_timeout, retry=retry, breakers=breakers, metrics=metrics)
+    return Targets(chat, pager, mailer)
 
 
 def build_service(

@@ -37,7 +37,8 @@ STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # AFTERHOURS_<NAME>_FILE names (as container secrets are mounted).
 SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url",
                         "zendesk_webhook_secret", "jira_webhook_secret",
-                        "pagerduty_routing_keys", "pagerduty_webhook_secret")
+                        "pagerduty_routing_keys", "pagerduty_webhook_secret", "smtp_url",
+                        "smtp_password")
 # The secret settings whose value is a JSON object of channel names to secrets.
 JSON_SECRET_SETTINGS = ("webhooks", "pagerduty_routing_keys")
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -268,7 +269,8 @@ class LocalSettings(BaseSettings):
 
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
                      "zendesk_webhook_secret", "jira_webhook_secret",
-                     "pagerduty_webhook_secret", check_fields=False)
+                     "pagerduty_webhook_secret", "smtp_user", "smtp_password", "smtp_from",
+                     check_fields=False)
     @classmethod
     def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         # An empty variable is no value (the default, or "is not set"); white space alone
@@ -277,6 +279,17 @@ class LocalSettings(BaseSettings):
         if text and not text.strip():
             raise ValueError("is blank (white space only); set the real value")
         return value
+
+    @field_validator("smtp_url", check_fields=False)
+    @classmethod
+    def _smtp_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        parts = urlsplit(url.get_secret_value().strip()) if url is not None else None
+        if parts is not None and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
+            # Neither the URL nor its password: the scheme and what is expected.
+            raise ValueError(f"expected smtp://host:587 (STARTTLS) or smtps://host:465, not a"
+                             f" {parts.scheme or 'scheme-less'} URL"
+                             + ("" if parts.hostname else " without a host"))
+        return url
 
     @field_validator("state_url")
     @classmethod
@@ -313,6 +326,10 @@ class LocalSettings(BaseSettings):
     def _register_secrets(self) -> Self:
         # From here on no log line, error message or output of this process shows them.
         for name, value in self:
+            if name == "smtp_url" and isinstance(value, SecretStr):
+                # The whole URL, and its password alone: an error may quote either.
+                register(value, unquote(urlsplit(value.get_secret_value()).password or ""))
+                continue
             if name == "state_url":
                 # Only a database URL's password is secret: its errors name the rest (host,
                 # database), and a sqlite:/// URL is a file's path.
@@ -339,6 +356,8 @@ class EnvironmentSecrets(LocalSettings):
     jira_webhook_secret: SecretStr | None = None
     pagerduty_routing_keys: RoutingKeys = Field(default_factory=dict)
     pagerduty_webhook_secret: SecretStr | None = None
+    smtp_url: SecretStr | None = None
+    smtp_password: SecretStr | None = None
 
 
 def register_environment_secrets() -> None:
@@ -371,6 +390,19 @@ class Settings(LocalSettings):
         AnyHttpUrl(PAGERDUTY_EVENTS_URL),
         description="PagerDuty's Events API (https://events.eu.pagerduty.com for an EU"
         " account); /v2/enqueue is added",
+    )
+    smtp_url: SecretStr | None = Field(
+        None, description="the SMTP server for channels of type email: smtp://host:587"
+        " (STARTTLS) or smtps://host:465 (TLS); may carry user:password@",
+    )
+    smtp_user: str | None = Field(None, description="the SMTP login (else the URL's user)")
+    smtp_password: SecretStr | None = Field(
+        None, description="the SMTP password (else the URL's)")
+    smtp_from: str | None = Field(
+        None, description="the sender of escalation mail, e.g. afterhours@acme.example")
+    smtp_ca_file: Path | None = Field(
+        None, description="CA certificates (PEM) to trust for the SMTP server, besides the"
+        " system's: a private CA's",
     )
     poll_interval: float = Field(60.0, gt=0, description="seconds between passes")
     backfill_hours: float = Field(

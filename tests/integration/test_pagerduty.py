@@ -4,7 +4,6 @@ incident when the ticket is answered."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
@@ -27,7 +26,12 @@ from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import PAGERDUTY_HEAD, PAGING_LADDER, twin_environment
+from factories import (
+    PAGERDUTY_HEAD,
+    PAGING_LADDER,
+    killed_after_sending,
+    paging_environment,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -139,15 +143,11 @@ def daemon(  # noqa: PLR0917  (pytest fixtures)
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, pagerduty: PagerDutyTwin,
     clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Service]:
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text(POLICY, encoding="utf-8")
-    for name, value in twin_environment(zendesk, jira, chat, ["desk"], policy_file,
-                                        tmp_path / "state.sqlite3").items():
+    for name, value in paging_environment(zendesk, jira, chat, pagerduty, POLICY,
+                                          tmp_path).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AFTERHOURS_PAGERDUTY_ROUTING_KEYS",
-                       json.dumps({"pager": pagerduty.add_service("Support")}))
-    monkeypatch.setenv("AFTERHOURS_PAGERDUTY_EVENTS_URL", pagerduty.base_url)
-    with closing(build_service(Settings(), load_policy(policy_file).policy, clock=clock,
+    policy = load_policy(tmp_path / "policy.yaml").policy
+    with closing(build_service(Settings(), policy, clock=clock,
                                retry=RetryPolicy(attempts=3, sleep=lambda _: None))) as built:
         yield built
 
@@ -190,16 +190,7 @@ def test_a_kill_between_the_page_and_its_record_pages_one_incident(
         clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     ticket = outage(zendesk, clock)
     clock.advance(timedelta(minutes=2))
-    sent = daemon.notifier.trigger_page
-
-    def killed(action: TriggerPage) -> None:
-        sent(action)
-        raise KeyboardInterrupt  # the daemon dies before the ledger says done
-
-    monkeypatch.setattr(daemon.notifier, "trigger_page", killed)
-    with pytest.raises(KeyboardInterrupt):
-        daemon.run_pass()
-    monkeypatch.undo()
+    killed_after_sending(daemon, "trigger_page")
     assert daemon.state.ledger_status(PAGE.format(id=ticket)) == "intended"
     clock.advance(timedelta(minutes=1))
     daemon.run_pass()  # the page is tried again, with the same dedup_key

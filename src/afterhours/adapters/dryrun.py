@@ -38,6 +38,7 @@ from afterhours.domain.actions import (
     CreateJiraIssue,
     LinkJiraIssue,
     ResolvePage,
+    SendMail,
     TriggerPage,
     ZendeskAction,
     apply_changes,
@@ -158,6 +159,12 @@ class DryRunNotifier:
         """Log the resolve."""
         log.info("dryrun.would_resolve_page", channel=action.channel,
                  dedup_key=action.dedup_key)
+
+    def send_mail(self, action: SendMail) -> dict[str, Any]:
+        """Log the mail (its recipients and subject)."""
+        log.info("dryrun.would_mail", channel=action.channel, to=list(action.to),
+                 subject=action.subject)
+        return {}
 
     def close(self) -> None:
         """Nothing to release: no connection was ever made."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from afterhours.domain.actions import (
     CreateJiraIssue,
     LinkJiraIssue,
     ResolvePage,
+    SendMail,
     TriggerPage,
     ZendeskAction,
 )
@@ -138,7 +139,7 @@ class IssueTracker(Protocol):
 
 
 class Notifier(Protocol):
-    """The channels escalations reach people by: chat webhooks, PagerDuty services."""
+    """The channels escalations reach people by: chat webhooks, PagerDuty services, mail."""
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Post `text` to `channel`; `key` lets receivers drop a repeat of the same message."""
@@ -150,6 +151,10 @@ class Notifier(Protocol):
 
     def resolve_page(self, action: ResolvePage) -> None:
         """Resolve the incident of `action.dedup_key`."""
+        ...
+
+    def send_mail(self, action: SendMail) -> dict[str, Any]:
+        """Mail `action` to its recipients; what the server refused, for the audit."""
         ...
 
     def close(self) -> None:

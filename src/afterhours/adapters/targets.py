@@ -1,20 +1,26 @@
-"""Every escalation target behind the one Notifier port: chat webhooks, and PagerDuty for
-the channels of type pagerduty."""
+"""Every escalation target behind the one Notifier port: chat webhooks, PagerDuty for the
+channels of type pagerduty, SMTP for those of type email."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from afterhours.adapters.notify import WebhookNotifier
 from afterhours.adapters.pagerduty import SERVICE, PagerDutyPager
-from afterhours.domain.actions import ResolvePage, TriggerPage
+from afterhours.adapters.smtp import SERVICE as SMTP
+from afterhours.adapters.smtp import SmtpMailer
+from afterhours.domain.actions import ResolvePage, SendMail, TriggerPage
 from afterhours.errors import PermanentError
 
 
 class Targets:
     """Chat messages to the webhooks, pages and resolves to PagerDuty (None: not set up)."""
 
-    def __init__(self, chat: WebhookNotifier, pager: PagerDutyPager | None = None) -> None:
+    def __init__(self, chat: WebhookNotifier, pager: PagerDutyPager | None = None,
+                 mailer: SmtpMailer | None = None) -> None:
         self.chat = chat
         self.pager = pager
+        self.mailer = mailer
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Post `text` to the chat channel `channel` (see WebhookNotifier.notify)."""
@@ -27,6 +33,13 @@ class Targets:
     def resolve_page(self, action: ResolvePage) -> None:
         """Resolve the incident of `action` (see PagerDutyPager.resolve)."""
         self._pager(action.channel).resolve(action)
+
+    def send_mail(self, action: SendMail) -> dict[str, Any]:
+        """Mail `action` (see SmtpMailer.send)."""
+        if self.mailer is None:
+            raise PermanentError(SMTP, f"no SMTP server configured for channel"
+                                 f" {action.channel!r}")
+        return self.mailer.send(action)
 
     def _pager(self, channel: str) -> PagerDutyPager:
         if self.pager is None:

@@ -138,12 +138,27 @@ class ResolvePage:
     dedup_key: str
 
 
+@dataclass(frozen=True)
+class SendMail:
+    """Mail an escalation to `to` through the SMTP server: a plain-text and an HTML part
+    (customer text escaped in both), its Message-ID derived from `message_key` (the ledger
+    key), so a mail sent again after a lost answer is the same message."""
+
+    ticket_id: int
+    channel: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    message_key: str
+
+
 ZendeskAction = (
     SetPriority | AddTags | RemoveTags | AssignGroup | AssignAgent | AddInternalNote
     | AddPublicReply
 )
 Action = (ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | TriggerPage
-          | ResolvePage)
+          | ResolvePage | SendMail)
 ZENDESK_ACTIONS = (
     SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply
 )

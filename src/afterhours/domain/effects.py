@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from afterhours.domain import pages, render
+from afterhours.domain import mail, pages, render
 from afterhours.domain.actions import (
     Action,
     AddInternalNote,
@@ -30,7 +30,7 @@ from afterhours.domain.actions import (
 )
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.oncall import on_call_now
+from afterhours.domain.oncall import OnCallShift, on_call_now
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel
@@ -189,14 +189,20 @@ class PlanBuilder:
             paged = None if claim is None else Claim(
                 claim.key, claim.group, render.page_message(claim.plain_text, shift))
             self._send(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                       channel, lambda: self._message(channel, text, paged, filing))
+                       channel, lambda: self._message(channel, text, paged, filing),
+                       shift=shift)
 
     def _send(self, rule: str, step: str, reason: str, channel: str,
-              message: Callable[[], NotifyChannel]) -> None:
-        """Plan the `message` to a chat channel, or a page when the channel is PagerDuty."""
+              message: Callable[[], NotifyChannel], *,
+              shift: OnCallShift | None = None) -> None:
+        """Plan the `message` to a chat channel; a page when the channel is PagerDuty, a
+        mail (to the on-call of `shift` too) when it is e-mail."""
         found = self.policy.channels.get(channel)
         if found is not None and found.type == "pagerduty":
             self.act(rule, step, reason, pages.trigger(self, rule, step, channel))
+        elif found is not None and found.type == "email":
+            self.act(rule, step, reason, mail.mail(self, rule, step, channel, reason,
+                                                   shift=shift))
         else:
             self.act(rule, step, reason, message())
 

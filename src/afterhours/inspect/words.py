@@ -17,6 +17,7 @@ from afterhours.domain.actions import (
     NotifyChannel,
     RemoveTags,
     ResolvePage,
+    SendMail,
     SetPriority,
     TriggerPage,
 )
@@ -26,7 +27,7 @@ from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, Jir
 
 def describe_action(action: Action) -> str:
     """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
-    if isinstance(action, TriggerPage | ResolvePage):
+    if isinstance(action, TriggerPage | ResolvePage | SendMail):
         return _page_words(action)
     match action:
         case SetPriority():
@@ -54,7 +55,9 @@ def describe_action(action: Action) -> str:
     return said
 
 
-def _page_words(action: TriggerPage | ResolvePage) -> str:
+def _page_words(action: TriggerPage | ResolvePage | SendMail) -> str:
+    if isinstance(action, SendMail):
+        return f"mail {action.channel} ({', '.join(action.to)})"
     if isinstance(action, TriggerPage):
         return f"page PagerDuty {action.channel} ({action.severity})"
     return f"resolve the PagerDuty incident on {action.channel}"

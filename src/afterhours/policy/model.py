@@ -120,7 +120,8 @@ class Schedule(_Strict):
 
 
 
-ChannelType = Literal["webhook", "pagerduty"]
+ChannelType = Literal["webhook", "pagerduty", "email"]
+_RECIPIENT = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[^@\s]+|oncall:[a-z0-9][a-z0-9_-]*)$")
 
 
 class Channel(_Strict):
@@ -132,7 +133,14 @@ class Channel(_Strict):
         description="webhook: a chat incoming webhook (URL in AFTERHOURS_WEBHOOKS); "
         "pagerduty: a PagerDuty service's Events API v2 integration (routing key in "
         "AFTERHOURS_PAGERDUTY_ROUTING_KEYS), paged by escalation levels only and resolved "
-        "when the level stops.",
+        "when the level stops; email: mail through AFTERHOURS_SMTP_URL to `to:`.",
+    )
+    to: list[Annotated[str, Field(min_length=3, max_length=254)]] = Field(
+        default=[],
+        description="For type email: who is mailed, each an address or oncall:<team> (whoever "
+        "is on call for that team then, primary and backup). A page: to a team whose channel "
+        "this is mails the team's on-call as well.",
+        examples=[["support-leads@acme.example", "oncall:support-leads"]],
     )
     description: str = Field(
         default="", description="What the channel is and who reads it; for people, not used."
@@ -161,6 +169,12 @@ class Channel(_Strict):
         if self.type != "webhook" and self.mentions:
             raise ValueError(f"mentions: is for chat channels; a {self.type} channel pages"
                              " whoever its own schedule says")
+        if self.type != "email" and self.to:
+            raise ValueError("to: is for email channels (type: email)")
+        for recipient in self.to:
+            if not _RECIPIENT.match(recipient):
+                raise ValueError(f"{recipient!r} in to: is neither an email address nor"
+                                 " oncall:<team>")
         return self
 
 
