@@ -159,7 +159,7 @@ def build_targets(settings: Settings, *, retry: RetryPolicy, breakers: Breakers 
                       else None),
             ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
             timeout=settings.http_timeout, retry=retry, breakers=breakers, metrics=metrics)
-    return Targets(chat, pager, mailer)
+    return Targets(chat, pager, mailer, buttons=settings.slack_signing_secret is not None)
 
 
 def build_service(

@@ -38,7 +38,7 @@ STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url",
                         "zendesk_webhook_secret", "jira_webhook_secret",
                         "pagerduty_routing_keys", "pagerduty_webhook_secret", "smtp_url",
-                        "smtp_password")
+                        "smtp_password", "slack_signing_secret")
 # The secret settings whose value is a JSON object of channel names to secrets.
 JSON_SECRET_SETTINGS = ("webhooks", "pagerduty_routing_keys")
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -270,7 +270,7 @@ class LocalSettings(BaseSettings):
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
                      "zendesk_webhook_secret", "jira_webhook_secret",
                      "pagerduty_webhook_secret", "smtp_user", "smtp_password", "smtp_from",
-                     check_fields=False)
+                     "slack_signing_secret", check_fields=False)
     @classmethod
     def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         # An empty variable is no value (the default, or "is not set"); white space alone
@@ -358,6 +358,7 @@ class EnvironmentSecrets(LocalSettings):
     pagerduty_webhook_secret: SecretStr | None = None
     smtp_url: SecretStr | None = None
     smtp_password: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
 
 
 def register_environment_secrets() -> None:
@@ -456,6 +457,11 @@ class Settings(LocalSettings):
         None, description="the PagerDuty v3 webhook subscription's signing secret; set: POST"
         " /webhooks/pagerduty takes incident acknowledgements (needs AFTERHOURS_HTTP_LISTEN)",
     )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="the Slack app's signing secret; set: escalation messages carry"
+        " Acknowledge and Take it buttons and POST /slack/interactions takes their clicks"
+        " (needs AFTERHOURS_HTTP_LISTEN)",
+    )
     webhook_window: float = Field(
         300.0, gt=0, description="seconds a Zendesk delivery's signed timestamp may be from"
         " now; outside it the delivery is refused as a replay",
@@ -479,7 +485,8 @@ class Settings(LocalSettings):
     def _push_needs_a_server(self) -> Self:
         pushed = [f"AFTERHOURS_{n.upper()}" for n in ("zendesk_webhook_secret",
                                                       "jira_webhook_secret",
-                                                      "pagerduty_webhook_secret")
+                                                      "pagerduty_webhook_secret",
+                                                      "slack_signing_secret")
                   if getattr(self, n) is not None]
         if pushed and not self.http_listen:
             raise ValueError(f"{' and '.join(pushed)} set, but AFTERHOURS_HTTP_LISTEN is not:"

@@ -160,6 +160,10 @@ class DryRunNotifier:
         log.info("dryrun.would_resolve_page", channel=action.channel,
                  dedup_key=action.dedup_key)
 
+    def update_message(self, response_url: str, text: str) -> None:
+        """Log the update (never the response_url: it lets anyone post as the app)."""
+        log.info("dryrun.would_update_message", text=text)
+
     def send_mail(self, action: SendMail) -> dict[str, Any]:
         """Log the mail (its recipients and subject)."""
         log.info("dryrun.would_mail", channel=action.channel, to=list(action.to),

@@ -157,6 +157,10 @@ class Notifier(Protocol):
         """Mail `action` to its recipients; what the server refused, for the audit."""
         ...
 
+    def update_message(self, response_url: str, text: str) -> None:
+        """Replace a message someone clicked a button of with `text`."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

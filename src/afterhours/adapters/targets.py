@@ -17,14 +17,22 @@ class Targets:
     """Chat messages to the webhooks, pages and resolves to PagerDuty (None: not set up)."""
 
     def __init__(self, chat: WebhookNotifier, pager: PagerDutyPager | None = None,
-                 mailer: SmtpMailer | None = None) -> None:
+                 mailer: SmtpMailer | None = None, *, buttons: bool = False) -> None:
         self.chat = chat
         self.pager = pager
         self.mailer = mailer
+        # Acknowledge and Take it on escalation messages: on when Slack's clicks are taken.
+        self.buttons = buttons
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
-        """Post `text` to the chat channel `channel` (see WebhookNotifier.notify)."""
-        self.chat.notify(channel, text, key=key)
+        """Post `text` to the chat channel `channel` (see WebhookNotifier.notify); an
+        escalation's message carries the Acknowledge and Take it buttons when they are on."""
+        escalating = key is not None and "/escalation:" in key
+        self.chat.notify(channel, text, key=key, buttons=self.buttons and escalating)
+
+    def update_message(self, response_url: str, text: str) -> None:
+        """Replace a clicked message with `text` (see WebhookNotifier.respond)."""
+        self.chat.respond(response_url, text)
 
     def trigger_page(self, action: TriggerPage) -> None:
         """Page the PagerDuty channel of `action` (see PagerDutyPager.trigger)."""

@@ -163,9 +163,9 @@ class Acknowledgement(_Strict):
     )
     responder: bool = Field(
         default=True,
-        description="true: a person acknowledged the escalation where they read it (the "
-        "PagerDuty incident acknowledged or resolved on the phone); false: such an "
-        "acknowledgement does not stop this ladder.",
+        description="true: a person acknowledged the escalation where they read it "
+        "(Acknowledge or Take it on the chat message, or the PagerDuty incident acknowledged "
+        "or resolved on the phone); false: such an acknowledgement does not stop this ladder.",
     )
 
 

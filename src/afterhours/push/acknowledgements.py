@@ -39,7 +39,7 @@ PAGERDUTY_WINDOW = timedelta(hours=1)
 PAGERDUTY = "PagerDuty"
 NAME_LIMIT = 100  # characters of a person's name kept from a delivery
 # The dedup_key afterhours sends (domain.pages): the ticket's id comes first.
-_OUR_KEY = re.compile(r"ticket:([1-9][0-9]{0,18})/escalation:\S{1,230}")
+OUR_KEY = re.compile(r"ticket:([1-9][0-9]{0,18})/escalation:\S{1,230}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
@@ -52,6 +52,11 @@ class AckEvent:
     ack: Acknowledged
     event_id: str
     page: str  # the dedup_key (PagerDuty) or message (Slack) it answered
+    # A click in Slack: who clicked (their member id), whether it was Take it, and where
+    # the message is replaced to say who has it.
+    slack_user: str | None = None
+    take: bool = False
+    response_url: str | None = None
 
 
 def pagerduty_signature(secret: str, body: bytes) -> str:
@@ -88,7 +93,7 @@ def parse_pagerduty(body: bytes, *, now: datetime,
     if not isinstance(data, dict):
         raise _malformed("`event.data` is missing or not an object")
     key = data.get("incident_key")
-    found = _OUR_KEY.fullmatch(key) if isinstance(key, str) else None
+    found = OUR_KEY.fullmatch(key) if isinstance(key, str) else None
     agent = event.get("agent")
     if kind not in ACKNOWLEDGING or found is None or not isinstance(agent, dict) or (
             agent.get("type") != "user_reference"):

@@ -35,7 +35,8 @@ def push_mode(settings: Settings, service: Service) -> PushMode:
     secrets = {name: secret.get_secret_value() if secret is not None else None
                for name, secret in (("zendesk", settings.zendesk_webhook_secret),
                                     ("jira", settings.jira_webhook_secret),
-                                    ("pagerduty", settings.pagerduty_webhook_secret))}
+                                    ("pagerduty", settings.pagerduty_webhook_secret),
+                                    ("slack", settings.slack_signing_secret))}
     if not any(secrets.values()):
         return PushMode()
     queue = PushQueue(settings.webhook_queue, metrics=service.metrics)
@@ -43,9 +44,10 @@ def push_mode(settings: Settings, service: Service) -> PushMode:
         queue, service.metrics, service.clock, lambda: service.is_leader,
         Limits(timedelta(seconds=settings.webhook_window), settings.webhook_max_bytes),
         zendesk_secret=secrets["zendesk"], jira_secret=secrets["jira"],
-        pagerduty_secret=secrets["pagerduty"], known=PageLookup(settings).known)
+        pagerduty_secret=secrets["pagerduty"], slack_secret=secrets["slack"],
+        known=PageLookup(settings).known)
     log.info("push.enabled", zendesk=bool(secrets["zendesk"]), jira=bool(secrets["jira"]),
-             pagerduty=bool(secrets["pagerduty"]))
+             pagerduty=bool(secrets["pagerduty"]), slack=bool(secrets["slack"]))
     return PushMode(tuple(receiver.routes()), queue)
 
 
