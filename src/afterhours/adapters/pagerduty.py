@@ -35,7 +35,7 @@ from afterhours.errors import (
 )
 from afterhours.ops.metrics import Metrics
 from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_after
-from afterhours.settings import PAGERDUTY_EVENTS_URL
+from afterhours.settings import PAGERDUTY_EVENTS_URL, routing_key_problem
 
 SERVICE = "pagerduty"
 ENDPOINT = "POST /v2/enqueue"
@@ -106,6 +106,13 @@ class PagerDutyPager:
         """Resolve the incident of `action.dedup_key` (PagerDuty drops the event when none
         is open: resolved already, or never opened)."""
         self._send(action.channel, lambda key: resolve_event(action, key), "pagerduty.resolve")
+
+    def key_problem(self, channel: str) -> str | None:
+        """What is wrong with the channel's routing key, or None (never the key itself)."""
+        secret = self._keys.get(channel)
+        if secret is None:
+            return "is not configured (AFTERHOURS_PAGERDUTY_ROUTING_KEYS)"
+        return routing_key_problem(secret.get_secret_value())
 
     def reachable(self) -> None:
         """Whether the events endpoint answers, sending no event: an empty body is refused

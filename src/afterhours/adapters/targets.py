@@ -49,6 +49,41 @@ class Targets:
                                  f" {action.channel!r}")
         return self.mailer.send(action)
 
+    def reach_pager(self, channel: str) -> str:
+        """Check a PagerDuty channel without paging anyone: its routing key's shape, and
+        that the events endpoint answers (an empty event, refused). Its detail, or
+        ServiceError."""
+        problem = self._pager(channel).key_problem(channel)
+        if problem is not None:
+            raise PermanentError(SERVICE, f"{channel}: the routing key {problem}")
+        self._pager(channel).reachable()
+        return "routing key well-formed, events endpoint reachable (no event sent)"
+
+    def test_page(self, channel: str, run: str) -> str:
+        """Send one test page, marked so, and resolve it at once; its detail."""
+        key = f"afterhours-check-live:{run}:{channel}"
+        self._pager(channel).trigger(TriggerPage(
+            0, channel, key, "[afterhours TEST] check --live --send-test: a test page,"
+            " resolved at once; nothing to do", "info", None, (("test", "true"),)))
+        self._pager(channel).resolve(ResolvePage(0, channel, key))
+        return "test page sent and resolved"
+
+    def reach_mail(self) -> str:
+        """Connect to the SMTP server, secure the connection and log in, sending nothing."""
+        if self.mailer is None:
+            raise PermanentError(SMTP, "no SMTP server configured (AFTERHOURS_SMTP_URL)")
+        self.mailer.probe()
+        return f"{self.mailer.where}: TLS and login accepted (nothing sent)"
+
+    def test_mail(self, channel: str, to: tuple[str, ...], run: str) -> str:
+        """Send one test mail, marked so, to `to`; its detail."""
+        text = ("This is a test from `afterhours check --live --send-test`: escalations"
+                f" to the channel {channel} will come like this. Nothing to do.")
+        self.send_mail(SendMail(0, channel, to, "[afterhours TEST] check --live --send-test",
+                                text + "\n", f"<p>{text}</p>",
+                                f"afterhours-check-live:{run}:{channel}"))
+        return f"test mail sent to {', '.join(to)}"
+
     def _pager(self, channel: str) -> PagerDutyPager:
         if self.pager is None:
             raise PermanentError(SERVICE, f"no routing key configured for channel {channel!r}")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from afterhours.domain.actions import SendMail
 from afterhours.domain.issue_text import own_link
 from afterhours.domain.oncall import OnCallShift, on_call_now
 from afterhours.domain.text import one_line
+from afterhours.policy.model import Policy
 from afterhours.policy.rules import ONCALL_PREFIX
 
 if TYPE_CHECKING:
@@ -25,16 +27,22 @@ SUBJECT_LIMIT = 120  # characters of the ticket's subject in the mail's subject
 FOOTER = "Sent by afterhours: an automatic message; replies to it are not read."
 
 
-def recipients(builder: PlanBuilder, channel: str, shift: OnCallShift | None) -> tuple[str, ...]:
-    """The channel's `to:` (each oncall:<team> as whoever is on call for it now, primary
-    and backup), and the paged team's on-call: each address once, in order."""
+def channel_recipients(policy: Policy, channel: str, now: datetime) -> list[str]:
+    """The email channel's `to:` at `now`, each oncall:<team> as whoever is on call for it
+    then, primary and backup."""
     found: list[str] = []
-    for entry in builder.policy.channels[channel].to:
+    for entry in policy.channels[channel].to:
         if entry.startswith(ONCALL_PREFIX):
             team = entry.removeprefix(ONCALL_PREFIX)
-            found += _people(on_call_now(team, builder.policy.oncall[team], builder.now))
+            found += _people(on_call_now(team, policy.oncall[team], now))
         else:
             found.append(entry)
+    return found
+
+
+def recipients(builder: PlanBuilder, channel: str, shift: OnCallShift | None) -> tuple[str, ...]:
+    """The channel's `to:` now, and the paged team's on-call: each address once, in order."""
+    found = channel_recipients(builder.policy, channel, builder.now)
     if shift is not None:
         found += _people(shift)
     unique: dict[str, str] = {}
