@@ -20,6 +20,7 @@ from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
@@ -87,6 +88,13 @@ def pagerduty(clock: ManualClock) -> Iterator[PagerDutyTwin]:
     twin.start()
     yield twin
     twin.stop()
+
+
+@pytest.fixture
+def slack_api(clock: ManualClock) -> Iterator[SlackApiTwin]:
+    """A running twin of Slack's Web API for one bot, on the test clock."""
+    with SlackApiTwin(clock) as twin:
+        yield twin
 
 
 @pytest.fixture

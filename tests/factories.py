@@ -60,6 +60,16 @@ escalations:
 """
 
 
+
+def paging_policy(channels: str = "", notify: str = "desk") -> str:
+    """PAGERDUTY_HEAD with more `channels` (YAML lines), a rule making outages urgent, and
+    PAGING_LADDER, its first level notifying `notify`."""
+    return (PAGERDUTY_HEAD.replace("  desk: {}\n", "  desk: {}\n" + channels)
+            + "priority_rules:\n  - name: outage\n    when: {keywords: [down]}\n"
+            "    priority: urgent\n"
+            + PAGING_LADDER.replace("        notify: desk\n", f"        notify: {notify}\n"))
+
+
 def make_ticket(**overrides: Any) -> Ticket:
     """An open ticket with no priority, tags or group; override any field.
 
@@ -157,8 +167,8 @@ def killed_after_sending(service: Any, method: str) -> None:
     notifier = service.notifier
     sent = getattr(notifier, method)
 
-    def killed(action: object) -> None:
-        sent(action)
+    def killed(*args: object, **kwargs: object) -> None:
+        sent(*args, **kwargs)
         raise KeyboardInterrupt  # the daemon dies before the ledger says done
 
     setattr(notifier, method, killed)

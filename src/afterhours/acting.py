@@ -291,7 +291,10 @@ class TicketActing:
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
             text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
-            self.notifier.notify(action.channel, text, key=planned.key)
+            if action.conversation is not None:  # Slack's Web API: looked up before a repeat
+                self.notifier.post_message(action.conversation, text, key=planned.key)
+            else:
+                self.notifier.notify(action.channel, text, key=planned.key)
             if action.claim is None:
                 return {"channel": action.channel}
             return {"channel": action.channel, "group_named": named}

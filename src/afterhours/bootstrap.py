@@ -22,6 +22,7 @@ from afterhours.adapters.pagerduty import RATE_LIMIT as PAGERDUTY_RATE_LIMIT
 from afterhours.adapters.pagerduty import SERVICE as PAGERDUTY
 from afterhours.adapters.pagerduty import PagerDutyPager
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
+from afterhours.adapters.slack_api import SlackWebApi
 from afterhours.adapters.smtp import SmtpMailer
 from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
@@ -52,6 +53,10 @@ def check_policy(settings: Settings, policy: Policy) -> None:
             + ", ".join(missing)
             + '; set AFTERHOURS_WEBHOOKS=\'{"channel": "https://..."}\''
         )
+    posted = [c for c in sorted(policy.channels) if policy.channels[c].type == "slack"]
+    if posted and settings.slack_bot_token is None:
+        raise ConfigError("slack channel(s) " + ", ".join(posted) + " need"
+                          " AFTERHOURS_SLACK_BOT_TOKEN (the Slack app's bot token, xoxb-...)")
     mailed = [c for c in sorted(policy.channels) if policy.channels[c].type == "email"]
     if mailed and (settings.smtp_url is None or not settings.smtp_from):
         raise ConfigError(
@@ -139,7 +144,8 @@ def rate_gates(
 
 
 def build_targets(settings: Settings, *, retry: RetryPolicy, breakers: Breakers | None = None,
-                  metrics: Metrics | None = None, gate: BudgetGate | None = None) -> Targets:
+                  metrics: Metrics | None = None, gate: BudgetGate | None = None,
+                  clock: Clock = utc_now) -> Targets:
     """The escalation targets the settings set up: chat webhooks, PagerDuty when any
     routing key is set, SMTP when a server and a sender are."""
     chat = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
@@ -159,7 +165,13 @@ def build_targets(settings: Settings, *, retry: RetryPolicy, breakers: Breakers 
                       else None),
             ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
             timeout=settings.http_timeout, retry=retry, breakers=breakers, metrics=metrics)
-    return Targets(chat, pager, mailer, buttons=settings.slack_signing_secret is not None)
+    slack = None
+    if settings.slack_bot_token is not None:
+        slack = SlackWebApi(settings.slack_bot_token.get_secret_value(),
+                            api_url=str(settings.slack_api_url), timeout=settings.http_timeout,
+                            retry=retry, breakers=breakers, metrics=metrics, clock=clock)
+    return Targets(chat, pager, mailer, slack=slack,
+                   buttons=settings.slack_signing_secret is not None)
 
 
 def build_service(
@@ -223,7 +235,7 @@ def build_service(
         notifier = DryRunNotifier()
     else:
         notifier = build_targets(settings, retry=retry, breakers=breakers, metrics=metrics,
-                                 gate=gates[PAGERDUTY])
+                                 gate=gates[PAGERDUTY], clock=clock)
     health = Health(clock, poll_interval=settings.poll_interval, metrics=metrics,
                     store_probe=state.export_cursor, parked_count=state.parked_count)
     return Service(

@@ -38,7 +38,7 @@ STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url",
                         "zendesk_webhook_secret", "jira_webhook_secret",
                         "pagerduty_routing_keys", "pagerduty_webhook_secret", "smtp_url",
-                        "smtp_password", "slack_signing_secret")
+                        "smtp_password", "slack_signing_secret", "slack_bot_token")
 # The secret settings whose value is a JSON object of channel names to secrets.
 JSON_SECRET_SETTINGS = ("webhooks", "pagerduty_routing_keys")
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -270,7 +270,7 @@ class LocalSettings(BaseSettings):
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
                      "zendesk_webhook_secret", "jira_webhook_secret",
                      "pagerduty_webhook_secret", "smtp_user", "smtp_password", "smtp_from",
-                     "slack_signing_secret", check_fields=False)
+                     "slack_signing_secret", "slack_bot_token", check_fields=False)
     @classmethod
     def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         # An empty variable is no value (the default, or "is not set"); white space alone
@@ -359,6 +359,7 @@ class EnvironmentSecrets(LocalSettings):
     smtp_url: SecretStr | None = None
     smtp_password: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
 
 
 def register_environment_secrets() -> None:
@@ -456,6 +457,15 @@ class Settings(LocalSettings):
     pagerduty_webhook_secret: SecretStr | None = Field(
         None, description="the PagerDuty v3 webhook subscription's signing secret; set: POST"
         " /webhooks/pagerduty takes incident acknowledgements (needs AFTERHOURS_HTTP_LISTEN)",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, description="the Slack app's bot token (xoxb-...) for channels of type slack:"
+        " chat.postMessage and conversations.history (scopes chat:write, channels:history,"
+        " groups:history)",
+    )
+    slack_api_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://slack.com/api"), description="Slack's Web API (for a proxy or"
+        " the twins)",
     )
     slack_signing_secret: SecretStr | None = Field(
         None, description="the Slack app's signing secret; set: escalation messages carry"

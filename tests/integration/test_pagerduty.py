@@ -26,21 +26,11 @@ from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import (
-    PAGERDUTY_HEAD,
-    PAGING_LADDER,
-    killed_after_sending,
-    paging_environment,
-)
+from factories import killed_after_sending, paging_environment, paging_policy
 
 pytestmark = pytest.mark.integration
 
-POLICY = PAGERDUTY_HEAD + """\
-priority_rules:
-  - name: outage
-    when: {keywords: [down]}
-    priority: urgent
-""" + PAGING_LADDER
+POLICY = paging_policy()
 PAGE = "ticket:{id}/escalation:p1/level:page/page"
 
 

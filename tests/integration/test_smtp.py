@@ -25,12 +25,7 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import (
-    PAGERDUTY_HEAD,
-    PAGING_LADDER,
-    killed_after_sending,
-    paging_environment,
-)
+from factories import killed_after_sending, paging_environment, paging_policy
 
 pytestmark = pytest.mark.integration
 SENDER = "afterhours@acme.example"
@@ -98,17 +93,7 @@ def test_no_server_is_transient(smtp: SmtpTwin) -> None:
         gone.send(MAIL)
 
 
-POLICY = PAGERDUTY_HEAD.replace("  desk: {}\n", """\
-  desk: {}
-  leads-mail:
-    type: email
-    to: [oncall:leads]
-""") + """\
-priority_rules:
-  - name: outage
-    when: {keywords: [down]}
-    priority: urgent
-""" + PAGING_LADDER.replace("        notify: desk\n", "        notify: leads-mail\n")
+POLICY = paging_policy("  leads-mail: {type: email, to: [oncall:leads]}\n", "leads-mail")
 
 
 @pytest.fixture

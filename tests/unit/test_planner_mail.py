@@ -70,6 +70,8 @@ def test_a_notify_mails_the_channels_to_with_the_on_call_now() -> None:
     ("{type: email, to: [nobody]}", "is neither an email address nor oncall:<team>"),
     ("{type: email, to: [oncall:ghosts]}", "on-call team 'ghosts' is not declared"),
     ("{to: [a@acme.example]}", "to: is for email channels"),
+    ("{type: slack}", "needs conversation:"),
+    ("{conversation: C0ONCALL1}", "needs conversation:"),
 ])
 def test_email_channels_are_checked(channel: str, problem: str) -> None:
     with pytest.raises(PolicyError, match=problem):

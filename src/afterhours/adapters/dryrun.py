@@ -160,6 +160,10 @@ class DryRunNotifier:
         log.info("dryrun.would_resolve_page", channel=action.channel,
                  dedup_key=action.dedup_key)
 
+    def post_message(self, conversation: str, text: str, *, key: str) -> None:
+        """Log the message (conversation, text and key; never the bot token)."""
+        log.info("dryrun.would_post", conversation=conversation, text=text, key=key)
+
     def update_message(self, response_url: str, text: str) -> None:
         """Log the update (never the response_url: it lets anyone post as the app)."""
         log.info("dryrun.would_update_message", text=text)

@@ -157,6 +157,10 @@ class Notifier(Protocol):
         """Mail `action` to its recipients; what the server refused, for the audit."""
         ...
 
+    def post_message(self, conversation: str, text: str, *, key: str) -> None:
+        """Post `text` to a Slack conversation through the Web API, once per `key`."""
+        ...
+
     def update_message(self, response_url: str, text: str) -> None:
         """Replace a message someone clicked a button of with `text`."""
         ...

@@ -7,6 +7,8 @@ from typing import Any
 
 from afterhours.adapters.notify import WebhookNotifier
 from afterhours.adapters.pagerduty import SERVICE, PagerDutyPager
+from afterhours.adapters.slack_api import SERVICE as SLACK
+from afterhours.adapters.slack_api import SlackWebApi
 from afterhours.adapters.smtp import SERVICE as SMTP
 from afterhours.adapters.smtp import SmtpMailer
 from afterhours.domain.actions import ResolvePage, SendMail, TriggerPage
@@ -17,10 +19,12 @@ class Targets:
     """Chat messages to the webhooks, pages and resolves to PagerDuty (None: not set up)."""
 
     def __init__(self, chat: WebhookNotifier, pager: PagerDutyPager | None = None,
-                 mailer: SmtpMailer | None = None, *, buttons: bool = False) -> None:
+                 mailer: SmtpMailer | None = None, *, slack: SlackWebApi | None = None,
+                 buttons: bool = False) -> None:
         self.chat = chat
         self.pager = pager
         self.mailer = mailer
+        self.slack = slack
         # Acknowledge and Take it on escalation messages: on when Slack's clicks are taken.
         self.buttons = buttons
 
@@ -29,6 +33,23 @@ class Targets:
         escalation's message carries the Acknowledge and Take it buttons when they are on."""
         escalating = key is not None and "/escalation:" in key
         self.chat.notify(channel, text, key=key, buttons=self.buttons and escalating)
+
+    def post_message(self, conversation: str, text: str, *, key: str) -> None:
+        """Post `text` through Slack's Web API, once per `key` (see SlackWebApi.post)."""
+        self._slack().post(conversation, text, key=key,
+                           buttons=self.buttons and "/escalation:" in key)
+
+    def reach_slack(self, conversation: str, run: str, text: str) -> str:
+        """Who the bot is, and one test message posted to `conversation` (check --live)."""
+        bot = self._slack().probe()
+        self._slack().post(conversation, text, key=f"afterhours-check-live:{run}:{conversation}")
+        return f"{bot}: test message posted"
+
+    def _slack(self) -> SlackWebApi:
+        if self.slack is None:
+            raise PermanentError(SLACK, "no Slack bot token configured"
+                                 " (AFTERHOURS_SLACK_BOT_TOKEN)")
+        return self.slack
 
     def update_message(self, response_url: str, text: str) -> None:
         """Replace a clicked message with `text` (see WebhookNotifier.respond)."""
@@ -94,3 +115,5 @@ class Targets:
         self.chat.close()
         if self.pager is not None:
             self.pager.close()
+        if self.slack is not None:
+            self.slack.close()

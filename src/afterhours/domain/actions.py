@@ -87,6 +87,8 @@ class NotifyChannel:
     # The ledger key of the Jira create planned with this message: the message names the
     # issue it filed, or says it is not filed (yet), as things stand when it is sent.
     filing: str | None = None
+    # The Slack channel id when the channel is Slack's Web API (type slack), not a webhook.
+    conversation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,8 @@ class PlanBuilder:
             return words if issue is None else render.with_issue(words, issue.key, issue.url)
 
         claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
-        return NotifyChannel(self.ticket.id, channel, said(text), claim, filing)
+        return NotifyChannel(self.ticket.id, channel, said(text), claim, filing,
+                             found.conversation if found is not None else None)
 
     def assign(self, rule: str, reason: str, assignee: str) -> None:
         """Plan assigning the ticket to `assignee` (an email, or oncall:<team>)."""

@@ -22,7 +22,8 @@ T = TypeVar("T")
 log = structlog.get_logger()
 
 ReferenceKind = Literal["channel", "group", "agent", "jira_project", "jira_issue_type",
-                        "jira_component", "jira_priority", "field", "pagerduty", "email"]
+                        "jira_component", "jira_priority", "field", "pagerduty", "email",
+                        "slack"]
 EXIT_OK, EXIT_FAILED = 0, 2
 _SERVICES = {"zendesk": "Zendesk", "jira": "Jira", "pagerduty": "PagerDuty", "smtp": "SMTP"}
 _NOT_FOUND = {"group": "no Zendesk group named {name!r}",
@@ -102,6 +103,10 @@ class TargetProbe(Protocol):
         """Send one test mail to `to`; its detail."""
         ...
 
+    def reach_slack(self, conversation: str, run: str, text: str) -> str:
+        """Check the bot token and post the test message to `conversation`; its detail."""
+        ...
+
 
 @dataclass(frozen=True)
 class Targets:
@@ -111,6 +116,7 @@ class Targets:
     probe: TargetProbe
     send_test: bool = False
     mail_to: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    conversations: dict[str, str] = field(default_factory=dict)  # slack channel -> its id
 
 
 class _Missing(Exception):  # noqa: N818  (a finding of the check, not an error of ours)
@@ -169,13 +175,18 @@ class _Checker:
             if ref.name not in names:
                 raise _Missing(f"no Jira priority named {ref.name!r}{_listing(names)}")
             return "Jira priority found"
-        return self._target(ref) if ref.kind in ("pagerduty", "email") else self._in_project(ref)
+        targeted = ref.kind in ("pagerduty", "email", "slack")
+        return self._target(ref) if targeted else self._in_project(ref)
 
     def _target(self, ref: Reference) -> str:
         """Reach a PagerDuty or email channel (and with --send-test, send it a test)."""
         if self.targets is None:
             raise _Missing("not checked: no PagerDuty or SMTP settings were given")
         probe, memo, run = self.targets.probe, self.memo, self.run
+        if ref.kind == "slack":
+            conversation = self.targets.conversations.get(ref.name, "")
+            return memo.get("slack", ref.name,
+                            lambda: probe.reach_slack(conversation, run, self.text))
         if ref.kind == "pagerduty":
             said = memo.get("pagerduty", ref.name, lambda: probe.reach_pager(ref.name))
             if self.targets.send_test:
@@ -284,8 +295,9 @@ def _chat_failure(channel: str, error: ServiceError, reason: str) -> str:
 def _label(ref: Reference) -> str:
     if ref.kind == "channel":
         return f"channel {ref.name}"
-    if ref.kind in ("pagerduty", "email"):
-        return f"{'PagerDuty' if ref.kind == 'pagerduty' else 'email'} channel {ref.name}"
+    if ref.kind in ("pagerduty", "email", "slack"):
+        said = {"pagerduty": "PagerDuty", "email": "email", "slack": "Slack"}[ref.kind]
+        return f"{said} channel {ref.name}"
     if ref.kind == "jira_project":
         return f"Jira project {ref.name}"
     noun = {"group": "group", "agent": "agent", "field": "field",

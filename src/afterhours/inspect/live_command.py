@@ -105,7 +105,10 @@ def run_live_check(policy: Policy, out: TextIO | None, *, send_test: bool = Fals
     try:
         results = check_live(policy_references(policy), desk=desk, tracker=tracker,
                              notifier=notifier, now=now,
-                             targets=LiveTargets(notifier, send_test, mail_to))
+                             targets=LiveTargets(notifier, send_test, mail_to, {
+                                 name: channel.conversation
+                                 for name, channel in policy.channels.items()
+                                 if channel.conversation is not None}))
     finally:
         desk.close()
         tracker.close()

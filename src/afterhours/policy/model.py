@@ -120,7 +120,7 @@ class Schedule(_Strict):
 
 
 
-ChannelType = Literal["webhook", "pagerduty", "email"]
+ChannelType = Literal["webhook", "pagerduty", "email", "slack"]
 _RECIPIENT = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[^@\s]+|oncall:[a-z0-9][a-z0-9_-]*)$")
 
 
@@ -133,7 +133,14 @@ class Channel(_Strict):
         description="webhook: a chat incoming webhook (URL in AFTERHOURS_WEBHOOKS); "
         "pagerduty: a PagerDuty service's Events API v2 integration (routing key in "
         "AFTERHOURS_PAGERDUTY_ROUTING_KEYS), paged by escalation levels only and resolved "
-        "when the level stops; email: mail through AFTERHOURS_SMTP_URL to `to:`.",
+        "when the level stops; email: mail through AFTERHOURS_SMTP_URL to `to:`; slack: "
+        "Slack's Web API (chat.postMessage with AFTERHOURS_SLACK_BOT_TOKEN) to `conversation:`.",
+    )
+    conversation: Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")] | None = Field(
+        default=None,
+        description="For type slack: the Slack channel's id (C... or G...: the channel's "
+        "details, at the bottom), where the bot posts; invite the bot to it.",
+        examples=["C0123ABCDEF"],
     )
     to: list[Annotated[str, Field(min_length=3, max_length=254)]] = Field(
         default=[],
@@ -166,11 +173,14 @@ class Channel(_Strict):
 
     @model_validator(mode="after")
     def _mentions_in_chat(self) -> Channel:
-        if self.type != "webhook" and self.mentions:
+        if self.type not in ("webhook", "slack") and self.mentions:
             raise ValueError(f"mentions: is for chat channels; a {self.type} channel pages"
                              " whoever its own schedule says")
         if self.type != "email" and self.to:
             raise ValueError("to: is for email channels (type: email)")
+        if (self.type == "slack") != (self.conversation is not None):
+            raise ValueError("a channel of type slack needs conversation: (its Slack channel id,"
+                             " C...), and only it takes one")
         for recipient in self.to:
             if not _RECIPIENT.match(recipient):
                 raise ValueError(f"{recipient!r} in to: is neither an email address nor"

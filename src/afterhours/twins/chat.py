@@ -35,7 +35,7 @@ SECTION_LIMIT = 3_000
 _TEXT_TYPES = frozenset({"mrkdwn", "plain_text"})
 
 
-def _blocks_error(blocks: Any) -> str | None:
+def blocks_error(blocks: Any) -> str | None:
     """Slack's 400 reason for a payload's `blocks`, None when they are fine: a subset of
     Block Kit (sections, context, dividers, headers) with its text objects checked."""
     if not isinstance(blocks, list) or not 0 < len(blocks) <= MAX_BLOCKS:
@@ -132,7 +132,7 @@ class ChatTwin(Twin):
         body = request.body
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             raise HttpError(400, "no_text")
-        if "blocks" in body and (reason := _blocks_error(body["blocks"])) is not None:
+        if "blocks" in body and (reason := blocks_error(body["blocks"])) is not None:
             raise HttpError(400, reason)
         self.responses.setdefault(request.params["token"], []).append(body)
         return Response(200, "ok")
@@ -144,7 +144,7 @@ class ChatTwin(Twin):
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             # Slack answers a payload without text with 400 "no_text".
             raise HttpError(400, "no_text")
-        if "blocks" in body and (reason := _blocks_error(body["blocks"])) is not None:
+        if "blocks" in body and (reason := blocks_error(body["blocks"])) is not None:
             raise HttpError(400, reason)
         channel = request.params["channel"]
         if channel in self._answers:
