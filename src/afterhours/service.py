@@ -86,6 +86,7 @@ class Service(BatchSettling):
         self.breakers = breakers or Breakers()
         self.wakeups = Wakeups(state, clock)
         self._changed: set[int] = set()  # tickets the export brought this pass
+        self._swept_pages = False  # the closed tickets that paged looked at since start
         # On PostgreSQL the lease decides which replica acts; None: this daemon alone does
         # (on SQLite its file lock made it the only one).
         self.lease = lease
@@ -122,8 +123,13 @@ class Service(BatchSettling):
 
     def _resolve_closed(self, report: PassReport) -> None:
         """Plan the tickets solved or closed meanwhile that paged PagerDuty: for a closed
-        ticket the planner plans only the resolves of its incidents still open."""
-        closed = self.state.closed_with_pages(self._changed)
+        ticket the planner plans only the resolves of its incidents still open. The first
+        pass after a start looks at every one closed in the last week (a kill may have come
+        between storing one and resolving its page)."""
+        swept = self._swept_pages
+        closed = self.state.closed_with_pages(
+            self._changed if swept else None, since=self.clock() - timedelta(days=7))
+        self._swept_pages = True
         for start in range(0, len(closed), BATCH):
             self._settle_chunk(closed[start:start + BATCH], report)
 

@@ -207,3 +207,24 @@ def test_a_ticket_solved_after_the_page_resolves_its_incident(
     daemon.run_pass()  # closed, and still resolved once PagerDuty is back
     assert [i.status for i in pagerduty.incidents()] == ["resolved"]
     assert daemon.state.ledger_status(resolve) == "done"
+
+
+def test_a_kill_between_storing_a_solved_ticket_and_its_resolve_is_made_good(  # noqa: PLR0917
+        daemon: Service, zendesk: ZendeskTwin, pagerduty: PagerDutyTwin, clock: ManualClock,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ticket = outage(zendesk, clock)
+    clock.advance(timedelta(minutes=2))
+    daemon.run_pass()
+    zendesk.agent_update(ticket, status="solved")
+    clock.advance(timedelta(minutes=2))
+    with monkeypatch.context() as killed:  # the export stores it, then the daemon dies
+        killed.setattr(daemon, "_resolve_closed", lambda report: None)
+        daemon.run_pass()
+    assert [i.status for i in pagerduty.incidents()] == ["triggered"]
+    daemon.close()
+    restarted = build_service(Settings(), load_policy(tmp_path / "policy.yaml").policy,
+                              clock=clock, retry=RetryPolicy.disabled())
+    with closing(restarted):
+        clock.advance(timedelta(minutes=1))
+        restarted.run_pass()  # the export has nothing new: the first pass looks anyway
+    assert [i.status for i in pagerduty.incidents()] == ["resolved"]

@@ -61,12 +61,22 @@ class PagesPart(StoreBase):
             mark_due(db, [ticket_id])
         return first
 
-    def closed_with_pages(self, changed: Iterable[int]) -> list[Ticket]:
+    def closed_with_pages(self, changed: Iterable[int] | None,
+                          since: datetime | None = None) -> list[Ticket]:
         """The solved, closed or deleted tickets that paged PagerDuty: those among `changed`
-        (stored this pass) that ever paged, and those whose resolve is still to be done.
+        (stored this pass) that ever paged, and those whose resolve is still to be done;
+        with `changed` None, every one that changed `since` instead (a daemon's first pass:
+        one killed between storing a closed ticket and resolving its page left it so).
         Their snapshots, in id order."""
-        ids = sorted(set(changed))
         found: dict[int, str] = {}
+        if changed is None:
+            rows = self._db.fetchall(
+                "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.updated_at >= ?"
+                " AND EXISTS (SELECT 1 FROM ledger l WHERE l.ticket_id = t.id"
+                " AND l.action = 'TriggerPage')",
+                ((since or datetime.min).isoformat(),))
+            found.update((int(i), str(body)) for i, body in rows)
+        ids = sorted(set(changed or ()))
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start:start + _IDS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
