@@ -14,6 +14,7 @@ is sent the signed event.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,8 @@ class PagerDutyTwin(Twin):
         self._services: dict[str, str] = {}  # routing key -> service id
         self._incidents: list[Incident] = []
         self.events: list[dict[str, Any]] = []  # every event taken (202), in order
+        # (time.monotonic(), event) of each, for what times a page from inside the twin.
+        self.timeline: list[tuple[float, dict[str, Any]]] = []
         self.listeners: list[Listener] = []  # told of each responder's change
         self._refusals: list[Response] = []  # answers the next events get instead
         self.server.route("POST", "/v2/enqueue")(self._enqueue)
@@ -136,6 +139,7 @@ class PagerDutyTwin(Twin):
         action = event["event_action"]
         key = event.get("dedup_key") or uuid.uuid4().hex
         self.events.append(event)
+        self.timeline.append((time.monotonic(), event))
         open_one = next((i for i in reversed(self._incidents) if i.service == service
                          and i.incident_key == key and i.status in OPEN), None)
         if action == "trigger":
