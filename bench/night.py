@@ -7,7 +7,9 @@ manual clock moves by each pass's real duration as well, so a slow pass delays t
 as it would in production. An update the Zendesk twin applies is timed inside the twin (real
 seconds since its pass began, added to the pass's start on the clock): a P1's latency runs
 from its creation to the update that set its priority, an escalation's lateness from the
-deadline the policy gives its level to the update that carried its note.
+deadline the policy gives its level to the update that carried its note. The night's on-call
+channel is a PagerDuty service (the SOP's page is a phone call): a page's lateness runs from
+its level's deadline to the event the PagerDuty twin took, timed the same way.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import sqlite3
 import time
 from bisect import bisect_right
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import yaml
 
 from afterhours.adapters.state import ticket_from_json
 from afterhours.domain.ladders import add_minutes, escalation_due
 from afterhours.domain.model import Ticket
-from afterhours.policy import Policy
+from afterhours.policy import Policy, load_policy
 from afterhours.policy.rules import level_key, rule_key
 from bench.daemon import DaemonProcess
-from bench.world import EVENING, P1_SUBJECTS, SUBJECTS, Update, World
+from bench.world import EVENING, P1_SUBJECTS, POLICY, SUBJECTS, Update, World
 
 P1_PER_HOUR, OTHERS_PER_HOUR = 15, 45
 _RULE = re.compile(r"escalation:(?P<ladder>[^/]+)/level:(?P<level>[^/@]+)(@\S+?)?"
@@ -47,6 +51,7 @@ class Night:
     latencies: list[float]
     lateness: list[float]
     unset: int  # P1 tickets filed before the last pass whose priority was never set
+    page_lateness: list[float] = field(default_factory=list)  # PagerDuty triggers
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -87,17 +92,33 @@ def _snapshots(state_db: Path, ids: set[int]) -> dict[int, Ticket]:
                 db.execute("SELECT id, body FROM tickets") if tid in ids}
 
 
+PAGED_CHANNEL = "oncall-lead"  # the channel the SOP pages the on-call lead on
+
+
+def paged_policy(out: Path) -> Path:
+    """The shipped policy with its on-call channel a PagerDuty service, written to `out`."""
+    data = yaml.safe_load(POLICY.read_text(encoding="utf-8"))
+    data["channels"][PAGED_CHANNEL] = {"type": "pagerduty",
+                                       "description": "the on-call lead's phone"}
+    out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return out
+
+
 def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
               seed: int = 13, *, push: bool = False) -> Night:
-    """Run the night in a fresh world; return its latencies and lateness. With `push`, each
-    ticket is delivered to the daemon at its creation (push mode; the delivery's own travel
-    time is not modelled) while the poll keeps running every `poll` seconds."""
+    """Run the night in a fresh world, the on-call paged through PagerDuty (`policy` with
+    that one change); return its latencies and lateness. With `push`, each ticket is
+    delivered to the daemon at its creation (push mode; the delivery's own travel time is not
+    modelled) while the poll keeps running every `poll` seconds."""
+    policy_file = paged_policy(state_db.with_name("night-policy.yaml"))
+    policy = load_policy(policy_file).policy
     arrivals = _arrivals(hours, random.Random(seed))  # noqa: S311 (a reproducible draw)
     end = EVENING + timedelta(hours=hours)
     created: dict[int, datetime] = {}
     p1: set[int] = set()
     starts: list[tuple[float, datetime]] = []  # (monotonic, clock) at each pass's start
-    with World() as world, DaemonProcess(world.daemon_environment(state_db), EVENING) as daemon:
+    with World() as world, DaemonProcess(world.daemon_environment(state_db, policy_file),
+                                         EVENING) as daemon:
         at, next_poll, number = EVENING, EVENING, 0
         while at <= end:
             polling = not push or not arrivals or arrivals[0][0] >= next_poll
@@ -120,6 +141,8 @@ def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
                 next_poll = at + timedelta(seconds=poll)
         daemon.stop()
         updates = world.log.since(0)
+        triggers = [(at, event["payload"]["custom_details"]) for at, event
+                    in world.pagerduty.timeline if event["event_action"] == "trigger"]
     last = starts[-1][1]
 
     reals = [real for real, _ in starts]
@@ -134,7 +157,8 @@ def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
         if update.ticket_id in p1 and update.priority == "urgent":
             set_at.setdefault(update.ticket_id, moment(update))
     latencies = [(set_at[t] - created[t]).total_seconds() for t in sorted(set_at)]
-    snapshots = _snapshots(state_db, {u.ticket_id for u in updates if u.escalation})
+    snapshots = _snapshots(state_db, {u.ticket_id for u in updates if u.escalation}
+                           | {int(details["ticket"]) for _, details in triggers})
     lateness = []
     for update in updates:
         if update.escalation is None:
@@ -143,4 +167,7 @@ def run_night(state_db: Path, policy: Policy, hours: float, poll: float = 60,
         if deadline is not None:
             lateness.append((moment(update) - deadline).total_seconds())
     unset = sum(1 for t in p1 if t not in set_at and created[t] <= last)
-    return Night(hours, push, len(starts), len(p1), latencies, lateness, unset)
+    paged = [(moment(Update(0, real, None, None)) - deadline).total_seconds()
+             for real, details in triggers
+             if (deadline := due(snapshots[int(details["ticket"])], details["rule"], policy))]
+    return Night(hours, push, len(starts), len(p1), latencies, lateness, unset, paged)

@@ -124,6 +124,7 @@ def night_rows(night: Night) -> list[Row]:
             verdict=judged(p95 <= P1_P95 and not night.unset)),
         Row(f"Escalation lateness after the deadline, p95 ({len(night.lateness)} escalations)",
             f"{late:.0f} s", target=f"≤ {LATENESS_P95} s", verdict=judged(late <= LATENESS_P95)),
+        _page_row(night),
     ]
 
 
@@ -138,6 +139,16 @@ def push_rows(night: Night) -> list[Row]:
         Row("P1 latency in push mode, p95", f"{p95:.1f} s", target=f"≤ {PUSH_P1_P95} s",
             verdict=judged(p95 <= PUSH_P1_P95 and not night.unset)),
     ]
+
+
+def _page_row(night: Night) -> Row:
+    """PagerDuty pages' lateness: the on-call lead's phone, from the level's deadline."""
+    measure = f"PagerDuty page lateness after the deadline, p95 ({len(night.page_lateness)} pages)"
+    if not night.page_lateness:
+        return Row(measure, "no page", target=f"≤ {LATENESS_P95} s", verdict=NOT_RUN)
+    late = percentile(night.page_lateness, 0.95)
+    return Row(measure, f"{late:.0f} s", target=f"≤ {LATENESS_P95} s",
+               verdict=judged(late <= LATENESS_P95))
 
 
 def memory_rows(largest: QuietRun) -> list[Row]:

@@ -20,6 +20,7 @@ from afterhours.demo.night import GROUPS, ORGANIZATIONS, PEOPLE
 from afterhours.policy import load_policy
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 # Friday 20 November 2026, 19:00 in London: the desk closed at 17:30.
@@ -81,13 +82,15 @@ class World:
         self.zendesk = ZendeskTwin(self.clock)
         self.jira = JiraTwin(self.clock)
         self.chat = ChatTwin()
+        self.pagerduty = PagerDutyTwin(self.clock)  # for a policy whose on-call is paged there
         self.log = UpdateLog()
         self.requesters: list[int] = []
         self._watch_updates()
 
     def __enter__(self) -> World:
-        for twin in (self.zendesk, self.jira, self.chat):
+        for twin in (self.zendesk, self.jira, self.chat, self.pagerduty):
             twin.start()
+        self.routing_key = self.pagerduty.add_service("Support on call")
         for name in GROUPS:
             self.zendesk.add_group(name)
         orgs = {name: self.zendesk.add_organization(name)["id"] for name in ORGANIZATIONS}
@@ -99,7 +102,7 @@ class World:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for twin in (self.zendesk, self.jira, self.chat):
+        for twin in (self.zendesk, self.jira, self.chat, self.pagerduty):
             twin.stop()
 
     def _watch_updates(self) -> None:
@@ -133,11 +136,15 @@ class World:
                 "jira": Counter(self.jira.server.requests),
                 "chat": Counter(self.chat.server.requests)}
 
-    def daemon_environment(self, state_db: Path) -> dict[str, str]:
+    def daemon_environment(self, state_db: Path, policy: Path = POLICY) -> dict[str, str]:
         """AFTERHOURS_* settings for a daemon pointed at these twins (as `afterhours run`
-        would read them), over a copy of this process' environment without its own."""
-        channels = load_policy(POLICY).policy.channels
-        webhooks = {name: self.chat.webhook_url(name) for name in channels}
+        would read them), over a copy of this process' environment without its own. Its
+        PagerDuty channels page the PagerDuty twin."""
+        channels = load_policy(policy).policy.channels
+        webhooks = {name: self.chat.webhook_url(name) for name, channel in channels.items()
+                    if channel.type == "webhook"}
+        paged = {name: self.routing_key for name, channel in channels.items()
+                 if channel.type == "pagerduty"}
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERHOURS_")}
         env.update({
             "AFTERHOURS_ZENDESK_URL": self.zendesk.base_url,
@@ -148,7 +155,9 @@ class World:
             "AFTERHOURS_JIRA_TOKEN": "bench-token",
             "AFTERHOURS_WEBHOOKS": json.dumps(webhooks),
             "AFTERHOURS_STATE_DB": str(state_db),
-            "AFTERHOURS_POLICY_FILE": str(POLICY),
+            "AFTERHOURS_POLICY_FILE": str(policy),
+            "AFTERHOURS_PAGERDUTY_ROUTING_KEYS": json.dumps(paged),
+            "AFTERHOURS_PAGERDUTY_EVENTS_URL": self.pagerduty.base_url,
             "AFTERHOURS_BACKFILL_HOURS": "1",
             "AFTERHOURS_POLL_INTERVAL": "60",
             "AFTERHOURS_LOG_FORMAT": "json",

@@ -19,6 +19,9 @@ from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.slack_api import SlackApiTwin
+from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 # Validates every twin exchange against the vendors' specs and prints the contract report.
@@ -76,6 +79,29 @@ def chat() -> Iterator[ChatTwin]:
     twin.start()
     yield twin
     twin.stop()
+
+
+@pytest.fixture
+def pagerduty(clock: ManualClock) -> Iterator[PagerDutyTwin]:
+    """A running PagerDuty twin (Events API v2) on the test clock."""
+    twin = PagerDutyTwin(clock)
+    twin.start()
+    yield twin
+    twin.stop()
+
+
+@pytest.fixture
+def slack_api(clock: ManualClock) -> Iterator[SlackApiTwin]:
+    """A running twin of Slack's Web API for one bot, on the test clock."""
+    with SlackApiTwin(clock) as twin:
+        yield twin
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpTwin]:
+    """A running SMTP twin (aiosmtpd, STARTTLS and AUTH required)."""
+    with SmtpTwin() as twin:
+        yield twin
 
 
 @pytest.fixture(scope="session")

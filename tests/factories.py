@@ -16,6 +16,7 @@ from afterhours.domain.model import Ticket
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 SATURDAY_NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # 02:00 in London: after hours
@@ -24,6 +25,49 @@ UNLIMITED = 1_000_000
 # The rate settings (AFTERHOURS_ less) of a daemon on twins that enforce no limit.
 UNLIMITED_RATES = {name: str(UNLIMITED) for name in (
     "ZENDESK_RATE_LIMIT", "ZENDESK_EXPORT_RATE_LIMIT", "JIRA_RATE_LIMIT")}
+
+# A policy's start with a PagerDuty channel (`pager`, the leads' paging channel) and a chat
+# one (`desk`); tests add the rules and ladders.
+PAGERDUTY_HEAD = """\
+version: 1
+schedule: {time_zone: Europe/London, hours: {mon: ["09:00-17:30"]}}
+channels:
+  pager: {type: pagerduty}
+  desk: {}
+oncall:
+  leads:
+    time_zone: Europe/London
+    starts: 2026-01-05
+    handover: mon 09:00
+    channel: pager
+    rotation:
+      - {primary: alice@acme.example, backup: bob@acme.example}
+"""
+# The P1 ladder paging PagerDuty at once, then every 30 minutes twice, until a first reply.
+PAGING_LADDER = """\
+escalations:
+  - name: p1
+    when: {priorities: [urgent]}
+    acknowledged_by: {tags: [taken]}
+    levels:
+      - id: page
+        after_minutes: 0
+        until: first_reply
+        page: leads
+        notify: desk
+        repeat_every_minutes: 30
+        max_repeats: 2
+"""
+
+
+
+def paging_policy(channels: str = "", notify: str = "desk") -> str:
+    """PAGERDUTY_HEAD with more `channels` (YAML lines), a rule making outages urgent, and
+    PAGING_LADDER, its first level notifying `notify`."""
+    return (PAGERDUTY_HEAD.replace("  desk: {}\n", "  desk: {}\n" + channels)
+            + "priority_rules:\n  - name: outage\n    when: {keywords: [down]}\n"
+            "    priority: urgent\n"
+            + PAGING_LADDER.replace("        notify: desk\n", f"        notify: {notify}\n"))
 
 
 def make_ticket(**overrides: Any) -> Ticket:
@@ -77,6 +121,21 @@ def twin_environment(  # noqa: PLR0917  (one of each twin, then the daemon's fil
     return {f"AFTERHOURS_{name}": value for name, value in settings.items()}
 
 
+def paging_environment(  # noqa: PLR0917  (one of each twin, then the daemon's files)
+    zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, pagerduty: PagerDutyTwin,
+    policy: str, folder: Path,
+) -> dict[str, str]:
+    """twin_environment for `policy` (written to `folder`) with its chat channel `desk`, and
+    PagerDuty's twin for its channel `pager`."""
+    policy_file = folder / "policy.yaml"
+    policy_file.write_text(policy, encoding="utf-8")
+    return {**twin_environment(zendesk, jira, chat, ["desk"], policy_file,
+                               folder / "state.sqlite3"),
+            "AFTERHOURS_PAGERDUTY_ROUTING_KEYS": json.dumps(
+                {"pager": pagerduty.add_service("Support")}),
+            "AFTERHOURS_PAGERDUTY_EVENTS_URL": pagerduty.base_url}
+
+
 def twin_settings(
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, channels: Iterable[str],
     state: Path, **overrides: Any,
@@ -100,3 +159,24 @@ def wait_for(condition: Callable[[], object], *, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         time.sleep(0.02)
+
+
+def killed_after_sending(service: Any, method: str) -> None:
+    """Run a pass of `service` whose notifier dies right after `method` sends (a kill between
+    the send and the ledger write): the pass raises KeyboardInterrupt, nothing is recorded."""
+    notifier = service.notifier
+    sent = getattr(notifier, method)
+
+    def killed(*args: object, **kwargs: object) -> None:
+        sent(*args, **kwargs)
+        raise KeyboardInterrupt  # the daemon dies before the ledger says done
+
+    setattr(notifier, method, killed)
+    try:
+        service.run_pass()
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError(f"{method} was never called")
+    finally:
+        delattr(notifier, method)

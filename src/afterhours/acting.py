@@ -29,6 +29,9 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     PlannedAction,
+    ResolvePage,
+    SendMail,
+    TriggerPage,
 )
 from afterhours.domain.model import Ticket
 from afterhours.errors import (
@@ -190,7 +193,7 @@ class TicketActing(IssueFiling):
         return replace(ticket, updated_at=updated_at)
 
     def _perform(self, planned: PlannedAction) -> dict[str, Any]:
-        """Take one link or chat action; return its audit detail."""
+        """Take one link, chat message or page; return its audit detail."""
         action = planned.action
         if isinstance(action, LinkJiraIssue):
             self.tracker.link_issue(action)
@@ -200,11 +203,30 @@ class TicketActing(IssueFiling):
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
             text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
-            self.notifier.notify(action.channel, text, key=planned.key)
+            if action.conversation is not None:  # Slack's Web API: looked up before a repeat
+                self.notifier.post_message(action.conversation, text, key=planned.key)
+            else:
+                self.notifier.notify(action.channel, text, key=planned.key)
             if action.claim is None:
                 return {"channel": action.channel}
             return {"channel": action.channel, "group_named": named}
+        if isinstance(action, TriggerPage | ResolvePage | SendMail):
+            return self._page(action)
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
+
+    def _page(self, action: TriggerPage | ResolvePage | SendMail) -> dict[str, Any]:
+        """Page, resolve a page, or mail; return the audit detail."""
+        if isinstance(action, TriggerPage):
+            # The dedup_key makes a repeat one incident: nothing to reconcile first.
+            self.notifier.trigger_page(action)
+            return {"channel": action.channel, "dedup_key": action.dedup_key,
+                    "severity": action.severity}
+        if isinstance(action, ResolvePage):
+            self.notifier.resolve_page(action)
+            return {"channel": action.channel, "dedup_key": action.dedup_key}
+        # Sent again after a lost answer, it is the same message (its Message-ID).
+        refused = self.notifier.send_mail(action)
+        return {"channel": action.channel, "to": list(action.to), **refused}
 
     def _claimed_text(self, action: NotifyChannel) -> tuple[str, bool]:
         """The message to send, and whether it names its group: only once the group change

@@ -18,9 +18,15 @@ from afterhours.adapters.dryrun import (
 from afterhours.adapters.jira import JiraIssueTracker
 from afterhours.adapters.lease import Lease, LeaseKeeper
 from afterhours.adapters.notify import WebhookNotifier
+from afterhours.adapters.pagerduty import RATE_LIMIT as PAGERDUTY_RATE_LIMIT
+from afterhours.adapters.pagerduty import SERVICE as PAGERDUTY
+from afterhours.adapters.pagerduty import PagerDutyPager
 from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk
+from afterhours.adapters.slack_api import SlackWebApi
+from afterhours.adapters.smtp import SmtpMailer
 from afterhours.adapters.sql import open_database, sqlite_path
 from afterhours.adapters.state import SqliteState, StateStore
+from afterhours.adapters.targets import Targets
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.breaker import Breakers
 from afterhours.budget import RateBudget, zendesk_classes
@@ -39,12 +45,30 @@ from afterhours.settings import LocalSettings, Settings
 
 def check_policy(settings: Settings, policy: Policy) -> None:
     """ConfigError if the policy needs something the settings do not provide."""
-    missing = [c for c in sorted(policy.channels) if c not in settings.webhooks]
+    missing = [c for c in sorted(policy.channels)
+               if policy.channels[c].type == "webhook" and c not in settings.webhooks]
     if missing:
         raise ConfigError(
             "no webhook URL for policy channel(s) "
             + ", ".join(missing)
             + '; set AFTERHOURS_WEBHOOKS=\'{"channel": "https://..."}\''
+        )
+    posted = [c for c in sorted(policy.channels) if policy.channels[c].type == "slack"]
+    if posted and settings.slack_bot_token is None:
+        raise ConfigError("slack channel(s) " + ", ".join(posted) + " need"
+                          " AFTERHOURS_SLACK_BOT_TOKEN (the Slack app's bot token, xoxb-...)")
+    mailed = [c for c in sorted(policy.channels) if policy.channels[c].type == "email"]
+    if mailed and (settings.smtp_url is None or not settings.smtp_from):
+        raise ConfigError(
+            "email channel(s) " + ", ".join(mailed) + " need AFTERHOURS_SMTP_URL"
+            " (smtp://host:587 or smtps://host:465) and AFTERHOURS_SMTP_FROM (the sender)")
+    unkeyed = [c for c in sorted(policy.channels) if policy.channels[c].type == "pagerduty"
+               and c not in settings.pagerduty_routing_keys]
+    if unkeyed:
+        raise ConfigError(
+            "no PagerDuty routing key for policy channel(s) " + ", ".join(unkeyed)
+            + "; set AFTERHOURS_PAGERDUTY_ROUTING_KEYS='{\"channel\": \"<integration key>\"}'"
+            " (the Events API v2 integration key of the service to page)"
         )
 
 
@@ -114,8 +138,40 @@ def rate_gates(
                          share=settings.rate_share,
                          classes=zendesk_classes(settings.zendesk_export_rate_limit))
     jira = RateBudget("jira", per_minute=settings.jira_rate_limit)
+    pagerduty = RateBudget(PAGERDUTY, per_minute=PAGERDUTY_RATE_LIMIT)
     return {budget.service: BudgetGate(budget, clock=seconds_of(clock), retry=retry,
-                                       metrics=metrics) for budget in (zendesk, jira)}
+                                       metrics=metrics) for budget in (zendesk, jira, pagerduty)}
+
+
+def build_targets(settings: Settings, *, retry: RetryPolicy, breakers: Breakers | None = None,
+                  metrics: Metrics | None = None, gate: BudgetGate | None = None,
+                  clock: Clock = utc_now) -> Targets:
+    """The escalation targets the settings set up: chat webhooks, PagerDuty when any
+    routing key is set, SMTP when a server and a sender are."""
+    chat = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
+                           breakers=breakers, metrics=metrics)
+    pager = None
+    if settings.pagerduty_routing_keys:
+        pager = PagerDutyPager(settings.pagerduty_routing_keys,
+                               events_url=str(settings.pagerduty_events_url),
+                               timeout=settings.http_timeout, retry=retry, breakers=breakers,
+                               metrics=metrics, gate=gate)
+    mailer = None
+    if settings.smtp_url is not None and settings.smtp_from:
+        mailer = SmtpMailer(
+            settings.smtp_url.get_secret_value(), sender=settings.smtp_from,
+            user=settings.smtp_user,
+            password=(settings.smtp_password.get_secret_value() if settings.smtp_password
+                      else None),
+            ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+            timeout=settings.http_timeout, retry=retry, breakers=breakers, metrics=metrics)
+    slack = None
+    if settings.slack_bot_token is not None:
+        slack = SlackWebApi(settings.slack_bot_token.get_secret_value(),
+                            api_url=str(settings.slack_api_url), timeout=settings.http_timeout,
+                            retry=retry, breakers=breakers, metrics=metrics, clock=clock)
+    return Targets(chat, pager, mailer, slack=slack,
+                   buttons=settings.slack_signing_secret is not None)
 
 
 def build_service(
@@ -178,8 +234,8 @@ def build_service(
         tracker = DryRunIssueTracker(tracker)
         notifier = DryRunNotifier()
     else:
-        notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=retry,
-                                   breakers=breakers, metrics=metrics)
+        notifier = build_targets(settings, retry=retry, breakers=breakers, metrics=metrics,
+                                 gate=gates[PAGERDUTY], clock=clock)
     health = Health(clock, poll_interval=settings.poll_interval, metrics=metrics,
                     store_probe=state.export_cursor, parked_count=state.parked_count)
     return Service(

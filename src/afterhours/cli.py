@@ -161,8 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?", type=Path, help=argparse.SUPPRESS)
     check.add_argument(
         "--live", action="store_true",
-        help="also post a test message to each channel and look up every group, agent, custom "
-        "field and Jira project, issue type, component and priority the policy names",
+        help="also post a test message to each chat channel, reach each PagerDuty and e-mail"
+        " channel without paging anyone, and look up every group, agent, custom field and Jira"
+        " project, issue type, component and priority the policy names",
+    )
+    check.add_argument(
+        "--send-test", action="store_true",
+        help="with --live: also send one test page (resolved at once) to each PagerDuty"
+        " channel and one test mail to each e-mail channel",
     )
     add_output(check, json_alias=False)
     add_config(_add(commands, "config", "print the effective settings; --check validates them",
@@ -322,7 +328,7 @@ def _check(args: argparse.Namespace) -> int:
         if not args.live:
             _print_json(found)
             return EXIT_OK
-        code, results = run_live_check(policy, None)
+        code, results = run_live_check(policy, None, send_test=args.send_test)
         _print_json({**found, "ok": code == EXIT_OK, "live": results})
         return code
     print(
@@ -332,7 +338,7 @@ def _check(args: argparse.Namespace) -> int:
         f" sha256 {loaded.sha256[:12]})"
     )
     if args.live:
-        return run_live_check(policy, sys.stdout)[0]
+        return run_live_check(policy, sys.stdout, send_test=args.send_test)[0]
     return EXIT_OK
 
 

@@ -13,7 +13,9 @@ WIDTH = 100  # the epilog's lines, as the source's
 _STATE = ("state_url", "state_db")
 _LOGS = ("log_format", "log_level", "library_log_level")
 _ZENDESK = ("zendesk_url", "zendesk_email", "zendesk_token", "http_timeout")
-_LIVE = (*_ZENDESK, "jira_url", "jira_email", "jira_token", "webhooks")
+_LIVE = (*_ZENDESK, "jira_url", "jira_email", "jira_token", "webhooks",
+         "pagerduty_routing_keys", "pagerduty_events_url", "smtp_url", "smtp_user",
+         "smtp_password", "smtp_from", "smtp_ca_file")
 _INTERRUPT = (("SIGINT (Ctrl-C)", "stops the command at once; nothing is written"),)
 _BAD_INPUT = "bad input: a setting, an option or the policy is wrong (the message names it)"
 
@@ -44,7 +46,8 @@ HELP = {
         ((0, "the policy is valid (and with --live, every name was found)"),
          (2, "the policy is wrong (every problem as file:line:column), or with --live a"
              " lookup failed")),
-        note="--live reads the Zendesk, Jira and webhook settings; check alone only the policy."),
+        note="--live reads the Zendesk, Jira, webhook, PagerDuty and SMTP settings (--send-test:"
+             " a test page and mail too); check alone only the policy."),
     "schema": CommandHelp((), ((0, "printed"),), ()),
     "config": CommandHelp(
         tuple(Settings.model_fields),

@@ -1,7 +1,8 @@
 """The daemon's loop around the passes: the lease (only the leading replica runs them), the
 policy reload before each, how long a failing state store is ridden out, and push mode:
-between passes the loop wakes as soon as a pushed ticket waits (afterhours.push), stores it
-and runs a pass that skips the export; the export is still read every `interval`."""
+between passes the loop wakes as soon as a pushed ticket (or an acknowledgement) waits
+(afterhours.push), stores it and runs a pass that skips the export; the export is still read
+every `interval`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import structlog
 
 from afterhours.errors import LeaseLostError, StateError
 from afterhours.logs import correlated_pass
+from afterhours.push.ack_handling import take_acks
 from afterhours.push.handling import take_pushed
 
 if TYPE_CHECKING:
@@ -59,11 +61,12 @@ def run_forever(
                 if before_pass is not None:
                     before_pass()
                 pushed = take_pushed(service, pushes) if pushes is not None else 0
+                acked = take_acks(service, pushes) if pushes is not None else 0
                 issues = ([event.key for event in pushes.drain_jira()]
                           if pushes is not None else [])
                 if polling:
                     service.run_pass(issues=issues)
-                elif pushed or issues:
+                elif pushed or acked or issues:
                     service.run_pass(read_export=False, issues=issues)
                 store_error, failures = None, 0
             except LeaseLostError as error:

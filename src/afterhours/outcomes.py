@@ -158,6 +158,8 @@ class Recorder:
         planner leaves those alone, so nothing else would. Return how many."""
         settled = 0
         for ticket_id, key, rule, action in self.state.intended_on_closed():
+            if action == "ResolvePage":  # a closed ticket's page is resolved all the same
+                continue
             reason = "the ticket was solved or closed before this was done"
             self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
                         action=action)

@@ -88,6 +88,7 @@ class Service(BatchSettling):
         self.breakers = breakers or Breakers()
         self.wakeups = Wakeups(state, clock)
         self._changed: set[int] = set()  # tickets the export brought this pass
+        self._swept_pages = False  # the closed tickets that paged looked at since start
         # On PostgreSQL the lease decides which replica acts; None: this daemon alone does
         # (on SQLite its file lock made it the only one).
         self.lease = lease
@@ -121,12 +122,26 @@ class Service(BatchSettling):
                 self._settle_chunk(tickets, report)
             if report.interrupted:
                 return report
+            if self.is_leader:
+                self._resolve_closed(report)
             # Jira's progress back to the tickets (and theirs to it).
             if read_export:
                 sync_back(self, report)
             if issues:  # pushed by Jira's webhooks: at once
                 sync_issues(self, issues, report)
         return report
+
+    def _resolve_closed(self, report: PassReport) -> None:
+        """Plan the tickets solved or closed meanwhile that paged PagerDuty: for a closed
+        ticket the planner plans only the resolves of its incidents still open. The first
+        pass after a start looks at every one closed in the last week (a kill may have come
+        between storing one and resolving its page)."""
+        swept = self._swept_pages
+        closed = self.state.closed_with_pages(
+            self._changed if swept else None, since=self.clock() - timedelta(days=7))
+        self._swept_pages = True
+        for start in range(0, len(closed), BATCH):
+            self._settle_chunk(closed[start:start + BATCH], report)
 
     def _settle_chunk(self, tickets: list[Ticket], report: PassReport) -> None:
         """Settle a batch of tickets; a surprise is counted against each, not raised."""

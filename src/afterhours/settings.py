@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -35,13 +36,18 @@ STATE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 # The secret settings, each of which may instead be read from a file that
 # AFTERHOURS_<NAME>_FILE names (as container secrets are mounted).
 SECRET_FILE_SETTINGS = ("zendesk_token", "jira_token", "webhooks", "state_url",
-                        "zendesk_webhook_secret", "jira_webhook_secret")
+                        "zendesk_webhook_secret", "jira_webhook_secret",
+                        "pagerduty_routing_keys", "pagerduty_webhook_secret", "smtp_url",
+                        "smtp_password", "slack_signing_secret", "slack_bot_token")
+# The secret settings whose value is a JSON object of channel names to secrets.
+JSON_SECRET_SETTINGS = ("webhooks", "pagerduty_routing_keys")
 LogLevel = Literal["debug", "info", "warning", "error"]
 # Settings whose value is one of a few words: any case is taken (AFTERHOURS_LOG_LEVEL=INFO).
 ENUM_SETTINGS = ("log_format", "log_level", "library_log_level")
 # The webhooks' JSON is decoded by a validator of ours, so a mistake names the variable and
 # the JSON error instead of pydantic-settings' "error parsing value for field".
 Webhooks = Annotated[dict[str, SecretStr], NoDecode]
+RoutingKeys = Annotated[dict[str, SecretStr], NoDecode]
 
 # Values given on the command line (--policy, --state, --log-format): for as long as
 # `command_line_settings` holds them, they win over the environment in every settings class.
@@ -115,7 +121,8 @@ class SecretFiles(PydanticBaseSettingsSource):
             if not text:
                 raise SettingsError(f"{variable}: {path} is empty; it must hold the value of"
                                     f" AFTERHOURS_{name.upper()}")
-            found[name] = _webhooks(text, variable, path) if name == "webhooks" else text
+            found[name] = (_webhooks(text, variable, path) if name in JSON_SECRET_SETTINGS
+                           else text)
         return found
 
 
@@ -125,6 +132,34 @@ def _webhooks(text: str, variable: str, path: str) -> Any:
     except ValueError:
         raise SettingsError(f"{variable}: {path} does not hold a JSON object "
                             '({"channel": "https://..."})') from None
+
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com"
+# An Events API v2 integration key: 32 letters and digits (a ruleset's starts with R).
+_ROUTING_KEY = re.compile(r"[A-Za-z0-9]{32}")
+
+
+def routing_key_problem(key: str) -> str | None:
+    """What is wrong with a PagerDuty routing key's shape, or None (never the key itself)."""
+    if not _ROUTING_KEY.fullmatch(key):
+        return (f"is not an Events API v2 integration key (32 letters and digits; this one"
+                f" has {len(key)} characters)")
+    return None
+
+
+def _json_object(value: object, values: str, example: str) -> object:
+    """A JSON object setting (channel names to secrets) decoded, or ValueError saying how
+    it should look."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValueError(f"not JSON ({error}); expected an object such as {example}"
+                             ) from None
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object of channel names to {values}, such as"
+                         f" {example}")
+    return value
 
 
 def url_problem(url: str) -> str | None:
@@ -201,16 +236,8 @@ class LocalSettings(BaseSettings):
     @field_validator("webhooks", mode="before", check_fields=False)
     @classmethod
     def _webhooks_json(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError as error:
-                raise ValueError(f"not JSON ({error}); expected an object such as"
-                                 ' {"finance": "https://hooks.slack.com/services/..."}') from None
-        if not isinstance(value, dict):
-            raise ValueError('expected a JSON object of channel names to webhook URLs, such as'
-                             ' {"finance": "https://hooks.slack.com/services/..."}')
-        return value
+        return _json_object(value, "webhook URLs",
+                            '{"finance": "https://hooks.slack.com/services/..."}')
 
     @field_validator("webhooks", check_fields=False)
     @classmethod
@@ -222,8 +249,28 @@ class LocalSettings(BaseSettings):
                 raise ValueError(f"the URL of channel {channel!r} {problem}")
         return value
 
+    @field_validator("pagerduty_routing_keys", mode="before", check_fields=False)
+    @classmethod
+    def _routing_keys_json(cls, value: object) -> object:
+        return _json_object(value, "Events API v2 integration keys",
+                            '{"oncall-pager": "<32-character integration key>"}')
+
+    @field_validator("pagerduty_routing_keys", check_fields=False)
+    @classmethod
+    def _routing_key_shapes(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        keys = {channel: SecretStr(key.get_secret_value().strip())
+                for channel, key in value.items()}
+        for channel, key in keys.items():
+            # Only the channel is named: the key itself is a secret.
+            problem = routing_key_problem(key.get_secret_value())
+            if problem:
+                raise ValueError(f"the routing key of channel {channel!r} {problem}")
+        return keys
+
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
-                     "zendesk_webhook_secret", "jira_webhook_secret", check_fields=False)
+                     "zendesk_webhook_secret", "jira_webhook_secret",
+                     "pagerduty_webhook_secret", "smtp_user", "smtp_password", "smtp_from",
+                     "slack_signing_secret", "slack_bot_token", check_fields=False)
     @classmethod
     def _not_blank(cls, value: SecretStr | str | None) -> SecretStr | str | None:
         # An empty variable is no value (the default, or "is not set"); white space alone
@@ -232,6 +279,17 @@ class LocalSettings(BaseSettings):
         if text and not text.strip():
             raise ValueError("is blank (white space only); set the real value")
         return value
+
+    @field_validator("smtp_url", check_fields=False)
+    @classmethod
+    def _smtp_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        parts = urlsplit(url.get_secret_value().strip()) if url is not None else None
+        if parts is not None and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
+            # Neither the URL nor its password: the scheme and what is expected.
+            raise ValueError(f"expected smtp://host:587 (STARTTLS) or smtps://host:465, not a"
+                             f" {parts.scheme or 'scheme-less'} URL"
+                             + ("" if parts.hostname else " without a host"))
+        return url
 
     @field_validator("state_url")
     @classmethod
@@ -268,6 +326,10 @@ class LocalSettings(BaseSettings):
     def _register_secrets(self) -> Self:
         # From here on no log line, error message or output of this process shows them.
         for name, value in self:
+            if name == "smtp_url" and isinstance(value, SecretStr):
+                # The whole URL, and its password alone: an error may quote either.
+                register(value, unquote(urlsplit(value.get_secret_value()).password or ""))
+                continue
             if name == "state_url":
                 # Only a database URL's password is secret: its errors name the rest (host,
                 # database), and a sqlite:/// URL is a file's path.
@@ -292,6 +354,12 @@ class EnvironmentSecrets(LocalSettings):
     webhooks: Webhooks = Field(default_factory=dict)
     zendesk_webhook_secret: SecretStr | None = None
     jira_webhook_secret: SecretStr | None = None
+    pagerduty_routing_keys: RoutingKeys = Field(default_factory=dict)
+    pagerduty_webhook_secret: SecretStr | None = None
+    smtp_url: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
 
 
 def register_environment_secrets() -> None:
@@ -314,6 +382,29 @@ class Settings(LocalSettings):
     webhooks: Webhooks = Field(
         default_factory=dict,
         description='chat webhook URL per policy channel, as JSON: {"finance": "https://..."}',
+    )
+    pagerduty_routing_keys: RoutingKeys = Field(
+        default_factory=dict,
+        description="Events API v2 integration key per policy channel of type pagerduty, as"
+        ' JSON: {"oncall-pager": "<32-character key>"}',
+    )
+    pagerduty_events_url: AnyHttpUrl = Field(
+        AnyHttpUrl(PAGERDUTY_EVENTS_URL),
+        description="PagerDuty's Events API (https://events.eu.pagerduty.com for an EU"
+        " account); /v2/enqueue is added",
+    )
+    smtp_url: SecretStr | None = Field(
+        None, description="the SMTP server for channels of type email: smtp://host:587"
+        " (STARTTLS) or smtps://host:465 (TLS); may carry user:password@",
+    )
+    smtp_user: str | None = Field(None, description="the SMTP login (else the URL's user)")
+    smtp_password: SecretStr | None = Field(
+        None, description="the SMTP password (else the URL's)")
+    smtp_from: str | None = Field(
+        None, description="the sender of escalation mail, e.g. afterhours@acme.example")
+    smtp_ca_file: Path | None = Field(
+        None, description="CA certificates (PEM) to trust for the SMTP server, besides the"
+        " system's: a private CA's",
     )
     poll_interval: float = Field(60.0, gt=0, description="seconds between passes")
     backfill_hours: float = Field(
@@ -368,6 +459,24 @@ class Settings(LocalSettings):
         None, description="the secret of the Jira admin webhook; set: POST /webhooks/jira"
         " takes signed issue events (needs AFTERHOURS_HTTP_LISTEN)",
     )
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        None, description="the PagerDuty v3 webhook subscription's signing secret; set: POST"
+        " /webhooks/pagerduty takes incident acknowledgements (needs AFTERHOURS_HTTP_LISTEN)",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, description="the Slack app's bot token (xoxb-...) for channels of type slack:"
+        " chat.postMessage and conversations.history (scopes chat:write, channels:history,"
+        " groups:history)",
+    )
+    slack_api_url: AnyHttpUrl = Field(
+        AnyHttpUrl("https://slack.com/api"), description="Slack's Web API (for a proxy or"
+        " the twins)",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="the Slack app's signing secret; set: escalation messages carry"
+        " Acknowledge and Take it buttons and POST /slack/interactions takes their clicks"
+        " (needs AFTERHOURS_HTTP_LISTEN)",
+    )
     webhook_window: float = Field(
         300.0, gt=0, description="seconds a Zendesk delivery's signed timestamp may be from"
         " now; outside it the delivery is refused as a replay",
@@ -397,7 +506,9 @@ class Settings(LocalSettings):
     @model_validator(mode="after")
     def _push_needs_a_server(self) -> Self:
         pushed = [f"AFTERHOURS_{n.upper()}" for n in ("zendesk_webhook_secret",
-                                                      "jira_webhook_secret")
+                                                      "jira_webhook_secret",
+                                                      "pagerduty_webhook_secret",
+                                                      "slack_signing_secret")
                   if getattr(self, n) is not None]
         if pushed and not self.http_listen:
             raise ValueError(f"{' and '.join(pushed)} set, but AFTERHOURS_HTTP_LISTEN is not:"

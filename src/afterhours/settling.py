@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from afterhours.acting import TicketActing
-from afterhours.domain.actions import ZENDESK_ACTIONS, CreateJiraIssue, Plan
+from afterhours.domain.actions import ZENDESK_ACTIONS, CreateJiraIssue, Plan, ResolvePage
 from afterhours.domain.model import Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import LeaseLostError, ServiceError, StateError
@@ -45,8 +45,9 @@ class Planned:
 
 def pages(plan: Plan) -> bool:
     """Whether the plan escalates: a metric set lags the reply it measures, and the export
-    lags a minute, so nobody is paged from a snapshot."""
-    return any(p.rule.startswith("escalation:") for p in plan.actions)
+    lags a minute, so nobody is paged from a snapshot (a resolve pages nobody)."""
+    return any(p.rule.startswith("escalation:") and not isinstance(p.action, ResolvePage)
+               for p in plan.actions)
 
 
 class BatchSettling(TicketActing):
@@ -167,12 +168,15 @@ class BatchSettling(TicketActing):
         with self.state.batch():
             for item in planned:
                 ticket_id, plan = item.turn.ticket.id, item.plan
-                report.skipped += self.recorder.supersede(ticket_id, plan)
+                superseded = self.recorder.supersede(ticket_id, plan)
+                report.skipped += superseded
                 for skip in plan.skips:
                     self.recorder.record(ticket_id, "skipped", skip.reason, entry=skip)
                     report.skipped += 1
                 # A plan with actions wakes at once: due again until the next plan says not.
-                self.state.set_wake(ticket_id, plan.wake_at)
+                # So does one that superseded an entry: a page given up while it may have
+                # gone out is settled now, and the next plan resolves its incident.
+                self.state.set_wake(ticket_id, self.clock() if superseded else plan.wake_at)
         return [item for item in planned if item.plan.actions]
 
     def _reread_changed(self, again: list[Turn]) -> list[Turn]:

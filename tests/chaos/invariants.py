@@ -16,6 +16,9 @@ from afterhours.policy import load_policy
 from afterhours.retrying import RetryPolicy
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.slack_api import SlackApiTwin
+from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
 from chaos.scenario import NOT_COPIED, PRIORITY, ROUTE_TAG, Night
 
@@ -63,6 +66,15 @@ class Verdict:
     fix_replies_twice: int = 0
     jira_comments: int = 0  # comments afterhours left on issues
     jira_comments_twice: int = 0
+    # The targets beside chat: PagerDuty, e-mail, Slack's Web API.
+    incidents: int = 0
+    incidents_twice: int = 0  # dedup_keys with more than one incident
+    incidents_left_open: list[int] = field(default_factory=list)  # on solved tickets
+    mails: int = 0
+    mails_twice: int = 0  # (mailbox, ticket) with two different messages
+    mails_resent: int = 0  # the same Message-ID delivered again: one message in the mailbox
+    posts: int = 0
+    posts_twice: int = 0  # Web API messages posted twice for one ledger key
 
     @property
     def holds(self) -> bool:
@@ -73,7 +85,9 @@ class Verdict:
                 and self.notes_twice == 0 and not self.edits_lost and self.unsettled == 0
                 and not self.still_quarantined and self.unreadable == 0
                 and not self.sync_missed and self.copied_unmarked == 0
-                and self.fix_replies_twice == 0 and self.jira_comments_twice == 0)
+                and self.fix_replies_twice == 0 and self.jira_comments_twice == 0
+                and self.incidents_twice == 0 and not self.incidents_left_open
+                and self.mails_twice == 0 and self.posts_twice == 0)
 
     def table(self, *, kills: int, seconds: float, faults: dict[str, dict[str, int]]) -> str:
         """The figures, as the chaos test prints them."""
@@ -110,6 +124,14 @@ class Verdict:
              f"{self.fix_replies_twice} of {self.fix_replies}"),
             ("sync back: comments on Jira issues written twice (0)",
              f"{self.jira_comments_twice} of {self.jira_comments}"),
+            ("PagerDuty incidents opened twice for one dedup_key (0)",
+             f"{self.incidents_twice} of {self.incidents}"),
+            ("incidents left open on solved tickets (0)",
+             f"{len(self.incidents_left_open)} {self.incidents_left_open[:10] or ''}".strip()),
+            ("mails sent twice as different messages (0)",
+             f"{self.mails_twice} of {self.mails} (the same Message-ID again:"
+             f" {self.mails_resent})"),
+            ("Slack Web API messages posted twice (0)", f"{self.posts_twice} of {self.posts}"),
         ]
         for twin, counts in faults.items():
             rows.append((f"faults injected: {twin}",
@@ -148,6 +170,40 @@ def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat
         if not kept:
             verdict.edits_lost.append(f"#{edit.ticket_id} {edit.field}={edit.value}")
     return verdict
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The twins of the targets beside chat, and PagerDuty's routing key."""
+
+    pagerduty: PagerDutyTwin
+    smtp: SmtpTwin
+    slack: SlackApiTwin
+    routing_key: str
+
+
+def check_targets(verdict: Verdict, pagerduty: PagerDutyTwin, smtp: SmtpTwin,
+                  slack: SlackApiTwin, zendesk: ZendeskTwin) -> None:
+    """One incident per dedup_key, resolved once its ticket is answered or solved; one mail
+    per ticket in the mailbox; one Web API message per ledger key."""
+    incidents = pagerduty.incidents()
+    per_key = Counter(i.incident_key for i in incidents)
+    verdict.incidents = len(incidents)
+    verdict.incidents_twice = sum(n - 1 for n in per_key.values() if n > 1)
+    # A resolve still to do on an open ticket is `missed` (the planner would plan it); on a
+    # solved or closed one, PagerDuty must show the incident resolved.
+    for incident in incidents:
+        ticket_id = int(incident.incident_key.split("/")[0].removeprefix("ticket:"))
+        if (zendesk.ticket(ticket_id)["status"] in ("solved", "closed")
+                and incident.status != "resolved"):
+            verdict.incidents_left_open.append(ticket_id)
+    mails = smtp.messages("leads@acme.example")
+    per_ticket = Counter(str(m["Subject"]).split("ticket #")[1].split(" ")[0] for m in mails)
+    verdict.mails = len(mails)
+    verdict.mails_twice = sum(n - 1 for n in per_ticket.values() if n > 1)
+    verdict.mails_resent = sum(n - 1 for n in smtp.deliveries.values() if n > 1)
+    verdict.posts = sum(slack.posts_by_key.values())
+    verdict.posts_twice = sum(n - 1 for n in slack.posts_by_key.values() if n > 1)
 
 
 def _check_jira(verdict: Verdict, night: Night, jira: JiraTwin) -> None:

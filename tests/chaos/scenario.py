@@ -6,10 +6,15 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
 
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 # Friday 20 November 2026, 18:00 in London: the desk has just closed for the weekend.
@@ -38,6 +43,37 @@ CORRUPTIONS: tuple[dict[str, object], ...] = (
     {"remove": ("created_at",)},
     {"updated_at": "not a time", "tags": [7, None]},
 )
+
+
+# The escalation targets beside chat: an urgent ticket after hours also pages PagerDuty
+# (again every 30 minutes, twice), mails the leads and posts through Slack's Web API.
+ROOM = "C0CHAOS01"
+TARGET_CHANNELS = {
+    "pager": {"type": "pagerduty"},
+    "mail": {"type": "email", "to": ["leads@acme.example"]},
+    "room": {"type": "slack", "conversation": ROOM},
+}
+TARGETS_LADDER = {
+    "id": "chaos-targets", "name": "chaos-targets",
+    "when": {"after_hours": True, "priorities": ["urgent"]},
+    "acknowledged_by": {"tags": ["oncall_ack"], "public_reply": True},
+    "levels": [
+        {"id": "pager", "after_minutes": 0, "until": "first_reply", "notify": "pager",
+         "repeat_every_minutes": 30, "max_repeats": 2},
+        {"id": "mail", "after_minutes": 0, "until": "first_reply", "notify": "mail"},
+        {"id": "room", "after_minutes": 0, "until": "first_reply", "notify": "room"},
+    ],
+}
+
+
+def targets_policy(shipped: Path, out: Path) -> Path:
+    """The shipped policy with the PagerDuty, e-mail and Slack Web API channels and the
+    ladder that uses them, written to `out`."""
+    data = yaml.safe_load(shipped.read_text(encoding="utf-8"))
+    data["channels"].update(TARGET_CHANNELS)
+    data["escalations"]["rules"].append(TARGETS_LADDER)
+    out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return out
 
 
 @dataclass(frozen=True)
@@ -198,3 +234,14 @@ def turn_faults_on(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, seed: i
     j.add(FaultRule("POST *", error_rate=0.04, reset_rate=0.03, drop_after_commit_rate=0.08,
                     rate_limit_rate=0.01, storm_length=2, retry_after=1))
     c.add(FaultRule("POST *", error_rate=0.04, reset_rate=0.03, drop_after_commit_rate=0.06))
+
+
+def turn_target_faults_on(pagerduty: PagerDutyTwin, slack: SlackApiTwin, seed: int) -> None:
+    """The same failures on PagerDuty's events and Slack's Web API: answers lost after the
+    event or the post landed among them, so only the dedup_key and the history lookup keep
+    a repeat from being a second incident or message."""
+    for twin in (pagerduty, slack):
+        twin.server.faults.reseed(seed)
+        twin.server.faults.add(FaultRule("*", error_rate=0.04, reset_rate=0.03,
+                                         drop_after_commit_rate=0.06, rate_limit_rate=0.01,
+                                         storm_length=2, retry_after=1))

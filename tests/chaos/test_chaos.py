@@ -25,9 +25,20 @@ import pytest
 from afterhours.clock import FileClock, ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
+from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.slack_api import SlackApiTwin
+from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from chaos.invariants import check_invariants
-from chaos.scenario import NIGHT, START, Night, turn_faults_on
+from chaos.invariants import Targets, check_invariants, check_targets
+from chaos.scenario import (
+    NIGHT,
+    ROOM,
+    START,
+    Night,
+    targets_policy,
+    turn_faults_on,
+    turn_target_faults_on,
+)
 from factories import UNLIMITED_RATES
 
 pytestmark = pytest.mark.chaos
@@ -54,7 +65,32 @@ def twins(tmp_path: Path) -> Iterator[tuple[ManualClock, ZendeskTwin, JiraTwin, 
         twin.stop()
 
 
-def daemon_env(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, state: Path) -> dict[str, str]:
+@pytest.fixture
+def targets(twins: tuple[ManualClock, ZendeskTwin, JiraTwin, ChatTwin]) -> Iterator[Targets]:
+    """PagerDuty, an SMTP server and Slack's Web API, on the night's clock."""
+    clock = twins[0]
+    pagerduty, slack = PagerDutyTwin(clock), SlackApiTwin(clock)
+    with pagerduty, slack, SmtpTwin() as smtp:
+        slack.add_conversation(ROOM)
+        yield Targets(pagerduty, smtp, slack, pagerduty.add_service("Support"))
+
+
+def target_env(targets: Targets) -> dict[str, str]:
+    """The settings of the PagerDuty, e-mail and Slack Web API channels."""
+    smtp = targets.smtp
+    return {
+        "AFTERHOURS_PAGERDUTY_ROUTING_KEYS": json.dumps({"pager": targets.routing_key}),
+        "AFTERHOURS_PAGERDUTY_EVENTS_URL": targets.pagerduty.base_url,
+        "AFTERHOURS_SMTP_URL": smtp.url, "AFTERHOURS_SMTP_USER": smtp.user,
+        "AFTERHOURS_SMTP_PASSWORD": smtp.password, "AFTERHOURS_SMTP_CA_FILE": smtp.ca_file,
+        "AFTERHOURS_SMTP_FROM": "afterhours@acme.example",
+        "AFTERHOURS_SLACK_BOT_TOKEN": targets.slack.token,
+        "AFTERHOURS_SLACK_API_URL": targets.slack.api_url,
+    }
+
+
+def daemon_env(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, state: Path,
+               policy: Path = POLICY) -> dict[str, str]:
     channels = ("finance", "engineering", "oncall-lead", "support-lead")
     return {
         **os.environ,
@@ -65,7 +101,7 @@ def daemon_env(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, state: Path
         "AFTERHOURS_JIRA_EMAIL": "bot@example.com",
         "AFTERHOURS_JIRA_TOKEN": "chaos",
         "AFTERHOURS_WEBHOOKS": json.dumps({c: chat.webhook_url(c) for c in channels}),
-        "AFTERHOURS_POLICY_FILE": str(POLICY),
+        "AFTERHOURS_POLICY_FILE": str(policy),
         "AFTERHOURS_STATE_DB": str(state),
         "AFTERHOURS_POLL_INTERVAL": "0.05",
         "AFTERHOURS_BACKFILL_HOURS": "1",
@@ -93,16 +129,18 @@ def start_daemon(
 
 
 def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
-    twins: tuple[ManualClock, ZendeskTwin, JiraTwin, ChatTwin], tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    twins: tuple[ManualClock, ZendeskTwin, JiraTwin, ChatTwin], targets: Targets,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     clock, zendesk, jira, chat = twins
     night = Night(zendesk, seed=SEED, tickets=TICKETS, jira=jira)
     night.plan()
     clock_file, state, log = tmp_path / "clock", tmp_path / "state.sqlite3", tmp_path / "daemon.log"
     FileClock.publish(clock_file, clock())
-    env = daemon_env(zendesk, jira, chat, state)
+    policy = targets_policy(POLICY, tmp_path / "policy.yaml")
+    env = {**daemon_env(zendesk, jira, chat, state, policy), **target_env(targets)}
     turn_faults_on(zendesk, jira, chat, SEED)
+    turn_target_faults_on(targets.pagerduty, targets.slack, SEED)
     rng = random.Random(SEED)
 
     kills, started = 0, time.monotonic()
@@ -127,16 +165,20 @@ def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
     # Morning: the faults stop, Zendesk serves every ticket whole again, Jira's index catches
     # up, and one daemon settles the rest (quarantined tickets included).
     night.repair_all()
-    with zendesk.server.faults.paused(), jira.server.faults.paused(), chat.server.faults.paused():
+    with zendesk.server.faults.paused(), jira.server.faults.paused(), \
+            chat.server.faults.paused(), targets.pagerduty.server.faults.paused(), \
+            targets.slack.server.faults.paused():
         clock.advance(timedelta(minutes=10))
         FileClock.publish(clock_file, clock())
         settle = start_daemon(env, clock_file, log, "--settle")
         assert settle.wait(timeout=600) == 0, log.read_text()[-4000:]
         result = check_invariants(night, zendesk=zendesk, jira=jira, chat=chat, state=state,
-                                  policy_file=POLICY, now=clock())
+                                  policy_file=policy, now=clock())
+        check_targets(result, targets.pagerduty, targets.smtp, targets.slack, zendesk)
 
     faults = {name: dict(twin.server.faults.counts)
-              for name, twin in (("zendesk", zendesk), ("jira", jira), ("chat", chat))}
+              for name, twin in (("zendesk", zendesk), ("jira", jira), ("chat", chat),
+                                 ("pagerduty", targets.pagerduty), ("slack", targets.slack))}
     with capsys.disabled():  # the figures belong in every CI log, passing or not
         print("\n" + result.table(kills=kills, seconds=chaotic_seconds, faults=faults))
     assert kills >= KILLS

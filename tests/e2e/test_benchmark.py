@@ -29,6 +29,7 @@ ROWS = (
     "P1 latency, created to priority set, p50",
     "P1 latency, p95",
     "Escalation lateness after the deadline, p95",
+    "PagerDuty page lateness after the deadline, p95",
     "P1 latency, created to priority set, p50 (push mode",
     "P1 latency in push mode, p95",
     "Daemon peak RSS (largest run: 2,000 open tickets",

@@ -42,6 +42,9 @@ from afterhours.domain.actions import (
     JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
+    ResolvePage,
+    SendMail,
+    TriggerPage,
     ZendeskAction,
     apply_changes,
 )
@@ -197,6 +200,30 @@ class DryRunNotifier:
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Log the message."""
         log.info("dryrun.would_notify", channel=channel, text=text, key=key)
+
+    def trigger_page(self, action: TriggerPage) -> None:
+        """Log the page (never the routing key, which is a secret)."""
+        log.info("dryrun.would_page", channel=action.channel, summary=action.summary,
+                 severity=action.severity, dedup_key=action.dedup_key)
+
+    def resolve_page(self, action: ResolvePage) -> None:
+        """Log the resolve."""
+        log.info("dryrun.would_resolve_page", channel=action.channel,
+                 dedup_key=action.dedup_key)
+
+    def post_message(self, conversation: str, text: str, *, key: str) -> None:
+        """Log the message (conversation, text and key; never the bot token)."""
+        log.info("dryrun.would_post", conversation=conversation, text=text, key=key)
+
+    def update_message(self, response_url: str, text: str) -> None:
+        """Log the update (never the response_url: it lets anyone post as the app)."""
+        log.info("dryrun.would_update_message", text=text)
+
+    def send_mail(self, action: SendMail) -> dict[str, Any]:
+        """Log the mail (its recipients and subject)."""
+        log.info("dryrun.would_mail", channel=action.channel, to=list(action.to),
+                 subject=action.subject)
+        return {}
 
     def close(self) -> None:
         """Nothing to release: no connection was ever made."""

@@ -32,12 +32,15 @@ log = structlog.get_logger()
 _ENDPOINT = "POST {webhook}"  # the URL is a secret, and one per channel
 
 
-def payload(text: str) -> dict[str, Any]:
+def payload(text: str, buttons: str | None = None) -> dict[str, Any]:
     """What a webhook is sent: the mrkdwn `text` (the fallback for notifications and for
     receivers without Block Kit), the same words as Block Kit `blocks`, and no unfurling (a
-    preview would fetch and show a page the message does not even link)."""
-    return {"text": text, "blocks": chat.blocks(text), "unfurl_links": False,
-            "unfurl_media": False}
+    preview would fetch and show a page the message does not even link). `buttons`: the
+    message's ledger key, for its Acknowledge and Take it buttons."""
+    shown = chat.blocks(text)
+    if buttons is not None:
+        shown.insert(1, chat.buttons(buttons))
+    return {"text": text, "blocks": shown, "unfurl_links": False, "unfurl_media": False}
 
 
 class WebhookNotifier:
@@ -61,8 +64,10 @@ class WebhookNotifier:
         # One breaker per channel ("chat:<channel>"): a dead hook must not hold up the others.
         self._breakers = breakers
 
-    def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
+    def notify(self, channel: str, text: str, *, key: str | None = None,
+               buttons: bool = False) -> None:
         """Post `text` to `channel`; TransientError or PermanentError when it fails.
+        `buttons`: with Acknowledge and Take it buttons, their value `key`.
 
         `key` (the action's ledger key) goes out hashed as an Idempotency-Key header, the same
         on every retry, so a receiver that honours it shows a message once even when an
@@ -78,7 +83,8 @@ class WebhookNotifier:
 
         def post() -> None:
             try:
-                response = self._client.post(url, json=payload(text), headers=headers)
+                response = self._client.post(
+                    url, json=payload(text, key if buttons else None), headers=headers)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
                 # A malformed URL in settings fails the same way every time.
                 raise PermanentError(_SERVICE, f"{channel}: bad webhook URL") from error
@@ -92,6 +98,23 @@ class WebhookNotifier:
 
         breaker = None if self._breakers is None else self._breakers.get(f"chat:{channel}")
         call_with_retries(self._retry, "chat.notify", guarded(breaker, post))
+
+    def respond(self, response_url: str, text: str) -> None:
+        """Replace a clicked message with `text` through its `response_url` (Slack takes
+        five uses within 30 minutes of the click); ServiceError when it is not taken."""
+
+        def post() -> None:
+            try:
+                answer = self._client.post(response_url, json={
+                    "replace_original": True, "text": text, "blocks": chat.blocks(text)})
+            except httpx.TransportError as error:
+                raise TransientError(_SERVICE, f"response_url: {type(error).__name__}"
+                                     ) from error
+            failure = answer_error("response_url", response_url, answer, key=None)
+            if failure is not None:
+                raise failure
+
+        call_with_retries(self._retry, "chat.respond", post)
 
     def _count(self, response: httpx.Response) -> None:
         """httpx's response hook: one exchange for afterhours_api_requests_total."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from afterhours.domain.actions import (
     CommentOnIssue,
@@ -13,6 +13,9 @@ from afterhours.domain.actions import (
     JoinJiraIssue,
     LabelIssue,
     LinkJiraIssue,
+    ResolvePage,
+    SendMail,
+    TriggerPage,
     ZendeskAction,
 )
 from afterhours.domain.model import Article, JiraIssueRef, Ticket
@@ -199,10 +202,30 @@ class IssueTracker(Protocol):
 
 
 class Notifier(Protocol):
-    """Chat channels."""
+    """The channels escalations reach people by: chat webhooks, PagerDuty services, mail."""
 
     def notify(self, channel: str, text: str, *, key: str | None = None) -> None:
         """Post `text` to `channel`; `key` lets receivers drop a repeat of the same message."""
+        ...
+
+    def trigger_page(self, action: TriggerPage) -> None:
+        """Open (or keep open) the incident of `action.dedup_key` on a PagerDuty channel."""
+        ...
+
+    def resolve_page(self, action: ResolvePage) -> None:
+        """Resolve the incident of `action.dedup_key`."""
+        ...
+
+    def send_mail(self, action: SendMail) -> dict[str, Any]:
+        """Mail `action` to its recipients; what the server refused, for the audit."""
+        ...
+
+    def post_message(self, conversation: str, text: str, *, key: str) -> None:
+        """Post `text` to a Slack conversation through the Web API, once per `key`."""
+        ...
+
+    def update_message(self, response_url: str, text: str) -> None:
+        """Replace a message someone clicked a button of with `text`."""
         ...
 
     def close(self) -> None:

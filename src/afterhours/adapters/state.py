@@ -30,6 +30,7 @@ from afterhours.adapters.state_audit import AuditPart, AuditRow
 from afterhours.adapters.state_guard import StateFileLock, check_location, read_holder
 from afterhours.adapters.state_known import KnownIssuesPart
 from afterhours.adapters.state_ledger import Attempt, LedgerPart
+from afterhours.adapters.state_pages import PagesPart
 from afterhours.adapters.state_parked import ParkedAction, ParkedPart
 from afterhours.adapters.state_quarantine import QuarantinedTicket, QuarantinePart
 from afterhours.adapters.state_sync import SyncPart
@@ -52,7 +53,7 @@ def _describe_self() -> str:
 
 
 class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart, SyncPart,
-                 KnownIssuesPart):
+                 KnownIssuesPart, PagesPart):
     """The daemon's memory, on SQLite or PostgreSQL: the same methods, the same SQL."""
 
     def __init__(

@@ -3,6 +3,7 @@ filed, written ahead of every side effect so that nothing is done twice."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,21 @@ from typing import Any
 from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
 from afterhours.adapters.state_tickets import stored_open
-from afterhours.domain.model import History, JiraIssueRef
+from afterhours.domain.model import Acknowledged, History, JiraIssueRef
+
+ACKNOWLEDGEMENT = "Acknowledgement"  # the ledger action of an acknowledgement's entry
+
+
+def acknowledgement_key(ticket_id: int) -> str:
+    """The ledger key of a ticket's acknowledgement: one, the first."""
+    return f"ticket:{ticket_id}/acknowledged"
+
+
+def acknowledged_from(detail: str) -> Acknowledged:
+    """An acknowledgement as its ledger entry's detail holds it."""
+    data = json.loads(detail)
+    return Acknowledged(str(data["who"]), str(data["source"]),
+                        datetime.fromisoformat(data["at"]), data.get("assignee"))
 
 
 @dataclass(frozen=True)
@@ -27,15 +42,17 @@ class LedgerPart(StoreBase):
     def history(self, ticket_id: int) -> History:
         """What is settled for a ticket, as the planner needs it."""
         rows = self._db.fetchall(
-            "SELECT key FROM ledger WHERE ticket_id = ?"
-            " AND status IN ('done', 'skipped', 'failed')",
+            # The detail of an acknowledgement only: who, from where, when (the planner's).
+            f"SELECT key, CASE WHEN action = '{ACKNOWLEDGEMENT}' THEN detail END"  # noqa: S608
+            " FROM ledger WHERE ticket_id = ? AND status IN ('done', 'skipped', 'failed')",
             (ticket_id,),
         )
         issue = self._db.fetchone(
             "SELECT issue_key, url FROM jira_issues WHERE ticket_id = ?", (ticket_id,))
         return History(
-            frozenset(str(key) for (key,) in rows),
+            frozenset(str(key) for key, _ in rows),
             None if issue is None else JiraIssueRef(issue[0], issue[1]),
+            acknowledgement=next((acknowledged_from(str(d)) for _, d in rows if d), None),
         )
 
     def record(

@@ -88,6 +88,8 @@ class NotifyChannel:
     # The ledger key of the Jira create planned with this message: the message names the
     # issue it filed, or says it is not filed (yet), as things stand when it is sent.
     filing: str | None = None
+    # The Slack channel id when the channel is Slack's Web API (type slack), not a webhook.
+    conversation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,12 +155,51 @@ class LabelIssue:
     labels: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class TriggerPage:
+    """Page a PagerDuty service (a channel of type pagerduty) about the ticket: one incident
+    per `dedup_key` (the ledger key of the level's first page), however often it is sent.
+    `summary` is one line, the ticket's subject the only customer text in it."""
+
+    ticket_id: int
+    channel: str
+    dedup_key: str
+    summary: str
+    severity: str  # critical, error, warning or info
+    link: str | None  # the ticket's URL, when afterhours may link to it
+    details: tuple[tuple[str, str], ...] = ()  # afterhours' own words: the rule, why
+
+
+@dataclass(frozen=True)
+class ResolvePage:
+    """Resolve the PagerDuty incident `dedup_key` opened: the level that paged has stopped."""
+
+    ticket_id: int
+    channel: str
+    dedup_key: str
+
+
+@dataclass(frozen=True)
+class SendMail:
+    """Mail an escalation to `to` through the SMTP server: a plain-text and an HTML part
+    (customer text escaped in both), its Message-ID derived from `message_key` (the ledger
+    key), so a mail sent again after a lost answer is the same message."""
+
+    ticket_id: int
+    channel: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    message_key: str
+
+
 ZendeskAction = (
     SetPriority | AddTags | RemoveTags | AssignGroup | AssignAgent | AddInternalNote
     | AddPublicReply | SetStatus
 )
-Action = ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | CommentOnIssue \
-    | LabelIssue | JoinJiraIssue
+Action = (ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | CommentOnIssue
+          | LabelIssue | JoinJiraIssue | TriggerPage | ResolvePage | SendMail)
 ZENDESK_ACTIONS = (
     SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply,
     SetStatus,

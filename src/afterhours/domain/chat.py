@@ -59,6 +59,20 @@ def link(url: str, label: str | None = None) -> str:
     return f"<{href}|{escape(label)}>" if label else f"<{href}>"
 
 
+ACKNOWLEDGE = "afterhours.acknowledge"  # the buttons' action ids: what a click says
+TAKE = "afterhours.take"
+
+
+def buttons(key: str) -> dict[str, Any]:
+    """The Acknowledge and Take it buttons of an escalation message whose ledger key is
+    `key` (each button's value: the click names the message, so its ticket)."""
+    return {"type": "actions", "block_id": "afterhours.acknowledgement", "elements": [
+        {"type": "button", "action_id": ACKNOWLEDGE, "style": "primary", "value": key,
+         "text": {"type": "plain_text", "text": "Acknowledge"}},
+        {"type": "button", "action_id": TAKE, "value": key,
+         "text": {"type": "plain_text", "text": "Take it"}}]}
+
+
 def blocks(text: str) -> list[dict[str, Any]]:
     """Block Kit blocks for a message whose mrkdwn is `text` (already escaped): the same
     words, `verbatim` so that Slack links and mentions nothing of its own accord."""

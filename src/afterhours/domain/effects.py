@@ -7,11 +7,11 @@ once the earlier actions of the same plan have landed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from afterhours.domain import render
+from afterhours.domain import mail, pages, render
 from afterhours.domain.actions import (
     Action,
     AddInternalNote,
@@ -32,7 +32,7 @@ from afterhours.domain.articles import articles_text
 from afterhours.domain.known_issues import known_status
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.oncall import on_call_now
+from afterhours.domain.oncall import OnCallShift, on_call_now
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel
@@ -58,6 +58,10 @@ class PlanBuilder:
     wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
     # (rule, key) of each step left out as settled, written down for verdicts only.
     settled_seen: list[tuple[str, str]] | None = None
+    # The escalation level acting now, in words ("escalation p1 level 2"), for its pages;
+    # and the rules of the levels this plan found still needed (domain.pages).
+    level_title: str | None = None
+    live: set[str] = field(default_factory=set)
     # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
     # create, which changes no field), so each view applies the ones since the last, not
     # the whole plan again.
@@ -176,8 +180,8 @@ class PlanBuilder:
             return
         filing = self._filing(rule, effects)
         if effects.notify is not None:
-            self.act(rule, "notify", reason, self._message(
-                effects.notify, message, claim, filing))
+            self._send(rule, "notify", reason, effects.notify, lambda: self._message(
+                effects.notify or "", message, claim, filing))
         if effects.page is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
@@ -186,8 +190,23 @@ class PlanBuilder:
             # A page never waits for Zendesk: it goes out with or without the group named.
             paged = None if claim is None else Claim(
                 claim.key, claim.group, render.page_message(claim.plain_text, shift))
-            self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                     self._message(channel, text, paged, filing))
+            self._send(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
+                       channel, lambda: self._message(channel, text, paged, filing),
+                       shift=shift)
+
+    def _send(self, rule: str, step: str, reason: str, channel: str,
+              message: Callable[[], NotifyChannel], *,
+              shift: OnCallShift | None = None) -> None:
+        """Plan the `message` to a chat channel; a page when the channel is PagerDuty, a
+        mail (to the on-call of `shift` too) when it is e-mail."""
+        found = self.policy.channels.get(channel)
+        if found is not None and found.type == "pagerduty":
+            self.act(rule, step, reason, pages.trigger(self, rule, step, channel))
+        elif found is not None and found.type == "email":
+            self.act(rule, step, reason, mail.mail(self, rule, step, channel, reason,
+                                                   shift=shift))
+        else:
+            self.act(rule, step, reason, message())
 
     def _filing(self, rule: str, effects: Effects) -> str | None:
         """The ledger key of the Jira create this plan makes (or this rule will make), whose
@@ -215,7 +234,12 @@ class PlanBuilder:
             return words if issue is None else render.with_issue(words, issue.key, issue.url)
 
         claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
-        return NotifyChannel(self.ticket.id, channel, said(text), claim, filing)
+        return NotifyChannel(self.ticket.id, channel, said(text), claim, filing,
+                             found.conversation if found is not None else None)
+
+    def assign(self, rule: str, reason: str, assignee: str) -> None:
+        """Plan assigning the ticket to `assignee` (an email, or oncall:<team>)."""
+        self._assign(rule, reason, assignee)
 
     def _assign(self, rule: str, reason: str, assignee: str) -> None:
         if assignee.startswith(ONCALL_PREFIX):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from afterhours.domain.model import History, Ticket
+from afterhours.domain.model import Acknowledged, History, Ticket
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
@@ -164,8 +164,12 @@ def level_stop(ticket: Ticket, level: EscalationLevel, own: int) -> Stop | None:
     return None
 
 
-def acknowledged(ticket: Ticket, by: Acknowledgement, own: int) -> str | None:
-    """What shows a person has taken the ticket, stopping its ladder; None when nothing."""
+def acknowledged(ticket: Ticket, by: Acknowledgement, own: int,
+                 responder: Acknowledged | None = None) -> str | None:
+    """What shows a person has taken the ticket, stopping its ladder; None when nothing.
+    `responder`: the acknowledgement of a page or message the ledger holds, if any."""
+    if responder is not None and by.responder:
+        return responder.said()
     tag = next((t for t in by.tags if t in ticket.tags), None)
     if tag is not None:
         return f"acknowledged: tag {tag!r}"

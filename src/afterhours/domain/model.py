@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 # The export also lists deleted tickets (status "deleted"): nothing is to be done for them.
 CLOSED_STATUSES = frozenset({"solved", "closed", "deleted"})
@@ -82,6 +82,23 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Acknowledged:
+    """A person acknowledged the ticket's escalation where they read it: who (as the vendor
+    names them), from where (PagerDuty, Slack), when, and the agent to assign it to (Take
+    it) when there is one."""
+
+    who: str
+    source: str
+    at: datetime
+    assignee: str | None = None
+
+    def said(self) -> str:
+        """'acknowledged by Alice Chen in PagerDuty at 2026-11-21 03:12 UTC'."""
+        return (f"acknowledged by {self.who} in {self.source} at "
+                f"{self.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+@dataclass(frozen=True)
 class History:
     """What the ledger says was already settled for one ticket."""
 
@@ -92,3 +109,4 @@ class History:
     # Only given to a ticket whose reply may offer articles (policy articles:); None: none
     # were looked up (or the search failed), and {articles} says nothing.
     articles: tuple[Article, ...] | None = None
+    acknowledgement: Acknowledged | None = None  # the first, from a page or a message

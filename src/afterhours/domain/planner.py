@@ -50,6 +50,7 @@ from afterhours.domain.ladders import (
 from afterhours.domain.matching import Prepared, Verdict, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
+from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
 from afterhours.policy.model import Policy, Schedule
@@ -134,6 +135,10 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
                                         arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
             _plan_ladder(builder, ladder, reason, seen)
+    if planning:
+        plan_acknowledgement(builder)
+    # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
+    plan_resolves(builder)
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
@@ -251,7 +256,8 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
                            "never" if following is None else "pending", next_due=following)
             continue
         name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
-        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies)
+        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies,
+                           builder.history.acknowledgement)
         if ack is not None:
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             if seen is not None:
@@ -259,12 +265,14 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
                            acknowledged=ack, why=_why(level, describe_moment(
                                occurrence.due, policy.schedule), occurrence.number))
             continue
+        builder.live.add(name.partition(REPEAT)[0])
         why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
         message = (render.escalation_message(view, ladder.name, number, why, occurrence.number)
                    if level.notify is not None or level.page is not None else None)
         reason = f"{because}; {why}"
+        builder.level_title = f"escalation {ladder.name} level {number}"
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
         builder.apply(name, reason, _without_note(level), message)

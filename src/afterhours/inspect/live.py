@@ -9,7 +9,7 @@ failure (a missing group, Jira down for a call) never stops the others from bein
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
@@ -22,9 +22,10 @@ T = TypeVar("T")
 log = structlog.get_logger()
 
 ReferenceKind = Literal["channel", "group", "agent", "jira_project", "jira_issue_type",
-                        "jira_component", "jira_priority", "field"]
+                        "jira_component", "jira_priority", "field", "pagerduty", "email",
+                        "slack"]
 EXIT_OK, EXIT_FAILED = 0, 2
-_SERVICES = {"zendesk": "Zendesk", "jira": "Jira"}
+_SERVICES = {"zendesk": "Zendesk", "jira": "Jira", "pagerduty": "PagerDuty", "smtp": "SMTP"}
 _NOT_FOUND = {"group": "no Zendesk group named {name!r}",
               "agent": "no Zendesk agent or admin has the email {name!r}"}
 
@@ -83,6 +84,41 @@ def channel_test_text(now: datetime) -> str:
             "this channel is wired up")
 
 
+class TargetProbe(Protocol):
+    """The escalation targets beside chat, as the check reaches them (adapters.targets)."""
+
+    def reach_pager(self, channel: str) -> str:
+        """Check a PagerDuty channel without paging anyone; its detail."""
+        ...
+
+    def test_page(self, channel: str, run: str) -> str:
+        """Send one test page and resolve it at once; its detail."""
+        ...
+
+    def reach_mail(self) -> str:
+        """Connect to the SMTP server, secure it and log in, sending nothing; its detail."""
+        ...
+
+    def test_mail(self, channel: str, to: tuple[str, ...], run: str) -> str:
+        """Send one test mail to `to`; its detail."""
+        ...
+
+    def reach_slack(self, conversation: str, run: str, text: str) -> str:
+        """Check the bot token and post the test message to `conversation`; its detail."""
+        ...
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the check needs to reach the targets beside chat: the probe, whether to send a
+    test page and mail (`--send-test`), and whom each email channel mails now."""
+
+    probe: TargetProbe
+    send_test: bool = False
+    mail_to: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    conversations: dict[str, str] = field(default_factory=dict)  # slack channel -> its id
+
+
 class _Missing(Exception):  # noqa: N818  (a finding of the check, not an error of ours)
     """The service answered, and the name is not there; the message says so."""
 
@@ -115,6 +151,7 @@ class _Checker:
     text: str
     run: str
     memo: _Memo
+    targets: Targets | None = None
 
     def check(self, ref: Reference) -> str:
         """The detail of a reference that checks out; _Missing or ServiceError otherwise."""
@@ -138,7 +175,30 @@ class _Checker:
             if ref.name not in names:
                 raise _Missing(f"no Jira priority named {ref.name!r}{_listing(names)}")
             return "Jira priority found"
-        return self._in_project(ref)
+        targeted = ref.kind in ("pagerduty", "email", "slack")
+        return self._target(ref) if targeted else self._in_project(ref)
+
+    def _target(self, ref: Reference) -> str:
+        """Reach a PagerDuty or email channel (and with --send-test, send it a test)."""
+        if self.targets is None:
+            raise _Missing("not checked: no PagerDuty or SMTP settings were given")
+        probe, memo, run = self.targets.probe, self.memo, self.run
+        if ref.kind == "slack":
+            conversation = self.targets.conversations.get(ref.name, "")
+            return memo.get("slack", ref.name,
+                            lambda: probe.reach_slack(conversation, run, self.text))
+        if ref.kind == "pagerduty":
+            said = memo.get("pagerduty", ref.name, lambda: probe.reach_pager(ref.name))
+            if self.targets.send_test:
+                said += "; " + memo.get("test_page", ref.name,
+                                        lambda: probe.test_page(ref.name, run))
+            return said
+        said = memo.get("smtp", "", probe.reach_mail)
+        to = self.targets.mail_to.get(ref.name, ())
+        if self.targets.send_test and to:
+            said += "; " + memo.get("test_mail", ref.name,
+                                    lambda: probe.test_mail(ref.name, to, run))
+        return said
 
     def _send(self, channel: str) -> None:
         self.notifier.notify(channel, self.text,
@@ -169,14 +229,17 @@ def check_live(
     notifier: Notifier,
     now: datetime,
     run_id: str | None = None,
+    targets: Targets | None = None,
 ) -> list[LiveResult]:
     """Check each reference against the live services, in order; one result per reference.
 
-    One test message goes to each distinct channel, under an idempotency key of this run
-    (`run_id`, default `now`) and the channel, so a retried send does not post twice.
+    One test message goes to each distinct chat channel, under an idempotency key of this
+    run (`run_id`, default `now`) and the channel, so a retried send does not post twice.
+    PagerDuty and email channels are reached without paging or mailing anyone (`targets`),
+    and sent one test page (resolved at once) and mail with `targets.send_test`.
     """
     checker = _Checker(desk, tracker, notifier, channel_test_text(now),
-                       run_id or now.isoformat(), _Memo())
+                       run_id or now.isoformat(), _Memo(), targets)
     results = []
     for ref in references:
         try:
@@ -232,6 +295,9 @@ def _chat_failure(channel: str, error: ServiceError, reason: str) -> str:
 def _label(ref: Reference) -> str:
     if ref.kind == "channel":
         return f"channel {ref.name}"
+    if ref.kind in ("pagerduty", "email", "slack"):
+        said = {"pagerduty": "PagerDuty", "email": "email", "slack": "Slack"}[ref.kind]
+        return f"{said} channel {ref.name}"
     if ref.kind == "jira_project":
         return f"Jira project {ref.name}"
     noun = {"group": "group", "agent": "agent", "field": "field",

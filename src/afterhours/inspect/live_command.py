@@ -12,9 +12,17 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from afterhours.adapters.jira import JiraIssueTracker
-from afterhours.adapters.notify import WebhookNotifier
+from afterhours.bootstrap import build_targets
 from afterhours.clock import utc_now
-from afterhours.inspect.live import Reference, check_live, live_exit_code, render_live
+from afterhours.domain.mail import channel_recipients
+from afterhours.inspect.live import (
+    Reference,
+    ReferenceKind,
+    check_live,
+    live_exit_code,
+    render_live,
+)
+from afterhours.inspect.live import Targets as LiveTargets
 from afterhours.inspect.sources import PROMPT_RETRY, open_desk
 from afterhours.policy.conditions import Condition
 from afterhours.policy.model import Policy
@@ -32,8 +40,9 @@ def policy_references(policy: Policy) -> list[Reference]:
 
 
 def _zendesk_references(policy: Policy) -> Iterator[Reference]:
-    for name in policy.channels:
-        yield Reference("channel", name, f"channels.{name}")
+    for name, channel in policy.channels.items():
+        kind: ReferenceKind = "channel" if channel.type == "webhook" else channel.type
+        yield Reference(kind, name, f"channels.{name}")
     paged: set[str] = set()
     for path, effects in effects_of(policy):
         where = ".".join(str(p) for p in path)
@@ -81,20 +90,28 @@ def _field_titles(condition: Condition) -> Iterator[str]:
         yield from _field_titles(condition.not_)
 
 
-def run_live_check(policy: Policy, out: TextIO | None) -> tuple[int, list[dict[str, object]]]:
+def run_live_check(policy: Policy, out: TextIO | None, *, send_test: bool = False,
+                   ) -> tuple[int, list[dict[str, object]]]:
     """Look every reference up with the credentials in AFTERHOURS_* settings; the exit code
     (0 when all hold) and the results as JSON-ready data. With `out`, the report is written
-    there as text."""
+    there as text. `send_test`: also one test page (resolved at once) and mail per channel."""
     settings = Settings()
+    now = utc_now()
     desk = open_desk(settings)
     tracker = JiraIssueTracker(
         str(settings.jira_url), settings.jira_email, settings.jira_token.get_secret_value(),
         ticket_namespace=urlsplit(str(settings.zendesk_url)).netloc,
         timeout=settings.http_timeout, retry=PROMPT_RETRY)
-    notifier = WebhookNotifier(settings.webhooks, timeout=settings.http_timeout, retry=PROMPT_RETRY)
+    notifier = build_targets(settings, retry=PROMPT_RETRY)
+    mail_to = {name: tuple(channel_recipients(policy, name, now))
+               for name, channel in policy.channels.items() if channel.type == "email"}
     try:
         results = check_live(policy_references(policy), desk=desk, tracker=tracker,
-                             notifier=notifier, now=utc_now())
+                             notifier=notifier, now=now,
+                             targets=LiveTargets(notifier, send_test, mail_to, {
+                                 name: channel.conversation
+                                 for name, channel in policy.channels.items()
+                                 if channel.conversation is not None}))
     finally:
         desk.close()
         tracker.close()

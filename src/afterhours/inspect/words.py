@@ -19,8 +19,11 @@ from afterhours.domain.actions import (
     LinkJiraIssue,
     NotifyChannel,
     RemoveTags,
+    ResolvePage,
+    SendMail,
     SetPriority,
     SetStatus,
+    TriggerPage,
 )
 from afterhours.domain.render import one_line
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, JiraTarget, Rule
@@ -28,8 +31,9 @@ from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, Jir
 
 def describe_action(action: Action) -> str:
     """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
-    if isinstance(action, SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue):
-        return _describe_sync(action)
+    if isinstance(action, SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue | TriggerPage
+                  | ResolvePage | SendMail):
+        return _describe_outside(action)
     match action:
         case SetPriority():
             said = f"priority {action.priority}"
@@ -56,8 +60,11 @@ def describe_action(action: Action) -> str:
     return said
 
 
-def _describe_sync(action: SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue) -> str:
-    """What a sync-back (or known-issue) action does on an issue, in a few words."""
+def _describe_outside(action: SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue
+                      | TriggerPage | ResolvePage | SendMail) -> str:
+    """What a sync-back, known-issue or paging action does, in a few words."""
+    if isinstance(action, TriggerPage | ResolvePage | SendMail):
+        return _page_words(action)
     if isinstance(action, JoinJiraIssue):
         return f"join Jira {action.issue_key} (label {action.label}, count its customers)"
     if isinstance(action, SetStatus):
@@ -65,6 +72,14 @@ def _describe_sync(action: SetStatus | CommentOnIssue | LabelIssue | JoinJiraIss
     if isinstance(action, CommentOnIssue):
         return f"comment on Jira {action.issue_key}"
     return f"label Jira {action.issue_key} {', '.join(action.labels)}"
+
+
+def _page_words(action: TriggerPage | ResolvePage | SendMail) -> str:
+    if isinstance(action, SendMail):
+        return f"mail {action.channel} ({', '.join(action.to)})"
+    if isinstance(action, TriggerPage):
+        return f"page PagerDuty {action.channel} ({action.severity})"
+    return f"resolve the PagerDuty incident on {action.channel}"
 
 
 def describe_delta(delta: timedelta) -> str:

@@ -124,9 +124,35 @@ class Schedule(_Strict):
 
 
 
-class Channel(_Strict):
-    """A chat channel; its webhook URL is a secret and comes from settings, not the policy."""
+ChannelType = Literal["webhook", "pagerduty", "email", "slack"]
+_RECIPIENT = re.compile(r"^(?:[^@\s]+@[^@\s]+\.[^@\s]+|oncall:[a-z0-9][a-z0-9_-]*)$")
 
+
+class Channel(_Strict):
+    """Where messages go: a chat webhook (the default) or a PagerDuty service. Its secret (a
+    webhook URL, a routing key) comes from settings, never from the policy."""
+
+    type: ChannelType = Field(
+        default="webhook",
+        description="webhook: a chat incoming webhook (URL in AFTERHOURS_WEBHOOKS); "
+        "pagerduty: a PagerDuty service's Events API v2 integration (routing key in "
+        "AFTERHOURS_PAGERDUTY_ROUTING_KEYS), paged by escalation levels only and resolved "
+        "when the level stops; email: mail through AFTERHOURS_SMTP_URL to `to:`; slack: "
+        "Slack's Web API (chat.postMessage with AFTERHOURS_SLACK_BOT_TOKEN) to `conversation:`.",
+    )
+    conversation: Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")] | None = Field(
+        default=None,
+        description="For type slack: the Slack channel's id (C... or G...: the channel's "
+        "details, at the bottom), where the bot posts; invite the bot to it.",
+        examples=["C0123ABCDEF"],
+    )
+    to: list[Annotated[str, Field(min_length=3, max_length=254)]] = Field(
+        default=[],
+        description="For type email: who is mailed, each an address or oncall:<team> (whoever "
+        "is on call for that team then, primary and backup). A page: to a team whose channel "
+        "this is mails the team's on-call as well.",
+        examples=[["support-leads@acme.example", "oncall:support-leads"]],
+    )
     description: str = Field(
         default="", description="What the channel is and who reads it; for people, not used."
     )
@@ -148,6 +174,22 @@ class Channel(_Strict):
                     " Copy member ID), S... for a user group (Copy group ID); a name or an @"
                     " handle does not mention anyone in an incoming webhook's message")
         return value
+
+    @model_validator(mode="after")
+    def _mentions_in_chat(self) -> Channel:
+        if self.type not in ("webhook", "slack") and self.mentions:
+            raise ValueError(f"mentions: is for chat channels; a {self.type} channel pages"
+                             " whoever its own schedule says")
+        if self.type != "email" and self.to:
+            raise ValueError("to: is for email channels (type: email)")
+        if (self.type == "slack") != (self.conversation is not None):
+            raise ValueError("a channel of type slack needs conversation: (its Slack channel id,"
+                             " C...), and only it takes one")
+        for recipient in self.to:
+            if not _RECIPIENT.match(recipient):
+                raise ValueError(f"{recipient!r} in to: is neither an email address nor"
+                                 " oncall:<team>")
+        return self
 
 
 class Promise(_Strict):
@@ -214,8 +256,9 @@ class Policy(_Strict):
     )
     channels: dict[RuleName, Channel] = Field(
         default={},
-        description="The chat channels rules and escalations may notify, by name. Their "
-        "webhook URLs are secrets, set in AFTERHOURS_WEBHOOKS, not here.",
+        description="The channels rules and escalations may notify, by name: chat webhooks "
+        "(their URLs are secrets, set in AFTERHOURS_WEBHOOKS, not here) and PagerDuty "
+        "services (type: pagerduty; routing keys in AFTERHOURS_PAGERDUTY_ROUTING_KEYS).",
     )
     oncall: dict[RuleName, OnCallTeam] = Field(
         default={},

@@ -26,6 +26,7 @@ from afterhours.policy.templates import (
 
 if TYPE_CHECKING:
     from afterhours.policy.model import Policy
+    from afterhours.policy.roster import OnCallTeam
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -51,6 +52,8 @@ def reference_problems(policy: Policy) -> list[Problem]:
         if team.channel is not None and team.channel not in policy.channels:
             problems.append((("oncall", team_name, "channel"),
                              _undeclared("channel", team.channel, policy.channels)))
+    for name, channel in policy.channels.items():
+        problems += _recipient_problems(policy, name, channel.to)
     for name, text in policy.templates.items():
         # A template may name the Jira issue: only a sync-back reply fills those (see below).
         problems += [(("templates", name), message) for message in _text_problems(
@@ -96,6 +99,7 @@ def _effect_problems(policy: Policy, path: Path, effects: Effects) -> list[Probl
     if effects.notify is not None and effects.notify not in policy.channels:
         problems.append(((*path, "notify"),
                          _undeclared("channel", effects.notify, policy.channels)))
+
     if effects.page is not None:
         team = policy.oncall.get(effects.page)
         if team is None:
@@ -104,6 +108,8 @@ def _effect_problems(policy: Policy, path: Path, effects: Effects) -> list[Probl
         elif team.channel is None:
             problems.append(((*path, "page"),
                              f"on-call team {effects.page!r} has no channel: to page"))
+
+    problems += _paging_problems(policy, path, effects)
     if effects.assignee is not None and effects.assignee.startswith(ONCALL_PREFIX):
         team_name = effects.assignee.removeprefix(ONCALL_PREFIX)
         if team_name not in policy.oncall:
@@ -136,6 +142,52 @@ def _reply_problems(policy: Policy, path: Path, template: str) -> list[Problem]:
         return [(path, f"template {template!r} uses {{{named[0]}}}, which only a sync_back "
                        "on_resolution: reply can fill (a rule's reply has no Jira issue to "
                        "name)")]
+    return []
+
+
+def _recipient_problems(policy: Policy, channel: str, recipients: Sequence[str]
+                        ) -> list[Problem]:
+    """An email channel's oncall:<team> must be a team whose people are all addresses."""
+    problems: list[Problem] = []
+    for number, recipient in enumerate(recipients):
+        if not recipient.startswith(ONCALL_PREFIX):
+            continue
+        team = recipient.removeprefix(ONCALL_PREFIX)
+        path: Path = ("channels", channel, "to", number)
+        if team not in policy.oncall:
+            problems.append((path, _undeclared("on-call team", team, policy.oncall)))
+        elif named := [p for p in policy.oncall[team].people() if "@" not in p]:
+            problems.append((path, f"on-call team {team!r} names {', '.join(named)} without"
+                                   " an email; they cannot be mailed"))
+    return problems
+
+
+def _paging_problems(policy: Policy, path: Path, effects: Effects) -> list[Problem]:
+    """A PagerDuty channel is paged by escalation levels only (a level's stop is what
+    resolves the incident, and a rule has none); an email channel needs someone to mail."""
+    team = policy.oncall.get(effects.page) if effects.page is not None else None
+    targets = [("notify", effects.notify), ("page", team.channel if team else None)]
+    problems: list[Problem] = []
+    for field, name in targets:
+        channel = policy.channels.get(name) if name is not None else None
+        if channel is not None and channel.type == "email":
+            problems += _mail_problems(path, field, name or "", channel.to, team)
+        if channel is not None and channel.type == "pagerduty" and path[0] != "escalations":
+            problems.append(((*path, field),
+                             f"channel {name!r} is a PagerDuty service: only escalation levels "
+                             "may page it (the level's stop resolves the incident; a rule has "
+                             "none), so move this to a level of a ladder"))
+    return problems
+
+
+def _mail_problems(path: Path, field: str, name: str, to: Sequence[str],
+                   team: OnCallTeam | None) -> list[Problem]:
+    if field == "notify" and not to:
+        return [((*path, field), f"email channel {name!r} has no to: to mail")]
+    named = [p for p in team.people() if "@" not in p] if field == "page" and team else []
+    if named:
+        return [((*path, field), f"on-call team is paged by mail through {name!r}, but "
+                                 f"names {', '.join(named)} without an email")]
     return []
 
 

@@ -223,6 +223,13 @@ class OnCallTeam(_Strict):
         description="Changes to the rotation for a while, such as sick leave or holiday "
         "cover. Two overrides of one team may not overlap.",
     )
+    slack_ids: dict[Person, Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")]] = Field(
+        default={},
+        description="Each person's Slack member id (profile > ... > Copy member ID), by the "
+        "email the rotation names them by: Take it on an escalation message assigns the "
+        "ticket to the agent whose id clicked it.",
+        examples=[{"alice@acme.example": "U024BE7LH"}],
+    )
 
     @field_validator("rotation")
     @classmethod

@@ -161,6 +161,12 @@ class Acknowledgement(_Strict):
         default=False,
         description="true: an agent has replied in public (afterhours' own replies do not count).",
     )
+    responder: bool = Field(
+        default=True,
+        description="true: a person acknowledged the escalation where they read it "
+        "(Acknowledge or Take it on the chat message, or the PagerDuty incident acknowledged "
+        "or resolved on the phone); false: such an acknowledgement does not stop this ladder.",
+    )
 
 
 class Escalation(_Strict):

@@ -1,6 +1,6 @@
-"""What pushed deliveries leave for the daemon: ticket ids (each once) and Jira issue events,
-bounded. The HTTP thread only offers; the daemon's thread takes, between passes, so a pushed
-ticket is never planned while a pass is working on it."""
+"""What pushed deliveries leave for the daemon: ticket ids (each once), Jira issue events and
+acknowledgements, bounded. The HTTP thread only offers; the daemon's thread takes, between
+passes, so a pushed ticket is never planned while a pass is working on it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from typing import Literal, TypeVar
 
 from afterhours.ops.metrics import Metrics
+from afterhours.push.acknowledgements import AckEvent
 from afterhours.push.verify import JiraEvent
 
 DEFAULT_CAPACITY = 1000
@@ -26,6 +27,7 @@ class PushQueue:
         self._lock = threading.Lock()
         self._tickets: dict[int, None] = {}  # an ordered set: first pushed, first planned
         self._jira: dict[JiraEvent, None] = {}
+        self._acks: dict[str, AckEvent] = {}  # by event id: a redelivery is the same event
         self._waiting = threading.Event()  # set while tickets wait: wakes the daemon
 
     def offer_ticket(self, ticket_id: int) -> Offered:
@@ -49,6 +51,24 @@ class PushQueue:
                 self._waiting.set()
         self._gauge("jira", count)
         return offered
+
+    def offer_ack(self, event: AckEvent) -> Offered:
+        """Queue an acknowledgement (from a page or a message): it wakes the daemon as a
+        pushed ticket does; the same event waiting already is a `duplicate`."""
+        with self._lock:
+            if event.event_id in self._acks:
+                return "duplicate"
+            if len(self._acks) >= self.capacity:
+                return "full"
+            self._acks[event.event_id] = event
+            self._waiting.set()
+        return "accepted"
+
+    def take_acks(self) -> list[AckEvent]:
+        """Every acknowledgement waiting, oldest first; none waits afterwards."""
+        with self._lock:
+            taken, self._acks = list(self._acks.values()), {}
+        return taken
 
     def take_tickets(self) -> list[int]:
         """Every pushed ticket waiting, first pushed first; the queue is empty afterwards."""

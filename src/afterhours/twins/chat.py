@@ -35,7 +35,7 @@ SECTION_LIMIT = 3_000
 _TEXT_TYPES = frozenset({"mrkdwn", "plain_text"})
 
 
-def _blocks_error(blocks: Any) -> str | None:
+def blocks_error(blocks: Any) -> str | None:
     """Slack's 400 reason for a payload's `blocks`, None when they are fine: a subset of
     Block Kit (sections, context, dividers, headers) with its text objects checked."""
     if not isinstance(blocks, list) or not 0 < len(blocks) <= MAX_BLOCKS:
@@ -48,6 +48,12 @@ def _blocks_error(blocks: Any) -> str | None:
             texts = block.get("elements") if isinstance(block.get("elements"), list) else [None]
         elif kind in ("divider", "header"):
             texts = [] if kind == "divider" else [block.get("text")]
+        elif kind == "actions":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 0 < len(elements) <= 25 or not all(
+                    _button(e) for e in elements):
+                return "invalid_blocks"
+            texts = [e["text"] for e in elements]
         else:
             return "invalid_blocks"
         for text in texts:
@@ -56,6 +62,15 @@ def _blocks_error(blocks: Any) -> str | None:
                     and 0 < len(text["text"]) <= SECTION_LIMIT):
                 return "invalid_blocks"
     return None
+
+
+def _button(element: Any) -> bool:
+    """A Block Kit button as Slack takes it: plain text, an action id, a short value."""
+    return (isinstance(element, dict) and element.get("type") == "button"
+            and isinstance(element.get("action_id"), str)
+            and isinstance(element.get("value", ""), str) and len(element.get("value", "")) <= 2000
+            and isinstance(element.get("text"), dict)
+            and element["text"].get("type") == "plain_text")
 
 
 class ChatTwin(Twin):
@@ -76,6 +91,9 @@ class ChatTwin(Twin):
         self._answers: dict[str, Response] = {}  # channel -> the answer it gets instead
         self.server.route("POST", "/hooks/{channel}")(self._post)
         self.server.route("POST", "/hooks/{channel}/{secret}")(self._post)
+        # An interaction's response_url: what an app sends there replaces the message.
+        self.server.route("POST", "/actions/{token}")(self._respond)
+        self.responses: dict[str, list[dict[str, Any]]] = {}
 
     def webhook_url(self, channel: str) -> str:
         """The URL to configure for `channel`."""
@@ -106,6 +124,19 @@ class ChatTwin(Twin):
         with self.server.lock:
             return list(self._bodies.get(channel, []))
 
+    def response_url(self, token: str) -> str:
+        """The response_url a click on a message gives (Slack's are /actions/...)."""
+        return f"{self.server.base_url}/actions/{token}"
+
+    def _respond(self, request: Request) -> Response:
+        body = request.body
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise HttpError(400, "no_text")
+        if "blocks" in body and (reason := blocks_error(body["blocks"])) is not None:
+            raise HttpError(400, reason)
+        self.responses.setdefault(request.params["token"], []).append(body)
+        return Response(200, "ok")
+
     def _post(self, request: Request) -> Response:
         if request.params.get("secret") != self.secret:
             raise HttpError(404, "no_service")  # Slack's answer to a hook that is not there
@@ -113,7 +144,7 @@ class ChatTwin(Twin):
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
             # Slack answers a payload without text with 400 "no_text".
             raise HttpError(400, "no_text")
-        if "blocks" in body and (reason := _blocks_error(body["blocks"])) is not None:
+        if "blocks" in body and (reason := blocks_error(body["blocks"])) is not None:
             raise HttpError(400, reason)
         channel = request.params["channel"]
         if channel in self._answers:
