@@ -51,8 +51,14 @@ class Phrases:
 
     def first_in(self, text: str) -> str | None:
         """The first phrase (in list order) that `text` holds; None when none."""
-        if not self.may_be_in(text):
-            return None
+        firsts = self._firsts
+        if firsts is not None and text.isascii():  # may_be_in, inline: asked per rule
+            low = _lower(text)
+            for first in firsts:
+                if first in low:
+                    break
+            else:
+                return None
         for phrase, found in self.patterns:
             if found.search(text):
                 return phrase
@@ -102,6 +108,9 @@ class FieldTest:
         self.regex = None if test.regex is None else _regex(test.regex)
         self.pattern = test.regex
         self.wanted = wanted(test)
+        # A test takes exactly one operator: a contains: test runs its phrases only.
+        self.only_contains = self.contains is not None and self.present is None and (
+            self.equals is None and self.in_ is None and self.regex is None)
 
     def run(self, values: Sequence[str]) -> str | None:
         """What in `values` passed, as words; None when nothing did."""

@@ -66,24 +66,44 @@ def prepare(match: Condition) -> Prepared:
 # One check of a condition: it adds what held or failed, in words, to the two lists, and
 # says whether it held.
 Check = Callable[[Ticket, list[str], list[str], bool, object], bool]
+# The same check without its words: whether it holds (given whether the ticket came after
+# hours, which nested conditions may ask).
+Holds = Callable[[Ticket, bool], bool]
 
 
 class Prepared:
     """A condition as the checks it makes."""
 
     def __init__(self, match: Condition) -> None:
-        self.checks: list[Check] = [*_shorthands(match), *_set_shorthands(match),
-                                    *_field_checks(match), *_nested(match)]
+        parts = [*_shorthands(match), *_set_shorthands(match), *_field_checks(match),
+                 *_nested(match)]
+        self.checks: list[Check] = [check for check, _, _ in parts]
+        # Most rules fail on some check: the screen asks them without words, cheapest first
+        # (all must hold, so their order changes nothing), and only a rule they all pass is
+        # judged in words.
+        self.tests: list[Holds] = [holds for _, holds, _ in sorted(parts, key=lambda p: p[2])]
         self.after_hours = match.after_hours
+
+    def holds(self, ticket: Ticket, after_hours: bool) -> bool:
+        """Whether every check holds, the after-hours one included (`verdict(...).matched`)."""
+        if self.after_hours is not None and after_hours != self.after_hours:
+            return False
+        for holds in self.tests:  # noqa: SIM110  (a loop: all() costs a generator)
+            if not holds(ticket, after_hours):
+                return False
+        return True
 
     def verdict(self, ticket: Ticket, after_hours: bool, when: object, *,
                 every: bool) -> Verdict | None:
         """The verdict on `ticket` created `when`; None, unless `every`, once a check fails."""
+        if not every:
+            for holds in self.tests:
+                if not holds(ticket, after_hours):
+                    return None
         held: list[str] = []
         failed: list[str] = []
         for check in self.checks:
-            if not check(ticket, held, failed, after_hours, when) and not every:
-                return None
+            check(ticket, held, failed, after_hours, when)
         hours_failed = self.after_hours is not None and after_hours != self.after_hours
         if self.after_hours is not None:
             said = f"created {'after' if after_hours else 'in business'} hours ({when})"
@@ -112,33 +132,58 @@ def _passed(held: list[str], failed: list[str], said: str | None, no: str) -> bo
     return True
 
 
-def _field_checks(match: Condition) -> list[Check]:
+# A check, the same check without words, and its cost (the screen asks cheap ones first).
+Part = tuple[Check, Holds, int]
+_SET, _FIELD, _TEXT, _NESTED = range(4)
+
+
+def _field_checks(match: Condition) -> list[Part]:
     checks = [_field_check(name, read, FieldTest(test)) for name, read in FIELDS.items()
               if (test := getattr(match, name)) is not None]
     return checks + [_custom_field_check(title, FieldTest(test))
                      for title, test in match.fields.items()]
 
 
-def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: FieldTest) -> Check:
+def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: FieldTest) -> Part:
     no = f"{name} {test.wanted}"
 
     def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
         passed = test.run(read(ticket))
         return _passed(held, failed, None if passed is None else f"{name} {passed}", no)
 
+    def holds(ticket: Ticket, _: bool) -> bool:
+        return test.run(read(ticket)) is not None
+
     def either(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
         # Say which of the two held, as a lead would look for it there.
-        subject, description = ticket.subject, ticket.description
-        where, passed = "subject", test.run_one(subject) if subject else test.run(())
+        where, passed = "subject", _run_text(test, ticket.subject)
         if passed is None:
-            where = "description"
-            passed = test.run_one(description) if description else test.run(())
+            where, passed = "description", _run_text(test, ticket.description)
         return _passed(held, failed, None if passed is None else f"{where} {passed}", no)
 
-    return either if name == "text" else check
+    def either_holds(ticket: Ticket, _: bool) -> bool:
+        return (_run_text(test, ticket.subject) is not None
+                or _run_text(test, ticket.description) is not None)
+
+    phrases = test.contains if test.only_contains else None
+
+    def either_contains(ticket: Ticket, _: bool) -> bool:
+        # The common text test (contains:), straight to its phrases: an empty text has none.
+        assert phrases is not None  # noqa: S101
+        subject, description = ticket.subject, ticket.description
+        return bool((subject and phrases.first_in(for_matching(subject)) is not None)
+                    or (description and phrases.first_in(for_matching(description)) is not None))
+
+    if name == "text":
+        return either, either_holds if phrases is None else either_contains, _TEXT
+    return check, holds, _TEXT if name in ("subject", "description") else _FIELD
 
 
-def _custom_field_check(title: str, test: FieldTest) -> Check:
+def _run_text(test: FieldTest, text: str) -> str | None:
+    return test.run_one(text) if text else test.run(())
+
+
+def _custom_field_check(title: str, test: FieldTest) -> Part:
     no = f"field {title!r} {test.wanted}"
 
     def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
@@ -146,11 +191,14 @@ def _custom_field_check(title: str, test: FieldTest) -> Check:
         return _passed(held, failed, None if passed is None else f"field {title!r} {passed}",
                        no)
 
-    return check
+    def holds(ticket: Ticket, _: bool) -> bool:
+        return test.run(ticket.field_values(title)) is not None
+
+    return check, holds, _FIELD
 
 
-def _nested(match: Condition) -> list[Check]:
-    checks: list[Check] = []
+def _nested(match: Condition) -> list[Part]:
+    checks: list[Part] = []
     if match.all_:
         parts = [_prepared(part) for part in match.all_]
 
@@ -164,7 +212,10 @@ def _nested(match: Condition) -> list[Check]:
                 failed.extend(inner.failed)
             return len(failed) == before
 
-        checks.append(every)
+        def every_holds(ticket: Ticket, hours: bool) -> bool:
+            return all(part.holds(ticket, hours) for part in parts)
+
+        checks.append((every, every_holds, _NESTED))
     if match.any_:
         branches = [_prepared(part) for part in match.any_]
 
@@ -181,7 +232,10 @@ def _nested(match: Condition) -> list[Check]:
             failed.append("none of: " + " | ".join("; ".join(b.failed) for b in seen))
             return False
 
-        checks.append(any_of)
+        def any_holds(ticket: Ticket, hours: bool) -> bool:
+            return any(branch.holds(ticket, hours) for branch in branches)
+
+        checks.append((any_of, any_holds, _NESTED))
     if match.not_ is not None:
         negated = _prepared(match.not_)
 
@@ -192,12 +246,15 @@ def _nested(match: Condition) -> list[Check]:
             return _said(held, failed, not inner.matched, "not: " + "; ".join(inner.failed),
                          "not: but " + ("; ".join(inner.held) or "it matches every ticket"))
 
-        checks.append(not_)
+        def not_holds(ticket: Ticket, hours: bool) -> bool:
+            return not negated.holds(ticket, hours)
+
+        checks.append((not_, not_holds, _NESTED))
     return checks
 
 
-def _shorthands(match: Condition) -> list[Check]:
-    checks: list[Check] = []
+def _shorthands(match: Condition) -> list[Part]:
+    checks: list[Part] = []
     if match.keywords:
         phrases = Phrases(match.keywords)
         none = f"none of the keywords {', '.join(match.keywords)}"
@@ -212,38 +269,50 @@ def _shorthands(match: Condition) -> list[Check]:
             return _passed(held, failed, f"keyword {hit[0]!r} in {hit[1]}" if hit else None,
                            none)
 
-        checks.append(keywords)
+        def keywords_hold(ticket: Ticket, _: bool) -> bool:
+            return (phrases.first_in(for_matching(ticket.subject)) is not None
+                    or phrases.first_in(for_matching(ticket.description)) is not None)
+
+        checks.append((keywords, keywords_hold, _TEXT))
     if match.organizations:
         organizations = {for_matching(o).casefold() for o in match.organizations}
         listed = ", ".join(match.organizations)
 
+        def in_organizations(ticket: Ticket, _: bool = False) -> bool:
+            org = ticket.organization
+            return org is not None and for_matching(org).casefold() in organizations
+
         def organization(ticket: Ticket, held: list[str], failed: list[str], _: bool,
                          __: object) -> bool:
             org = ticket.organization
-            return _said(held, failed,
-                         org is not None and for_matching(org).casefold() in organizations,
-                         f"organization {org!r}",
+            return _said(held, failed, in_organizations(ticket), f"organization {org!r}",
                          f"organization {org!r} not in {listed}" if org is not None
                          else f"no organization (wanted {listed})")
 
-        checks.append(organization)
+        checks.append((organization, in_organizations, _SET))
     if match.requester_domains:
         domains = {d.casefold().lstrip("@") for d in match.requester_domains}
         listed_domains = ", ".join(match.requester_domains)
 
+        def domain_of(ticket: Ticket) -> str:
+            return for_matching(email_domain(ticket.requester_email) or "").casefold()
+
         def requester_domain(ticket: Ticket, held: list[str], failed: list[str], _: bool,
                              __: object) -> bool:
-            domain = for_matching(email_domain(ticket.requester_email) or "").casefold()
+            domain = domain_of(ticket)
             said = f"requester domain {domain!r}"
             return _said(held, failed, domain in domains, said,
                          f"{said} not in {listed_domains}")
 
-        checks.append(requester_domain)
+        def in_domains(ticket: Ticket, _: bool) -> bool:
+            return domain_of(ticket) in domains
+
+        checks.append((requester_domain, in_domains, _SET))
     return checks
 
 
-def _set_shorthands(match: Condition) -> list[Check]:
-    checks: list[Check] = []
+def _set_shorthands(match: Condition) -> list[Part]:
+    checks: list[Part] = []
     if match.tags:
         tags = frozenset(match.tags)
         none = f"none of the tags {', '.join(match.tags)}"
@@ -252,7 +321,10 @@ def _set_shorthands(match: Condition) -> list[Check]:
             common = sorted(ticket.tags & tags)
             return _passed(held, failed, f"tag {common[0]!r}" if common else None, none)
 
-        checks.append(tag)
+        def any_tag(ticket: Ticket, _: bool) -> bool:
+            return not tags.isdisjoint(ticket.tags)
+
+        checks.append((tag, any_tag, _SET))
     if match.channels:
         checks.append(_one_of("channel", lambda t: t.channel, match.channels))
     if match.priorities:
@@ -260,7 +332,7 @@ def _set_shorthands(match: Condition) -> list[Check]:
     return checks
 
 
-def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[str]) -> Check:
+def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[str]) -> Part:
     allowed = frozenset(wanted)
     listed = ", ".join(wanted)
 
@@ -273,4 +345,7 @@ def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[s
                       else f"no {field} (wanted {listed})")
         return False
 
-    return check
+    def holds(ticket: Ticket, _: bool) -> bool:
+        return read(ticket) in allowed
+
+    return check, holds, _SET
