@@ -7,11 +7,11 @@ deadlines a lead is shown are the ones the daemon acts on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.schedule import add_business_minutes
+from afterhours.domain.schedule import add_business_minutes, minutes_of
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
     Acknowledgement,
@@ -31,7 +31,7 @@ def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "busin
     """`minutes` after `start` on `clock`; None when a business clock never opens."""
     if clock == "business":
         return add_business_minutes(start, minutes, policy.schedule)
-    return start + timedelta(minutes=minutes)
+    return start + minutes_of(minutes)
 
 
 def reply_by(ticket: Ticket, policy: Policy) -> datetime | None:
@@ -105,11 +105,26 @@ def occurrences(ticket: Ticket, level: EscalationLevel, policy: Policy,
         return None, None
     if now < due:
         return None, due
-    found = Occurrence(0, due)
     if level.repeat_every_minutes is None:
-        return found, None
+        return Occurrence(0, due), None
+    return _repeats(due, level, policy, now)
+
+
+def _repeats(due: datetime, level: EscalationLevel, policy: Policy,
+             now: datetime) -> tuple[Occurrence, datetime | None]:
+    # The occurrences of a repeating level due by `now`: the latest, and the one after it.
+    every = level.repeat_every_minutes
+    assert every is not None  # noqa: S101  (only a repeating level has repeats)
+    if level.clock == "calendar":
+        # Calendar repeats are evenly spaced: the latest is found by division, not by a walk
+        # (datetime arithmetic is exact, so it is the very moment the walk would reach).
+        step = minutes_of(every)
+        number = min((now - due) // step, level.max_repeats)
+        at = due + number * step
+        return Occurrence(number, at), (at + step if number < level.max_repeats else None)
+    found = Occurrence(0, due)
     for number in range(1, level.max_repeats + 1):
-        following = add_minutes(found.due, level.repeat_every_minutes, level.clock, policy)
+        following = add_minutes(found.due, every, level.clock, policy)
         if following is None:
             return found, None
         if now < following:

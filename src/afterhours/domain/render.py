@@ -9,7 +9,7 @@ from afterhours.domain import chat
 from afterhours.domain.issue_text import IssueBody, issue_body
 from afterhours.domain.model import Ticket
 from afterhours.domain.oncall import OnCallShift
-from afterhours.domain.schedule import DAY_NAMES, MONTH_NAMES, local_time
+from afterhours.domain.schedule import DAY_NAMES, MONTH_NAMES, TWO_DIGITS, local_time
 from afterhours.domain.text import cut, one_line, utf16_len, visible
 from afterhours.policy.model import Schedule
 
@@ -97,4 +97,4 @@ def customer_moment(moment: datetime, schedule: Schedule) -> str:
     """A moment as a customer reads it in a reply: 'Monday 23 November at 10:00 (Europe/London)'."""
     local = local_time(moment, schedule)
     return (f"{DAY_NAMES[local.weekday()]} {local.day} {MONTH_NAMES[local.month - 1]} at"
-            f" {local.hour:02d}:{local.minute:02d} ({schedule.time_zone})")
+            f" {TWO_DIGITS[local.hour]}:{TWO_DIGITS[local.minute]} ({schedule.time_zone})")

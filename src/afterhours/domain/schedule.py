@@ -18,6 +18,11 @@ _SEARCH_DAYS = 400
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
+# The same, as strftime's %a and %b write them, and the clock's two-digit numbers: a format
+# spec (`:02d`) costs more than the rest of a moment's words.
+_DAY_ABBREVIATIONS = tuple(name[:3] for name in DAY_NAMES)
+_MONTH_ABBREVIATIONS = tuple(name[:3] for name in MONTH_NAMES)
+TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
 _DAY = timedelta(days=1)
 # Days of intervals kept per schedule (about ten years' worth) before the memo starts afresh.
 _MEMO_DAYS = 4096
@@ -26,6 +31,12 @@ _MEMO_DAYS = 4096
 @lru_cache(maxsize=32)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1024)
+def minutes_of(count: int) -> timedelta:
+    """`count` minutes as a timedelta (made once: building one costs more than adding it)."""
+    return timedelta(minutes=count)
 
 
 def local_time(moment: datetime, schedule: Schedule) -> datetime:
@@ -48,13 +59,14 @@ def describe_moment(moment: datetime, schedule: Schedule) -> str:
     """A human form of `moment` in the schedule's zone, for reasons and reports: what
     strftime's "%a %d %b %H:%M" writes, followed by the zone's name."""
     local = local_time(moment, schedule)
-    return (f"{DAY_NAMES[local.weekday()][:3]} {local.day:02d} {MONTH_NAMES[local.month - 1][:3]}"
-            f" {local.hour:02d}:{local.minute:02d} {schedule.time_zone}")
+    return (f"{_DAY_ABBREVIATIONS[local.weekday()]} {TWO_DIGITS[local.day]}"
+            f" {_MONTH_ABBREVIATIONS[local.month - 1]}"
+            f" {TWO_DIGITS[local.hour]}:{TWO_DIGITS[local.minute]} {schedule.time_zone}")
 
 
 def add_business_minutes(start: datetime, minutes: int, schedule: Schedule) -> datetime | None:
     """The moment `minutes` of open desk time after `start`; None if the schedule never opens."""
-    remaining = timedelta(minutes=minutes)
+    remaining = minutes_of(minutes)
     spans = _spans(schedule)
     day = start.astimezone(spans.zone).date() - _DAY  # a range may run past midnight
     for _ in range(_SEARCH_DAYS + 1):
