@@ -7,9 +7,10 @@ once the earlier actions of the same plan have landed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from afterhours.domain import render
 from afterhours.domain.actions import (
@@ -29,12 +30,16 @@ from afterhours.domain.actions import (
     apply_changes,
 )
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
+from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.oncall import on_call_now
+from afterhours.domain.prepared_effects import PreparedEffects
 from afterhours.domain.schedule import add_business_minutes
 from afterhours.policy.model import Policy
-from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel
 from afterhours.policy.templates import PLACEHOLDERS, fill
+
+# Words written on demand: a step the ledger settled never writes its text.
+Words = Callable[[], str]
 
 
 def note_marker(key: str) -> str:
@@ -91,15 +96,27 @@ class PlanBuilder:
 
     def act(self, rule: str, step: str, reason: str, action: Action) -> None:
         """Plan `action` unless its key is already settled."""
-        key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per action
+        key = self.unsettled(rule, step)
+        if key is not None:
+            self.add(key, rule, reason, action)
+
+    def unsettled(self, rule: str, step: str) -> str | None:
+        """The ledger key of a step still to take; None when the ledger settled it (noted
+        for verdicts), so that its words need not be written at all."""
+        key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per step
         if key in self.history.settled:
             if self.settled_seen is not None:
                 self.settled_seen.append((rule, key))
-            return
+            return None
+        return key
+
+    def add(self, key: str, rule: str, reason: str, action: Action) -> None:
+        """Plan `action` under `key`, a key `unsettled` gave."""
         planned = PlannedAction(key, rule, reason, action)
-        if self._replies is not None and isinstance(action, AddPublicReply):
+        kind = type(action)
+        if kind is AddPublicReply and self._replies is not None:
             self._replies += 1
-        if isinstance(action, CreateJiraIssue):
+        if kind is CreateJiraIssue:
             # Filed before the rule's own chat message is sent, so that the message can name
             # the issue (see NotifyChannel.filing).
             at = next((i for i, p in enumerate(self.actions)
@@ -119,84 +136,103 @@ class PlanBuilder:
         elif self.settled_seen is not None:
             self.settled_seen.append((rule, key))
 
-    def note(self, rule: str, step: str, reason: str, body: str) -> None:
-        """Plan an internal note that ends with its key, so a lost answer can be looked up."""
-        marker = note_marker(self.key(rule, step))
-        self.act(rule, step, reason, AddInternalNote(self.ticket.id, f"{body}\n\n{marker}"))
+    def note(self, rule: str, step: str, reason: str, body: str | Words) -> None:
+        """Plan an internal note that ends with its key, so a lost answer can be looked up;
+        `body` may be the way to write it, asked only when the note is still to write."""
+        key = self.unsettled(rule, step)
+        if key is not None:
+            text = body if isinstance(body, str) else body()
+            self.add(key, rule, reason,
+                     AddInternalNote(self.ticket.id, f"{text}\n\n{note_marker(key)}"))
 
-    def apply(self, rule: str, reason: str, effects: Effects, message: str | None,
-              plain: str | None = None) -> None:
-        """Plan every effect of a matched rule or level; `message` is its chat text, and
-        `plain` the same without naming the rule's group (sent if the group change fails)."""
-        claim = None
-        if plain is not None and effects.group is not None and self.view.group != effects.group:
-            claim = Claim(self.key(rule, "assign_group"), effects.group, plain)
+    def apply(self, rule: str, reason: str, effects: PreparedEffects, message: Words | None,
+              plain: Words | None = None) -> None:
+        """Plan every effect of a matched rule or level; `message` writes its chat text, and
+        `plain` the same without naming the rule's group (sent if the group change fails).
+        Words are written only for the steps the ledger has not settled."""
+        # Whether the message announces a group change, as the ticket is before it.
+        claims = (plain is not None and effects.group is not None
+                  and self.view.group != effects.group)
         self._change_fields(rule, reason, effects)
-        self._write(rule, reason, effects, message, claim)
+        self._write(rule, reason, effects, message, plain if claims else None)
 
-    def _change_fields(self, rule: str, reason: str, effects: Effects) -> None:
+    def _change_fields(self, rule: str, reason: str, effects: PreparedEffects) -> None:
         view, ticket_id = self.view, self.ticket.id
         if effects.priority is not None:
-            if self.priority_by is not None:
-                self.skip(rule, "set_priority", f"priority set by {self.priority_by} first")
-            elif view.priority == effects.priority:
-                self.skip(rule, "set_priority", f"priority already {effects.priority.value}")
+            self._set_priority(rule, reason, effects)
+        if effects.tags:
+            tags = view.tags
+            missing = tuple(t for t in effects.tags if t not in tags)
+            if missing:
+                self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
             else:
-                self.act(rule, "set_priority", reason,
-                         SetPriority(ticket_id, effects.priority.value))
-            self.priority_by = self.priority_by or rule
-        missing = tuple(t for t in effects.tags if t not in view.tags)
-        if missing:
-            self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
-        elif effects.tags:
-            self.skip(rule, "add_tags", f"tags {', '.join(effects.tags)} already on the ticket")
-        present = (tuple(t for t in effects.remove_tags if t in view.tags)
-                   if effects.remove_tags else ())
-        if present:
-            self.act(rule, "remove_tags", reason, RemoveTags(ticket_id, present))
+                self.skip(rule, "add_tags", effects.tags_said)
+        if effects.remove_tags:
+            present = tuple(t for t in effects.remove_tags if t in view.tags)
+            if present:
+                self.act(rule, "remove_tags", reason, RemoveTags(ticket_id, present))
         if effects.group is not None:
             if view.group == effects.group:
-                self.skip(rule, "assign_group", f"already in group {effects.group!r}")
+                self.skip(rule, "assign_group", effects.group_said)
             else:
                 self.act(rule, "assign_group", reason, AssignGroup(ticket_id, effects.group))
         if effects.assignee is not None:
-            self._assign(rule, reason, effects.assignee)
+            self._assign(rule, reason, effects)
 
-    def _write(self, rule: str, reason: str, effects: Effects, message: str | None,
-               claim: Claim | None) -> None:
+    def _set_priority(self, rule: str, reason: str, effects: PreparedEffects) -> None:
+        priority = effects.priority
+        assert priority is not None  # noqa: S101  (only a priority is set)
+        if self.priority_by is not None:
+            self.skip(rule, "set_priority", f"priority set by {self.priority_by} first")
+        elif self.view.priority == priority:
+            self.skip(rule, "set_priority", effects.priority_said)
+        else:
+            self.act(rule, "set_priority", reason, SetPriority(self.ticket.id, priority))
+        self.priority_by = self.priority_by or rule
+
+    def _write(self, rule: str, reason: str, effects: PreparedEffects, message: Words | None,
+               plain: Words | None) -> None:
         ticket_id = self.ticket.id
         if effects.note is not None:
-            self.note(rule, "note", reason, fill(effects.note, self.placeholders()))
-        if effects.reply is not None:
-            body = fill(self.policy.templates[effects.reply], self.placeholders())
-            self.act(rule, REPLY_STEP, reason, AddPublicReply(ticket_id, body))
+            self.note(rule, "note", reason, partial(self.filled, effects.note))
+        if effects.reply is not None and (key := self.unsettled(rule, REPLY_STEP)) is not None:
+            body = self.filled(self.policy.templates[effects.reply])
+            self.add(key, rule, reason, AddPublicReply(ticket_id, body))
         if message is None:  # nothing to send: no notify: nor page:
             return
-        filing = self._filing(rule, effects)
-        if effects.notify is not None:
-            self.act(rule, "notify", reason, self._message(
-                effects.notify, message, claim, filing))
-        if effects.page is not None:
+        text: str | None = None
+        claim: Claim | None = None
+        if effects.notify is not None and (key := self.unsettled(rule, "notify")) is not None:
+            text = message()
+            claim = None if plain is None else self._claim(rule, effects, plain())
+            self.add(key, rule, reason, self._message(
+                effects.notify, text, claim, self._filing(rule, effects)))
+        if effects.page is not None and (key := self.unsettled(rule, "page")) is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
-            text = render.page_message(message, shift)
+            if text is None:
+                text = message()
+                claim = None if plain is None else self._claim(rule, effects, plain())
             channel = team.channel or effects.page
             # A page never waits for Zendesk: it goes out with or without the group named.
             paged = None if claim is None else Claim(
                 claim.key, claim.group, render.page_message(claim.plain_text, shift))
-            self.act(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                     self._message(channel, text, paged, filing))
+            self.add(key, rule, f"{reason}; {shift.primary} is on call for {effects.page}",
+                     self._message(channel, render.page_message(text, shift), paged,
+                                   self._filing(rule, effects)))
 
-    def _filing(self, rule: str, effects: Effects) -> str | None:
+    def _claim(self, rule: str, effects: PreparedEffects, plain: str) -> Claim:
+        """The group change a message announces, and its words until the change lands."""
+        assert effects.group is not None  # noqa: S101  (only a group change is claimed)
+        return Claim(self.key(rule, "assign_group"), effects.group, plain)
+
+    def _filing(self, rule: str, effects: PreparedEffects) -> str | None:
         """The ledger key of the Jira create this plan makes (or this rule will make), whose
         outcome a message sent after it names; None when there is none, or it is known."""
         if self.history.jira_issue is not None:
             return None
-        planned = next((p.key for p in self.actions if isinstance(p.action, CreateJiraIssue)),
-                       None)
-        # A level has no jira: (and asking pydantic for a field it lacks costs an exception).
-        if (planned is None and not isinstance(effects, EscalationLevel)
-                and getattr(effects, "jira", None) is not None):
+        planned = next((p.key for p in self.actions if type(p.action) is CreateJiraIssue), None)
+        if planned is None and effects.files_in_jira:
             planned = self.key(rule, "create_jira_issue")
         return planned
 
@@ -204,8 +240,7 @@ class PlanBuilder:
                  filing: str | None) -> NotifyChannel:
         """A chat message as it is sent: the channel's mentions first, and the Jira issue
         the ticket was filed as when it is known already."""
-        found = self.policy.channels.get(channel)
-        mentions = render.mention(found.mentions) if found is not None else ""
+        mentions = _mentions(self.policy).get(channel, "")
         issue = self.history.jira_issue
 
         def said(words: str) -> str:
@@ -215,9 +250,11 @@ class PlanBuilder:
         claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
         return NotifyChannel(self.ticket.id, channel, said(text), claim, filing)
 
-    def _assign(self, rule: str, reason: str, assignee: str) -> None:
-        if assignee.startswith(ONCALL_PREFIX):
-            team = assignee.removeprefix(ONCALL_PREFIX)
+    def _assign(self, rule: str, reason: str, effects: PreparedEffects) -> None:
+        assignee = effects.assignee
+        assert assignee is not None  # noqa: S101  (only an assignee is assigned)
+        if effects.oncall is not None:
+            team = effects.oncall
             shift = on_call_now(team, self.policy.oncall[team], self.now)
             assignee, reason = shift.primary, f"{reason}; {shift.primary} is on call for {team}"
         if self.view.assignee is not None and self.view.assignee.casefold() == assignee.casefold():
@@ -225,10 +262,22 @@ class PlanBuilder:
         else:
             self.act(rule, "assign_agent", reason, AssignAgent(self.ticket.id, assignee))
 
+    def filled(self, template: str) -> str:
+        """`template` with its placeholders filled for this ticket now."""
+        return fill(template, self.placeholders())
+
     def placeholders(self) -> Mapping[str, str]:
         """The values a template's placeholders are filled with, for this ticket now; each
         is worked out when a template asks for it (most name two of six)."""
         return _Placeholders(self.view, self.policy, self.now)
+
+
+def _channel_mentions(policy: Policy) -> dict[str, str]:
+    return {name: render.mention(channel.mentions) for name, channel in policy.channels.items()}
+
+
+# Each channel's mentions as a message starts with them, written once per policy.
+_mentions = ByIdentity(_channel_mentions, limit=64)
 
 
 class _Placeholders(Mapping[str, str]):

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal, TypeVar
 
 from afterhours.domain import render
@@ -43,11 +44,11 @@ from afterhours.domain.ladders import (
 from afterhours.domain.matching import Prepared, Verdict, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
+from afterhours.domain.prepared_effects import prepared, prepared_level
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
 from afterhours.policy.model import Policy, Schedule
 from afterhours.policy.rules import Escalation, EscalationLevel, PriorityRule, Route, rule_key
-from afterhours.policy.templates import fill
 
 R = TypeVar("R", PriorityRule, Route, Escalation)
 __all__ = ["Verdicts", "Views", "escalation_due", "jira_label", "jira_tag", "level_rule",
@@ -132,7 +133,7 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
         for ladder, reason in _matching(builder, ladders.rules, ladders.match, "escalation",
                                         arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
-            _plan_ladder(builder, ladder, reason, seen)
+            _plan_ladder(builder, ladder, reason, arrived, seen)
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
@@ -186,9 +187,10 @@ def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
     # Only a message or a page sends the words; the message names the group only once the
     # change landed (the shell checks the ledger).
     said = rule.notify is not None or rule.page is not None
-    plain = render.route_message(view, rule.name, "") if rule.group and said else None
-    message = render.route_message(view, rule.name, target) if said else None
-    builder.apply(name, reason, rule, message, plain)
+    builder.apply(name, reason, prepared(rule),
+                  partial(render.route_message, view, rule.name, target) if said else None,
+                  partial(render.route_message, view, rule.name, "") if rule.group and said
+                  else None)
     if rule.jira is None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set
@@ -227,7 +229,7 @@ def tally_rule(rule: str) -> str:
     return base.split("/repeat:")[0]
 
 
-def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
+def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str, arrived: _Arrival,
                  seen: Seen | None = None) -> None:
     policy, now = builder.policy, builder.now
     for number, level in enumerate(ladder.levels, start=1):
@@ -250,48 +252,53 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             if seen is not None:
                 seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
-                           acknowledged=ack, why=_why(level, describe_moment(
-                               occurrence.due, policy.schedule), occurrence.number))
+                           acknowledged=ack, why=_why(level, _due_words(
+                               builder, occurrence.due, arrived), occurrence.number))
             continue
-        why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
+        why = _why(level, _due_words(builder, occurrence.due, arrived), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
-        message = (render.escalation_message(view, ladder.name, number, why, occurrence.number)
+        message = (partial(render.escalation_message, view, ladder.name, number, why,
+                           occurrence.number)
                    if level.notify is not None or level.page is not None else None)
         reason = f"{because}; {why}"
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
-        builder.apply(name, reason, _without_note(level), message)
-        note = (fill(level.note, builder.placeholders()) if level.note else
-                f"afterhours escalated this ticket ({ladder.name}, level {number}): {why}.")
-        builder.note(name, "note", reason, note)
+        builder.apply(name, reason, prepared_level(level), message)
+        builder.note(name, "note", reason, partial(builder.filled, level.note) if level.note
+                     else f"afterhours escalated this ticket ({ladder.name}, level {number}): "
+                          f"{why}.")
 
 
-def _note_left_out(level: EscalationLevel) -> EscalationLevel:
-    return level.model_copy(update={"note": None})
-
-
-# A level's note is written by the ladder (below), not by `apply`: its effects without it,
-# copied once per level rather than once per plan.
-_without_note = ByIdentity(_note_left_out, limit=1024)
+def _due_words(builder: PlanBuilder, due: datetime, arrived: _Arrival) -> str:
+    # A level due at once is due when the ticket came: the arrival has those words already.
+    if due == builder.ticket.created_at:
+        return str(arrived.when)
+    return describe_moment(due, builder.policy.schedule)
 
 
 _WAITING = {"first_reply": "first reply", "answered": "answer", "solved": "resolution"}
 
 
 def _why(level: EscalationLevel, due: str, repeat: int) -> str:
+    return f"{_waited(level)} (due {due}{f', repeat {repeat}' if repeat else ''})"
+
+
+def _waiting_words(level: EscalationLevel) -> str:
     waiting = _WAITING[level.until]
     minutes = f"{level.after_minutes} {level.clock} minutes"
     if level.from_ == "first_reply_due":
-        said = f"no {waiting} by the promised time" + (
+        return f"no {waiting} by the promised time" + (
             f" nor {minutes} after it" if level.after_minutes else "")
-    elif level.from_ == "last_customer_update":
-        said = f"no {waiting} within {minutes} of the requester's last update"
-    elif level.after_minutes:
-        said = f"no {waiting} within {minutes}"
-    else:
-        said = f"no {waiting} yet; this level acts at once"
-    return f"{said} (due {due}{f', repeat {repeat}' if repeat else ''})"
+    if level.from_ == "last_customer_update":
+        return f"no {waiting} within {minutes} of the requester's last update"
+    if level.after_minutes:
+        return f"no {waiting} within {minutes}"
+    return f"no {waiting} yet; this level acts at once"
+
+
+# What a level waited for, in words: the same for every ticket, written once per level.
+_waited = ByIdentity(_waiting_words, limit=1024)
 
 
 def _because(verdict: Verdict) -> str:
