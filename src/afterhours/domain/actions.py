@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from afterhours.domain.frozen import quick_init
 from afterhours.domain.issue_text import IssueBody
 from afterhours.domain.model import Ticket
 
 
+@quick_init
 @dataclass(frozen=True)
 class SetPriority:
     """Set the ticket's Zendesk priority."""
@@ -18,6 +20,7 @@ class SetPriority:
     priority: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AddTags:
     """Add tags to the ticket (never replacing the ones it has)."""
@@ -26,6 +29,7 @@ class AddTags:
     tags: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class RemoveTags:
     """Remove tags from the ticket, leaving the others."""
@@ -34,6 +38,7 @@ class RemoveTags:
     tags: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class AssignAgent:
     """Assign the ticket to an agent, by email."""
@@ -42,6 +47,7 @@ class AssignAgent:
     email: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AddPublicReply:
     """Add a public comment the requester sees, such as the after-hours acknowledgement."""
@@ -50,6 +56,7 @@ class AddPublicReply:
     body: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AssignGroup:
     """Assign the ticket to a Zendesk group, by name."""
@@ -58,6 +65,7 @@ class AssignGroup:
     group: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AddInternalNote:
     """Add a private comment that only agents see."""
@@ -66,6 +74,7 @@ class AddInternalNote:
     body: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Claim:
     """A group change a chat message announces: the message may name the group only once
@@ -76,6 +85,7 @@ class Claim:
     plain_text: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class NotifyChannel:
     """Post a message to a chat channel declared in the policy."""
@@ -89,6 +99,7 @@ class NotifyChannel:
     filing: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class CreateJiraIssue:
     """File the ticket in Jira; `labels` carry the ticket's identity for de-duplication.
@@ -104,6 +115,7 @@ class CreateJiraIssue:
     components: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class LinkJiraIssue:
     """Point the Jira issue back at the ticket with a remote link."""
@@ -158,6 +170,7 @@ _FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, Assig
                             AddPublicReply})
 
 
+@quick_init
 @dataclass(frozen=True)
 class PlannedAction:
     """An action with its idempotency key, the rule that asked for it and why."""
@@ -173,6 +186,7 @@ class PlannedAction:
         return type(self.action).__name__
 
 
+@quick_init
 @dataclass(frozen=True)
 class SkippedAction:
     """A rule that matched but deliberately did nothing, and why; settled once like an action."""
@@ -182,6 +196,7 @@ class SkippedAction:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Plan:
     """Everything the planner decided for one ticket at one moment.

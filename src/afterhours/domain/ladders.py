@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from afterhours.domain.frozen import quick_init
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import add_business_minutes, minutes_of
 from afterhours.policy.model import Policy
@@ -81,6 +82,7 @@ def level_rule(ladder: Escalation, number: int, level: EscalationLevel, ticket: 
     return name + (f"/repeat:{occurrence}" if occurrence else "")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Occurrence:
     """The latest time a level fell due by `now`: 0 for the first, then each repeat."""
@@ -145,6 +147,7 @@ def human_replied(ticket: Ticket, own: int) -> bool:
     return replies > own
 
 
+@quick_init
 @dataclass(frozen=True)
 class Stop:
     """What made a level unnecessary: the event (its words as a lead says them), the reason

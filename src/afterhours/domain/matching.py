@@ -15,12 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from afterhours.domain.field_tests import FIELDS, FieldTest, Phrases, email_domain
+from afterhours.domain.frozen import quick_init
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import Ticket
 from afterhours.domain.text import for_matching
 from afterhours.policy.conditions import Condition, Test
 
 
+@quick_init
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of matching: what held and what did not, in words."""

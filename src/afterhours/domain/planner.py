@@ -34,6 +34,7 @@ from typing import Literal, TypeVar
 from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
 from afterhours.domain.effects import PlanBuilder, note_marker
+from afterhours.domain.frozen import quick_init
 from afterhours.domain.ladders import (
     acknowledged,
     escalation_due,
@@ -65,6 +66,7 @@ def jira_tag(issue_key: str) -> str:
     return "jira_" + issue_key.lower().replace("-", "_")
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Arrival:
     after_hours: bool
