@@ -168,6 +168,33 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
 # The changes that change a field of the ticket (the exact types: none is subclassed).
 _FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
                             AddPublicReply})
+FIELD_CHANGES = _FIELD_CHANGES
+
+
+def apply_change(ticket: Ticket, change: Action) -> Ticket:
+    """`apply_changes` of one change: the planner's view of the ticket as each action it
+    plans lands (a copy made without dataclasses.replace, as there)."""
+    name: str
+    value: object
+    if isinstance(change, AddTags):
+        name, value = "tags", ticket.tags | frozenset(change.tags)
+    elif isinstance(change, AddPublicReply):
+        name, value = "replies", ticket.replies + 1
+    elif isinstance(change, SetPriority):
+        name, value = "priority", change.priority
+    elif isinstance(change, AssignGroup):
+        name, value = "group", change.group
+    elif isinstance(change, RemoveTags):
+        name, value = "tags", ticket.tags - frozenset(change.tags)
+    elif isinstance(change, AssignAgent):
+        name, value = "assignee", change.email
+    else:
+        return ticket
+    changed = object.__new__(Ticket)
+    fields = changed.__dict__
+    fields.update(ticket.__dict__)
+    fields[name] = value
+    return changed
 
 
 @quick_init

@@ -14,6 +14,7 @@ from functools import partial
 
 from afterhours.domain import render
 from afterhours.domain.actions import (
+    FIELD_CHANGES,
     Action,
     AddInternalNote,
     AddPublicReply,
@@ -27,7 +28,7 @@ from afterhours.domain.actions import (
     RemoveTags,
     SetPriority,
     SkippedAction,
-    apply_changes,
+    apply_change,
 )
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
 from afterhours.domain.memo import ByIdentity
@@ -61,21 +62,13 @@ class PlanBuilder:
     wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
     # (rule, key) of each step left out as settled, written down for verdicts only.
     settled_seen: list[tuple[str, str]] | None = None
-    # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
-    # create, which changes no field), so each view applies the ones since the last, not
-    # the whole plan again.
-    _view: Ticket | None = field(default=None, init=False, repr=False)
-    _viewed: int = field(default=0, init=False, repr=False)
+    # The ticket once this plan's actions so far have landed: each change of a field is
+    # applied as it is planned (notes, messages and Jira change none).
+    view: Ticket = field(init=False, repr=False)
     _replies: int | None = field(default=None, init=False, repr=False)  # own_replies so far
 
-    @property
-    def view(self) -> Ticket:
-        """The ticket once this plan's actions so far have landed."""
-        if self._viewed != len(self.actions) or self._view is None:
-            start = self.ticket if self._view is None else self._view
-            self._view = apply_changes(start, (p.action for p in self.actions[self._viewed:]))
-            self._viewed = len(self.actions)
-        return self._view
+    def __post_init__(self) -> None:
+        self.view = self.ticket
 
     @property
     def own_replies(self) -> int:
@@ -114,17 +107,17 @@ class PlanBuilder:
         """Plan `action` under `key`, a key `unsettled` gave."""
         planned = PlannedAction(key, rule, reason, action)
         kind = type(action)
-        if kind is AddPublicReply and self._replies is not None:
-            self._replies += 1
-        if kind is CreateJiraIssue:
+        if kind in FIELD_CHANGES:
+            self.view = apply_change(self.view, action)
+            if kind is AddPublicReply and self._replies is not None:
+                self._replies += 1
+        elif kind is CreateJiraIssue:
             # Filed before the rule's own chat message is sent, so that the message can name
             # the issue (see NotifyChannel.filing).
             at = next((i for i, p in enumerate(self.actions)
                        if p.rule == rule and isinstance(p.action, NotifyChannel)),
                       len(self.actions))
             self.actions.insert(at, planned)
-            if at < self._viewed:  # before actions the view applied: it changes no field
-                self._viewed += 1
             return
         self.actions.append(planned)
 

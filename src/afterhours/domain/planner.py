@@ -29,10 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Literal, TypeVar
+from typing import Protocol, TypeVar
 
 from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
+from afterhours.domain.compiled import CompiledLadder, CompiledLevel, CompiledRule, compiled
 from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.frozen import quick_init
 from afterhours.domain.ladders import (
@@ -42,16 +43,13 @@ from afterhours.domain.ladders import (
     level_stop,
     occurrences,
 )
-from afterhours.domain.matching import Prepared, Verdict, prepare
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.matching import Prepared
 from afterhours.domain.model import History, Ticket
-from afterhours.domain.prepared_effects import prepared, prepared_level
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
 from afterhours.policy.model import Policy, Schedule
-from afterhours.policy.rules import Escalation, EscalationLevel, PriorityRule, Route, rule_key
+from afterhours.policy.rules import Escalation, PriorityRule, Route
 
-R = TypeVar("R", PriorityRule, Route, Escalation)
 __all__ = ["Verdicts", "Views", "escalation_due", "jira_label", "jira_tag", "level_rule",
            "note_marker", "plan_actions", "plan_with_verdicts", "tally_rule"]
 
@@ -112,84 +110,89 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
     if seen is not None:
         builder.settled_seen = seen.settled
     if planning or seen is not None:
+        program = compiled(policy)
         arrived = _Arrival(not is_business_time(ticket.created_at, policy.schedule),
                            _Described(ticket.created_at, policy.schedule))
         if seen is not None:
             seen.arrival = Arrival(arrived.after_hours, str(arrived.when))
-        block = policy.priority_rules
-        for rule, reason in _matching(builder, block.rules, block.match, "priority", arrived,
-                                      record_hours=planning, seen=seen):
+        for rule, reason in _matching(builder, program.priority_rules, program.priority_first,
+                                      "priority", arrived, record_hours=planning, seen=seen):
             if planning:
-                _plan_rule(builder, rule, "priority", reason)
+                _plan_rule(builder, rule, reason)
         # One priority from the priority block; a route or a level may still raise it later.
         builder.priority_by = None
         routes_view = builder.view
-        for route, reason in _matching(builder, policy.routes.rules, policy.routes.match,
-                                       "route", arrived, record_hours=planning, seen=seen):
+        for route, reason in _matching(builder, program.routes, program.routes_first, "route",
+                                       arrived, record_hours=planning, seen=seen):
             if planning:
-                _plan_rule(builder, route, "route", reason)
+                _plan_rule(builder, route, reason)
         if seen is not None:
             seen.views = Views(routes_view, builder.view)
         builder.priority_by = None
-        ladders = policy.escalations
-        for ladder, reason in _matching(builder, ladders.rules, ladders.match, "escalation",
-                                        arrived, record_hours=False, seen=seen):
+        for ladder, reason in _matching(builder, program.escalations, program.escalations_first,
+                                        "escalation", arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
             _plan_ladder(builder, ladder, reason, arrived, seen)
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
 
+class _Judged(Protocol):
+    """A compiled rule or ladder, as matching looks at it."""
+
+    @property
+    def condition(self) -> Prepared: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def rule(self) -> PriorityRule | Route | Escalation: ...
+
+
+J = TypeVar("J", bound=_Judged)
+
+
 def _matching(
-    builder: PlanBuilder, rules: Sequence[R], match: Literal["first", "all"], prefix: str,
-    arrived: _Arrival, *, record_hours: bool = True, seen: Seen | None = None,
-) -> list[tuple[R, str]]:
+    builder: PlanBuilder, entries: Sequence[J], first: bool, prefix: str, arrived: _Arrival,
+    *, record_hours: bool = True, seen: Seen | None = None,
+) -> list[tuple[J, str]]:
     view = builder.view
-    found: list[tuple[R, str]] = []
+    after_hours, when = arrived.after_hours, arrived.when
+    found: list[tuple[J, str]] = []
     left_for_hours = False
     every = seen is not None  # a verdict says every condition, not only the first that fails
-    for rule, condition in zip(rules, _conditions(rules), strict=True):
-        if found and match == "first":
+    for entry in entries:
+        condition = entry.condition
+        if found and first:
             if seen is None:
                 break
             # Not looked at by the plan; judged still, so a lead sees what a match shadows.
-            shadowed = condition.verdict(view, arrived.after_hours, arrived.when, every=True)
+            shadowed = condition.verdict(view, after_hours, when, every=True)
             assert shadowed is not None  # noqa: S101  (every=True)
-            seen.judged(prefix, rule, condition, shadowed, found[0][0].name)
+            seen.judged(prefix, entry.rule, condition, shadowed, found[0][0].rule.name)
             continue
-        verdict = condition.verdict(view, arrived.after_hours, arrived.when, every=every)
+        verdict = condition.verdict(view, after_hours, when, every=every)
         if verdict is None:
             continue
         if seen is not None:
-            seen.judged(prefix, rule, condition, verdict, None)
-        if verdict.matched:
-            found.append((rule, _because(verdict)))
+            seen.judged(prefix, entry.rule, condition, verdict, None)
+        if not verdict.failed:  # matched
+            found.append((entry, "; ".join(verdict.held) or "applies to every ticket"))
         elif record_hours and verdict.only_hours_failed and not left_for_hours:
             # The rule would have acted but for the clock: say once that it was left on
             # purpose, then go on, since a later rule without an hours condition may match.
-            builder.skip(f"{prefix}:{rule_key(rule)}", "hours", "; ".join(verdict.failed))
+            builder.skip(entry.name, "hours", "; ".join(verdict.failed))
             left_for_hours = True
     return found
 
 
-def _prepare_block(rules: Sequence[PriorityRule | Route | Escalation]) -> list[Prepared]:
-    return [prepare(rule.when) for rule in rules]
-
-
-# Each block's conditions prepared, once per block (so once per policy).
-_conditions: ByIdentity[Sequence[PriorityRule | Route | Escalation], list[Prepared]] = (
-    ByIdentity(_prepare_block, limit=64))
-
-
-def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
-               reason: str) -> None:
-    name = f"{prefix}:{rule_key(rule)}"
+def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
+    name, rule = entry.name, entry.rule
     view = builder.view
     target = rule.group or ""  # a Jira issue is named once filed (NotifyChannel.filing)
     # Only a message or a page sends the words; the message names the group only once the
     # change landed (the shell checks the ledger).
-    said = rule.notify is not None or rule.page is not None
-    builder.apply(name, reason, prepared(rule),
+    said = entry.said
+    builder.apply(name, reason, entry.effects,
                   partial(render.route_message, view, rule.name, target) if said else None,
                   partial(render.route_message, view, rule.name, "") if rule.group and said
                   else None)
@@ -231,10 +234,11 @@ def tally_rule(rule: str) -> str:
     return base.split("/repeat:")[0]
 
 
-def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str, arrived: _Arrival,
-                 seen: Seen | None = None) -> None:
-    policy, now = builder.policy, builder.now
-    for number, level in enumerate(ladder.levels, start=1):
+def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because: str,
+                 arrived: _Arrival, seen: Seen | None = None) -> None:
+    policy, now, ladder = builder.policy, builder.now, compiled_ladder.rule
+    for step in compiled_ladder.levels:
+        number, level = step.number, step.level
         view = builder.view
         stop = level_stop(view, level, builder.own_replies)
         if stop is not None:
@@ -254,19 +258,18 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str, arrived
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             if seen is not None:
                 seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
-                           acknowledged=ack, why=_why(level, _due_words(
+                           acknowledged=ack, why=_why(step, _due_words(
                                builder, occurrence.due, arrived), occurrence.number))
             continue
-        why = _why(level, _due_words(builder, occurrence.due, arrived), occurrence.number)
+        why = _why(step, _due_words(builder, occurrence.due, arrived), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
         message = (partial(render.escalation_message, view, ladder.name, number, why,
-                           occurrence.number)
-                   if level.notify is not None or level.page is not None else None)
+                           occurrence.number) if step.says else None)
         reason = f"{because}; {why}"
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
-        builder.apply(name, reason, prepared_level(level), message)
+        builder.apply(name, reason, step.effects, message)
         builder.note(name, "note", reason, partial(builder.filled, level.note) if level.note
                      else f"afterhours escalated this ticket ({ladder.name}, level {number}): "
                           f"{why}.")
@@ -279,29 +282,5 @@ def _due_words(builder: PlanBuilder, due: datetime, arrived: _Arrival) -> str:
     return describe_moment(due, builder.policy.schedule)
 
 
-_WAITING = {"first_reply": "first reply", "answered": "answer", "solved": "resolution"}
-
-
-def _why(level: EscalationLevel, due: str, repeat: int) -> str:
-    return f"{_waited(level)} (due {due}{f', repeat {repeat}' if repeat else ''})"
-
-
-def _waiting_words(level: EscalationLevel) -> str:
-    waiting = _WAITING[level.until]
-    minutes = f"{level.after_minutes} {level.clock} minutes"
-    if level.from_ == "first_reply_due":
-        return f"no {waiting} by the promised time" + (
-            f" nor {minutes} after it" if level.after_minutes else "")
-    if level.from_ == "last_customer_update":
-        return f"no {waiting} within {minutes} of the requester's last update"
-    if level.after_minutes:
-        return f"no {waiting} within {minutes}"
-    return f"no {waiting} yet; this level acts at once"
-
-
-# What a level waited for, in words: the same for every ticket, written once per level.
-_waited = ByIdentity(_waiting_words, limit=1024)
-
-
-def _because(verdict: Verdict) -> str:
-    return "; ".join(verdict.held) or "applies to every ticket"
+def _why(level: CompiledLevel, due: str, repeat: int) -> str:
+    return f"{level.waited} (due {due}{f', repeat {repeat}' if repeat else ''})"

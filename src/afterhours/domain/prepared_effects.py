@@ -2,17 +2,17 @@
 
 The planner applies the same few rules to every ticket: what they set, and the words of the
 skips they may record, are the same each time, so they are read off the policy model once
-(an enum's `.value`, a joined list of tags) rather than on every plan.
+(an enum's `.value`, a joined list of tags; domain.compiled) rather than on every plan.
 """
 
 from __future__ import annotations
 
-from afterhours.domain.memo import ByIdentity
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel
 
 
 class PreparedEffects:
-    """What one rule or level does, as plain values (see `prepared`)."""
+    """What one rule or level does, as plain values; a level's note (`note=False`) is left
+    to its ladder, which always leaves one."""
 
     def __init__(self, effects: Effects, *, note: bool) -> None:
         self.priority = None if effects.priority is None else effects.priority.value
@@ -27,7 +27,6 @@ class PreparedEffects:
         self.oncall = (effects.assignee.removeprefix(ONCALL_PREFIX)
                        if effects.assignee is not None
                        and effects.assignee.startswith(ONCALL_PREFIX) else None)
-        # A level's note is written by its ladder, which always leaves one.
         self.note = effects.note if note else None
         self.reply = effects.reply
         self.notify = effects.notify
@@ -35,16 +34,3 @@ class PreparedEffects:
         # A level has no jira: (and asking pydantic for a field it lacks costs an exception).
         self.files_in_jira = (not isinstance(effects, EscalationLevel)
                               and getattr(effects, "jira", None) is not None)
-
-
-def _with_note(effects: Effects) -> PreparedEffects:
-    return PreparedEffects(effects, note=True)
-
-
-def _without_note(level: EscalationLevel) -> PreparedEffects:
-    return PreparedEffects(level, note=False)
-
-
-# A rule's effects, and a level's (without its note), once per policy part.
-prepared = ByIdentity(_with_note, limit=1024)
-prepared_level = ByIdentity(_without_note, limit=1024)

@@ -44,6 +44,11 @@ def local_time(moment: datetime, schedule: Schedule) -> datetime:
     return moment.astimezone(_zone(schedule.time_zone))
 
 
+def in_zone(moment: datetime, time_zone: str) -> datetime:
+    """`moment` in the IANA zone named `time_zone`."""
+    return moment.astimezone(_zone(time_zone))
+
+
 def is_business_time(moment: datetime, schedule: Schedule) -> bool:
     """True when the desk is staffed at `moment` (an aware datetime)."""
     spans = _spans(schedule)
