@@ -31,6 +31,8 @@ class Phrases:
     Most texts hold none of a rule's phrases, and a regex search costs a microsecond or more
     per phrase: an ASCII text is first looked at for the first word of each (lower case, as
     a plain substring), which every match needs; only a text that has one is searched.
+    A first word made of word characters only must be one of the text's words (a run of
+    them, found once per text): a match starts and ends at a word boundary.
     """
 
     def __init__(self, phrases: Sequence[str]) -> None:
@@ -38,6 +40,9 @@ class Phrases:
         words = [for_matching(p).split() for p in phrases]
         self._firsts = (tuple(w[0].lower() for w in words)
                         if all(p.isascii() for p in phrases) and all(words) else None)
+        firsts = self._firsts or ()
+        self._first_words = frozenset(f for f in firsts if _WORD.fullmatch(f))
+        self._first_parts = tuple(f for f in firsts if not _WORD.fullmatch(f))
 
     def may_be_in(self, text: str) -> bool:
         """False only when no phrase can be in `text`."""
@@ -51,14 +56,14 @@ class Phrases:
 
     def first_in(self, text: str) -> str | None:
         """The first phrase (in list order) that `text` holds; None when none."""
-        firsts = self._firsts
-        if firsts is not None and text.isascii():  # may_be_in, inline: asked per rule
-            low = _lower(text)
-            for first in firsts:
-                if first in low:
-                    break
-            else:
-                return None
+        if self._firsts is not None and text.isascii():  # may_be_in, inline: asked per rule
+            low, words = _words(text)
+            if words.isdisjoint(self._first_words):
+                for part in self._first_parts:
+                    if part in low:
+                        break
+                else:
+                    return None
         for phrase, found in self.patterns:
             if found.search(text):
                 return phrase
@@ -68,6 +73,16 @@ class Phrases:
 @lru_cache(maxsize=64)  # a ticket's subject and description, asked by every rule
 def _lower(text: str) -> str:
     return text.lower()
+
+
+@lru_cache(maxsize=64)
+def _words(text: str) -> tuple[str, frozenset[str]]:
+    # An ASCII text in lower case, and its words (runs of word characters).
+    low = _lower(text)
+    return low, frozenset(_WORD.findall(low))
+
+
+_WORD = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1024)
