@@ -8,7 +8,6 @@ once the earlier actions of the same plan have landed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
@@ -48,35 +47,37 @@ def note_marker(key: str) -> str:
     return f"[afterhours {key}]"
 
 
-@dataclass
 class PlanBuilder:
     """Collects one plan's actions and skips, and the ticket as they would leave it."""
 
-    ticket: Ticket
-    history: History
-    policy: Policy
-    now: datetime
-    actions: list[PlannedAction] = field(default_factory=list)
-    skips: list[SkippedAction] = field(default_factory=list)
-    priority_by: str | None = None  # the rule whose priority this plan sets
-    wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
-    # (rule, key) of each step left out as settled, written down for verdicts only.
-    settled_seen: list[tuple[str, str]] | None = None
-    # The ticket once this plan's actions so far have landed: each change of a field is
-    # applied as it is planned (notes, messages and Jira change none).
-    view: Ticket = field(init=False, repr=False)
-    _replies: int | None = field(default=None, init=False, repr=False)  # own_replies so far
+    __slots__ = ("_own", "_planned_replies", "_prefix", "_settled", "actions", "filed",
+                 "history", "now", "policy", "priority_by", "settled_seen", "skips",
+                 "ticket", "view", "wake_at")
 
-    def __post_init__(self) -> None:
-        self.view = self.ticket
+    def __init__(self, ticket: Ticket, history: History, policy: Policy, now: datetime) -> None:
+        self.ticket, self.history, self.policy, self.now = ticket, history, policy, now
+        self.actions: list[PlannedAction] = []
+        self.skips: list[SkippedAction] = []
+        self.priority_by: str | None = None  # the rule whose priority this plan sets
+        self.wake_at: datetime | None = None  # the earliest next deadline of a level seen
+        # (rule, key) of each step left out as settled, written down for verdicts only.
+        self.settled_seen: list[tuple[str, str]] | None = None
+        # The ticket once this plan's actions so far have landed: each change of a field
+        # is applied as it is planned (notes, messages and Jira change none).
+        self.view = ticket
+        # The Jira create this plan makes, once it is planned: (its key, its rule).
+        self.filed: tuple[str, str] | None = None
+        self._prefix = f"ticket:{ticket.id}/"
+        self._settled = history.settled
+        self._own: int | None = None  # afterhours' settled replies, counted when asked
+        self._planned_replies = 0
 
     @property
     def own_replies(self) -> int:
         """Public replies by afterhours: settled ones and those in this plan."""
-        if self._replies is None:  # the history does not change during a plan
-            self._replies = own_replies(self.history) + sum(
-                1 for p in self.actions if isinstance(p.action, AddPublicReply))
-        return self._replies
+        if self._own is None:  # the history does not change during a plan
+            self._own = own_replies(self.history)
+        return self._own + self._planned_replies
 
     def wake_by(self, moment: datetime | None) -> None:
         """Plan again no later than `moment` (None: nothing to wait for)."""
@@ -96,8 +97,8 @@ class PlanBuilder:
     def unsettled(self, rule: str, step: str) -> str | None:
         """The ledger key of a step still to take; None when the ledger settled it (noted
         for verdicts), so that its words need not be written at all."""
-        key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per step
-        if key in self.history.settled:
+        key = f"{self._prefix}{rule}/{step}"  # self.key, inline: once per step
+        if key in self._settled:
             if self.settled_seen is not None:
                 self.settled_seen.append((rule, key))
             return None
@@ -109,9 +110,11 @@ class PlanBuilder:
         kind = type(action)
         if kind in FIELD_CHANGES:
             self.view = apply_change(self.view, action)
-            if kind is AddPublicReply and self._replies is not None:
-                self._replies += 1
+            if kind is AddPublicReply:
+                self._planned_replies += 1
         elif kind is CreateJiraIssue:
+            if self.filed is None:
+                self.filed = key, rule
             # Filed before the rule's own chat message is sent, so that the message can name
             # the issue (see NotifyChannel.filing).
             at = next((i for i, p in enumerate(self.actions)
@@ -123,8 +126,8 @@ class PlanBuilder:
 
     def skip(self, rule: str, step: str, reason: str) -> None:
         """Record that a matching rule deliberately does nothing here, once."""
-        key = self.key(rule, step)
-        if key not in self.history.settled:
+        key = f"{self._prefix}{rule}/{step}"
+        if key not in self._settled:
             self.skips.append(SkippedAction(key, rule, reason))
         elif self.settled_seen is not None:
             self.settled_seen.append((rule, key))
@@ -224,7 +227,7 @@ class PlanBuilder:
         outcome a message sent after it names; None when there is none, or it is known."""
         if self.history.jira_issue is not None:
             return None
-        planned = next((p.key for p in self.actions if type(p.action) is CreateJiraIssue), None)
+        planned = None if self.filed is None else self.filed[0]
         if planned is None and effects.files_in_jira:
             planned = self.key(rule, "create_jira_issue")
         return planned

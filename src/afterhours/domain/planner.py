@@ -200,7 +200,7 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set
     issue = builder.history.jira_issue
-    filing = next((p.rule for p in builder.actions if isinstance(p.action, CreateJiraIssue)), None)
+    filing = None if builder.filed is None else builder.filed[1]
     if filing is not None:
         # A ticket is one Jira issue: a second matching rule must not file another.
         builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
