@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from afterhours.domain.memo import ByIdentity
@@ -26,6 +27,10 @@ TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
 _DAY = timedelta(days=1)
 # Days of intervals kept per schedule (about ten years' worth) before the memo starts afresh.
 _MEMO_DAYS = 4096
+# Moments kept per schedule and question: a pass's tickets, many times over.
+_MEMO_MOMENTS = 16384
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @lru_cache(maxsize=32)
@@ -52,6 +57,14 @@ def in_zone(moment: datetime, time_zone: str) -> datetime:
 def is_business_time(moment: datetime, schedule: Schedule) -> bool:
     """True when the desk is staffed at `moment` (an aware datetime)."""
     spans = _spans(schedule)
+    # Asked of each ticket's creation time every time the ticket is planned: kept.
+    known = spans.staffed.get(moment)
+    if known is None:
+        known = spans.remember(spans.staffed, moment, _is_staffed(moment, spans))
+    return known
+
+
+def _is_staffed(moment: datetime, spans: _DaySpans) -> bool:
     day = moment.astimezone(spans.zone).date()
     # The day before too: a range may run past midnight. A loop: any() costs a generator.
     for start, end in (*spans.on(day - _DAY), *spans.on(day)):  # noqa: SIM110
@@ -63,16 +76,35 @@ def is_business_time(moment: datetime, schedule: Schedule) -> bool:
 def describe_moment(moment: datetime, schedule: Schedule) -> str:
     """A human form of `moment` in the schedule's zone, for reasons and reports: what
     strftime's "%a %d %b %H:%M" writes, followed by the zone's name."""
-    local = local_time(moment, schedule)
+    return _described(moment, schedule.time_zone)
+
+
+# A ticket's creation time and its levels' deadlines are described every time it is planned.
+@lru_cache(maxsize=4096)
+def _described(moment: datetime, time_zone: str) -> str:
+    local = in_zone(moment, time_zone)
     return (f"{_DAY_ABBREVIATIONS[local.weekday()]} {TWO_DIGITS[local.day]}"
             f" {_MONTH_ABBREVIATIONS[local.month - 1]}"
-            f" {TWO_DIGITS[local.hour]}:{TWO_DIGITS[local.minute]} {schedule.time_zone}")
+            f" {TWO_DIGITS[local.hour]}:{TWO_DIGITS[local.minute]} {time_zone}")
 
 
 def add_business_minutes(start: datetime, minutes: int, schedule: Schedule) -> datetime | None:
     """The moment `minutes` of open desk time after `start`; None if the schedule never opens."""
-    remaining = minutes_of(minutes)
     spans = _spans(schedule)
+    # A ticket's promise and its business-clock levels are counted from the same moments
+    # every time it is planned: kept (with the zone `start` is in, which a result may keep).
+    asked = (start, start.tzinfo, minutes)
+    found = spans.added.get(asked, _UNKNOWN)
+    if found is _UNKNOWN:
+        found = spans.remember(spans.added, asked, _add(start, minutes, spans))
+    return found  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
+
+
+def _add(start: datetime, minutes: int, spans: _DaySpans) -> datetime | None:
+    remaining = minutes_of(minutes)
     day = start.astimezone(spans.zone).date() - _DAY  # a range may run past midnight
     for _ in range(_SEARCH_DAYS + 1):
         for open_at, close_at in spans.on(day):
@@ -96,6 +128,16 @@ class _DaySpans:
         self._by_day = {day.number: sorted(ranges, key=lambda r: r.start)
                         for day, ranges in schedule.hours.items()}
         self._memo: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
+        # Answers about moments (see is_business_time, add_business_minutes).
+        self.staffed: dict[datetime, bool] = {}
+        self.added: dict[tuple[datetime, tzinfo | None, int], datetime | None] = {}
+
+    def remember(self, memo: dict[K, V], asked: K, answer: V) -> V:
+        """`answer`, kept in `memo` under `asked`; a full memo starts afresh."""
+        if len(memo) >= _MEMO_MOMENTS:
+            memo.clear()
+        memo[asked] = answer
+        return answer
 
     def on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The intervals the desk opens on `day` (local), in UTC, in order."""
