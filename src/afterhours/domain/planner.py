@@ -26,7 +26,6 @@ rule's verdict, every level's deadline and stop: domain.verdicts), for `explain`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Protocol, TypeVar
@@ -35,7 +34,6 @@ from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
 from afterhours.domain.compiled import CompiledLadder, CompiledLevel, CompiledRule, compiled
 from afterhours.domain.effects import PlanBuilder, note_marker
-from afterhours.domain.frozen import quick_init
 from afterhours.domain.ladders import (
     acknowledged,
     escalation_due,
@@ -47,7 +45,7 @@ from afterhours.domain.matching import Prepared
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
-from afterhours.policy.model import Policy, Schedule
+from afterhours.policy.model import Policy
 from afterhours.policy.rules import Escalation, PriorityRule, Route
 
 __all__ = ["Verdicts", "Views", "escalation_due", "jira_label", "jira_tag", "level_rule",
@@ -62,30 +60,6 @@ def jira_label(ticket_id: int) -> str:
 def jira_tag(issue_key: str) -> str:
     """The Zendesk tag that shows which Jira issue a ticket was filed as."""
     return "jira_" + issue_key.lower().replace("-", "_")
-
-
-@quick_init
-@dataclass(frozen=True)
-class _Arrival:
-    after_hours: bool
-    when: _Described
-
-
-class _Described:
-    """A moment in the schedule's words, written only when a verdict says it (most plans
-    never do: their rules fail on something else first)."""
-
-    def __init__(self, moment: datetime, schedule: Schedule) -> None:
-        self._moment, self._schedule = moment, schedule
-        self._text: str | None = None
-
-    def __str__(self) -> str:
-        if self._text is None:
-            self._text = describe_moment(self._moment, self._schedule)
-        return self._text
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
 
 
 def plan_actions(ticket: Ticket, policy: Policy, now: datetime, history: History) -> Plan:
@@ -111,10 +85,11 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
         builder.settled_seen = seen.settled
     if planning or seen is not None:
         program = compiled(policy)
-        arrived = _Arrival(not is_business_time(ticket.created_at, policy.schedule),
-                           _Described(ticket.created_at, policy.schedule))
+        # Whether the ticket came after hours, and when, in the words its verdicts say it in.
+        arrived = (not is_business_time(ticket.created_at, policy.schedule),
+                   describe_moment(ticket.created_at, policy.schedule))
         if seen is not None:
-            seen.arrival = Arrival(arrived.after_hours, str(arrived.when))
+            seen.arrival = Arrival(*arrived)
         for rule, reason in _matching(builder, program.priority_rules, program.priority_first,
                                       "priority", arrived, record_hours=planning, seen=seen):
             if planning:
@@ -132,7 +107,7 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
         for ladder, reason in _matching(builder, program.escalations, program.escalations_first,
                                         "escalation", arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
-            _plan_ladder(builder, ladder, reason, arrived, seen)
+            _plan_ladder(builder, ladder, reason, seen)
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
@@ -152,11 +127,12 @@ J = TypeVar("J", bound=_Judged)
 
 
 def _matching(
-    builder: PlanBuilder, entries: Sequence[J], first: bool, prefix: str, arrived: _Arrival,
+    builder: PlanBuilder, entries: Sequence[J], first: bool, prefix: str,
+    arrived: tuple[bool, str],
     *, record_hours: bool = True, seen: Seen | None = None,
 ) -> list[tuple[J, str]]:
     view = builder.view
-    after_hours, when = arrived.after_hours, arrived.when
+    after_hours, when = arrived
     found: list[tuple[J, str]] = []
     left_for_hours = False
     every = seen is not None  # a verdict says every condition, not only the first that fails
@@ -235,7 +211,7 @@ def tally_rule(rule: str) -> str:
 
 
 def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because: str,
-                 arrived: _Arrival, seen: Seen | None = None) -> None:
+                 seen: Seen | None = None) -> None:
     policy, now, ladder = builder.policy, builder.now, compiled_ladder.rule
     for step in compiled_ladder.levels:
         number, level = step.number, step.level
@@ -258,10 +234,10 @@ def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because:
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             if seen is not None:
                 seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
-                           acknowledged=ack, why=_why(step, _due_words(
-                               builder, occurrence.due, arrived), occurrence.number))
+                           acknowledged=ack, why=_why(step, describe_moment(
+                               occurrence.due, policy.schedule), occurrence.number))
             continue
-        why = _why(step, _due_words(builder, occurrence.due, arrived), occurrence.number)
+        why = _why(step, describe_moment(occurrence.due, policy.schedule), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
         message = (partial(render.escalation_message, view, ladder.name, number, why,
@@ -273,13 +249,6 @@ def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because:
         builder.note(name, "note", reason, partial(builder.filled, level.note) if level.note
                      else f"afterhours escalated this ticket ({ladder.name}, level {number}): "
                           f"{why}.")
-
-
-def _due_words(builder: PlanBuilder, due: datetime, arrived: _Arrival) -> str:
-    # A level due at once is due when the ticket came: the arrival has those words already.
-    if due == builder.ticket.created_at:
-        return str(arrived.when)
-    return describe_moment(due, builder.policy.schedule)
 
 
 def _why(level: CompiledLevel, due: str, repeat: int) -> str:
