@@ -43,6 +43,9 @@ class Phrases:
         firsts = self._firsts or ()
         self._first_words = frozenset(f for f in firsts if _WORD.fullmatch(f))
         self._first_parts = tuple(f for f in firsts if not _WORD.fullmatch(f))
+        # The last text looked at and what was found in it: a rule that matches is screened,
+        # then judged in words, on the very same text.
+        self._last: tuple[str, str | None] = ("", None)
 
     def may_be_in(self, text: str) -> bool:
         """False only when no phrase can be in `text`."""
@@ -56,6 +59,14 @@ class Phrases:
 
     def first_in(self, text: str) -> str | None:
         """The first phrase (in list order) that `text` holds; None when none."""
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        found = self._first_in(text)
+        self._last = (text, found)  # one assignment: a reader sees a pair, never half of one
+        return found
+
+    def _first_in(self, text: str) -> str | None:
         if self._firsts is not None and text.isascii():  # may_be_in, inline: asked per rule
             low, words = _words(text)
             if words.isdisjoint(self._first_words):
