@@ -68,6 +68,8 @@ def prepare(match: Condition) -> Prepared:
 # One check of a condition: it adds what held or failed, in words, to the two lists, and
 # says whether it held.
 Check = Callable[[Ticket, list[str], list[str], bool, object], bool]
+# A verdict's words as lists: what held, what failed, and whether the hours failed.
+Words = tuple[list[str], list[str], bool]
 # The same check without its words: whether it holds (given whether the ticket came after
 # hours, which nested conditions may ask).
 Holds = Callable[[Ticket, bool], bool]
@@ -98,10 +100,21 @@ class Prepared:
     def verdict(self, ticket: Ticket, after_hours: bool, when: object, *,
                 every: bool) -> Verdict | None:
         """The verdict on `ticket` created `when`; None, unless `every`, once a check fails."""
-        if not every:
-            for holds in self.tests:
-                if not holds(ticket, after_hours):
-                    return None
+        said = self.words(ticket, after_hours, when) if every else self.judged(
+            ticket, after_hours, when)
+        return None if said is None else Verdict(tuple(said[0]), tuple(said[1]), said[2])
+
+    def judged(self, ticket: Ticket, after_hours: bool, when: object) -> Words | None:
+        """`words` as the planner asks: None as soon as a check other than the hours fails
+        (screened without words), the words of every check when none does."""
+        for holds in self.tests:
+            if not holds(ticket, after_hours):
+                return None
+        return self.words(ticket, after_hours, when)
+
+    def words(self, ticket: Ticket, after_hours: bool, when: object) -> Words:
+        """What held and what failed of every check, in words, and whether the after-hours
+        check failed (a `Verdict`'s fields, in lists)."""
         held: list[str] = []
         failed: list[str] = []
         for check in self.checks:
@@ -110,7 +123,7 @@ class Prepared:
         if self.after_hours is not None:
             said = f"created {'after' if after_hours else 'in business'} hours ({when})"
             (failed if hours_failed else held).append(said)
-        return Verdict(tuple(held), tuple(failed), hours_failed)
+        return held, failed, hours_failed
 
     def screen(self, ticket: Ticket, after_hours: bool, when: object) -> Verdict | None:
         """See `screen`; `when` is anything that formats as the creation time's words."""

@@ -41,7 +41,7 @@ from afterhours.domain.ladders import (
     level_stop,
     occurrences,
 )
-from afterhours.domain.matching import Prepared
+from afterhours.domain.matching import Prepared, Verdict
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
@@ -135,7 +135,6 @@ def _matching(
     after_hours, when = arrived
     found: list[tuple[J, str]] = []
     left_for_hours = False
-    every = seen is not None  # a verdict says every condition, not only the first that fails
     for entry in entries:
         condition = entry.condition
         if found and first:
@@ -146,17 +145,22 @@ def _matching(
             assert shadowed is not None  # noqa: S101  (every=True)
             seen.judged(prefix, entry.rule, condition, shadowed, found[0][0].rule.name)
             continue
-        verdict = condition.verdict(view, after_hours, when, every=every)
-        if verdict is None:
-            continue
-        if seen is not None:
-            seen.judged(prefix, entry.rule, condition, verdict, None)
-        if not verdict.failed:  # matched
-            found.append((entry, "; ".join(verdict.held) or "applies to every ticket"))
-        elif record_hours and verdict.only_hours_failed and not left_for_hours:
-            # The rule would have acted but for the clock: say once that it was left on
-            # purpose, then go on, since a later rule without an hours condition may match.
-            builder.skip(entry.name, "hours", "; ".join(verdict.failed))
+        if seen is None:
+            said = condition.judged(view, after_hours, when)
+            if said is None:
+                continue
+        else:
+            said = condition.words(view, after_hours, when)
+            seen.judged(prefix, entry.rule, condition,
+                        Verdict(tuple(said[0]), tuple(said[1]), said[2]), None)
+        held, failed, hours_failed = said
+        if not failed:  # matched
+            found.append((entry, "; ".join(held) or "applies to every ticket"))
+        elif record_hours and hours_failed and len(failed) == 1 and not left_for_hours:
+            # The rule would have acted but for the clock (Verdict.only_hours_failed): say
+            # once that it was left on purpose, then go on, since a later rule without an
+            # hours condition may match.
+            builder.skip(entry.name, "hours", "; ".join(failed))
             left_for_hours = True
     return found
 
