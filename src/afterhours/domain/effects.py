@@ -158,7 +158,10 @@ class PlanBuilder:
             self._set_priority(rule, reason, effects)
         if effects.tags:
             tags = view.tags
-            missing = tuple(t for t in effects.tags if t not in tags)
+            # Most often none of the tags is there yet, or all of them are.
+            missing = (effects.tags if tags.isdisjoint(effects.tag_set) else
+                       () if effects.tag_set <= tags else
+                       tuple(t for t in effects.tags if t not in tags))
             if missing:
                 self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
             else:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from afterhours.domain.frozen import quick_init
-from afterhours.domain.model import History, Ticket
+from afterhours.domain.model import CLOSED_STATUSES, History, Ticket
 from afterhours.domain.schedule import add_business_minutes, minutes_of
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
@@ -37,21 +37,21 @@ def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "busin
 
 def reply_by(ticket: Ticket, policy: Policy) -> datetime | None:
     """When the first reply is promised for `ticket`'s priority; None without a promise."""
-    asked = (ticket.priority, ticket.created_at)
-    last = _last_promise.get(id(policy))
-    if last is not None and last[0] is policy and last[1] == asked:
-        return last[2]
-    promise = policy.reply_promises.get(ticket.priority or "none")  # type: ignore[call-overload]
-    due = None if promise is None else add_minutes(ticket.created_at, promise.minutes,
-                                                   promise.clock, policy)
-    _last_promise.clear()
-    _last_promise[id(policy)] = (policy, asked, due)
+    priority, created = ticket.priority, ticket.created_at
+    last = _last_promise[0]
+    if last[0] is policy and last[1] == priority and last[2] == created:
+        return last[3]
+    promise = policy.reply_promises.get(priority or "none")  # type: ignore[call-overload]
+    due = None if promise is None else add_minutes(created, promise.minutes, promise.clock,
+                                                   policy)
+    _last_promise[0] = (policy, priority, created, due)  # one assignment: never half of one
     return due
 
 
 # The last promise worked out: a plan asks for it several times (its template's {reply_by},
 # a ladder counting from it), each time a sum of business minutes.
-_last_promise: dict[int, tuple[Policy, tuple[str | None, datetime], datetime | None]] = {}
+_last_promise: list[tuple[Policy | None, str | None, datetime | None, datetime | None]] = [
+    (None, None, None, None)]
 
 
 def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
@@ -65,6 +65,8 @@ def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> date
 
 def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
     """When `level` first falls due for `ticket`; None when it never can."""
+    if level.from_ == "created" and level.clock == "calendar":  # most levels: said at once
+        return ticket.created_at + minutes_of(level.after_minutes)
     anchor = level_anchor(ticket, level, policy)
     if anchor is None:
         return None
@@ -169,7 +171,7 @@ def level_stop(ticket: Ticket, level: EscalationLevel, own: int) -> Stop | None:
         # Zendesk's first reply time is afterhours' own reply when that came first.
         return Stop("the first reply", "an agent has replied in public",
                     ticket.first_reply_at if own == 0 else None)
-    if ticket.is_closed:
+    if ticket.status in CLOSED_STATUSES:  # is_closed, inline: asked of every level
         # The export says when a ticket was solved, else only when it last changed.
         return Stop(_CLOSING.get(ticket.status, "closing"), f"the ticket is {ticket.status}",
                     ticket.solved_at or ticket.updated_at)

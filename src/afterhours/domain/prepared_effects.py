@@ -18,6 +18,7 @@ class PreparedEffects:
         self.priority = None if effects.priority is None else effects.priority.value
         self.priority_said = f"priority already {self.priority}"
         self.tags = tuple(effects.tags)
+        self.tag_set = frozenset(effects.tags)
         self.tags_said = f"tags {', '.join(effects.tags)} already on the ticket"
         self.remove_tags = tuple(effects.remove_tags)
         self.group = effects.group
