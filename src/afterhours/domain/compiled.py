@@ -11,6 +11,7 @@ from __future__ import annotations
 from afterhours.domain.matching import Prepared, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.prepared_effects import PreparedEffects
+from afterhours.domain.render import mention
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
     Escalation,
@@ -74,6 +75,9 @@ class CompiledPolicy:
         self.routes_first = policy.routes.match == "first"
         self.escalations = tuple(CompiledLadder(ladder) for ladder in policy.escalations.rules)
         self.escalations_first = policy.escalations.match == "first"
+        # Each channel's mentions, as its messages start with them.
+        self.mentions = {name: mention(channel.mentions)
+                         for name, channel in policy.channels.items()}
 
 
 compiled = ByIdentity(CompiledPolicy, limit=64)

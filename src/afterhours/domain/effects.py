@@ -29,8 +29,8 @@ from afterhours.domain.actions import (
     SkippedAction,
     apply_change,
 )
+from afterhours.domain.compiled import compiled
 from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
-from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.oncall import on_call_now
 from afterhours.domain.prepared_effects import PreparedEffects
@@ -51,11 +51,12 @@ class PlanBuilder:
     """Collects one plan's actions and skips, and the ticket as they would leave it."""
 
     __slots__ = ("_own", "_planned_replies", "_prefix", "_settled", "actions", "filed",
-                 "history", "now", "policy", "priority_by", "settled_seen", "skips",
-                 "ticket", "view", "wake_at")
+                 "history", "now", "policy", "priority_by", "program", "settled_seen",
+                 "skips", "ticket", "view", "wake_at")
 
     def __init__(self, ticket: Ticket, history: History, policy: Policy, now: datetime) -> None:
         self.ticket, self.history, self.policy, self.now = ticket, history, policy, now
+        self.program = compiled(policy)  # the policy as the planner runs it
         self.actions: list[PlannedAction] = []
         self.skips: list[SkippedAction] = []
         self.priority_by: str | None = None  # the rule whose priority this plan sets
@@ -239,7 +240,7 @@ class PlanBuilder:
                  filing: str | None) -> NotifyChannel:
         """A chat message as it is sent: the channel's mentions first, and the Jira issue
         the ticket was filed as when it is known already."""
-        mentions = _mentions(self.policy).get(channel, "")
+        mentions = self.program.mentions.get(channel, "")
         issue = self.history.jira_issue
 
         def said(words: str) -> str:
@@ -269,14 +270,6 @@ class PlanBuilder:
         """The values a template's placeholders are filled with, for this ticket now; each
         is worked out when a template asks for it (most name two of six)."""
         return _Placeholders(self.view, self.policy, self.now)
-
-
-def _channel_mentions(policy: Policy) -> dict[str, str]:
-    return {name: render.mention(channel.mentions) for name, channel in policy.channels.items()}
-
-
-# Each channel's mentions as a message starts with them, written once per policy.
-_mentions = ByIdentity(_channel_mentions, limit=64)
 
 
 class _Placeholders(Mapping[str, str]):

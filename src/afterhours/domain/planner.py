@@ -32,7 +32,7 @@ from typing import Protocol, TypeVar
 
 from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
-from afterhours.domain.compiled import CompiledLadder, CompiledLevel, CompiledRule, compiled
+from afterhours.domain.compiled import CompiledLadder, CompiledLevel, CompiledRule
 from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.ladders import (
     acknowledged,
@@ -84,7 +84,7 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
     if seen is not None:
         builder.settled_seen = seen.settled
     if planning or seen is not None:
-        program = compiled(policy)
+        program = builder.program
         # Whether the ticket came after hours, and when, in the words its verdicts say it in.
         arrived = (not is_business_time(ticket.created_at, policy.schedule),
                    describe_moment(ticket.created_at, policy.schedule))
