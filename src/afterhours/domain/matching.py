@@ -4,21 +4,30 @@ Both sides are read as `for_matching` gives them (NFKC, no zero-width characters
 saying `re\\u200bfund`, or refund in full-width letters, contains the keyword refund.
 
 A condition is prepared once (which of its tests are set, their words normalised, their
-patterns compiled: see domain.field_tests) into the list of checks it makes, in the order
-their words are given; the planner then asks `screen`, which stops at the first check that
-fails, and `explain` asks `evaluate`, which says what each one did.
+patterns compiled: see domain.field_tests) into the list of checks it makes (domain.checks),
+in the order their words are given; the planner then asks `screen`, which stops at the first
+check that fails, and `explain` asks `evaluate`, which says what each one did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from afterhours.domain.field_tests import FIELDS, FieldTest, Phrases, email_domain
+from afterhours.domain.checks import (
+    NESTED,
+    Check,
+    Holds,
+    Part,
+    field_checks,
+    record,
+    set_shorthands,
+    shorthands,
+)
+from afterhours.domain.field_tests import FieldTest
 from afterhours.domain.frozen import quick_init
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.model import Ticket
-from afterhours.domain.text import for_matching
 from afterhours.policy.conditions import Condition, Test
 
 
@@ -65,21 +74,15 @@ def prepare(match: Condition) -> Prepared:
     return _prepared(match)
 
 
-# One check of a condition: it adds what held or failed, in words, to the two lists, and
-# says whether it held.
-Check = Callable[[Ticket, list[str], list[str], bool, object], bool]
 # A verdict's words as lists: what held, what failed, and whether the hours failed.
 Words = tuple[list[str], list[str], bool]
-# The same check without its words: whether it holds (given whether the ticket came after
-# hours, which nested conditions may ask).
-Holds = Callable[[Ticket, bool], bool]
 
 
 class Prepared:
     """A condition as the checks it makes."""
 
     def __init__(self, match: Condition) -> None:
-        parts = [*_shorthands(match), *_set_shorthands(match), *_field_checks(match),
+        parts = [*shorthands(match), *set_shorthands(match), *field_checks(match),
                  *_nested(match)]
         self.checks: list[Check] = [check for check, _, _ in parts]
         # Most rules fail on some check: the screen asks them without words, cheapest first
@@ -133,85 +136,6 @@ class Prepared:
 _prepared = ByIdentity(Prepared, limit=4096)
 
 
-def _said(held: list[str], failed: list[str], ok: bool, yes: str, no: str) -> bool:
-    (held if ok else failed).append(yes if ok else no)
-    return ok
-
-
-def _passed(held: list[str], failed: list[str], said: str | None, no: str) -> bool:
-    # `said` is None when the check failed (its words are then never written).
-    if said is None:
-        failed.append(no)
-        return False
-    held.append(said)
-    return True
-
-
-# A check, the same check without words, and its cost (the screen asks cheap ones first).
-Part = tuple[Check, Holds, int]
-_SET, _FIELD, _TEXT, _NESTED = range(4)
-
-
-def _field_checks(match: Condition) -> list[Part]:
-    checks = [_field_check(name, read, FieldTest(test)) for name, read in FIELDS.items()
-              if (test := getattr(match, name)) is not None]
-    return checks + [_custom_field_check(title, FieldTest(test))
-                     for title, test in match.fields.items()]
-
-
-def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: FieldTest) -> Part:
-    no = f"{name} {test.wanted}"
-
-    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
-        passed = test.run(read(ticket))
-        return _passed(held, failed, None if passed is None else f"{name} {passed}", no)
-
-    def holds(ticket: Ticket, _: bool) -> bool:
-        return test.run(read(ticket)) is not None
-
-    def either(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
-        # Say which of the two held, as a lead would look for it there.
-        where, passed = "subject", _run_text(test, ticket.subject)
-        if passed is None:
-            where, passed = "description", _run_text(test, ticket.description)
-        return _passed(held, failed, None if passed is None else f"{where} {passed}", no)
-
-    def either_holds(ticket: Ticket, _: bool) -> bool:
-        return (_run_text(test, ticket.subject) is not None
-                or _run_text(test, ticket.description) is not None)
-
-    phrases = test.contains if test.only_contains else None
-
-    def either_contains(ticket: Ticket, _: bool) -> bool:
-        # The common text test (contains:), straight to its phrases: an empty text has none.
-        assert phrases is not None  # noqa: S101
-        subject, description = ticket.subject, ticket.description
-        return bool((subject and phrases.first_in(for_matching(subject)) is not None)
-                    or (description and phrases.first_in(for_matching(description)) is not None))
-
-    if name == "text":
-        return either, either_holds if phrases is None else either_contains, _TEXT
-    return check, holds, _TEXT if name in ("subject", "description") else _FIELD
-
-
-def _run_text(test: FieldTest, text: str) -> str | None:
-    return test.run_one(text) if text else test.run(())
-
-
-def _custom_field_check(title: str, test: FieldTest) -> Part:
-    no = f"field {title!r} {test.wanted}"
-
-    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
-        passed = test.run(ticket.field_values(title))
-        return _passed(held, failed, None if passed is None else f"field {title!r} {passed}",
-                       no)
-
-    def holds(ticket: Ticket, _: bool) -> bool:
-        return test.run(ticket.field_values(title)) is not None
-
-    return check, holds, _FIELD
-
-
 def _nested(match: Condition) -> list[Part]:
     checks: list[Part] = []
     if match.all_:
@@ -230,7 +154,7 @@ def _nested(match: Condition) -> list[Part]:
         def every_holds(ticket: Ticket, hours: bool) -> bool:
             return all(part.holds(ticket, hours) for part in parts)
 
-        checks.append((every, every_holds, _NESTED))
+        checks.append((every, every_holds, NESTED))
     if match.any_:
         branches = [_prepared(part) for part in match.any_]
 
@@ -250,7 +174,7 @@ def _nested(match: Condition) -> list[Part]:
         def any_holds(ticket: Ticket, hours: bool) -> bool:
             return any(branch.holds(ticket, hours) for branch in branches)
 
-        checks.append((any_of, any_holds, _NESTED))
+        checks.append((any_of, any_holds, NESTED))
     if match.not_ is not None:
         negated = _prepared(match.not_)
 
@@ -258,109 +182,11 @@ def _nested(match: Condition) -> list[Part]:
                  when: object) -> bool:
             inner = negated.verdict(ticket, hours, when, every=True)
             assert inner is not None  # noqa: S101
-            return _said(held, failed, not inner.matched, "not: " + "; ".join(inner.failed),
+            return record(held, failed, not inner.matched, "not: " + "; ".join(inner.failed),
                          "not: but " + ("; ".join(inner.held) or "it matches every ticket"))
 
         def not_holds(ticket: Ticket, hours: bool) -> bool:
             return not negated.holds(ticket, hours)
 
-        checks.append((not_, not_holds, _NESTED))
+        checks.append((not_, not_holds, NESTED))
     return checks
-
-
-def _shorthands(match: Condition) -> list[Part]:
-    checks: list[Part] = []
-    if match.keywords:
-        phrases = Phrases(match.keywords)
-        none = f"none of the keywords {', '.join(match.keywords)}"
-
-        def keywords(ticket: Ticket, held: list[str], failed: list[str], _: bool,
-                     __: object) -> bool:
-            fields = [(where, text) for where, text in (
-                ("subject", for_matching(ticket.subject)),
-                ("description", for_matching(ticket.description))) if phrases.may_be_in(text)]
-            hit = next(((kw, where) for kw, pattern in phrases.patterns
-                        for where, text in fields if pattern.search(text)), None)
-            return _passed(held, failed, f"keyword {hit[0]!r} in {hit[1]}" if hit else None,
-                           none)
-
-        def keywords_hold(ticket: Ticket, _: bool) -> bool:
-            return (phrases.first_in(for_matching(ticket.subject)) is not None
-                    or phrases.first_in(for_matching(ticket.description)) is not None)
-
-        checks.append((keywords, keywords_hold, _TEXT))
-    if match.organizations:
-        organizations = {for_matching(o).casefold() for o in match.organizations}
-        listed = ", ".join(match.organizations)
-
-        def in_organizations(ticket: Ticket, _: bool = False) -> bool:
-            org = ticket.organization
-            return org is not None and for_matching(org).casefold() in organizations
-
-        def organization(ticket: Ticket, held: list[str], failed: list[str], _: bool,
-                         __: object) -> bool:
-            org = ticket.organization
-            return _said(held, failed, in_organizations(ticket), f"organization {org!r}",
-                         f"organization {org!r} not in {listed}" if org is not None
-                         else f"no organization (wanted {listed})")
-
-        checks.append((organization, in_organizations, _SET))
-    if match.requester_domains:
-        domains = {d.casefold().lstrip("@") for d in match.requester_domains}
-        listed_domains = ", ".join(match.requester_domains)
-
-        def domain_of(ticket: Ticket) -> str:
-            return for_matching(email_domain(ticket.requester_email) or "").casefold()
-
-        def requester_domain(ticket: Ticket, held: list[str], failed: list[str], _: bool,
-                             __: object) -> bool:
-            domain = domain_of(ticket)
-            said = f"requester domain {domain!r}"
-            return _said(held, failed, domain in domains, said,
-                         f"{said} not in {listed_domains}")
-
-        def in_domains(ticket: Ticket, _: bool) -> bool:
-            return domain_of(ticket) in domains
-
-        checks.append((requester_domain, in_domains, _SET))
-    return checks
-
-
-def _set_shorthands(match: Condition) -> list[Part]:
-    checks: list[Part] = []
-    if match.tags:
-        tags = frozenset(match.tags)
-        none = f"none of the tags {', '.join(match.tags)}"
-
-        def tag(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
-            common = sorted(ticket.tags & tags)
-            return _passed(held, failed, f"tag {common[0]!r}" if common else None, none)
-
-        def any_tag(ticket: Ticket, _: bool) -> bool:
-            return not tags.isdisjoint(ticket.tags)
-
-        checks.append((tag, any_tag, _SET))
-    if match.channels:
-        checks.append(_one_of("channel", lambda t: t.channel, match.channels))
-    if match.priorities:
-        checks.append(_one_of("priority", lambda t: t.priority, match.priorities))
-    return checks
-
-
-def _one_of(field: str, read: Callable[[Ticket], str | None], wanted: Sequence[str]) -> Part:
-    allowed = frozenset(wanted)
-    listed = ", ".join(wanted)
-
-    def check(ticket: Ticket, held: list[str], failed: list[str], _: bool, __: object) -> bool:
-        value = read(ticket)
-        if value in allowed:
-            held.append(f"{field} {value!r}")
-            return True
-        failed.append(f"{field} {value!r} not in {listed}" if value is not None
-                      else f"no {field} (wanted {listed})")
-        return False
-
-    def holds(ticket: Ticket, _: bool) -> bool:
-        return read(ticket) in allowed
-
-    return check, holds, _SET
