@@ -18,7 +18,6 @@ from afterhours.policy.rules import (
     EscalationLevel,
     PriorityRule,
     Route,
-    level_key,
     rule_key,
 )
 
@@ -40,14 +39,12 @@ class CompiledRule:
 class CompiledLevel:
     """One level of a ladder, numbered from 1."""
 
-    __slots__ = ("effects", "level", "name", "number", "says", "waited")
+    __slots__ = ("effects", "level", "number", "says", "waited")
 
-    def __init__(self, ladder: Escalation, number: int, level: EscalationLevel) -> None:
+    def __init__(self, number: int, level: EscalationLevel) -> None:
         self.number, self.level = number, level
         self.effects = PreparedEffects(level, note=False)
         self.says = level.notify is not None or level.page is not None
-        # `level_rule` before its cycle and repeat.
-        self.name = f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}"
         self.waited = waiting_words(level)
 
 
@@ -60,7 +57,7 @@ class CompiledLadder:
         self.rule = ladder
         self.condition: Prepared = prepare(ladder.when)
         self.name = f"escalation:{rule_key(ladder)}"
-        self.levels = tuple(CompiledLevel(ladder, number, level)
+        self.levels = tuple(CompiledLevel(number, level)
                             for number, level in enumerate(ladder.levels, start=1))
 
 
