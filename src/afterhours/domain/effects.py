@@ -91,9 +91,11 @@ class PlanBuilder:
 
     def act(self, rule: str, step: str, reason: str, action: Action) -> None:
         """Plan `action` unless its key is already settled."""
-        key = self.unsettled(rule, step)
-        if key is not None:
+        key = f"{self._prefix}{rule}/{step}"  # unsettled, inline: once per action
+        if key not in self._settled:
             self.add(key, rule, reason, action)
+        elif self.settled_seen is not None:
+            self.settled_seen.append((rule, key))
 
     def unsettled(self, rule: str, step: str) -> str | None:
         """The ledger key of a step still to take; None when the ledger settled it (noted
