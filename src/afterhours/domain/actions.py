@@ -141,7 +141,7 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
     fields: dict[str, object] = {}
     tags, replies = ticket.tags, ticket.replies
     for change in changes:
-        if type(change) not in _FIELD_CHANGES:  # most changes: notes, messages, Jira
+        if type(change) not in FIELD_CHANGES:  # most changes: notes, messages, Jira
             continue
         if isinstance(change, SetPriority):
             fields["priority"] = change.priority
@@ -166,9 +166,8 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
 
 
 # The changes that change a field of the ticket (the exact types: none is subclassed).
-_FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
-                            AddPublicReply})
-FIELD_CHANGES = _FIELD_CHANGES
+FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
+                           AddPublicReply})
 
 
 def apply_change(ticket: Ticket, change: Action) -> Ticket:

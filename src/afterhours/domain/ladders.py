@@ -65,7 +65,7 @@ def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> date
 
 def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
     """When `level` first falls due for `ticket`; None when it never can."""
-    if level.from_ == "created" and level.clock == "calendar":  # most levels: said at once
+    if level.from_ == "created" and level.clock == "calendar":  # most levels: no anchor to find
         return ticket.created_at + minutes_of(level.after_minutes)
     anchor = level_anchor(ticket, level, policy)
     if anchor is None:

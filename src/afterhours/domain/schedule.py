@@ -94,13 +94,10 @@ def add_business_minutes(start: datetime, minutes: int, schedule: Schedule) -> d
     # A ticket's promise and its business-clock levels are counted from the same moments
     # every time it is planned: kept (with the zone `start` is in, which a result may keep).
     asked = (start, start.tzinfo, minutes)
-    found = spans.added.get(asked, _UNKNOWN)
-    if found is _UNKNOWN:
-        found = spans.remember(spans.added, asked, _add(start, minutes, spans))
-    return found  # type: ignore[return-value]
-
-
-_UNKNOWN = object()
+    added = spans.added
+    if asked not in added:  # None (the desk never opens) is an answer too
+        return spans.remember(added, asked, _add(start, minutes, spans))
+    return added[asked]
 
 
 def _add(start: datetime, minutes: int, spans: _DaySpans) -> datetime | None:
