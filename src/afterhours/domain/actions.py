@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from afterhours.domain.comment_text import JiraComment
+from afterhours.domain.frozen import quick_init
 from afterhours.domain.issue_text import IssueBody
 from afterhours.domain.model import Ticket
 
 
+@quick_init
 @dataclass(frozen=True)
 class SetPriority:
     """Set the ticket's Zendesk priority."""
@@ -19,6 +21,7 @@ class SetPriority:
     priority: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AddTags:
     """Add tags to the ticket (never replacing the ones it has)."""
@@ -27,6 +30,7 @@ class AddTags:
     tags: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class RemoveTags:
     """Remove tags from the ticket, leaving the others."""
@@ -35,6 +39,7 @@ class RemoveTags:
     tags: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class AssignAgent:
     """Assign the ticket to an agent, by email."""
@@ -43,6 +48,7 @@ class AssignAgent:
     email: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AddPublicReply:
     """Add a public comment the requester sees, such as the after-hours acknowledgement."""
@@ -51,6 +57,7 @@ class AddPublicReply:
     body: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AssignGroup:
     """Assign the ticket to a Zendesk group, by name."""
@@ -59,6 +66,7 @@ class AssignGroup:
     group: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AddInternalNote:
     """Add a private comment that only agents see."""
@@ -67,6 +75,7 @@ class AddInternalNote:
     body: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Claim:
     """A group change a chat message announces: the message may name the group only once
@@ -77,6 +86,7 @@ class Claim:
     plain_text: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class NotifyChannel:
     """Post a message to a chat channel declared in the policy."""
@@ -92,6 +102,7 @@ class NotifyChannel:
     conversation: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class CreateJiraIssue:
     """File the ticket in Jira; `labels` carry the ticket's identity for de-duplication.
@@ -107,6 +118,7 @@ class CreateJiraIssue:
     components: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class LinkJiraIssue:
     """Point the Jira issue back at the ticket with a remote link."""
@@ -211,7 +223,7 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
     fields: dict[str, object] = {}
     tags, replies = ticket.tags, ticket.replies
     for change in changes:
-        if type(change) not in _FIELD_CHANGES:  # most changes: notes, messages, Jira
+        if type(change) not in FIELD_CHANGES:  # most changes: notes, messages, Jira
             continue
         if isinstance(change, SetPriority):
             fields["priority"] = change.priority
@@ -238,10 +250,39 @@ def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
 
 
 # The changes that change a field of the ticket (the exact types: none is subclassed).
-_FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
-                            AddPublicReply, SetStatus})
+FIELD_CHANGES = frozenset({SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent,
+                           AddPublicReply, SetStatus})
 
 
+def apply_change(ticket: Ticket, change: Action) -> Ticket:
+    """`apply_changes` of one change: the planner's view of the ticket as each action it
+    plans lands (a copy made without dataclasses.replace, as there)."""
+    name: str
+    value: object
+    if isinstance(change, AddTags):
+        name, value = "tags", ticket.tags | frozenset(change.tags)
+    elif isinstance(change, AddPublicReply):
+        name, value = "replies", ticket.replies + 1
+    elif isinstance(change, SetPriority):
+        name, value = "priority", change.priority
+    elif isinstance(change, AssignGroup):
+        name, value = "group", change.group
+    elif isinstance(change, RemoveTags):
+        name, value = "tags", ticket.tags - frozenset(change.tags)
+    elif isinstance(change, AssignAgent):
+        name, value = "assignee", change.email
+    elif isinstance(change, SetStatus):
+        name, value = "status", change.status
+    else:
+        return ticket
+    changed = object.__new__(Ticket)
+    fields = changed.__dict__
+    fields.update(ticket.__dict__)
+    fields[name] = value
+    return changed
+
+
+@quick_init
 @dataclass(frozen=True)
 class PlannedAction:
     """An action with its idempotency key, the rule that asked for it and why."""
@@ -257,6 +298,7 @@ class PlannedAction:
         return type(self.action).__name__
 
 
+@quick_init
 @dataclass(frozen=True)
 class SkippedAction:
     """A rule that matched but deliberately did nothing, and why; settled once like an action."""
@@ -266,6 +308,7 @@ class SkippedAction:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Plan:
     """Everything the planner decided for one ticket at one moment.

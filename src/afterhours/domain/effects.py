@@ -7,12 +7,13 @@ once the earlier actions of the same plan have landed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 
 from afterhours.domain import mail, pages, render
 from afterhours.domain.actions import (
+    FIELD_CHANGES,
     Action,
     AddInternalNote,
     AddPublicReply,
@@ -26,17 +27,19 @@ from afterhours.domain.actions import (
     RemoveTags,
     SetPriority,
     SkippedAction,
-    apply_changes,
+    apply_change,
 )
-from afterhours.domain.articles import articles_text
-from afterhours.domain.known_issues import known_status
-from afterhours.domain.ladders import REPLY_STEP, own_replies, reply_by
+from afterhours.domain.compiled import compiled
+from afterhours.domain.ladders import REPLY_STEP, own_replies
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.oncall import OnCallShift, on_call_now
-from afterhours.domain.schedule import add_business_minutes
+from afterhours.domain.placeholder_values import Placeholders
+from afterhours.domain.prepared_effects import PreparedEffects
 from afterhours.policy.model import Policy
-from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel
-from afterhours.policy.templates import PLACEHOLDERS, fill
+from afterhours.policy.templates import fill
+
+# Words written on demand: a step the ledger settled never writes its text.
+Words = Callable[[], str]
 
 
 def note_marker(key: str) -> str:
@@ -44,47 +47,42 @@ def note_marker(key: str) -> str:
     return f"[afterhours {key}]"
 
 
-@dataclass
 class PlanBuilder:
     """Collects one plan's actions and skips, and the ticket as they would leave it."""
 
-    ticket: Ticket
-    history: History
-    policy: Policy
-    now: datetime
-    actions: list[PlannedAction] = field(default_factory=list)
-    skips: list[SkippedAction] = field(default_factory=list)
-    priority_by: str | None = None  # the rule whose priority this plan sets
-    wake_at: datetime | None = None  # the earliest next deadline of a level seen so far
-    # (rule, key) of each step left out as settled, written down for verdicts only.
-    settled_seen: list[tuple[str, str]] | None = None
-    # The escalation level acting now, in words ("escalation p1 level 2"), for its pages;
-    # and the rules of the levels this plan found still needed (domain.pages).
-    level_title: str | None = None
-    live: set[str] = field(default_factory=set)
-    # The view as of the first `_viewed` actions: `act` appends actions (or inserts a Jira
-    # create, which changes no field), so each view applies the ones since the last, not
-    # the whole plan again.
-    _view: Ticket | None = field(default=None, init=False, repr=False)
-    _viewed: int = field(default=0, init=False, repr=False)
-    _replies: int | None = field(default=None, init=False, repr=False)  # own_replies so far
+    __slots__ = ("_own", "_planned_replies", "_prefix", "_settled", "actions", "filed",
+                 "history", "level_title", "live", "now", "policy", "priority_by", "program",
+                 "settled_seen", "skips", "ticket", "view", "wake_at")
 
-    @property
-    def view(self) -> Ticket:
-        """The ticket once this plan's actions so far have landed."""
-        if self._viewed != len(self.actions) or self._view is None:
-            start = self.ticket if self._view is None else self._view
-            self._view = apply_changes(start, (p.action for p in self.actions[self._viewed:]))
-            self._viewed = len(self.actions)
-        return self._view
+    def __init__(self, ticket: Ticket, history: History, policy: Policy, now: datetime) -> None:
+        self.ticket, self.history, self.policy, self.now = ticket, history, policy, now
+        self.program = compiled(policy)  # the policy as the planner runs it
+        self.actions: list[PlannedAction] = []
+        # The escalation level acting now, in words ("escalation p1 level 2"), for its pages;
+        # and the rules of the levels this plan found still needed (domain.pages).
+        self.level_title: str | None = None
+        self.live: set[str] = set()
+        self.skips: list[SkippedAction] = []
+        self.priority_by: str | None = None  # the rule whose priority this plan sets
+        self.wake_at: datetime | None = None  # the earliest next deadline of a level seen
+        # (rule, key) of each step left out as settled, written down for verdicts only.
+        self.settled_seen: list[tuple[str, str]] | None = None
+        # The ticket once this plan's actions so far have landed: each change of a field
+        # is applied as it is planned (notes, messages and Jira change none).
+        self.view = ticket
+        # The Jira create this plan makes, once it is planned: (its key, its rule).
+        self.filed: tuple[str, str] | None = None
+        self._prefix = f"ticket:{ticket.id}/"
+        self._settled = history.settled
+        self._own: int | None = None  # afterhours' settled replies, counted when asked
+        self._planned_replies = 0
 
     @property
     def own_replies(self) -> int:
         """Public replies by afterhours: settled ones and those in this plan."""
-        if self._replies is None:  # the history does not change during a plan
-            self._replies = own_replies(self.history) + sum(
-                1 for p in self.actions if isinstance(p.action, AddPublicReply))
-        return self._replies
+        if self._own is None:  # the history does not change during a plan
+            self._own = own_replies(self.history)
+        return self._own + self._planned_replies
 
     def wake_by(self, moment: datetime | None) -> None:
         """Plan again no later than `moment` (None: nothing to wait for)."""
@@ -97,127 +95,165 @@ class PlanBuilder:
 
     def act(self, rule: str, step: str, reason: str, action: Action) -> None:
         """Plan `action` unless its key is already settled."""
-        key = f"ticket:{self.ticket.id}/{rule}/{step}"  # self.key, inline: once per action
-        if key in self.history.settled:
+        key = f"{self._prefix}{rule}/{step}"  # unsettled, inline: once per action
+        if key not in self._settled:
+            self.add(key, rule, reason, action)
+        elif self.settled_seen is not None:
+            self.settled_seen.append((rule, key))
+
+    def unsettled(self, rule: str, step: str) -> str | None:
+        """The ledger key of a step still to take; None when the ledger settled it (noted
+        for verdicts), so that its words need not be written at all."""
+        key = f"{self._prefix}{rule}/{step}"  # self.key, inline: once per step
+        if key in self._settled:
             if self.settled_seen is not None:
                 self.settled_seen.append((rule, key))
-            return
+            return None
+        return key
+
+    def add(self, key: str, rule: str, reason: str, action: Action) -> None:
+        """Plan `action` under `key`, a key `unsettled` gave."""
         planned = PlannedAction(key, rule, reason, action)
-        if self._replies is not None and isinstance(action, AddPublicReply):
-            self._replies += 1
-        if isinstance(action, CreateJiraIssue):
+        kind = type(action)
+        if kind in FIELD_CHANGES:
+            self.view = apply_change(self.view, action)
+            if kind is AddPublicReply:
+                self._planned_replies += 1
+        elif kind is CreateJiraIssue:
+            if self.filed is None:
+                self.filed = key, rule
             # Filed before the rule's own chat message is sent, so that the message can name
             # the issue (see NotifyChannel.filing).
             at = next((i for i, p in enumerate(self.actions)
                        if p.rule == rule and isinstance(p.action, NotifyChannel)),
                       len(self.actions))
             self.actions.insert(at, planned)
-            if at < self._viewed:  # before actions the view applied: it changes no field
-                self._viewed += 1
             return
         self.actions.append(planned)
 
     def skip(self, rule: str, step: str, reason: str) -> None:
         """Record that a matching rule deliberately does nothing here, once."""
-        key = self.key(rule, step)
-        if key not in self.history.settled:
+        key = f"{self._prefix}{rule}/{step}"
+        if key not in self._settled:
             self.skips.append(SkippedAction(key, rule, reason))
         elif self.settled_seen is not None:
             self.settled_seen.append((rule, key))
 
-    def note(self, rule: str, step: str, reason: str, body: str) -> None:
-        """Plan an internal note that ends with its key, so a lost answer can be looked up."""
-        marker = note_marker(self.key(rule, step))
-        self.act(rule, step, reason, AddInternalNote(self.ticket.id, f"{body}\n\n{marker}"))
+    def note(self, rule: str, step: str, reason: str, body: str | Words) -> None:
+        """Plan an internal note that ends with its key, so a lost answer can be looked up;
+        `body` may be the way to write it, asked only when the note is still to write."""
+        key = self.unsettled(rule, step)
+        if key is not None:
+            text = body if isinstance(body, str) else body()
+            self.add(key, rule, reason,
+                     AddInternalNote(self.ticket.id, f"{text}\n\n{note_marker(key)}"))
 
-    def apply(self, rule: str, reason: str, effects: Effects, message: str | None,
-              plain: str | None = None) -> None:
-        """Plan every effect of a matched rule or level; `message` is its chat text, and
-        `plain` the same without naming the rule's group (sent if the group change fails)."""
-        claim = None
-        if plain is not None and effects.group is not None and self.view.group != effects.group:
-            claim = Claim(self.key(rule, "assign_group"), effects.group, plain)
+    def apply(self, rule: str, reason: str, effects: PreparedEffects, message: Words | None,
+              plain: Words | None = None) -> None:
+        """Plan every effect of a matched rule or level; `message` writes its chat text, and
+        `plain` the same without naming the rule's group (sent if the group change fails).
+        Words are written only for the steps the ledger has not settled."""
+        # Whether the message announces a group change, as the ticket is before it.
+        claims = (plain is not None and effects.group is not None
+                  and self.view.group != effects.group)
         self._change_fields(rule, reason, effects)
-        self._write(rule, reason, effects, message, claim)
+        self._write(rule, reason, effects, message, plain if claims else None)
 
-    def _change_fields(self, rule: str, reason: str, effects: Effects) -> None:
+    def _change_fields(self, rule: str, reason: str, effects: PreparedEffects) -> None:
         view, ticket_id = self.view, self.ticket.id
         if effects.priority is not None:
-            if self.priority_by is not None:
-                self.skip(rule, "set_priority", f"priority set by {self.priority_by} first")
-            elif view.priority == effects.priority:
-                self.skip(rule, "set_priority", f"priority already {effects.priority.value}")
+            self._set_priority(rule, reason, effects)
+        if effects.tags:
+            tags = view.tags
+            # Most often none of the tags is there yet, or all of them are.
+            missing = (effects.tags if tags.isdisjoint(effects.tag_set) else
+                       () if effects.tag_set <= tags else
+                       tuple(t for t in effects.tags if t not in tags))
+            if missing:
+                self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
             else:
-                self.act(rule, "set_priority", reason,
-                         SetPriority(ticket_id, effects.priority.value))
-            self.priority_by = self.priority_by or rule
-        missing = tuple(t for t in effects.tags if t not in view.tags)
-        if missing:
-            self.act(rule, "add_tags", reason, AddTags(ticket_id, missing))
-        elif effects.tags:
-            self.skip(rule, "add_tags", f"tags {', '.join(effects.tags)} already on the ticket")
-        present = (tuple(t for t in effects.remove_tags if t in view.tags)
-                   if effects.remove_tags else ())
-        if present:
-            self.act(rule, "remove_tags", reason, RemoveTags(ticket_id, present))
+                self.skip(rule, "add_tags", effects.tags_said)
+        if effects.remove_tags:
+            present = tuple(t for t in effects.remove_tags if t in view.tags)
+            if present:
+                self.act(rule, "remove_tags", reason, RemoveTags(ticket_id, present))
         if effects.group is not None:
             if view.group == effects.group:
-                self.skip(rule, "assign_group", f"already in group {effects.group!r}")
+                self.skip(rule, "assign_group", effects.group_said)
             else:
                 self.act(rule, "assign_group", reason, AssignGroup(ticket_id, effects.group))
         if effects.assignee is not None:
-            self._assign(rule, reason, effects.assignee)
+            self._assign(rule, reason, effects)
 
-    def _write(self, rule: str, reason: str, effects: Effects, message: str | None,
-               claim: Claim | None) -> None:
+    def _set_priority(self, rule: str, reason: str, effects: PreparedEffects) -> None:
+        priority = effects.priority
+        assert priority is not None  # noqa: S101  (only a priority is set)
+        if self.priority_by is not None:
+            self.skip(rule, "set_priority", f"priority set by {self.priority_by} first")
+        elif self.view.priority == priority:
+            self.skip(rule, "set_priority", effects.priority_said)
+        else:
+            self.act(rule, "set_priority", reason, SetPriority(self.ticket.id, priority))
+        self.priority_by = self.priority_by or rule
+
+    def _write(self, rule: str, reason: str, effects: PreparedEffects, message: Words | None,
+               plain: Words | None) -> None:
         ticket_id = self.ticket.id
         if effects.note is not None:
-            self.note(rule, "note", reason, fill(effects.note, self.placeholders()))
-        if effects.reply is not None:
-            body = fill(self.policy.templates[effects.reply], self.placeholders())
-            self.act(rule, REPLY_STEP, reason, AddPublicReply(ticket_id, body))
+            self.note(rule, "note", reason, partial(self.filled, effects.note))
+        if effects.reply is not None and (key := self.unsettled(rule, REPLY_STEP)) is not None:
+            body = self.filled(self.policy.templates[effects.reply])
+            self.add(key, rule, reason, AddPublicReply(ticket_id, body))
         if message is None:  # nothing to send: no notify: nor page:
             return
-        filing = self._filing(rule, effects)
-        if effects.notify is not None:
-            self._send(rule, "notify", reason, effects.notify, lambda: self._message(
-                effects.notify or "", message, claim, filing))
-        if effects.page is not None:
+        text: str | None = None
+        claim: Claim | None = None
+        if effects.notify is not None and (key := self.unsettled(rule, "notify")) is not None:
+            text = message()
+            claim = None if plain is None else self._claim(rule, effects, plain())
+            notify, words, claimed = effects.notify, text, claim
+            self._send(key, rule, "notify", reason, channel=notify, message=lambda: self._message(
+                notify, words, claimed, self._filing(rule, effects)))
+        if effects.page is not None and (key := self.unsettled(rule, "page")) is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
-            text = render.page_message(message, shift)
+            if text is None:
+                text = message()
+                claim = None if plain is None else self._claim(rule, effects, plain())
             channel = team.channel or effects.page
             # A page never waits for Zendesk: it goes out with or without the group named.
             paged = None if claim is None else Claim(
                 claim.key, claim.group, render.page_message(claim.plain_text, shift))
-            self._send(rule, "page", f"{reason}; {shift.primary} is on call for {effects.page}",
-                       channel, lambda: self._message(channel, text, paged, filing),
-                       shift=shift)
+            words = render.page_message(text, shift)
+            self._send(key, rule, "page", f"{reason}; {shift.primary} is on call for"
+                       f" {effects.page}", channel=channel, message=lambda: self._message(
+                           channel, words, paged, self._filing(rule, effects)), shift=shift)
 
-    def _send(self, rule: str, step: str, reason: str, channel: str,
-              message: Callable[[], NotifyChannel], *,
-              shift: OnCallShift | None = None) -> None:
+    def _send(self, key: str, rule: str, step: str, reason: str, *, channel: str,
+              message: Callable[[], NotifyChannel], shift: OnCallShift | None = None) -> None:
         """Plan the `message` to a chat channel; a page when the channel is PagerDuty, a
         mail (to the on-call of `shift` too) when it is e-mail."""
         found = self.policy.channels.get(channel)
         if found is not None and found.type == "pagerduty":
-            self.act(rule, step, reason, pages.trigger(self, rule, step, channel))
+            self.add(key, rule, reason, pages.trigger(self, rule, step, channel))
         elif found is not None and found.type == "email":
-            self.act(rule, step, reason, mail.mail(self, rule, step, channel, reason,
-                                                   shift=shift))
+            self.add(key, rule, reason, mail.mail(self, rule, step, channel, reason,
+                                                  shift=shift))
         else:
-            self.act(rule, step, reason, message())
+            self.add(key, rule, reason, message())
 
-    def _filing(self, rule: str, effects: Effects) -> str | None:
+    def _claim(self, rule: str, effects: PreparedEffects, plain: str) -> Claim:
+        """The group change a message announces, and its words until the change lands."""
+        assert effects.group is not None  # noqa: S101  (only a group change is claimed)
+        return Claim(self.key(rule, "assign_group"), effects.group, plain)
+
+    def _filing(self, rule: str, effects: PreparedEffects) -> str | None:
         """The ledger key of the Jira create this plan makes (or this rule will make), whose
         outcome a message sent after it names; None when there is none, or it is known."""
         if self.history.jira_issue is not None:
             return None
-        planned = next((p.key for p in self.actions if isinstance(p.action, CreateJiraIssue)),
-                       None)
-        # A level has no jira: (and asking pydantic for a field it lacks costs an exception).
-        if (planned is None and not isinstance(effects, EscalationLevel)
-                and getattr(effects, "jira", None) is not None):
+        planned = None if self.filed is None else self.filed[0]
+        if planned is None and effects.files_in_jira:
             planned = self.key(rule, "create_jira_issue")
         return planned
 
@@ -225,8 +261,7 @@ class PlanBuilder:
                  filing: str | None) -> NotifyChannel:
         """A chat message as it is sent: the channel's mentions first, and the Jira issue
         the ticket was filed as when it is known already."""
-        found = self.policy.channels.get(channel)
-        mentions = render.mention(found.mentions) if found is not None else ""
+        mentions = self.program.mentions.get(channel, "")
         issue = self.history.jira_issue
 
         def said(words: str) -> str:
@@ -234,16 +269,22 @@ class PlanBuilder:
             return words if issue is None else render.with_issue(words, issue.key, issue.url)
 
         claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
+        found = self.policy.channels.get(channel)
         return NotifyChannel(self.ticket.id, channel, said(text), claim, filing,
                              found.conversation if found is not None else None)
 
     def assign(self, rule: str, reason: str, assignee: str) -> None:
-        """Plan assigning the ticket to `assignee` (an email, or oncall:<team>)."""
-        self._assign(rule, reason, assignee)
+        """Plan assigning the ticket to `assignee` (an agent's email)."""
+        if self.view.assignee is not None and self.view.assignee.casefold() == assignee.casefold():
+            self.skip(rule, "assign_agent", f"already assigned to {assignee}")
+        else:
+            self.act(rule, "assign_agent", reason, AssignAgent(self.ticket.id, assignee))
 
-    def _assign(self, rule: str, reason: str, assignee: str) -> None:
-        if assignee.startswith(ONCALL_PREFIX):
-            team = assignee.removeprefix(ONCALL_PREFIX)
+    def _assign(self, rule: str, reason: str, effects: PreparedEffects) -> None:
+        assignee = effects.assignee
+        assert assignee is not None  # noqa: S101  (only an assignee is assigned)
+        if effects.oncall is not None:
+            team = effects.oncall
             shift = on_call_now(team, self.policy.oncall[team], self.now)
             assignee, reason = shift.primary, f"{reason}; {shift.primary} is on call for {team}"
         if self.view.assignee is not None and self.view.assignee.casefold() == assignee.casefold():
@@ -251,50 +292,11 @@ class PlanBuilder:
         else:
             self.act(rule, "assign_agent", reason, AssignAgent(self.ticket.id, assignee))
 
+    def filled(self, template: str) -> str:
+        """`template` with its placeholders filled for this ticket now."""
+        return fill(template, self.placeholders())
+
     def placeholders(self) -> Mapping[str, str]:
         """The values a template's placeholders are filled with, for this ticket now; each
         is worked out when a template asks for it (most name two of six)."""
-        return _Placeholders(self.view, self.policy, self.now, self.history)
-
-
-class _Placeholders(Mapping[str, str]):
-    """Placeholder values for one view of a ticket at one moment, made on demand."""
-
-    def __init__(self, view: Ticket, policy: Policy, now: datetime,
-                 history: History | None = None) -> None:
-        self._view, self._policy, self._now = view, policy, now
-        self._history = history
-
-    def __getitem__(self, name: str) -> str:  # noqa: PLR0911  (one return per placeholder)
-        view, schedule = self._view, self._policy.schedule
-        if name == "ticket_id":
-            return str(view.id)
-        if name == "subject":
-            return render.one_line(view.subject, 200)
-        if name == "requester_email":
-            return view.requester_email or ""
-        if name == "priority":
-            return view.priority or "none"
-        if name == "reply_by":
-            due = reply_by(view, self._policy)
-            return render.customer_moment(due, schedule) if due else "as soon as we can"
-        if name == "next_open":
-            opens = add_business_minutes(self._now, 0, schedule)
-            return render.customer_moment(opens, schedule) if opens else "soon"
-        if name == "known_issue":
-            return known_status(view, self._policy, self._history)
-        if name == "articles":
-            found = None if self._history is None else self._history.articles
-            return articles_text(view, found, self._policy.articles)
-        raise KeyError(name)
-
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        """The value of `name`, or `default` when there is no such placeholder."""
-        # Mapping.get's try/except costs more than the values: templates are filled per plan.
-        return self[name] if name in PLACEHOLDERS else default
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(PLACEHOLDERS)
-
-    def __len__(self) -> int:
-        return len(PLACEHOLDERS)
+        return Placeholders(self.view, self.policy, self.now, self.history)

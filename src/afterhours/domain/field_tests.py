@@ -31,6 +31,8 @@ class Phrases:
     Most texts hold none of a rule's phrases, and a regex search costs a microsecond or more
     per phrase: an ASCII text is first looked at for the first word of each (lower case, as
     a plain substring), which every match needs; only a text that has one is searched.
+    A first word made of word characters only must be one of the text's words (a run of
+    them, found once per text): a match starts and ends at a word boundary.
     """
 
     def __init__(self, phrases: Sequence[str]) -> None:
@@ -38,6 +40,12 @@ class Phrases:
         words = [for_matching(p).split() for p in phrases]
         self._firsts = (tuple(w[0].lower() for w in words)
                         if all(p.isascii() for p in phrases) and all(words) else None)
+        firsts = self._firsts or ()
+        self._first_words = frozenset(f for f in firsts if _WORD.fullmatch(f))
+        self._first_parts = tuple(f for f in firsts if not _WORD.fullmatch(f))
+        # The last text looked at and what was found in it: a rule that matches is screened,
+        # then judged in words, on the very same text.
+        self._last: tuple[str, str | None] = ("", None)
 
     def may_be_in(self, text: str) -> bool:
         """False only when no phrase can be in `text`."""
@@ -51,8 +59,22 @@ class Phrases:
 
     def first_in(self, text: str) -> str | None:
         """The first phrase (in list order) that `text` holds; None when none."""
-        if not self.may_be_in(text):
-            return None
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        found = self._first_in(text)
+        self._last = (text, found)  # one assignment: a reader sees a pair, never half of one
+        return found
+
+    def _first_in(self, text: str) -> str | None:
+        if self._firsts is not None and text.isascii():  # may_be_in, inline: asked per rule
+            low, words = _words(text)
+            if words.isdisjoint(self._first_words):
+                for part in self._first_parts:
+                    if part in low:
+                        break
+                else:
+                    return None
         for phrase, found in self.patterns:
             if found.search(text):
                 return phrase
@@ -62,6 +84,16 @@ class Phrases:
 @lru_cache(maxsize=64)  # a ticket's subject and description, asked by every rule
 def _lower(text: str) -> str:
     return text.lower()
+
+
+@lru_cache(maxsize=64)
+def _words(text: str) -> tuple[str, frozenset[str]]:
+    # An ASCII text in lower case, and its words (runs of word characters).
+    low = _lower(text)
+    return low, frozenset(_WORD.findall(low))
+
+
+_WORD = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1024)
@@ -102,6 +134,9 @@ class FieldTest:
         self.regex = None if test.regex is None else _regex(test.regex)
         self.pattern = test.regex
         self.wanted = wanted(test)
+        # A test takes exactly one operator: a contains: test runs its phrases only.
+        self.only_contains = self.contains is not None and self.present is None and (
+            self.equals is None and self.in_ is None and self.regex is None)
 
     def run(self, values: Sequence[str]) -> str | None:
         """What in `values` passed, as words; None when nothing did."""

@@ -8,6 +8,7 @@ the full ticket.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -47,10 +48,19 @@ class IssueBody:
 def own_link(url: str | None) -> str | None:
     """`url` when afterhours may link to it (an absolute http(s) URL without white space or
     markup characters); else None, and the text is shown without a link."""
-    if not url or any(c.isspace() or c in "|[]{}<>\"'`\\" for c in url):
+    if not url or _NOT_IN_LINKS.search(url):
         return None
+    if url.isascii() and url.startswith(("https://", "http://")):
+        # What urlsplit would find, without it: the scheme, then a host unless the path,
+        # query or fragment starts at once (every ticket's message links the ticket).
+        rest = url.partition("//")[2]
+        return url if rest and rest[0] not in "/?#" else None
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+# White space (as str.isspace says) and the characters that end or mark up a link.
+_NOT_IN_LINKS = re.compile(r"[\s|\[\]{}<>\"'`\\]")
 
 
 def issue_body(ticket: Ticket, reason: str) -> IssueBody:

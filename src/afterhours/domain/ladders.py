@@ -7,11 +7,12 @@ deadlines a lead is shown are the ones the daemon acts on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
-from afterhours.domain.model import Acknowledged, History, Ticket
-from afterhours.domain.schedule import add_business_minutes
+from afterhours.domain.frozen import quick_init
+from afterhours.domain.model import CLOSED_STATUSES, Acknowledged, History, Ticket
+from afterhours.domain.schedule import add_business_minutes, minutes_of
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
     Acknowledgement,
@@ -31,26 +32,26 @@ def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "busin
     """`minutes` after `start` on `clock`; None when a business clock never opens."""
     if clock == "business":
         return add_business_minutes(start, minutes, policy.schedule)
-    return start + timedelta(minutes=minutes)
+    return start + minutes_of(minutes)
 
 
 def reply_by(ticket: Ticket, policy: Policy) -> datetime | None:
     """When the first reply is promised for `ticket`'s priority; None without a promise."""
-    asked = (ticket.priority, ticket.created_at)
-    last = _last_promise.get(id(policy))
-    if last is not None and last[0] is policy and last[1] == asked:
-        return last[2]
-    promise = policy.reply_promises.get(ticket.priority or "none")  # type: ignore[call-overload]
-    due = None if promise is None else add_minutes(ticket.created_at, promise.minutes,
-                                                   promise.clock, policy)
-    _last_promise.clear()
-    _last_promise[id(policy)] = (policy, asked, due)
+    priority, created = ticket.priority, ticket.created_at
+    last = _last_promise[0]
+    if last[0] is policy and last[1] == priority and last[2] == created:
+        return last[3]
+    promise = policy.reply_promises.get(priority or "none")  # type: ignore[call-overload]
+    due = None if promise is None else add_minutes(created, promise.minutes, promise.clock,
+                                                   policy)
+    _last_promise[0] = (policy, priority, created, due)  # one assignment: never half of one
     return due
 
 
 # The last promise worked out: a plan asks for it several times (its template's {reply_by},
 # a ladder counting from it), each time a sum of business minutes.
-_last_promise: dict[int, tuple[Policy, tuple[str | None, datetime], datetime | None]] = {}
+_last_promise: list[tuple[Policy | None, str | None, datetime | None, datetime | None]] = [
+    (None, None, None, None)]
 
 
 def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
@@ -64,6 +65,8 @@ def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> date
 
 def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
     """When `level` first falls due for `ticket`; None when it never can."""
+    if level.from_ == "created" and level.clock == "calendar":  # most levels: no anchor to find
+        return ticket.created_at + minutes_of(level.after_minutes)
     anchor = level_anchor(ticket, level, policy)
     if anchor is None:
         return None
@@ -81,6 +84,7 @@ def level_rule(ladder: Escalation, number: int, level: EscalationLevel, ticket: 
     return name + (f"/repeat:{occurrence}" if occurrence else "")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Occurrence:
     """The latest time a level fell due by `now`: 0 for the first, then each repeat."""
@@ -105,11 +109,26 @@ def occurrences(ticket: Ticket, level: EscalationLevel, policy: Policy,
         return None, None
     if now < due:
         return None, due
-    found = Occurrence(0, due)
     if level.repeat_every_minutes is None:
-        return found, None
+        return Occurrence(0, due), None
+    return _repeats(due, level, policy, now)
+
+
+def _repeats(due: datetime, level: EscalationLevel, policy: Policy,
+             now: datetime) -> tuple[Occurrence, datetime | None]:
+    # The occurrences of a repeating level due by `now`: the latest, and the one after it.
+    every = level.repeat_every_minutes
+    assert every is not None  # noqa: S101  (only a repeating level has repeats)
+    if level.clock == "calendar":
+        # Calendar repeats are evenly spaced: the latest is found by division, not by a walk
+        # (datetime arithmetic is exact, so it is the very moment the walk would reach).
+        step = minutes_of(every)
+        number = min((now - due) // step, level.max_repeats)
+        at = due + number * step
+        return Occurrence(number, at), (at + step if number < level.max_repeats else None)
+    found = Occurrence(0, due)
     for number in range(1, level.max_repeats + 1):
-        following = add_minutes(found.due, level.repeat_every_minutes, level.clock, policy)
+        following = add_minutes(found.due, every, level.clock, policy)
         if following is None:
             return found, None
         if now < following:
@@ -130,6 +149,7 @@ def human_replied(ticket: Ticket, own: int) -> bool:
     return replies > own
 
 
+@quick_init
 @dataclass(frozen=True)
 class Stop:
     """What made a level unnecessary: the event (its words as a lead says them), the reason
@@ -151,7 +171,7 @@ def level_stop(ticket: Ticket, level: EscalationLevel, own: int) -> Stop | None:
         # Zendesk's first reply time is afterhours' own reply when that came first.
         return Stop("the first reply", "an agent has replied in public",
                     ticket.first_reply_at if own == 0 else None)
-    if ticket.is_closed:
+    if ticket.status in CLOSED_STATUSES:  # is_closed, inline: asked of every level
         # The export says when a ticket was solved, else only when it last changed.
         return Stop(_CLOSING.get(ticket.status, "closing"), f"the ticket is {ticket.status}",
                     ticket.solved_at or ticket.updated_at)

@@ -26,12 +26,14 @@ rule's verdict, every level's deadline and stop: domain.verdicts), for `explain`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Literal, TypeVar
+from functools import partial
+from typing import Protocol, TypeVar
 
 from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
+from afterhours.domain.compiled import CompiledLadder, CompiledLevel, CompiledRule
 from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.jira_names import jira_label, jira_tag
 from afterhours.domain.known_issues import (
@@ -47,42 +49,18 @@ from afterhours.domain.ladders import (
     level_stop,
     occurrences,
 )
-from afterhours.domain.matching import Prepared, Verdict, prepare
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.matching import Prepared, Verdict
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
-from afterhours.policy.model import Policy, Schedule
-from afterhours.policy.rules import Escalation, EscalationLevel, PriorityRule, Route, rule_key
-from afterhours.policy.templates import fill
+from afterhours.policy.model import Policy
+from afterhours.policy.rules import Escalation, PriorityRule, Route
 
-R = TypeVar("R", PriorityRule, Route, Escalation)
 __all__ = ["Verdicts", "Views", "escalation_due", "jira_label", "jira_tag", "level_rule",
            "note_marker", "plan_actions", "plan_with_verdicts", "tally_rule"]
 
 
-@dataclass(frozen=True)
-class _Arrival:
-    after_hours: bool
-    when: _Described
-
-
-class _Described:
-    """A moment in the schedule's words, written only when a verdict says it (most plans
-    never do: their rules fail on something else first)."""
-
-    def __init__(self, moment: datetime, schedule: Schedule) -> None:
-        self._moment, self._schedule = moment, schedule
-        self._text: str | None = None
-
-    def __str__(self) -> str:
-        if self._text is None:
-            self._text = describe_moment(self._moment, self._schedule)
-        return self._text
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
 
 
 def plan_actions(ticket: Ticket, policy: Policy, now: datetime, history: History) -> Plan:
@@ -111,28 +89,28 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
     if seen is not None:
         builder.settled_seen = seen.settled
     if planning or seen is not None:
-        arrived = _Arrival(not is_business_time(ticket.created_at, policy.schedule),
-                           _Described(ticket.created_at, policy.schedule))
+        program = builder.program
+        # Whether the ticket came after hours, and when, in the words its verdicts say it in.
+        arrived = (not is_business_time(ticket.created_at, policy.schedule),
+                   describe_moment(ticket.created_at, policy.schedule))
         if seen is not None:
-            seen.arrival = Arrival(arrived.after_hours, str(arrived.when))
-        block = policy.priority_rules
-        for rule, reason in _matching(builder, block.rules, block.match, "priority", arrived,
-                                      record_hours=planning, seen=seen):
+            seen.arrival = Arrival(*arrived)
+        for rule, reason in _matching(builder, program.priority_rules, program.priority_first,
+                                      "priority", arrived, record_hours=planning, seen=seen):
             if planning:
-                _plan_rule(builder, rule, "priority", reason)
+                _plan_rule(builder, rule, reason)
         # One priority from the priority block; a route or a level may still raise it later.
         builder.priority_by = None
         routes_view = builder.view
-        for route, reason in _matching(builder, policy.routes.rules, policy.routes.match,
-                                       "route", arrived, record_hours=planning, seen=seen):
+        for route, reason in _matching(builder, program.routes, program.routes_first, "route",
+                                       arrived, record_hours=planning, seen=seen):
             if planning:
-                _plan_rule(builder, route, "route", reason)
+                _plan_rule(builder, route, reason)
         if seen is not None:
             seen.views = Views(routes_view, builder.view)
         builder.priority_by = None
-        ladders = policy.escalations
-        for ladder, reason in _matching(builder, ladders.rules, ladders.match, "escalation",
-                                        arrived, record_hours=False, seen=seen):
+        for ladder, reason in _matching(builder, program.escalations, program.escalations_first,
+                                        "escalation", arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
             _plan_ladder(builder, ladder, reason, seen)
     if planning:
@@ -143,63 +121,75 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
 
+class _Judged(Protocol):
+    """A compiled rule or ladder, as matching looks at it."""
+
+    @property
+    def condition(self) -> Prepared: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def rule(self) -> PriorityRule | Route | Escalation: ...
+
+
+J = TypeVar("J", bound=_Judged)
+
+
 def _matching(
-    builder: PlanBuilder, rules: Sequence[R], match: Literal["first", "all"], prefix: str,
-    arrived: _Arrival, *, record_hours: bool = True, seen: Seen | None = None,
-) -> list[tuple[R, str]]:
+    builder: PlanBuilder, entries: Sequence[J], first: bool, prefix: str,
+    arrived: tuple[bool, str],
+    *, record_hours: bool = True, seen: Seen | None = None,
+) -> list[tuple[J, str]]:
     view = builder.view
-    found: list[tuple[R, str]] = []
+    after_hours, when = arrived
+    found: list[tuple[J, str]] = []
     left_for_hours = False
-    every = seen is not None  # a verdict says every condition, not only the first that fails
-    for rule, condition in zip(rules, _conditions(rules), strict=True):
-        if found and match == "first":
+    for entry in entries:
+        condition = entry.condition
+        if found and first:
             if seen is None:
                 break
             # Not looked at by the plan; judged still, so a lead sees what a match shadows.
-            shadowed = condition.verdict(view, arrived.after_hours, arrived.when, every=True)
+            shadowed = condition.verdict(view, after_hours, when, every=True)
             assert shadowed is not None  # noqa: S101  (every=True)
-            seen.judged(prefix, rule, condition, shadowed, found[0][0].name)
+            seen.judged(prefix, entry.rule, condition, shadowed, found[0][0].rule.name)
             continue
-        verdict = condition.verdict(view, arrived.after_hours, arrived.when, every=every)
-        if verdict is None:
-            continue
-        if seen is not None:
-            seen.judged(prefix, rule, condition, verdict, None)
-        if verdict.matched:
-            found.append((rule, _because(verdict)))
-        elif record_hours and verdict.only_hours_failed and not left_for_hours:
-            # The rule would have acted but for the clock: say once that it was left on
-            # purpose, then go on, since a later rule without an hours condition may match.
-            builder.skip(f"{prefix}:{rule_key(rule)}", "hours", "; ".join(verdict.failed))
+        if seen is None:
+            said = condition.judged(view, after_hours, when)
+            if said is None:
+                continue
+        else:
+            said = condition.words(view, after_hours, when)
+            seen.judged(prefix, entry.rule, condition,
+                        Verdict(tuple(said[0]), tuple(said[1]), said[2]), None)
+        held, failed, hours_failed = said
+        if not failed:  # matched
+            found.append((entry, "; ".join(held) or "applies to every ticket"))
+        elif record_hours and hours_failed and len(failed) == 1 and not left_for_hours:
+            # The rule would have acted but for the clock (Verdict.only_hours_failed): say
+            # once that it was left on purpose, then go on, since a later rule without an
+            # hours condition may match.
+            builder.skip(entry.name, "hours", "; ".join(failed))
             left_for_hours = True
     return found
 
 
-def _prepare_block(rules: Sequence[PriorityRule | Route | Escalation]) -> list[Prepared]:
-    return [prepare(rule.when) for rule in rules]
-
-
-# Each block's conditions prepared, once per block (so once per policy).
-_conditions: ByIdentity[Sequence[PriorityRule | Route | Escalation], list[Prepared]] = (
-    ByIdentity(_prepare_block, limit=64))
-
-
-def _plan_rule(builder: PlanBuilder, rule: PriorityRule | Route, prefix: str,
-               reason: str) -> None:
-    name = f"{prefix}:{rule_key(rule)}"
+def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
+    name, rule = entry.name, entry.rule
     view = builder.view
     target = rule.group or ""  # a Jira issue is named once filed (NotifyChannel.filing)
     # Only a message or a page sends the words; the message names the group only once the
     # change landed (the shell checks the ledger).
-    said = rule.notify is not None or rule.page is not None
-    plain = render.route_message(view, rule.name, "") if rule.group and said else None
-    message = render.route_message(view, rule.name, target) if said else None
-    builder.apply(name, reason, rule, message, plain)
+    said = entry.said
+    builder.apply(name, reason, entry.effects,
+                  partial(render.route_message, view, rule.name, target) if said else None,
+                  partial(render.route_message, view, rule.name, "") if rule.group and said
+                  else None)
     if rule.jira is None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set
     issue = builder.history.jira_issue
-    filing = next((p.rule for p in builder.actions if isinstance(p.action, CreateJiraIssue)), None)
+    filing = None if builder.filed is None else builder.filed[1]
     if filing is not None:
         # A ticket is one Jira issue: a second matching rule must not file another.
         builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
@@ -238,10 +228,11 @@ def tally_rule(rule: str) -> str:
     return base.split("/repeat:")[0]
 
 
-def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
+def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because: str,
                  seen: Seen | None = None) -> None:
-    policy, now = builder.policy, builder.now
-    for number, level in enumerate(ladder.levels, start=1):
+    policy, now, ladder = builder.policy, builder.now, compiled_ladder.rule
+    for step in compiled_ladder.levels:
+        number, level = step.number, step.level
         view = builder.view
         stop = level_stop(view, level, builder.own_replies)
         if stop is not None:
@@ -262,51 +253,24 @@ def _plan_ladder(builder: PlanBuilder, ladder: Escalation, because: str,
             builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
             if seen is not None:
                 seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
-                           acknowledged=ack, why=_why(level, describe_moment(
+                           acknowledged=ack, why=_why(step, describe_moment(
                                occurrence.due, policy.schedule), occurrence.number))
             continue
         builder.live.add(name.partition(REPEAT)[0])
-        why = _why(level, describe_moment(occurrence.due, policy.schedule), occurrence.number)
+        why = _why(step, describe_moment(occurrence.due, policy.schedule), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
-        message = (render.escalation_message(view, ladder.name, number, why, occurrence.number)
-                   if level.notify is not None or level.page is not None else None)
+        message = (partial(render.escalation_message, view, ladder.name, number, why,
+                           occurrence.number) if step.says else None)
         reason = f"{because}; {why}"
         builder.level_title = f"escalation {ladder.name} level {number}"
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
-        builder.apply(name, reason, _without_note(level), message)
-        note = (fill(level.note, builder.placeholders()) if level.note else
-                f"afterhours escalated this ticket ({ladder.name}, level {number}): {why}.")
-        builder.note(name, "note", reason, note)
+        builder.apply(name, reason, step.effects, message)
+        builder.note(name, "note", reason, partial(builder.filled, level.note) if level.note
+                     else f"afterhours escalated this ticket ({ladder.name}, level {number}): "
+                          f"{why}.")
 
 
-def _note_left_out(level: EscalationLevel) -> EscalationLevel:
-    return level.model_copy(update={"note": None})
-
-
-# A level's note is written by the ladder (below), not by `apply`: its effects without it,
-# copied once per level rather than once per plan.
-_without_note = ByIdentity(_note_left_out, limit=1024)
-
-
-_WAITING = {"first_reply": "first reply", "answered": "answer", "solved": "resolution"}
-
-
-def _why(level: EscalationLevel, due: str, repeat: int) -> str:
-    waiting = _WAITING[level.until]
-    minutes = f"{level.after_minutes} {level.clock} minutes"
-    if level.from_ == "first_reply_due":
-        said = f"no {waiting} by the promised time" + (
-            f" nor {minutes} after it" if level.after_minutes else "")
-    elif level.from_ == "last_customer_update":
-        said = f"no {waiting} within {minutes} of the requester's last update"
-    elif level.after_minutes:
-        said = f"no {waiting} within {minutes}"
-    else:
-        said = f"no {waiting} yet; this level acts at once"
-    return f"{said} (due {due}{f', repeat {repeat}' if repeat else ''})"
-
-
-def _because(verdict: Verdict) -> str:
-    return "; ".join(verdict.held) or "applies to every ticket"
+def _why(level: CompiledLevel, due: str, repeat: int) -> str:
+    return f"{level.waited} (due {due}{f', repeat {repeat}' if repeat else ''})"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from afterhours.domain import chat
 from afterhours.domain.issue_text import IssueBody, issue_body
 from afterhours.domain.model import Ticket
 from afterhours.domain.oncall import OnCallShift
-from afterhours.domain.schedule import DAY_NAMES, MONTH_NAMES, local_time
+from afterhours.domain.schedule import DAY_NAMES, MONTH_NAMES, TWO_DIGITS, in_zone
 from afterhours.domain.text import cut, one_line, utf16_len, visible
 from afterhours.policy.model import Schedule
 
@@ -44,9 +45,14 @@ def chat_escape(text: str) -> str:
     return chat.escape(text)
 
 
+@lru_cache(maxsize=256)  # a plan's messages all name the ticket's subject
+def _chat_subject(subject: str) -> str:
+    return chat_escape(one_line(subject, 120))
+
+
 def route_message(ticket: Ticket, rule: str, target: str) -> str:
     """A chat message announcing a routed ticket."""
-    subject = chat_escape(one_line(ticket.subject, 120))
+    subject = _chat_subject(ticket.subject)
     to = f" → {target}" if target else ""
     return f"[afterhours] {rule}: ticket #{ticket.id} “{subject}”{to} {chat.link(ticket.web_url)}"
 
@@ -61,7 +67,7 @@ def unclaimed_message(plain: str, group: str, failure: str | None) -> str:
 
 def escalation_message(ticket: Ticket, ladder: str, level: int, why: str, repeat: int = 0) -> str:
     """A chat message for one escalation level (and which repeat of it, when it repeats)."""
-    subject = chat_escape(one_line(ticket.subject, 120))
+    subject = _chat_subject(ticket.subject)
     again = f" repeat {repeat}" if repeat else ""
     return (
         f"[afterhours] escalation {ladder} level {level}{again}: ticket #{ticket.id} “{subject}”"
@@ -95,6 +101,13 @@ def page_message(message: str, shift: OnCallShift) -> str:
 
 def customer_moment(moment: datetime, schedule: Schedule) -> str:
     """A moment as a customer reads it in a reply: 'Monday 23 November at 10:00 (Europe/London)'."""
-    local = local_time(moment, schedule)
+    return _customer_moment(moment, schedule.time_zone)
+
+
+# Replies promise the same few moments to many tickets (a business-hours promise made at
+# night falls due at the same time the next working day): each is written once.
+@lru_cache(maxsize=1024)
+def _customer_moment(moment: datetime, time_zone: str) -> str:
+    local = in_zone(moment, time_zone)
     return (f"{DAY_NAMES[local.weekday()]} {local.day} {MONTH_NAMES[local.month - 1]} at"
-            f" {local.hour:02d}:{local.minute:02d} ({schedule.time_zone})")
+            f" {TWO_DIGITS[local.hour]}:{TWO_DIGITS[local.minute]} ({time_zone})")

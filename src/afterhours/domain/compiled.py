@@ -1,0 +1,97 @@
+"""A policy as the planner runs it, worked out once per policy: each block's rules with their
+conditions prepared (domain.matching), their names and effects (domain.prepared_effects),
+and each ladder's levels with the words that are the same for every ticket.
+
+The planner asks for it once a plan (`compiled(policy)`), rather than looking each part up
+in a memo of its own; the policy models are frozen, so nothing here goes stale.
+"""
+
+from __future__ import annotations
+
+from afterhours.domain.matching import Prepared, prepare
+from afterhours.domain.memo import ByIdentity
+from afterhours.domain.prepared_effects import PreparedEffects
+from afterhours.domain.render import mention
+from afterhours.policy.model import Policy
+from afterhours.policy.rules import (
+    Escalation,
+    EscalationLevel,
+    PriorityRule,
+    Route,
+    rule_key,
+)
+
+
+class CompiledRule:
+    """A priority rule or route: its condition prepared, its planner name, its effects."""
+
+    __slots__ = ("condition", "effects", "name", "rule", "said")
+
+    def __init__(self, prefix: str, rule: PriorityRule | Route) -> None:
+        self.rule = rule
+        self.condition: Prepared = prepare(rule.when)
+        self.name = f"{prefix}:{rule_key(rule)}"
+        self.effects = PreparedEffects(rule, note=True)
+        # Only a message or a page sends the rule's words.
+        self.said = rule.notify is not None or rule.page is not None
+
+
+class CompiledLevel:
+    """One level of a ladder, numbered from 1."""
+
+    __slots__ = ("effects", "level", "number", "says", "waited")
+
+    def __init__(self, number: int, level: EscalationLevel) -> None:
+        self.number, self.level = number, level
+        self.effects = PreparedEffects(level, note=False)
+        self.says = level.notify is not None or level.page is not None
+        self.waited = waiting_words(level)
+
+
+class CompiledLadder:
+    """A ladder: its condition prepared, its planner name, its levels."""
+
+    __slots__ = ("condition", "levels", "name", "rule")
+
+    def __init__(self, ladder: Escalation) -> None:
+        self.rule = ladder
+        self.condition: Prepared = prepare(ladder.when)
+        self.name = f"escalation:{rule_key(ladder)}"
+        self.levels = tuple(CompiledLevel(number, level)
+                            for number, level in enumerate(ladder.levels, start=1))
+
+
+class CompiledPolicy:
+    """Every block of a policy, compiled; `*_first` when a block acts on its first match."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.priority_rules = tuple(CompiledRule("priority", rule)
+                                    for rule in policy.priority_rules.rules)
+        self.priority_first = policy.priority_rules.match == "first"
+        self.routes = tuple(CompiledRule("route", rule) for rule in policy.routes.rules)
+        self.routes_first = policy.routes.match == "first"
+        self.escalations = tuple(CompiledLadder(ladder) for ladder in policy.escalations.rules)
+        self.escalations_first = policy.escalations.match == "first"
+        # Each channel's mentions, as its messages start with them.
+        self.mentions = {name: mention(channel.mentions)
+                         for name, channel in policy.channels.items()}
+
+
+compiled = ByIdentity(CompiledPolicy, limit=64)
+
+
+_WAITING = {"first_reply": "first reply", "answered": "answer", "solved": "resolution"}
+
+
+def waiting_words(level: EscalationLevel) -> str:
+    """What a level waits for, in words: the same for every ticket."""
+    waiting = _WAITING[level.until]
+    minutes = f"{level.after_minutes} {level.clock} minutes"
+    if level.from_ == "first_reply_due":
+        return f"no {waiting} by the promised time" + (
+            f" nor {minutes} after it" if level.after_minutes else "")
+    if level.from_ == "last_customer_update":
+        return f"no {waiting} within {minutes} of the requester's last update"
+    if level.after_minutes:
+        return f"no {waiting} within {minutes}"
+    return f"no {waiting} yet; this level acts at once"
