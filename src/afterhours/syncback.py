@@ -129,6 +129,9 @@ class _SyncPass:
             log.warning("sync.poll_failed", projects=list(projects), error=str(error))
             self.report.deferred += 1
             return None
+        if not changed:  # a quiet poll reads no more of the state
+            log.info("sync.polled", projects=list(projects), changed=0, news=0)
+            return []
         known = self.state.linked_issue_keys()
         news = []
         for issue in changed:

@@ -153,6 +153,13 @@ class LedgerPart(StoreBase):
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (ticket_id, issue.key, issue.url, at.isoformat()),
             )
+            # Sync-back follows it from now on: linked in the same transaction, so a pass
+            # need not look for filed issues not linked yet (see link_filed_issues).
+            db.execute(
+                "INSERT INTO sync_links (issue_key, ticket_id, source, since, created_at)"
+                " VALUES (?, ?, 'filed', NULL, ?) ON CONFLICT DO NOTHING",
+                (issue.key, ticket_id, at.isoformat()),
+            )
 
     def ledger_status(self, key: str) -> str | None:
         """The ledger status of one action key."""

@@ -40,6 +40,8 @@ class SeenIssue:
 class SyncPart(StoreBase):
     """Links between tickets and Jira issues, what was seen of each, and the watermark."""
 
+    _filed_linked = False  # link_filed_issues has looked, in this process
+
     def sync_watermark(self) -> datetime | None:
         """When the last complete poll of Jira started (on afterhours' clock)."""
         row = self._db.fetchone("SELECT value FROM cursor WHERE name = ?", (WATERMARK,))
@@ -52,7 +54,11 @@ class SyncPart(StoreBase):
 
     def link_filed_issues(self, at: datetime) -> int:
         """Link every issue afterhours filed that is not linked yet (all its changes flow);
-        return how many."""
+        return how many. An issue is linked as it is recorded (record_jira_issue), so this
+        looks once per process, for those filed before sync-back existed."""
+        if self._filed_linked:
+            return 0
+        self._filed_linked = True
         with self._transaction() as db:
             added = db.execute(
                 "INSERT INTO sync_links (issue_key, ticket_id, source, since, created_at)"
