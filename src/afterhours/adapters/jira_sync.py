@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import structlog
 from jira import JIRA, JIRAError
 
 from afterhours.adapters.comments import contains_text
@@ -31,10 +32,22 @@ from afterhours.domain.sync_model import (
 )
 
 T = TypeVar("T")
+log = structlog.get_logger()
 Call = Callable[..., Any]  # JiraIssueTracker._call: (operation, fn, *, once=False) -> T
 PAGE = 100  # Cloud's page of full issues in search, of changelog histories, of comments
 ACTIVITY_FIELDS = "status,resolution,fixVersions,assignee,labels,updated,comment"
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
+
+
+def _created(value: object) -> datetime | None:
+    """An issue's creation time, or None when Jira's answer has none readable: it only
+    spares a read (an issue untouched since it was filed), so a bad one costs a read."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return jira_time(value)
+    except ValueError:
+        return None
 
 
 def jira_time(value: object) -> datetime:
@@ -83,11 +96,17 @@ class JiraSync:
                 page = jira._get_json("search/jql", params=params)
                 for raw in page.get("issues") or []:
                     fields = raw.get("fields") or {}
-                    created = fields.get("created")
+                    try:
+                        updated = jira_time(fields["updated"])
+                    except (KeyError, ValueError):
+                        # Nothing to tell its news from: loud, and the next poll looks again.
+                        log.warning("sync.issue_unreadable", issue_key=str(raw.get("key")),
+                                    reason="no readable updated time")
+                        continue
                     found.append(ChangedIssue(
-                        str(raw["key"]), jira_time(fields["updated"]),
+                        str(raw["key"]), updated,
                         tuple(str(x) for x in fields.get("labels") or ()),
-                        jira_time(created) if created else None))
+                        _created(fields.get("created"))))
                 token = page.get("nextPageToken")
                 if page.get("isLast", True) or not token:
                     return found
