@@ -146,6 +146,15 @@ class Recorder:
         planned = {p.key for p in plan.actions} | {s.key for s in plan.skips}
         settled = 0
         for key, rule, action in self.state.intended(ticket_id):
+            if key not in planned and action == "ResolvePage":
+                # Not needed now (the level is live again on a fresher read), but the incident
+                # stays open until one is sent: settled as skipped, no later plan could.
+                self.state.withdraw(key)
+                why = ("not planned now: the level it ends is needed again; planned again "
+                       "when it stops")
+                self.record(ticket_id, "deferred", why, entry=SkippedAction(key, rule, why),
+                            action=action)
+                continue
             if key not in planned:
                 reason = "no longer planned: the ticket or policy changed since it was intended"
                 self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),

@@ -118,6 +118,12 @@ class LedgerPart(StoreBase):
             db.execute("UPDATE ledger SET attempts = 0 WHERE key = ? AND status = 'intended'",
                        (key,))
 
+    def withdraw(self, key: str) -> None:
+        """Take back an intended entry no plan holds now, leaving its key unsettled, so a
+        later plan may intend it again (an incident's resolve: see Recorder.supersede)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM ledger WHERE key = ? AND status = 'intended'", (key,))
+
     def intended(self, ticket_id: int) -> list[tuple[str, str, str]]:
         """Entries of a ticket intended and not yet settled: (key, rule, action)."""
         # Sync-back's entries (sync:...) are settled by sync-back, never by a ticket's plan.
