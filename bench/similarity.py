@@ -12,7 +12,7 @@ import yaml
 from afterhours.domain.similarity import Evaluation, compared, evaluate
 
 CORPUS = Path(__file__).parents[1] / "tests" / "fixtures" / "similar_tickets.yaml"
-SUGGESTED = 71
+SUGGESTED = 73
 RECALL = 0.80
 HALVES = ("tuning", "held-out")
 

@@ -12,13 +12,21 @@ import yaml
 from afterhours.domain.actions import AddPublicReply, CreateJiraIssue, JoinJiraIssue
 from afterhours.domain.model import History, OpenIssue, OpenIssues
 from afterhours.domain.planner import plan_actions
-from afterhours.domain.similarity import Compared, compared, evaluate, similarity
+from afterhours.domain.similarity import (
+    CONTRASTED,
+    Compared,
+    compared,
+    contrasted,
+    evaluate,
+    similarity,
+    unsaid,
+)
 from afterhours.inspect.replay import replay_policy
 from afterhours.policy import parse_policy
 from factories import SATURDAY_NIGHT, make_ticket
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "similar_tickets.yaml"
-SUGGESTED = 71  # docs/policy.md, similar_issues: the lowest threshold with no wrong join here
+SUGGESTED = 73  # docs/policy.md: the lowest with no wrong join on the corpus's tuning half
 
 
 def corpus(half: str | None = None) -> list[tuple[Compared, Compared, bool]]:
@@ -37,7 +45,6 @@ def test_the_corpus_has_two_halves_of_duplicates_and_near_misses() -> None:
     assert len(corpus()) >= 100
 
 
-@pytest.mark.xfail(reason="word-level scores join near misses of the extended corpus")
 @pytest.mark.parametrize("half", ["tuning", "held-out"])
 def test_no_wrong_join_on_the_corpus_at_the_suggested_threshold(half: str) -> None:
     found = evaluate(corpus(half), SUGGESTED)
@@ -45,6 +52,31 @@ def test_no_wrong_join_on_the_corpus_at_the_suggested_threshold(half: str) -> No
           f" {found.precision:.0%}, recall {found.recall:.0%} ({found.joined} of"
           f" {found.duplicates} duplicates, {found.wrong} wrong)")
     assert found.wrong == 0
+    assert found.joined >= 4  # issue #22 asks for 80 %: lexical similarity's limit here
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (("CSV export fails with an error", "When I export contacts to CSV I get an error 500."),
+     ("CSV import fails with an error", "Importing contacts from CSV gives an error 500.")),
+    (("Push notifications not received on Android", "None of our Android phones get them."),
+     ("Push notifications not received on iOS", "None of our iPhones get them.")),
+    (("Logout button does nothing", "Clicking Log out does nothing."),
+     ("Login button does nothing", "Clicking Log in does nothing.")),
+])
+def test_subjects_naming_what_the_other_never_says_are_contrasted(
+    first: tuple[str, str], second: tuple[str, str],
+) -> None:
+    a, b = compared(*first), compared(*second)
+    assert contrasted(a, b)
+    assert similarity(a, b) == CONTRASTED < SUGGESTED
+
+
+def test_inflections_misspellings_and_generic_words_do_not_contrast() -> None:
+    a = compared("Webhooks not delivered", "None of our webhooks were delivered since 02:00.")
+    b = compared("Webhook delivery is broken", "Our webhoks stopped being delivered at 2am.")
+    assert not contrasted(a, b)
+    assert unsaid("crashes when syncing", "crash sync") == []
+    assert unsaid("export fails badly", "import does not work") == ["export", "badly"]
 
 
 def test_similarity_is_symmetric_and_bounded() -> None:

@@ -19,6 +19,20 @@ _FILLER = frozenset((
     "a", "an", "the", "to", "of", "in", "on", "with", "for", "my", "our", "we", "i", "is",
     "are", "be", "been", "it", "its", "this", "that", "at", "any", "all", "since", "from",
     "by", "as", "your", "you", "after", "over", "every", "and", "or", "do", "does"))
+# Words that say that something is wrong, how much or when, rather than what: one customer
+# writes "fails", another "does not work", so they never set two tickets apart.
+_GENERIC_WORDS = """
+    fails fail failed failing failure broken break breaks error errors not no never cannot
+    can cant t unable working work works doesn don didn won nothing anything anymore shows
+    show showing issue issues problem problems stuck keeps keep still very extremely really
+    always again when since today yesterday morning tonight now suddenly just please help
+    some only also but although even though either there their they them then than these
+    those what which who me us our he she his her was were will would should could had has
+    have get gets getting got"""
+_GENERIC = _FILLER | frozenset(_GENERIC_WORDS.split())
+CONTRASTED = 50.0  # the most two contrasted tickets score: below any sensible threshold
+_STEM = 5  # letters two words share at the start to be one word ("crash", "crashes")
+_SPELT = 80  # rapidfuzz ratio at which two words are one word misspelt ("recieve")
 
 
 @dataclass(frozen=True)
@@ -45,8 +59,33 @@ def compared(subject: str, description: str) -> Compared:
 
 
 def similarity(a: Compared, b: Compared) -> float:
-    """How alike two tickets are, 0 to 100."""
-    return min(fuzz.token_sort_ratio(a.subject, b.subject), fuzz.WRatio(a.whole, b.whole))
+    """How alike two tickets are, 0 to 100 (at most CONTRASTED when contrasted)."""
+    score = min(fuzz.token_sort_ratio(a.subject, b.subject), fuzz.WRatio(a.whole, b.whole))
+    if score > CONTRASTED and contrasted(a, b):
+        return CONTRASTED
+    return score
+
+
+def contrasted(a: Compared, b: Compared) -> bool:
+    """Whether each ticket's subject names something the other ticket never says."""
+    return bool(unsaid(a.subject, b.whole) and unsaid(b.subject, a.whole))
+
+
+def unsaid(subject: str, whole: str) -> list[str]:
+    """The words of `subject`, other than generic ones, that no word of `whole` is like."""
+    said = whole.split()
+    return [word for word in subject.split()
+            if word not in _GENERIC and not any(_alike(word, other) for other in said)]
+
+
+def _alike(word: str, other: str) -> bool:
+    """One word, inflected ("sync", "syncing") or misspelt, rather than two."""
+    shortest = min(len(word), len(other))
+    if word[:_STEM] == other[:_STEM] and shortest >= _STEM:
+        return True
+    if shortest == _STEM - 1 and (word.startswith(other) or other.startswith(word)):
+        return True
+    return word == other or fuzz.ratio(word, other) >= _SPELT
 
 
 def most_similar(ticket: Compared, issues: OpenIssues, projects: frozenset[str],
