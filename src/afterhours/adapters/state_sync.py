@@ -21,6 +21,7 @@ from afterhours.adapters.state_watch import (
     mark_filed_unlinked,
     mark_issue_reopened,
     mark_watch,
+    settle_watch,
 )
 from afterhours.domain.sync_model import SYNC_PREFIX, TicketBaseline
 
@@ -165,8 +166,6 @@ class SyncPart(StoreBase):
         """Remember what was seen of a ticket (in its snapshot stamped `updated_at`; None:
         look again next pass): its next events are what changes from here."""
         with self._transaction() as db:
-            # Whatever was written, the next watched_tickets compares it with the snapshot.
-            mark_watch(db, ticket_id)
             db.execute(
                 "INSERT INTO sync_tickets (ticket_id, status, solved_at, customer_update_at,"
                 " updated_at, seen_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ticket_id) DO"
@@ -175,6 +174,8 @@ class SyncPart(StoreBase):
                 " updated_at = excluded.updated_at, seen_at = excluded.seen_at",
                 (ticket_id, seen.status, _text(seen.solved_at), _text(seen.customer_update_at),
                  _text(updated_at), at.isoformat()))
+            # Seen as stored: no longer watched, unless something else still holds it.
+            settle_watch(db, ticket_id, SYNC_PREFIX + "%")
 
     def intended_sync(self, ticket_id: int) -> list[tuple[str, str, str]]:
         """A ticket's sync-back entries intended and not yet settled: (key, rule, action)."""

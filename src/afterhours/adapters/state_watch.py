@@ -24,7 +24,7 @@ _IDS_PER_QUERY = 500  # SQLite takes 32,766 parameters; PostgreSQL 65,535
 # Each marked ticket, its mark's counter, and whether the facts make it watched: hanging off
 # an issue not seen resolved, and stored since last seen (or never seen, or with sync-back
 # entries unsettled). Every table but sync_dirty is read by key, through an index.
-WATCHED = (
+_WATCHED = (
     "SELECT d.ticket_id, d.mark, EXISTS (SELECT 1 FROM sync_links l"
     " JOIN tickets t ON t.id = l.ticket_id"
     " LEFT JOIN sync_issues i ON i.issue_key = l.issue_key"
@@ -33,7 +33,9 @@ WATCHED = (
     " AND (s.updated_at IS NULL OR s.updated_at <> t.updated_at"
     " OR EXISTS (SELECT 1 FROM ledger g WHERE g.ticket_id = l.ticket_id"
     " AND g.status = 'intended' AND g.key LIKE ?)))"
-    " FROM sync_dirty d ORDER BY d.ticket_id")
+    " FROM sync_dirty d{where} ORDER BY d.ticket_id")
+WATCHED = _WATCHED.format(where="")
+_WATCHED_ONE = _WATCHED.format(where=" WHERE d.ticket_id = ?")
 
 
 def mark_watch(db: Database, ticket_id: int) -> None:
@@ -79,3 +81,13 @@ def clear_watch(db: Database, settled: Sequence[tuple[int, int]]) -> None:
     """Clear the marks of these (ticket, counter) pairs, unless marked again since."""
     for ticket_id, mark in settled:
         db.execute("DELETE FROM sync_dirty WHERE ticket_id = ? AND mark = ?", (ticket_id, mark))
+
+
+def settle_watch(db: Database, ticket_id: int, like: str) -> None:
+    """In the transaction that records what sync-back saw of a ticket: keep it marked if the
+    facts still make it watched, else clear its mark now (not at the next pass's look).
+    `like` is the LIKE pattern of sync-back's ledger keys."""
+    mark_watch(db, ticket_id)
+    row = db.fetchone(_WATCHED_ONE, (like, ticket_id))
+    if row is not None and not row[2]:
+        clear_watch(db, [(ticket_id, int(row[1]))])
