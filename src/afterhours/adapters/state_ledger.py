@@ -11,7 +11,9 @@ from typing import Any
 from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
 from afterhours.adapters.state_tickets import stored_open
+from afterhours.adapters.state_watch import mark_watch
 from afterhours.domain.model import Acknowledged, History, JiraIssueRef
+from afterhours.domain.sync_model import SYNC_PREFIX
 
 ACKNOWLEDGEMENT = "Acknowledgement"  # the ledger action of an acknowledgement's entry
 
@@ -80,6 +82,9 @@ class LedgerPart(StoreBase):
                     (key, ticket_id, rule or "", action or "", status, reason, text,
                      at.isoformat()),
                 )
+                if status == "intended" and ticket_id is not None and key.startswith(
+                        SYNC_PREFIX):
+                    mark_watch(db, ticket_id)  # sync-back looks until it is settled
             insert_audit(db, at=at, ticket_id=ticket_id, key=key, rule=rule, action=action,
                          outcome=outcome, reason=reason, detail=text)
 
@@ -99,6 +104,8 @@ class LedgerPart(StoreBase):
                 " attempted_at = excluded.attempted_at WHERE ledger.status = 'intended'",
                 (key, ticket_id, rule, action, reason, at.isoformat(), at.isoformat()),
             )
+            if key.startswith(SYNC_PREFIX):
+                mark_watch(db, ticket_id)  # sync-back looks until it is settled
 
     def attempts(self, ticket_id: int) -> dict[str, Attempt]:
         """Entries of a ticket still intended after an earlier attempt: possibly landed."""
@@ -166,6 +173,7 @@ class LedgerPart(StoreBase):
                 " VALUES (?, ?, 'filed', NULL, ?) ON CONFLICT DO NOTHING",
                 (issue.key, ticket_id, at.isoformat()),
             )
+            mark_watch(db, ticket_id)
 
     def ledger_status(self, key: str) -> str | None:
         """The ledger status of one action key."""

@@ -4,6 +4,8 @@ each issue and ticket, and the poll's watermark (migration 0006).
 A link is kept once per (issue, ticket): a ticket can hang off several issues and an issue
 off several tickets. An issue afterhours filed is linked from the `jira_issues` table on
 the next pass; one labelled zendesk-<ticket id> in Jira when a poll first sees the label.
+The tickets to look at again are found from marks left as facts change (state_watch,
+migration 0007), not by reading every link.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from datetime import datetime
 
 from afterhours.adapters.state_base import StoreBase
 from afterhours.adapters.state_tickets import set_cursor
+from afterhours.adapters.state_watch import (
+    WATCHED,
+    clear_watch,
+    mark_filed_unlinked,
+    mark_issue_reopened,
+    mark_watch,
+    settle_watch,
+)
 from afterhours.domain.sync_model import SYNC_PREFIX, TicketBaseline
 
 WATERMARK = "jira.sync_watermark"
@@ -60,6 +70,7 @@ class SyncPart(StoreBase):
             return 0
         self._filed_linked = True
         with self._transaction() as db:
+            mark_filed_unlinked(db)
             added = db.execute(
                 "INSERT INTO sync_links (issue_key, ticket_id, source, since, created_at)"
                 " SELECT issue_key, ticket_id, 'filed', NULL, ? FROM jira_issues j"
@@ -76,6 +87,8 @@ class SyncPart(StoreBase):
                 "INSERT INTO sync_links (issue_key, ticket_id, source, since, created_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (issue_key, ticket_id, source, _text(since), at.isoformat()))
+            if added.rowcount > 0:
+                mark_watch(db, ticket_id)
         return added.rowcount > 0
 
     def sync_links(self, issue_key: str) -> list[tuple[int, datetime | None]]:
@@ -100,17 +113,14 @@ class SyncPart(StoreBase):
     def watched_tickets(self) -> list[int]:
         """The tickets to look at for Jira: hanging off an issue not seen resolved, and stored
         since last seen (or never seen, or with sync-back entries unsettled)."""
-        rows = self._db.fetchall(
-            "SELECT DISTINCT l.ticket_id FROM sync_links l"
-            " JOIN tickets t ON t.id = l.ticket_id"
-            " LEFT JOIN sync_issues i ON i.issue_key = l.issue_key"
-            " LEFT JOIN sync_tickets s ON s.ticket_id = l.ticket_id"
-            " WHERE (i.resolved IS NULL OR i.resolved = 0)"
-            " AND (s.updated_at IS NULL OR s.updated_at <> t.updated_at"
-            " OR EXISTS (SELECT 1 FROM ledger g WHERE g.ticket_id = l.ticket_id"
-            " AND g.status = 'intended' AND g.key LIKE ?))"
-            " ORDER BY l.ticket_id", (SYNC_PREFIX + "%",))
-        return [int(ticket) for (ticket,) in rows]
+        # Only the tickets marked since they were last found settled (state_watch): as many
+        # rows as changed, not every link.
+        rows = self._db.fetchall(WATCHED, (SYNC_PREFIX + "%",))
+        settled = [(int(ticket), int(mark)) for ticket, mark, watched in rows if not watched]
+        if settled:
+            with self._transaction() as db:
+                clear_watch(db, settled)
+        return [int(ticket) for ticket, _, watched in rows if watched]
 
     def seen_issue(self, issue_key: str) -> SeenIssue | None:
         """What was last seen of an issue (None: never)."""
@@ -126,6 +136,8 @@ class SyncPart(StoreBase):
     def set_seen_issue(self, seen: SeenIssue, at: datetime) -> None:
         """Remember what was seen of an issue."""
         with self._transaction() as db:
+            if not seen.resolved:
+                mark_issue_reopened(db, seen.key)
             db.execute(
                 "INSERT INTO sync_issues (issue_key, url, updated, resolved, pending, seen_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(issue_key) DO UPDATE SET"
@@ -162,6 +174,8 @@ class SyncPart(StoreBase):
                 " updated_at = excluded.updated_at, seen_at = excluded.seen_at",
                 (ticket_id, seen.status, _text(seen.solved_at), _text(seen.customer_update_at),
                  _text(updated_at), at.isoformat()))
+            # Seen as stored: no longer watched, unless something else still holds it.
+            settle_watch(db, ticket_id, SYNC_PREFIX + "%")
 
     def intended_sync(self, ticket_id: int) -> list[tuple[str, str, str]]:
         """A ticket's sync-back entries intended and not yet settled: (key, rule, action)."""

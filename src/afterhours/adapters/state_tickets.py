@@ -16,6 +16,7 @@ from typing import Any
 
 from afterhours.adapters.sql import Database
 from afterhours.adapters.state_base import StoreBase
+from afterhours.adapters.state_watch import mark_linked
 from afterhours.domain.model import Ticket
 
 EXPORT_CURSOR = "tickets.export"
@@ -93,8 +94,11 @@ class TicketsPart(StoreBase):
     def store_page(self, tickets: Iterable[Ticket], cursor: str) -> None:
         """Store a page's ticket snapshots and its cursor together."""
         with self._transaction() as db:
+            stored = []
             for ticket in tickets:
                 self._upsert_ticket(db, ticket)
+                stored.append(ticket.id)
+            mark_linked(db, stored)  # sync-back compares the linked ones with what it saw
             set_cursor(db, EXPORT_CURSOR, cursor)
 
     def _upsert_ticket(self, db: Database, ticket: Ticket) -> None:
@@ -113,6 +117,7 @@ class TicketsPart(StoreBase):
         """Keep a freshly read ticket as its snapshot (unless a newer one is stored)."""
         with self._transaction() as db:
             self._upsert_ticket(db, ticket)
+            mark_linked(db, (ticket.id,))
 
     def open_tickets(self) -> list[Ticket]:
         """Snapshots of every ticket not yet solved or closed, oldest first."""
