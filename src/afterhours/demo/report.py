@@ -82,7 +82,9 @@ def _write_targets(night: DemoNight, out: TextIO) -> None:
         out.write(f"   {incident.service}: {incident.title!r} triggered {incident.triggers}x,"
                   f" now {incident.status}\n")
     out.write("Mail:\n")
-    for mail in targets.smtp.messages():
+    if targets.smtp is None:
+        out.write("   none: the SMTP twin needs aiosmtpd (pip install 'afterhours[dev]')\n")
+    for mail in targets.smtp.messages() if targets.smtp is not None else ():
         out.write(f"   to {mail['To']}: {mail['Subject']!r}\n")
     out.write("Slack messages (Web API), as they read now:\n")
     for name, channel in night.policy.channels.items():
