@@ -17,6 +17,7 @@ from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
+from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.zendesk import ZendeskTwin
 
 SATURDAY_NIGHT = datetime(2026, 1, 17, 2, tzinfo=UTC)  # 02:00 in London: after hours
@@ -134,6 +135,17 @@ def paging_environment(  # noqa: PLR0917  (one of each twin, then the daemon's f
             "AFTERHOURS_PAGERDUTY_ROUTING_KEYS": json.dumps(
                 {"pager": pagerduty.add_service("Support")}),
             "AFTERHOURS_PAGERDUTY_EVENTS_URL": pagerduty.base_url}
+
+
+def slack_environment(  # noqa: PLR0917  (one of each twin, then the daemon's files)
+    zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, pagerduty: PagerDutyTwin,
+    slack_api: SlackApiTwin, policy: str, folder: Path, conversation: str,
+) -> dict[str, str]:
+    """paging_environment with Slack's Web API twin, the bot a member of `conversation`."""
+    slack_api.add_conversation(conversation)
+    return {**paging_environment(zendesk, jira, chat, pagerduty, policy, folder),
+            "AFTERHOURS_SLACK_BOT_TOKEN": slack_api.token,
+            "AFTERHOURS_SLACK_API_URL": slack_api.api_url}
 
 
 def twin_settings(

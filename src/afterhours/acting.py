@@ -32,6 +32,7 @@ from afterhours.domain.actions import (
     ResolvePage,
     SendMail,
     TriggerPage,
+    UpdateChatMessage,
 )
 from afterhours.domain.model import Ticket
 from afterhours.errors import (
@@ -203,15 +204,20 @@ class TicketActing(IssueFiling):
         if isinstance(action, NotifyChannel):
             text, named = self._claimed_text(action)
             text = as_sent(text, action, self.state)  # the Jira issue, if its plan filed one
+            detail: dict[str, Any] = {"channel": action.channel}
             if action.conversation is not None:  # Slack's Web API: looked up before a repeat
-                self.notifier.post_message(action.conversation, text, key=planned.key)
+                ts = self.notifier.post_message(action.conversation, text, key=planned.key)
+                # Kept with the entry: the message is updated in place when its level stops.
+                detail |= {"conversation": action.conversation, "ts": ts}
             else:
                 self.notifier.notify(action.channel, text, key=planned.key)
             if action.claim is None:
-                return {"channel": action.channel}
-            return {"channel": action.channel, "group_named": named}
+                return detail
+            return detail | {"group_named": named}
         if isinstance(action, TriggerPage | ResolvePage | SendMail):
             return self._page(action)
+        if isinstance(action, UpdateChatMessage):  # chat.update: the same again is harmless
+            return self.notifier.update_posted(action, self.state.posted_ts(action.message_key))
         raise AssertionError(f"not an outside action: {planned.kind}")  # pragma: no cover
 
     def _page(self, action: TriggerPage | ResolvePage | SendMail) -> dict[str, Any]:

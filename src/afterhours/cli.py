@@ -36,6 +36,7 @@ from afterhours.cli_help import epilog
 from afterhours.config_command import add_config
 from afterhours.demo.night import DemoNight
 from afterhours.demo.report import write_report
+from afterhours.demo.targets import write_demo_policy
 from afterhours.errors import ConfigError, LeaseLostError, PolicyError, StateError
 from afterhours.inspect.commands import (
     add_explain_arguments,
@@ -357,16 +358,16 @@ def _demo(args: argparse.Namespace) -> int:
     log_format = getattr(args, "log_format", None) or ("console" if args.verbose else "json")
     configure_logging(log_format, "info" if args.verbose else "error")
     policy = getattr(args, "policy", None)
-    if policy is not None:
-        loaded = load_policy(Path(policy))
-    else:
-        bundled = resources.files("afterhours") / "data" / "policy.yaml"
-        with resources.as_file(bundled) as path:
-            loaded = load_policy(path)
     given = getattr(args, "state", None)
     if given is not None and given.startswith(("postgresql://", "postgres://")):
         raise ConfigError("demo --state: the demo keeps its state in a SQLite file; give a path")
     with tempfile.TemporaryDirectory(prefix="afterhours-demo-") as scratch:
+        if policy is not None:
+            loaded = load_policy(Path(policy))
+        else:  # the shipped policy, with the demo's PagerDuty, e-mail and Slack targets
+            bundled = resources.files("afterhours") / "data" / "policy.yaml"
+            loaded = load_policy(write_demo_policy(bundled.read_text(encoding="utf-8"),
+                                                   Path(scratch)))
         state = Path(given.removeprefix("sqlite:///")) if given else \
             Path(scratch) / "state.sqlite3"
         with DemoNight(loaded.policy, state) as night:

@@ -54,6 +54,10 @@ class PassReport:
         return self.result in ("ok", "deferred")
 
 
+# What a stopped level still owes: its incident's resolve, its Slack messages' update.
+LEVEL_ENDINGS = frozenset({"ResolvePage", "UpdateChatMessage"})
+
+
 class Recorder:
     """Writes each outcome to the audit trail and the log, settling its ledger entry."""
 
@@ -146,9 +150,10 @@ class Recorder:
         planned = {p.key for p in plan.actions} | {s.key for s in plan.skips}
         settled = 0
         for key, rule, action in self.state.intended(ticket_id):
-            if key not in planned and action == "ResolvePage":
+            if key not in planned and action in LEVEL_ENDINGS:
                 # Not needed now (the level is live again on a fresher read), but the incident
-                # stays open until one is sent: settled as skipped, no later plan could.
+                # stays open (the message unchanged) until one is sent: settled as skipped, no
+                # later plan could.
                 self.state.withdraw(key)
                 why = ("not planned now: the level it ends is needed again; planned again "
                        "when it stops")
@@ -167,7 +172,7 @@ class Recorder:
         planner leaves those alone, so nothing else would. Return how many."""
         settled = 0
         for ticket_id, key, rule, action in self.state.intended_on_closed():
-            if action == "ResolvePage":  # a closed ticket's page is resolved all the same
+            if action in LEVEL_ENDINGS:  # a closed ticket's page is resolved all the same
                 continue
             reason = "the ticket was solved or closed before this was done"
             self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),

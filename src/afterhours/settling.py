@@ -22,7 +22,13 @@ from dataclasses import dataclass, replace
 import structlog
 
 from afterhours.acting import TicketActing
-from afterhours.domain.actions import ZENDESK_ACTIONS, CreateJiraIssue, Plan, ResolvePage
+from afterhours.domain.actions import (
+    ZENDESK_ACTIONS,
+    CreateJiraIssue,
+    Plan,
+    ResolvePage,
+    UpdateChatMessage,
+)
 from afterhours.domain.model import Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.errors import LeaseLostError, ServiceError, StateError
@@ -46,7 +52,8 @@ class Planned:
 def pages(plan: Plan) -> bool:
     """Whether the plan escalates: a metric set lags the reply it measures, and the export
     lags a minute, so nobody is paged from a snapshot (a resolve pages nobody)."""
-    return any(p.rule.startswith("escalation:") and not isinstance(p.action, ResolvePage)
+    return any(p.rule.startswith("escalation:")
+               and not isinstance(p.action, ResolvePage | UpdateChatMessage)
                for p in plan.actions)
 
 

@@ -1,4 +1,5 @@
-"""`afterhours twins`: the Zendesk, Jira and chat twins on 127.0.0.1, to try every command offline.
+"""`afterhours twins`: the Zendesk, Jira and chat twins on 127.0.0.1, with the PagerDuty,
+SMTP and Slack Web API ones (demo.targets), to try every command offline.
 
 It seeds the demo's sample account (groups, organizations, people, the ENG project) and its
 night of tickets, placed on the latest Friday evening that is wholly past (or the tickets of
@@ -28,6 +29,7 @@ import shtab
 import yaml
 
 from afterhours.demo.night import END, START, TICKETS, seed_account
+from afterhours.demo.targets import TargetTwins, write_demo_policy
 from afterhours.errors import ConfigError
 from afterhours.logs import configure_logging
 from afterhours.policy import Policy, load_policy
@@ -44,7 +46,8 @@ _LONDON = ZoneInfo("Europe/London")
 def add_twins(parser: argparse.ArgumentParser) -> None:
     """The arguments of `afterhours twins`."""
     parser.description = (
-        "Serve twins of Zendesk, Jira and a chat webhook on 127.0.0.1 with the demo's sample"
+        "Serve twins of Zendesk, Jira, a chat webhook, PagerDuty, SMTP and Slack's Web API on"
+        " 127.0.0.1 with the demo's sample"
         " account and night of tickets (or the tickets of --tickets FILE), print the export"
         " lines that point every command at them, and serve until SIGTERM or SIGINT. The"
         " twins take any token; nothing leaves the machine.")
@@ -62,34 +65,38 @@ def run_twins(args: argparse.Namespace, *, out: TextIO | None = None,
     """`afterhours twins`: seed, print the export lines, serve until stopped."""
     out = out or sys.stdout
     configure_logging(getattr(args, "log_format", None) or "auto", "warning")
-    policy = _policy(getattr(args, "policy", None))
     tickets = _read_tickets(args.tickets) if args.tickets is not None else None
     stop = stop or threading.Event()
-    zendesk, jira, chat = ZendeskTwin(), JiraTwin(), ChatTwin()
+    zendesk, jira, chat, targets = ZendeskTwin(), JiraTwin(), ChatTwin(), TargetTwins()
     with tempfile.TemporaryDirectory(prefix="afterhours-twins-") as scratch:
+        policy_file = _policy_file(getattr(args, "policy", None), Path(scratch))
+        policy = load_policy(policy_file).policy
         for twin in (zendesk, jira, chat):
             twin.start()
+        targets.start(policy)
         try:
             now = now or datetime.now(UTC)
             filed = _seed(zendesk, jira, tickets, now)
             exports = _exports(zendesk, jira, chat, policy, scratch=Path(scratch), filed=filed,
                                now=now)
-            if getattr(args, "policy", None):
-                exports["AFTERHOURS_POLICY_FILE"] = str(Path(args.policy).resolve())
+            exports |= targets.environment()
+            exports["AFTERHOURS_POLICY_FILE"] = str(policy_file.resolve())
             _write_exports(out, exports, filed)
             _serve_until(stop)
         finally:
             for twin in (zendesk, jira, chat):
                 twin.stop()
+            targets.stop()
     return EXIT_OK
 
 
-def _policy(given: str | None) -> Policy:
+def _policy_file(given: str | None, scratch: Path) -> Path:
+    """The policy given, else the shipped one with the demo's PagerDuty, e-mail and Slack
+    targets (written to `scratch`)."""
     if given is not None:
-        return load_policy(Path(given)).policy
+        return Path(given)
     bundled = resources.files("afterhours") / "data" / "policy.yaml"
-    with resources.as_file(bundled) as path:
-        return load_policy(path).policy
+    return write_demo_policy(bundled.read_text(encoding="utf-8"), scratch)
 
 
 def sample_night_start(now: datetime) -> datetime:
@@ -162,7 +169,8 @@ def _exports(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, policy: Polic
     oldest = min((created for _, _, created in filed), default=now)
     # The daemon's first export starts this far back: far enough for every ticket.
     backfill = max(24, int((now - oldest).total_seconds() // 3600) + 2)
-    hooks = {channel: chat.webhook_url(channel) for channel in policy.channels}
+    hooks = {name: chat.webhook_url(name) for name, channel in policy.channels.items()
+             if channel.type == "webhook"}
     return {
         "AFTERHOURS_ZENDESK_URL": zendesk.base_url, "AFTERHOURS_ZENDESK_EMAIL": EMAIL,
         "AFTERHOURS_ZENDESK_TOKEN": TOKEN, "AFTERHOURS_JIRA_URL": jira.base_url,
@@ -176,7 +184,8 @@ def _exports(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, policy: Polic
 def _write_exports(out: TextIO, exports: dict[str, str],
                    filed: Sequence[tuple[int, str, datetime]]) -> None:
     lines = [
-        "# afterhours twins: Zendesk, Jira and chat on 127.0.0.1; SIGINT or SIGTERM stops them.",
+        "# afterhours twins: Zendesk, Jira, chat, PagerDuty, SMTP and Slack's Web API on"
+        " 127.0.0.1; SIGINT or SIGTERM stops them.",
         "# Paste these lines into another shell (or source this output from a file):",
         *(f"export {name}={shlex.quote(value)}" for name, value in exports.items()),
         "# The tickets (`afterhours explain ID` explains one):",

@@ -25,7 +25,7 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import killed_after_sending, paging_environment, paging_policy
+from factories import killed_after_sending, paging_policy, slack_environment
 
 pytestmark = pytest.mark.integration
 ROOM = "C0ONCALL1"
@@ -90,12 +90,9 @@ def daemon(  # noqa: PLR0917  (pytest fixtures)
     slack_api: SlackApiTwin, clock: ManualClock, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Service]:
-    for name, value in paging_environment(zendesk, jira, chat, pagerduty, POLICY,
-                                          tmp_path).items():
+    for name, value in slack_environment(zendesk, jira, chat, pagerduty, slack_api, POLICY,
+                                         tmp_path, ROOM).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AFTERHOURS_SLACK_BOT_TOKEN", slack_api.token)
-    monkeypatch.setenv("AFTERHOURS_SLACK_API_URL", slack_api.api_url)
-    slack_api.add_conversation(ROOM)
     policy = load_policy(tmp_path / "policy.yaml").policy
     with closing(build_service(Settings(), policy, clock=clock,
                                retry=RetryPolicy(attempts=3, sleep=lambda _: None))) as built:

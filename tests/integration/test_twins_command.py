@@ -90,6 +90,10 @@ def test_the_readme_walkthrough_runs_offline_against_the_twins(twins: dict[str, 
         assert "Traceback" not in done.stderr
         if " check --live" in line:
             assert "ok   channel finance: test message delivered" in done.stdout
+            # The demo's targets, each on its twin: nobody is paged, nothing is mailed.
+            assert "routing key well-formed, events endpoint reachable" in done.stdout
+            assert "TLS and login accepted (nothing sent)" in done.stdout
+            assert "bot afterhours in Acme" in done.stdout
             assert "FAIL" not in done.stdout
         if " explain " in line:
             assert "Production API is down" in done.stdout

@@ -45,6 +45,7 @@ from afterhours.domain.actions import (
     ResolvePage,
     SendMail,
     TriggerPage,
+    UpdateChatMessage,
     ZendeskAction,
     apply_changes,
 )
@@ -211,9 +212,16 @@ class DryRunNotifier:
         log.info("dryrun.would_resolve_page", channel=action.channel,
                  dedup_key=action.dedup_key)
 
-    def post_message(self, conversation: str, text: str, *, key: str) -> None:
+    def post_message(self, conversation: str, text: str, *, key: str) -> str | None:
         """Log the message (conversation, text and key; never the bot token)."""
         log.info("dryrun.would_post", conversation=conversation, text=text, key=key)
+        return None
+
+    def update_posted(self, action: UpdateChatMessage, ts: str | None) -> dict[str, Any]:
+        """Log the update of a posted message."""
+        log.info("dryrun.would_update_posted", conversation=action.conversation,
+                 text=action.text, key=action.message_key)
+        return {}
 
     def update_message(self, response_url: str, text: str) -> None:
         """Log the update (never the response_url: it lets anyone post as the app)."""

@@ -16,6 +16,7 @@ from afterhours.domain.actions import (
     ResolvePage,
     SendMail,
     TriggerPage,
+    UpdateChatMessage,
     ZendeskAction,
 )
 from afterhours.domain.model import Article, JiraIssueRef, Ticket
@@ -220,8 +221,14 @@ class Notifier(Protocol):
         """Mail `action` to its recipients; what the server refused, for the audit."""
         ...
 
-    def post_message(self, conversation: str, text: str, *, key: str) -> None:
-        """Post `text` to a Slack conversation through the Web API, once per `key`."""
+    def post_message(self, conversation: str, text: str, *, key: str) -> str | None:
+        """Post `text` to a Slack conversation through the Web API, once per `key`; the
+        message's ts (None: nothing was posted)."""
+        ...
+
+    def update_posted(self, action: UpdateChatMessage, ts: str | None) -> dict[str, Any]:
+        """Replace a message posted through the Web API (`ts`, when known) with the
+        action's text; what was done, for the audit."""
         ...
 
     def update_message(self, response_url: str, text: str) -> None:

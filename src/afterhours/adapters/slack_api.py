@@ -5,7 +5,8 @@ twice. A message posted with `chat.postMessage` carries its ledger key in its `m
 (event type `afterhours_message`), and before a message is posted the channel's recent
 history (`conversations.history`, metadata included) is looked up for that key: a message
 whose answer was lost is found there, not posted again, as a Jira issue is found by its
-label. Slack answers most errors with HTTP 200 and `"ok": false`: the error code says what
+label. When its level stops, the message is replaced in place (`chat.update`) to say so.
+Slack answers most errors with HTTP 200 and `"ok": false`: the error code says what
 kind (refused credentials wait for an operator; `ratelimited` and 5xx are transient, a
 429's Retry-After honoured; the rest, such as channel_not_found, fail for good). The token
 is a secret: no log line or error names it.
@@ -78,6 +79,14 @@ class SlackWebApi:
             return str(answer.get("ts", ""))
 
         return str(self._retried("slack.post", attempt))
+
+    def update(self, conversation: str, ts: str, text: str, *, key: str) -> None:
+        """Replace the message `ts` in `conversation` with `text` (its buttons gone, its
+        key kept in the metadata); the same update again changes nothing."""
+        body = message_body(conversation, text, key) | {"ts": ts}
+        for unsent in ("unfurl_links", "unfurl_media"):  # chat.postMessage's only
+            body.pop(unsent)
+        self._retried("slack.update", lambda: self._call("POST", "chat.update", json=body))
 
     def find(self, conversation: str, key: str) -> str | None:
         """The ts of the recent message in `conversation` whose metadata holds `key`."""

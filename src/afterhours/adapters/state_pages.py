@@ -4,6 +4,7 @@ never planned), and the acknowledgement a person gave from a page or a message."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,11 @@ from afterhours.domain.model import Acknowledged, Ticket
 
 _IDS_PER_QUERY = 500  # well under SQLite's and PostgreSQL's parameter limits
 
+
+# A ledger entry that paged PagerDuty, or posted through Slack's Web API (its detail keeps
+# the conversation): once the ticket closes, the page is resolved and the message updated.
+_SENT = ("(l.action = 'TriggerPage' OR (l.action = 'NotifyChannel'"
+         " AND l.detail LIKE '%\"conversation\": %'))")
 
 ACKNOWLEDGED = "acknowledged"  # the audit outcome of each acknowledgement received
 
@@ -61,6 +67,17 @@ class PagesPart(StoreBase):
             mark_due(db, [ticket_id])
         return first
 
+    def posted_ts(self, key: str) -> str | None:
+        """The ts of the message posted through Slack's Web API under `key`, as its entry
+        holds it; None when it does not (not posted, or posted before ts were kept)."""
+        row = self._db.fetchone("SELECT detail FROM ledger WHERE key = ? AND status = 'done'",
+                                (key,))
+        try:
+            ts = json.loads(str(row[0])).get("ts") if row is not None and row[0] else None
+        except (ValueError, AttributeError):  # an entry's detail is ours: never, but harmless
+            return None
+        return ts if isinstance(ts, str) and ts else None
+
     def closed_with_pages(self, changed: Iterable[int] | None,
                           since: datetime | None = None) -> list[Ticket]:
         """The solved, closed or deleted tickets that paged PagerDuty: those among `changed`
@@ -71,9 +88,10 @@ class PagesPart(StoreBase):
         found: dict[int, str] = {}
         if changed is None:
             rows = self._db.fetchall(
-                "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.updated_at >= ?"
+                # _SENT is ours; the moment goes in as a parameter.
+                "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.updated_at >= ?"  # noqa: S608
                 " AND EXISTS (SELECT 1 FROM ledger l WHERE l.ticket_id = t.id"
-                " AND l.action = 'TriggerPage')",
+                " AND " + _SENT + ")",
                 ((since or datetime.min).isoformat(),))
             found.update((int(i), str(body)) for i, body in rows)
         ids = sorted(set(changed or ()))
@@ -84,11 +102,11 @@ class PagesPart(StoreBase):
                 # `marks` is ours; the ids go in as parameters.
                 "SELECT t.id, t.body FROM tickets t WHERE t.open = 0"  # noqa: S608
                 f" AND t.id IN ({marks}) AND EXISTS (SELECT 1 FROM ledger l"
-                " WHERE l.ticket_id = t.id AND l.action = 'TriggerPage')", chunk)
+                " WHERE l.ticket_id = t.id AND " + _SENT + ")", chunk)
             found.update((int(i), str(body)) for i, body in rows)
         pending = self._db.fetchall(
             "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.id IN (SELECT"
             " l.ticket_id FROM ledger l WHERE l.status = 'intended'"
-            " AND l.action = 'ResolvePage')")
+            " AND l.action IN ('ResolvePage', 'UpdateChatMessage'))")
         found.update((int(i), str(body)) for i, body in pending)
         return [ticket_from_json(found[i]) for i in sorted(found)]

@@ -11,7 +11,7 @@ from afterhours.adapters.slack_api import SERVICE as SLACK
 from afterhours.adapters.slack_api import SlackWebApi
 from afterhours.adapters.smtp import SERVICE as SMTP
 from afterhours.adapters.smtp import SmtpMailer
-from afterhours.domain.actions import ResolvePage, SendMail, TriggerPage
+from afterhours.domain.actions import ResolvePage, SendMail, TriggerPage, UpdateChatMessage
 from afterhours.errors import PermanentError
 
 
@@ -34,10 +34,22 @@ class Targets:
         escalating = key is not None and "/escalation:" in key
         self.chat.notify(channel, text, key=key, buttons=self.buttons and escalating)
 
-    def post_message(self, conversation: str, text: str, *, key: str) -> None:
-        """Post `text` through Slack's Web API, once per `key` (see SlackWebApi.post)."""
-        self._slack().post(conversation, text, key=key,
-                           buttons=self.buttons and "/escalation:" in key)
+    def post_message(self, conversation: str, text: str, *, key: str) -> str:
+        """Post `text` through Slack's Web API, once per `key` (see SlackWebApi.post); the
+        message's ts."""
+        return self._slack().post(conversation, text, key=key,
+                                  buttons=self.buttons and "/escalation:" in key)
+
+    def update_posted(self, action: UpdateChatMessage, ts: str | None) -> dict[str, Any]:
+        """Replace the message of `action.message_key` (`ts`, else looked up by its key in
+        the conversation's history) with the action's text; the audit detail. A message
+        never posted (its post failed for good) leaves nothing to update."""
+        slack = self._slack()
+        ts = ts or slack.find(action.conversation, action.message_key)
+        if ts is None:
+            return {"channel": action.channel, "updated": False}
+        slack.update(action.conversation, ts, action.text, key=action.message_key)
+        return {"channel": action.channel, "conversation": action.conversation, "ts": ts}
 
     def reach_slack(self, conversation: str, run: str, text: str) -> str:
         """Who the bot is, and one test message posted to `conversation` (check --live)."""

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from afterhours.bootstrap import build_service
 from afterhours.clock import ManualClock
+from afterhours.demo.targets import TargetTwins
 from afterhours.outcomes import PassReport
 from afterhours.policy import Policy
 from afterhours.retrying import RetryPolicy
@@ -112,6 +113,7 @@ class DemoNight:
     zendesk: ZendeskTwin = field(init=False)
     jira: JiraTwin = field(init=False)
     chat: ChatTwin = field(init=False)
+    targets: TargetTwins = field(init=False)  # PagerDuty, SMTP and Slack's Web API
     service: Service = field(init=False)
     ticket_ids: dict[str, int] = field(default_factory=dict)
     group_ids: dict[str, int] = field(default_factory=dict)
@@ -124,6 +126,8 @@ class DemoNight:
         self.chat = ChatTwin(self.webhook_secret)
         for twin in (self.zendesk, self.jira, self.chat):
             twin.start()
+        self.targets = TargetTwins(self.clock)
+        self.targets.start(self.policy)
         self._seed()
         self.service = self.build_service()
         return self
@@ -132,6 +136,7 @@ class DemoNight:
         self.service.close()
         for twin in (self.zendesk, self.jira, self.chat):
             twin.stop()
+        self.targets.stop()
 
     def restart(self) -> None:
         """Stop the daemon and start a new one on the same state file, as after a deploy."""
@@ -147,12 +152,15 @@ class DemoNight:
             jira_url=self.jira.base_url,
             jira_email="bot@example.com",
             jira_token=SecretStr(self.jira_token),
-            webhooks={c: SecretStr(self.chat.webhook_url(c)) for c in self.policy.channels},
+            webhooks={name: SecretStr(self.chat.webhook_url(name))
+                      for name, channel in self.policy.channels.items()
+                      if channel.type == "webhook"},
             # Given, so that an AFTERHOURS_STATE_URL in the environment (production's,
             # say) is never the demo's state.
             state_url=SecretStr(f"sqlite:///{self.state_db}"),
             state_db=self.state_db,
             backfill_hours=1,
+            **self.targets.settings(),
         )
         # Waits between retries pass on the manual clock, not in real time.
         retry = RetryPolicy(sleep=self.clock.sleep)

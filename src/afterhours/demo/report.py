@@ -57,6 +57,7 @@ def _write_outside(night: DemoNight, out: TextIO) -> None:
     for channel in night.policy.channels:
         for text in night.chat.messages(channel):
             out.write(f"   #{channel}: {text}\n")
+    _write_targets(night, out)
     totals = Counter[str]()
     for report in night.reports:
         totals.update({"done": report.done, "skipped": report.skipped, "failed": report.failed,
@@ -70,3 +71,24 @@ def _write_outside(night: DemoNight, out: TextIO) -> None:
         out.write(f"{name} API requests: {sum(counts.values())} "
                   + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) + "\n")
 
+
+
+def _write_targets(night: DemoNight, out: TextIO) -> None:
+    """The PagerDuty incidents, the mail and the Slack Web API messages, as the twins have
+    them at the end of the night."""
+    targets = night.targets
+    out.write("PagerDuty incidents:\n")
+    for incident in targets.pagerduty.incidents():
+        out.write(f"   {incident.service}: {incident.title!r} triggered {incident.triggers}x,"
+                  f" now {incident.status}\n")
+    out.write("Mail:\n")
+    if targets.smtp is None:
+        out.write("   none: the SMTP twin needs aiosmtpd (pip install 'afterhours[dev]')\n")
+    for mail in targets.smtp.messages() if targets.smtp is not None else ():
+        out.write(f"   to {mail['To']}: {mail['Subject']!r}\n")
+    out.write("Slack messages (Web API), as they read now:\n")
+    for name, channel in night.policy.channels.items():
+        for message in targets.slack.messages(channel.conversation or "") \
+                if channel.type == "slack" else ():
+            edited = " (updated in place)" if message.get("edited") else ""
+            out.write(f"   #{name}{edited}: {message['text']}\n")

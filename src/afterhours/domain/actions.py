@@ -206,12 +206,25 @@ class SendMail:
     message_key: str
 
 
+@dataclass(frozen=True)
+class UpdateChatMessage:
+    """Replace an escalation's message posted through Slack's Web API (ledger key
+    `message_key`, in `conversation`) with `text`: its level has stopped, and says why."""
+
+    ticket_id: int
+    channel: str
+    conversation: str
+    message_key: str
+    text: str
+
+
 ZendeskAction = (
     SetPriority | AddTags | RemoveTags | AssignGroup | AssignAgent | AddInternalNote
     | AddPublicReply | SetStatus
 )
 Action = (ZendeskAction | NotifyChannel | CreateJiraIssue | LinkJiraIssue | CommentOnIssue
-          | LabelIssue | JoinJiraIssue | TriggerPage | ResolvePage | SendMail)
+          | LabelIssue | JoinJiraIssue | TriggerPage | ResolvePage | SendMail
+          | UpdateChatMessage)
 ZENDESK_ACTIONS = (
     SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply,
     SetStatus,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from afterhours.domain.actions import ResolvePage, TriggerPage
@@ -68,6 +69,11 @@ class PagingLevel:
 
 
 def _paging_levels(policy: Policy) -> tuple[PagingLevel, ...]:
+    return target_levels(policy, "pagerduty")
+
+
+def target_levels(policy: Policy, kind: str) -> tuple[PagingLevel, ...]:
+    """The escalation levels that send to a channel of type `kind`, with those steps."""
     found = []
     for ladder in policy.escalations.rules:
         for number, level in enumerate(ladder.levels, start=1):
@@ -75,7 +81,7 @@ def _paging_levels(policy: Policy) -> tuple[PagingLevel, ...]:
             targets = (("notify", level.notify), ("page", team.channel if team else None))
             steps = tuple((step, name) for step, name in targets if name is not None
                           and (channel := policy.channels.get(name)) is not None
-                          and channel.type == "pagerduty")
+                          and channel.type == kind)
             if steps:
                 found.append(PagingLevel(ladder, number, level, steps))
     return tuple(found)
@@ -142,15 +148,20 @@ def _latest_page(builder: PlanBuilder, cycle: str, step: str,
 
 
 def _why_stopped(builder: PlanBuilder, paging: PagingLevel) -> str:
+    return f"{stopped_because(builder, paging)}: the page stops"
+
+
+def stopped_because(builder: PlanBuilder, paging: PagingLevel) -> str:
+    """Why the level's current cycle is no longer needed, in a lead's words."""
     view = builder.view
     stop = level_stop(view, paging.level, builder.own_replies)
     if stop is not None:
-        return f"{stop.reason}: the page stops"
+        return stop.reason + ("" if stop.at is None else f" ({stop.at.astimezone(UTC):%H:%M} UTC)")
     ack = acknowledged(view, paging.ladder.acknowledged_by, builder.own_replies,
                        builder.history.acknowledgement)
     if ack is not None:
-        return f"{ack}: the page stops"
-    return f"the ladder {paging.ladder.name} no longer applies to the ticket: the page stops"
+        return ack
+    return f"the ladder {paging.ladder.name} no longer applies to the ticket"
 
 
 ACKNOWLEDGEMENT = "acknowledgement"  # the rule an acknowledgement's own steps are keyed under

@@ -50,6 +50,7 @@ from afterhours.domain.ladders import (
     occurrences,
 )
 from afterhours.domain.matching import Prepared, Verdict
+from afterhours.domain.message_updates import plan_updates
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
@@ -117,6 +118,7 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
         plan_acknowledgement(builder)
     # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
     plan_resolves(builder)
+    plan_updates(builder)  # and Slack messages of those levels say they stopped
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 

@@ -24,6 +24,7 @@ from afterhours.domain.actions import (
     SetPriority,
     SetStatus,
     TriggerPage,
+    UpdateChatMessage,
 )
 from afterhours.domain.render import one_line
 from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, JiraTarget, Rule
@@ -32,7 +33,7 @@ from afterhours.policy.rules import ONCALL_PREFIX, Effects, EscalationLevel, Jir
 def describe_action(action: Action) -> str:
     """What an action does, in a few words: 'priority urgent', 'notify channel finance'."""
     if isinstance(action, SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue | TriggerPage
-                  | ResolvePage | SendMail):
+                  | ResolvePage | SendMail | UpdateChatMessage):
         return _describe_outside(action)
     match action:
         case SetPriority():
@@ -61,8 +62,10 @@ def describe_action(action: Action) -> str:
 
 
 def _describe_outside(action: SetStatus | CommentOnIssue | LabelIssue | JoinJiraIssue
-                      | TriggerPage | ResolvePage | SendMail) -> str:
+                      | TriggerPage | ResolvePage | SendMail | UpdateChatMessage) -> str:
     """What a sync-back, known-issue or paging action does, in a few words."""
+    if isinstance(action, UpdateChatMessage):
+        return f"update the Slack message on {action.channel}: the escalation stopped"
     if isinstance(action, TriggerPage | ResolvePage | SendMail):
         return _page_words(action)
     if isinstance(action, JoinJiraIssue):

@@ -1,7 +1,10 @@
-"""A twin of Slack's Web API for a bot: `chat.postMessage`, `conversations.history` and
-`auth.test`, answered as Slack answers them (HTTP 200 with `"ok": false` and an error code
-for a bad token, an unknown channel or a bot not in it). It keeps every message with its
-metadata, and counts posts per metadata key, so a test tells a repeat from one message.
+"""A twin of Slack's Web API for a bot: `chat.postMessage`, `chat.update`,
+`conversations.history` and `auth.test`, answered as Slack answers them (HTTP 200 with
+`"ok": false` and an error code for a bad token, an unknown channel or a bot not in it).
+It keeps every message with its metadata, and counts posts and updates per metadata key,
+so a test tells a repeat from one message. No published OpenAPI file for Slack sits beside
+the repository (tests/contract validates Zendesk and Jira only): the arguments and errors
+follow Slack's method reference.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ class SlackApiTwin(Twin):
         self._channels: dict[str, list[dict[str, Any]]] = {}
         self.posts_by_key: Counter[str] = Counter()
         self._posted = 0  # a message's ts is the clock's second and this count
+        self.updates_by_key: Counter[str] = Counter()
         for method, name, handler in (("POST", "chat.postMessage", self._post),
+                                      ("POST", "chat.update", self._update),
                                       ("GET", "conversations.history", self._history),
                                       ("POST", "auth.test", self._auth)):
             self.server.route(method, f"/api/{name}")(handler)
@@ -79,6 +84,45 @@ class SlackApiTwin(Twin):
         self._channels[conversation].append(message)
         return Response(200, {"ok": True, "channel": conversation, "ts": message["ts"],
                               "message": message})
+
+    def _update(self, request: Request) -> Response:
+        """chat.update as Slack documents it (docs.slack.dev/reference/methods/chat.update):
+        `channel` and `ts` required, `text` or `blocks`; blocks left out are removed when
+        text is given; metadata left out is kept."""
+        body = request.body if isinstance(request.body, dict) else {}
+        message = self._updated_message(request, body)
+        if isinstance(message, Response):
+            return message
+        text = body.get("text")
+        if not (isinstance(text, str) and text) and not body.get("blocks"):
+            return Response(200, {"ok": False, "error": "no_text"})
+        if "blocks" in body and blocks_error(body["blocks"]) is not None:
+            return Response(200, {"ok": False, "error": "invalid_blocks"})
+        message.update(text=text or "", blocks=body.get("blocks"),
+                       edited={"user": "U0BOT", "ts": f"{self.clock().timestamp():.6f}"})
+        if "metadata" in body:
+            message["metadata"] = body["metadata"]
+        key = ((message.get("metadata") or {}).get("event_payload") or {}).get("key")
+        if isinstance(key, str):
+            self.updates_by_key[key] += 1
+        return Response(200, {"ok": True, "channel": body["channel"], "ts": message["ts"],
+                              "text": message["text"], "message": message})
+
+    def _updated_message(self, request: Request, body: dict[str, Any]
+                         ) -> dict[str, Any] | Response:
+        """The message chat.update names, or Slack's refusal."""
+        refused = self._authorized(request)
+        if refused is not None:
+            return refused
+        conversation, ts = body.get("channel"), body.get("ts")
+        if conversation not in self._channels:
+            return Response(200, {"ok": False, "error": "channel_not_found"})
+        if not isinstance(ts, str):
+            return Response(200, {"ok": False, "error": "invalid_arguments"})
+        message = next((m for m in self._channels[conversation] if m["ts"] == ts), None)
+        if message is None:
+            return Response(200, {"ok": False, "error": "message_not_found"})
+        return message
 
     def _history(self, request: Request) -> Response:
         refused = self._authorized(request)
