@@ -35,6 +35,8 @@ from chaos.scenario import (
     ROOM,
     START,
     Night,
+    file_known_issue,
+    joins_policy,
     targets_policy,
     turn_faults_on,
     turn_target_faults_on,
@@ -137,7 +139,8 @@ def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
     night.plan()
     clock_file, state, log = tmp_path / "clock", tmp_path / "state.sqlite3", tmp_path / "daemon.log"
     FileClock.publish(clock_file, clock())
-    policy = targets_policy(POLICY, tmp_path / "policy.yaml")
+    known = file_known_issue(jira)  # an engineer's, before the night: tickets join it
+    policy = joins_policy(targets_policy(POLICY, tmp_path / "policy.yaml"), known)
     env = {**daemon_env(zendesk, jira, chat, state, policy), **target_env(targets)}
     turn_faults_on(zendesk, jira, chat, SEED)
     turn_target_faults_on(targets.pagerduty, targets.slack, SEED)
@@ -173,7 +176,7 @@ def test_a_night_of_chaos_loses_nothing_and_repeats_nothing(
         settle = start_daemon(env, clock_file, log, "--settle")
         assert settle.wait(timeout=600) == 0, log.read_text()[-4000:]
         result = check_invariants(night, zendesk=zendesk, jira=jira, chat=chat, state=state,
-                                  policy_file=policy, now=clock())
+                                  policy_file=policy, now=clock(), known=known)
         check_targets(result, targets.pagerduty, targets.smtp, targets.slack, zendesk)
 
     faults = {name: dict(twin.server.faults.counts)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from jira import JIRA
 
 from afterhours.cli import main
 from afterhours.clock import ManualClock
@@ -18,6 +17,7 @@ from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
+from chaos.scenario import file_known_issue
 from twin_daemon import Daemon, sop_settings
 
 pytestmark = pytest.mark.integration
@@ -30,15 +30,7 @@ SIMILAR_STATUS = "We are already working on a problem like yours."
 @pytest.fixture
 def outage(jira: JiraTwin) -> str:
     """The outage's issue, filed by an engineer before the night began."""
-    client = JIRA(server=jira.base_url, basic_auth=("dana@example.com", "x"),
-                  options={"check_update": False}, max_retries=0, timeout=5)
-    try:
-        issue = client.create_issue(fields={
-            "project": {"key": "ENG"}, "summary": "CSV exports fail since 4.1",
-            "issuetype": {"name": "Bug"}, "labels": ["outage"]})
-    finally:
-        client.close()  # type: ignore[no-untyped-call]
-    return str(issue.key)
+    return file_known_issue(jira, "CSV exports fail since 4.1")
 
 
 @pytest.fixture
@@ -84,16 +76,24 @@ def issue_comments(jira: JiraTwin, key: str) -> list[str]:
     return [str(c["body"]) for c in jira.issue(key)["fields"]["comment"]["comments"]]
 
 
+def export_tickets(zendesk: ZendeskTwin, clock: ManualClock, count: int
+                   ) -> tuple[list[int], int]:
+    """`count` tickets about the export outage, each from its own customer, and one
+    unrelated bug."""
+    people = customers(zendesk, count + 1)
+    tickets = [int(zendesk.create_ticket(
+        subject=f"Export fails with an error ({n})", description="The CSV export crashes.",
+        requester_id=people[n], created_at=clock())["id"]) for n in range(count)]
+    unrelated = int(zendesk.create_ticket(
+        subject="The app crashes on login", description="Since this morning it crashes.",
+        requester_id=people[count], created_at=clock())["id"])
+    return tickets, unrelated
+
+
 def test_five_tickets_about_one_outage_join_its_issue_once_each(
     zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
 ) -> None:
-    people = customers(zendesk, 6)
-    tickets = [int(zendesk.create_ticket(
-        subject=f"Export fails with an error ({n})", description="The CSV export crashes.",
-        requester_id=people[n], created_at=clock())["id"]) for n in range(5)]
-    unrelated = int(zendesk.create_ticket(
-        subject="The app crashes on login", description="Since this morning it crashes.",
-        requester_id=people[5], created_at=clock())["id"])
+    tickets, unrelated = export_tickets(zendesk, clock, 5)
 
     daemon.run_pass()
     daemon.restart()
@@ -228,3 +228,4 @@ def test_an_outage_with_no_known_issue_files_once_and_the_rest_join_by_similarit
         assert any(SIMILAR_STATUS in b for b in bodies)
     [own] = [i for i in issues if i is not outage]
     assert f"zendesk-{unrelated}" in own["fields"]["labels"]
+
