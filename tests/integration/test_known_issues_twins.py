@@ -4,14 +4,20 @@ a night of tickets about one outage joins the outage's issue, once each, under r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from afterhours.adapters.state import SqliteState
 from afterhours.cli import main
 from afterhours.clock import ManualClock
+from afterhours.policy import load_policy
+from afterhours.report.build import build_report
+from afterhours.report.gather import gather
+from afterhours.report.tabular import report_data
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
@@ -229,3 +235,49 @@ def test_an_outage_with_no_known_issue_files_once_and_the_rest_join_by_similarit
     [own] = [i for i in issues if i is not outage]
     assert f"zendesk-{unrelated}" in own["fields"]["labels"]
 
+
+def test_the_report_shows_joined_tickets_as_joined_not_as_issues_filed(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    outage: str, settings: Settings,
+) -> None:
+    zendesk, jira, _ = twins
+    joining, unrelated = export_tickets(zendesk, clock, 2)
+    for _ in range(2):
+        daemon.run_pass()
+    [own] = [str(i["key"]) for i in jira.issues() if i["key"] != outage]
+
+    state = SqliteState(settings.state_db)
+    try:
+        facts = gather(state, clock() - timedelta(days=1), clock())
+    finally:
+        state.close()
+    jira_part = report_data(build_report(facts, load_policy(settings.policy_file).policy)
+                            )["sections"]["jira"]
+    assert jira_part["headline"]["issues filed"] == 1
+    assert jira_part["headline"]["tickets joined to a known issue"] == 2
+    assert [(r["issue"], r["ticket"]) for r in jira_part["figures"]["jira_issues"]["rows"]] == [
+        (own, unrelated)]
+    assert sorted((r["ticket"], r["issue"]) for r in
+                  jira_part["figures"]["jira_joined"]["rows"]) == [(t, outage) for t in joining]
+
+
+def test_a_join_comment_that_failed_after_the_join_is_written_by_a_later_pass(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+) -> None:
+    [person] = customers(zendesk, 1)
+    ticket = int(zendesk.create_ticket(
+        subject="Export fails with an error", description="The CSV export crashes.",
+        requester_id=person, created_at=clock())["id"])
+    # The join lands and is recorded; the comment after it never reaches Jira (then a kill
+    # or a restart: the ticket's issue is the outage's from now on).
+    jira.server.faults.add(FaultRule("POST /rest/api/3/issue/{key}/comment", error_rate=1.0))
+    daemon.run_pass()
+    assert f"zendesk-{ticket}" in jira.issue(outage)["fields"]["labels"]
+    assert not issue_comments(jira, outage)
+    jira.server.faults.clear()
+    daemon.restart()
+    for _ in range(3):
+        daemon.run_pass()
+    comments = [c for c in issue_comments(jira, outage) if "Another customer affected" in c]
+    assert len(comments) == 1
+    assert len(jira.issues()) == 1

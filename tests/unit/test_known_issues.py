@@ -19,6 +19,7 @@ from afterhours.domain.actions import (
     Plan,
 )
 from afterhours.domain.comment_text import as_adf, as_wiki
+from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions, plan_with_verdicts
 from afterhours.errors import PolicyError
@@ -130,6 +131,22 @@ def test_once_joined_nothing_is_planned_again() -> None:
     for history in (History(settled), History(settled, joined)):
         after = plan(ticket, history)
         assert after.actions == (), after
+
+
+def test_a_join_recorded_without_its_comment_still_plans_the_comment() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    comment = f"{rule}/join_comment"
+    first = by_key(plan(ticket))
+    # The join landed and was recorded; its comment failed, or a kill came first.
+    settled = frozenset(key for key in first if key != comment)
+    joined = JiraIssueRef("ENG-42", "https://acme.atlassian.net/browse/ENG-42")
+    after = by_key(plan(ticket, History(settled, joined)))
+    assert after == {comment: first[comment]}
+    # Unlinked from it, the ticket's issue is its own: no comment on that one.
+    unlinked = settled | {unlink_key(7, "ENG-42")}
+    own = JiraIssueRef("ENG-43", "https://acme.atlassian.net/browse/ENG-43")
+    assert comment not in by_key(plan(ticket, History(unlinked, own)))
 
 
 def test_hostile_words_stay_inert_in_the_comment() -> None:

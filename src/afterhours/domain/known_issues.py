@@ -142,11 +142,7 @@ def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
     builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id)))
     title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
     builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, key, view.web_url, title))
-    marker = _marker(builder.key(rule, COMMENT_STEP))
-    organization = render.one_line(view.organization or "no organization", 200)
-    builder.act(rule, COMMENT_STEP, why, CommentOnIssue(view.id, key, jira_comment(
-        f"Another customer affected: #{view.id}, {organization}.", view.id, view.web_url,
-        marker)))
+    _comment(builder, rule, why, key)
     tag = jira_tag(key)
     if tag in view.tags:
         builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
@@ -156,6 +152,27 @@ def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
         f"afterhours joined this ticket to the known issue {key} ({known.issue.name}) instead "
         f"of filing a new one; it matched because: {known.because}. A wrong join is undone "
         f"with: afterhours unlink {view.id} {key}"))
+
+
+def plan_joined_comment(builder: PlanBuilder, rule: str, issue_key: str) -> None:
+    """Once the ticket's join of `issue_key` is recorded (it is then the ticket's issue, so
+    the join is not planned again), its "another customer affected" comment still, if that
+    is not done yet: failed, or cut short by a kill. Not after an unlink: the issue the
+    ticket has then is its own."""
+    settled = builder.history.settled
+    if builder.key(rule, JOIN_STEP) not in settled or any(
+            "/unlink:" in key for key in settled):
+        return
+    _comment(builder, rule, f"joined the known issue {issue_key}", issue_key)
+
+
+def _comment(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    view = builder.view
+    marker = _marker(builder.key(rule, COMMENT_STEP))
+    organization = render.one_line(view.organization or "no organization", 200)
+    builder.act(rule, COMMENT_STEP, why, CommentOnIssue(view.id, issue_key, jira_comment(
+        f"Another customer affected: #{view.id}, {organization}.", view.id, view.web_url,
+        marker)))
 
 
 def _marker(key: str) -> str:
