@@ -136,11 +136,15 @@ def test_lost_answers_of_a_join_are_looked_up_not_repeated(
     ticket = int(zendesk.create_ticket(
         subject="Export fails with an error", description="The CSV export crashes.",
         requester_id=person, created_at=clock())["id"])
-    # The comment and the label edit land in Jira; their answers never reach afterhours.
-    jira.server.faults.add(FaultRule("POST /rest/api/3/issue/{key}/comment",
-                                     drop_after_commit_rate=1.0))
+    # The label edit, then the comment (it waits for the join), land in Jira; their answers
+    # never reach afterhours.
+    comment = FaultRule("POST /rest/api/3/issue/{key}/comment", drop_after_commit_rate=1.0)
+    jira.server.faults.add(comment)
     jira.server.faults.add(FaultRule("PUT /rest/api/2/issue/{key}",
                                      drop_after_commit_rate=1.0))
+    daemon.run_pass()
+    jira.server.faults.clear()
+    jira.server.faults.add(comment)
     daemon.run_pass()
     dropped = {endpoint for kind, endpoint in jira.server.faults.by_endpoint
                if kind == "drop_after_commit"}
@@ -278,3 +282,29 @@ def test_a_join_comment_that_failed_after_the_join_is_written_by_a_later_pass(
     comments = [c for c in issue_comments(jira, outage) if "Another customer affected" in c]
     assert len(comments) == 1
     assert len(jira.issues()) == 2  # and the unrelated bug's own
+
+
+def test_nothing_says_a_ticket_joined_before_jira_shows_the_join(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+) -> None:
+    [ticket], _ = export_tickets(zendesk, clock, 1)
+    # Jira refuses the join's label edit: the ticket's acknowledgement still goes out, but
+    # neither its tag and note nor the issue's link and comment claim a join Jira lacks.
+    jira.server.faults.add(FaultRule("PUT /rest/api/2/issue/{key}", error_rate=1.0))
+    daemon.run_pass()
+    tag = f"jira_{outage.lower().replace('-', '_')}"
+    assert tag not in zendesk.ticket(ticket)["tags"]
+    bodies = [c["body"] for c in zendesk.comments(ticket)]
+    assert any(STATUS in b for b in bodies)
+    assert not any("joined this ticket" in b for b in bodies)
+    assert not jira.remote_links(outage)
+    assert not issue_comments(jira, outage)
+    jira.server.faults.clear()
+    for _ in range(2):
+        daemon.run_pass()
+    assert tag in zendesk.ticket(ticket)["tags"]
+    assert f"zendesk-{ticket}" in jira.issue(outage)["fields"]["labels"]
+    assert len(jira.remote_links(outage)) == 1
+    assert len([c for c in issue_comments(jira, outage) if "Another customer" in c]) == 1
+    notes = [c for c in zendesk.comments(ticket) if "joined this ticket" in c["body"]]
+    assert len(notes) == 1

@@ -149,6 +149,21 @@ def test_a_join_recorded_without_its_comment_still_plans_the_comment() -> None:
     assert comment not in by_key(plan(ticket, History(unlinked, own)))
 
 
+def test_a_join_planned_again_after_it_is_recorded_still_says_joined() -> None:
+    # Re-planned after the join landed (a conflict, a kill before the tag and the note):
+    # the ticket's issue is the known one now, and its note says it joined it.
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    joined = JiraIssueRef("ENG-42", "https://acme.atlassian.net/browse/ENG-42")
+    after = by_key(plan(ticket, History(frozenset({f"{rule}/join_jira_issue"}), joined)))
+    note = after[f"{rule}/jira_note"]
+    assert isinstance(note, AddInternalNote)
+    assert "joined this ticket to the known issue ENG-42" in note.body
+    assert "filed" not in note.body.split(". A wrong join")[0].split("instead")[0]
+    assert isinstance(after[f"{rule}/join_comment"], CommentOnIssue)
+    assert after[f"{rule}/jira_tag"] == AddTags(7, ("jira_eng_42",))
+
+
 def test_hostile_words_stay_inert_in_the_comment() -> None:
     ticket = make_ticket(**EXPORT_BUG, organization="Evil]] {noformat}[x|http://evil] *b*")
     comment = by_key(plan(ticket))["ticket:7/route:product-bug/join_comment"]

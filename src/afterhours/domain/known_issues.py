@@ -140,30 +140,43 @@ def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
     view, key = builder.view, known.issue.jira
     why = f"about the known issue {known.issue.name} ({key}): {known.because}"
     builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id)))
-    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
-    builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, key, view.web_url, title))
-    _comment(builder, rule, why, key)
-    tag = jira_tag(key)
-    if tag in view.tags:
-        builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
-    else:
-        builder.act(rule, "jira_tag", why, AddTags(view.id, (tag,)))
+    _link_comment_tag(builder, rule, why, key)
     builder.note(rule, "jira_note", why, (
         f"afterhours joined this ticket to the known issue {key} ({known.issue.name}) instead "
         f"of filing a new one; it matched because: {known.because}. A wrong join is undone "
         f"with: afterhours unlink {view.id} {key}"))
 
 
-def plan_joined_comment(builder: PlanBuilder, rule: str, issue_key: str) -> None:
+def plan_joined(builder: PlanBuilder, rule: str, issue_key: str) -> bool:
     """Once the ticket's join of `issue_key` is recorded (it is then the ticket's issue, so
-    the join is not planned again), its "another customer affected" comment still, if that
-    is not done yet: failed, or cut short by a kill. Not after an unlink: the issue the
-    ticket has then is its own."""
+    the join is not planned again), what follows the join and is not done yet (its comment,
+    link, tag and note: failed, cut short by a kill, or re-planned after a conflict), in the
+    join's words. False, planning nothing, when the ticket did not join it (it filed it, or
+    a lead unlinked it and the issue it has now is its own)."""
     settled = builder.history.settled
     if builder.key(rule, JOIN_STEP) not in settled or any(
             "/unlink:" in key for key in settled):
-        return
-    _comment(builder, rule, f"joined the known issue {issue_key}", issue_key)
+        return False
+    view, why = builder.view, f"joined the known issue {issue_key}"
+    _link_comment_tag(builder, rule, why, issue_key)
+    builder.note(rule, "jira_note", why, (
+        f"afterhours joined this ticket to the known issue {issue_key} instead of filing a "
+        f"new one. A wrong join is undone with: afterhours unlink {view.id} {issue_key}"))
+    return True
+
+
+def _link_comment_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    """The steps of a join after the label: the issue's link and comment, the ticket's tag."""
+    view = builder.view
+    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
+    builder.act(rule, "link_jira_issue", why,
+                LinkJiraIssue(view.id, issue_key, view.web_url, title))
+    _comment(builder, rule, why, issue_key)
+    tag = jira_tag(issue_key)
+    if tag in view.tags:
+        builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
+    else:
+        builder.act(rule, "jira_tag", why, AddTags(view.id, (tag,)))
 
 
 def _comment(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:

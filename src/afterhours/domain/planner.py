@@ -40,7 +40,7 @@ from afterhours.domain.known_issues import (
     judge_known_issues,
     known_issue_for,
     plan_join,
-    plan_joined_comment,
+    plan_joined,
     similar_issue_for,
 )
 from afterhours.domain.ladders import (
@@ -210,11 +210,12 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         )
         builder.act(name, "create_jira_issue", reason, create)
         return
+    if plan_joined(builder, name, issue.key):  # joined, not filed: said in its words
+        return
     filed = f"filed as {issue.key}"
     title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
     builder.act(name, "link_jira_issue", filed,
                 LinkJiraIssue(view.id, issue.key, view.web_url, title))
-    plan_joined_comment(builder, name, issue.key)
     tag = jira_tag(issue.key)
     if tag in builder.view.tags:
         builder.skip(name, "jira_tag", f"tags {tag} already on the ticket")
