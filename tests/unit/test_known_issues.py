@@ -217,3 +217,31 @@ def test_explain_says_which_known_issue_a_ticket_joins_and_why() -> None:
     assert "join Jira ENG-42 (label zendesk-7, count its customers)" in text
     [joined] = [k for k in explanation_to_json(explained)["known_issues"] if k["joined"]]
     assert joined["jira"] == "ENG-42"
+
+
+SIMILAR_POLICY = parse_policy("""
+version: 1
+schedule: {time_zone: Europe/London, hours: {}}
+templates: {ack: "Queued. {known_issue}"}
+similar_issues: {threshold: 71, status: "We are already working on a problem like yours."}
+routes:
+  - name: product-bug
+    reply: ack
+    jira: {project: ENG}
+""")
+
+
+def test_a_reply_after_a_similar_join_is_recorded_still_carries_the_status() -> None:
+    # The join went first; the reply is planned on a later round or pass, when the issue is
+    # the ticket's own and the plan has no open issues to compare with.
+    ticket = make_ticket(subject="Webhooks not delivered", description="Error 500.")
+    joined = JiraIssueRef("ENG-5", "https://acme.atlassian.net/browse/ENG-5")
+    settled = frozenset({"ticket:7/route:product-bug/join_jira_issue"})
+    result = plan_actions(ticket, SIMILAR_POLICY, NIGHT + timedelta(minutes=5),
+                          History(settled, joined))
+    assert by_key(result)["ticket:7/route:product-bug/reply"] == AddPublicReply(
+        7, "Queued. We are already working on a problem like yours.")
+    # A ticket that filed its issue is told nothing of the kind.
+    filed = plan_actions(ticket, SIMILAR_POLICY, NIGHT + timedelta(minutes=5),
+                         History(frozenset(), joined))
+    assert by_key(filed)["ticket:7/route:product-bug/reply"] == AddPublicReply(7, "Queued. ")

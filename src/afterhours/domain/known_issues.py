@@ -131,7 +131,23 @@ def known_status(ticket: Ticket, policy: Policy, history: History | None = None)
     found = known_issue_for(ticket, policy, history)
     if found is None and history is not None:
         found = similar_issue_for(ticket, policy, history)
+    if found is None and history is not None and _joined_by_similarity(ticket, policy, history):
+        # Its join is recorded, so the plan files nothing and has no open issues to compare:
+        # the issue it joined is the similar one all the same.
+        return policy.similar_issues.status if policy.similar_issues else ""
     return "" if found is None else found.issue.status
+
+
+def _joined_by_similarity(ticket: Ticket, policy: Policy, history: History) -> bool:
+    """Whether the ticket's issue is one it joined (not filed, not unlinked from) that is no
+    known_issues: entry of the policy."""
+    issue = history.jira_issue
+    if issue is None or any(entry.jira == issue.key for entry in policy.known_issues):
+        return False
+    prefix = f"ticket:{ticket.id}/"
+    joined = any(key.startswith(prefix) and key.endswith(f"/{JOIN_STEP}")
+                 for key in history.settled)
+    return joined and not any("/unlink:" in key for key in history.settled)
 
 
 def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
