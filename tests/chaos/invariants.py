@@ -20,7 +20,7 @@ from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from chaos.joins import Joins, check_joins
+from chaos.joins import Joins, check_joins, joined_after_moved
 from chaos.scenario import NOT_COPIED, PRIORITY, ROUTE_TAG, Night
 
 # A repeating level says which repeat it is: each (ladder, level, repeat, ticket) is one firing.
@@ -238,6 +238,7 @@ def _check_sync(verdict: Verdict, night: Night, zendesk: ZendeskTwin, jira: Jira
                        for marker in SYNC_MARKER.findall(plain_marker(c["body"])))
         verdict.jira_comments += len(ours)
         verdict.jira_comments_twice += sum(n - 1 for n in ours.values() if n > 1)
+        late = joined_after_moved(jira, key)  # joined after the move: not theirs to hear
         for label in issue["fields"]["labels"]:
             if not re.fullmatch(r"zendesk-\d+", label):
                 continue
@@ -250,7 +251,8 @@ def _check_sync(verdict: Verdict, night: Night, zendesk: ZendeskTwin, jira: Jira
             verdict.fix_replies_twice += max(fixed - 1, 0)
             moved = any(f"Jira {key} changed" in b and "In Progress" in b for b in bodies)
             still_open = zendesk.ticket(ticket_id)["status"] not in ("solved", "closed")
-            if night.steps.get(key, 0) >= 1 and still_open and not moved:
+            if night.steps.get(key, 0) >= 1 and still_open and not moved and (
+                    ticket_id not in late):
                 verdict.sync_missed.append(f"{key}->#{ticket_id}")
 
 

@@ -15,6 +15,7 @@ from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 from chaos.scenario import KNOWN_STATUS, SIMILAR_STATUS, Night
 
+ACKNOWLEDGEMENT = "Thank you for contacting us"  # the shipped after-hours-ack template
 JOIN_COMMENT = re.compile(r"\[afterhours ticket:(\d+)/[^/\]]+/join_comment\]")
 
 
@@ -36,6 +37,7 @@ class Joins:
     counts_wrong: list[str] = field(default_factory=list)  # "KEY: label(s) vs n tickets"
     replies: int = 0  # joined tickets' replies carrying the status
     replies_off: list[int] = field(default_factory=list)  # not exactly one such reply
+    solved_unacknowledged: int = 0  # solved by an agent before any acknowledgement
     told_but_filed: list[int] = field(default_factory=list)  # status told, own issue filed
 
     @property
@@ -65,7 +67,8 @@ class Joins:
             ("joins: customer counts right",
              f"on {self.counts_right} of {self.issues}{some(self.counts_wrong)}"),
             ("joins: status replies not exactly once (0)",
-             f"{len(self.replies_off)} of {self.tickets} ({self.replies} written)"
+             f"{len(self.replies_off)} of {self.tickets} ({self.replies} written;"
+             f" solved before any acknowledgement {self.solved_unacknowledged})"
              f"{some(self.replies_off)}; told yet filed {len(self.told_but_filed)}"
              f"{some(self.told_but_filed)}"),
         ]
@@ -100,7 +103,12 @@ def check_joins(night: Night, jira: JiraTwin, zendesk: ZendeskTwin, known: str,
         status = KNOWN_STATUS if known in keys else SIMILAR_STATUS
         told = _replies_with(zendesk, ticket, status)
         result.replies += told
-        if told != 1:
+        # An agent may solve a ticket before its acknowledgement went out (then none does).
+        unacknowledged = not _replies_with(zendesk, ticket, ACKNOWLEDGEMENT) and (
+            zendesk.ticket(ticket)["status"] in ("solved", "closed"))
+        if unacknowledged:
+            result.solved_unacknowledged += 1
+        elif told != 1:
             result.replies_off.append(ticket)
     for ticket in sorted(set(filed) - set(joined)):
         if _replies_with(zendesk, ticket, KNOWN_STATUS) or _replies_with(
@@ -126,6 +134,22 @@ def _check_issue(result: Joins, key: str, issue: dict[str, Any], joiners: set[in
         result.counts_right += 1
     else:
         result.counts_wrong.append(f"{key}: {counted} vs {tickets} tickets")
+
+
+def joined_after_moved(jira: JiraTwin, key: str) -> set[int]:
+    """The tickets that joined the issue after an engineer first moved it (In Progress):
+    sync back keeps a joined ticket in step from its join on, so that move is not theirs."""
+    moved, found = False, set()
+    for history in jira.changelog(key):
+        for item in history["items"]:
+            if item["field"] == "status" and item["toString"] == "In Progress":
+                moved = True
+            elif item["field"] == "labels" and moved:
+                added = set(str(item["toString"] or "").split()) - set(
+                    str(item["fromString"] or "").split())
+                found |= {int(label.removeprefix("zendesk-")) for label in added
+                          if is_ticket_label(label)}
+    return found
 
 
 def _labels_at_creation(jira: JiraTwin, key: str, issue: dict[str, Any]) -> set[str]:
