@@ -79,6 +79,7 @@ class TicketActing(IssueFiling):
     def _act_rest(self, turns: Sequence[Turn], report: PassReport) -> list[Turn]:
         """Record the intents, write Zendesk for every turn at once, then links and chat;
         return the turns an agent changed under us (to re-read and plan again)."""
+        self._join_first(turns, report)  # what says a ticket joined waits for the join
         with self.state.batch():  # committed before any side effect: write-ahead
             for turn in turns:
                 for planned in turn.actions:

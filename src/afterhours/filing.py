@@ -13,7 +13,13 @@ import structlog
 from afterhours.adapters.ports import IssueTracker, TicketDesk
 from afterhours.adapters.state import Attempt, StateStore
 from afterhours.clock import Clock
-from afterhours.domain.actions import CreateJiraIssue, PlannedAction
+from afterhours.domain.actions import (
+    CommentOnIssue,
+    CreateJiraIssue,
+    JoinJiraIssue,
+    PlannedAction,
+)
+from afterhours.domain.known_issues import COMMENT_STEP, JOIN_STEP, SHARED_STEPS
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import ServiceError, TransientError
 from afterhours.known_acting import KnownIssueActing
@@ -21,6 +27,10 @@ from afterhours.outcomes import PassReport, Recorder
 from afterhours.reconcile import IssueFinder, reconcile
 
 log = structlog.get_logger()
+
+# What a join's plan says of it (the issue's link and comment, the ticket's tag and note):
+# taken only once the join is done, so neither side claims a join Jira does not show.
+_AFTER_JOIN = (*SHARED_STEPS, COMMENT_STEP)
 
 
 @dataclass
@@ -141,6 +151,36 @@ class IssueFiling(KnownIssueActing):
         self.state.record_jira_issue(turn.ticket.id, issue, self.clock())
         self.recorder.done(planned, report, {"issue_key": issue.key, "issue_url": issue.url})
         turn.learned = True
+
+    def _join_first(self, turns: Sequence[Turn], report: PassReport) -> None:
+        """Join the batch's known issues, each with its "another customer" comment right
+        after it, before anything else is done for their tickets (a ticket solved meanwhile
+        would leave a comment unsent); hold back what says a ticket joined (its tag and note,
+        the issue's link and comment) while its join is not done: failed, or cut short."""
+        for turn in turns:
+            for planned in [p for p in turn.actions
+                            if isinstance(p.action, JoinJiraIssue | CommentOnIssue)]:
+                turn.actions.remove(planned)
+                action = planned.action
+                assert isinstance(action, JoinJiraIssue | CommentOnIssue)  # noqa: S101
+                if not self._joined_if_joining(planned):
+                    continue  # planned again once its join is done
+                with self.state.batch():
+                    self._mark_intended(planned)
+                try:
+                    detail = self._on_known_issue(action)
+                except ServiceError as error:
+                    self.recorder.failure([planned], error, report)
+                    continue
+                self.recorder.done(planned, report, detail)
+            turn.actions = [p for p in turn.actions if self._joined_if_joining(p)]
+
+    def _joined_if_joining(self, planned: PlannedAction) -> bool:
+        """False for a step that follows a join (`_AFTER_JOIN`) whose join is not done."""
+        rule, _, step = planned.key.rpartition("/")
+        if step not in _AFTER_JOIN:
+            return True
+        return self.state.ledger_status(f"{rule}/{JOIN_STEP}") in (None, "done")
 
     def _issues_found(self, turns: Sequence[Turn],
                       attempts: Mapping[int, Mapping[str, Attempt]]) -> IssueFinder:

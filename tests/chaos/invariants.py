@@ -20,6 +20,7 @@ from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.smtp import SmtpTwin
 from afterhours.twins.zendesk import ZendeskTwin
+from chaos.joins import Joins, check_joins, joined_after_moved
 from chaos.scenario import NOT_COPIED, PRIORITY, ROUTE_TAG, Night
 
 # A repeating level says which repeat it is: each (ladder, level, repeat, ticket) is one firing.
@@ -75,6 +76,7 @@ class Verdict:
     mails_resent: int = 0  # the same Message-ID delivered again: one message in the mailbox
     posts: int = 0
     posts_twice: int = 0  # Web API messages posted twice for one ledger key
+    joins: Joins = field(default_factory=Joins)  # known and similar issues joined
 
     @property
     def holds(self) -> bool:
@@ -87,7 +89,7 @@ class Verdict:
                 and not self.sync_missed and self.copied_unmarked == 0
                 and self.fix_replies_twice == 0 and self.jira_comments_twice == 0
                 and self.incidents_twice == 0 and not self.incidents_left_open
-                and self.mails_twice == 0 and self.posts_twice == 0)
+                and self.mails_twice == 0 and self.posts_twice == 0 and self.joins.holds)
 
     def table(self, *, kills: int, seconds: float, faults: dict[str, dict[str, int]]) -> str:
         """The figures, as the chaos test prints them."""
@@ -132,6 +134,7 @@ class Verdict:
              f"{self.mails_twice} of {self.mails} (the same Message-ID again:"
              f" {self.mails_resent})"),
             ("Slack Web API messages posted twice (0)", f"{self.posts_twice} of {self.posts}"),
+            *self.joins.rows(),
         ]
         for twin, counts in faults.items():
             rows.append((f"faults injected: {twin}",
@@ -141,9 +144,11 @@ class Verdict:
 
 
 def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin,
-                     state: Path | str, policy_file: Path, now: datetime) -> Verdict:
+                     state: Path | str, policy_file: Path, now: datetime,
+                     known: str | None = None) -> Verdict:
     """Read the outcome of the night from the twins and the daemons' state: a SQLite file,
-    or the state database a URL names."""
+    or the state database a URL names; `known` is the key of the policy's known issue, when
+    the night has the joins part."""
     verdict = Verdict(tickets=len(night.kinds), edits=len(night.edits))
     _check_messages(verdict, chat)
     store = SqliteState(state) if isinstance(state, Path) else StateStore(state)
@@ -151,6 +156,8 @@ def check_invariants(night: Night, *, zendesk: ZendeskTwin, jira: JiraTwin, chat
         _check_tickets(verdict, night, zendesk, store, policy_file=policy_file, now=now)
         _check_jira(verdict, night, jira)
         _check_sync(verdict, night, zendesk, jira)
+        if known is not None:
+            verdict.joins = check_joins(night, jira, zendesk, known, store)
         verdict.unsettled = store.unsettled()
         rows = store.audit(limit=10**7)
         verdict.reconciled = sum(1 for r in rows if "reconciled" in r.detail)
@@ -231,6 +238,7 @@ def _check_sync(verdict: Verdict, night: Night, zendesk: ZendeskTwin, jira: Jira
                        for marker in SYNC_MARKER.findall(plain_marker(c["body"])))
         verdict.jira_comments += len(ours)
         verdict.jira_comments_twice += sum(n - 1 for n in ours.values() if n > 1)
+        late = joined_after_moved(jira, key)  # joined after the move: not theirs to hear
         for label in issue["fields"]["labels"]:
             if not re.fullmatch(r"zendesk-\d+", label):
                 continue
@@ -243,7 +251,8 @@ def _check_sync(verdict: Verdict, night: Night, zendesk: ZendeskTwin, jira: Jira
             verdict.fix_replies_twice += max(fixed - 1, 0)
             moved = any(f"Jira {key} changed" in b and "In Progress" in b for b in bodies)
             still_open = zendesk.ticket(ticket_id)["status"] not in ("solved", "closed")
-            if night.steps.get(key, 0) >= 1 and still_open and not moved:
+            if night.steps.get(key, 0) >= 1 and still_open and not moved and (
+                    ticket_id not in late):
                 verdict.sync_missed.append(f"{key}->#{ticket_id}")
 
 

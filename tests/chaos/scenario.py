@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+from jira import JIRA
 
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
@@ -66,6 +68,65 @@ TARGETS_LADDER = {
 }
 
 
+# The joins part: a share of the bug tickets is about a known issue (the policy's
+# known_issues: entry, by its keyword), a share comes in outage-like groups of near-identical
+# tickets (the first files, the rest join it by similarity while it is open), and the rest
+# are each a problem of their own (random words: alike to nothing).
+KNOWN_STATUS = "Exports fail for some accounts since 4.1; a fix is in progress."
+SIMILAR_STATUS = "We are already working on a problem like yours."
+KNOWN_BUG = ("Export crashes the app ({n})", "Export crashes the app ({n}). Please help.")
+GROUPS = (
+    ("Webhooks not delivered: error 500 ({n})", "None of our webhooks are delivered, error 500."),
+    ("Search page is broken, results empty ({n})",
+     "The search page shows no results at all, it looks broken."),
+    ("Calendar sync throws an exception ({n})", "Syncing the calendar fails with an exception."),
+    ("Mobile app crashes on start ({n})", "The mobile app crashes as soon as it starts."),
+    ("Login with SSO gives an error ({n})", "Signing in with SSO fails with an error page."),
+)
+PROBLEM_SHARES = {"known": 0.3, "group": 0.35, "own": 0.35}
+
+
+def file_known_issue(jira: JiraTwin, summary: str = "Exports crash the app since 4.1") -> str:
+    """A known issue's Jira issue, filed by an engineer before the night; its key."""
+    client = JIRA(server=jira.base_url, basic_auth=("dana@example.com", "x"),
+                  options={"check_update": False}, max_retries=0, timeout=5)
+    try:
+        issue = client.create_issue(fields={
+            "project": {"key": "ENG"}, "summary": summary, "issuetype": {"name": "Bug"},
+            "labels": ["outage"]})
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+    return str(issue.key)
+
+
+def joins_policy(path: Path, known: str) -> Path:
+    """The policy at `path` with a known issue (`known`, by the keyword export) and
+    similar_issues:, and the acknowledgement carrying {known_issue}; written back."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["known_issues"] = [{"name": "export-crash", "jira": known, "status": KNOWN_STATUS,
+                             "when": {"keywords": ["export"]}}]
+    data["similar_issues"] = {"threshold": 71, "status": SIMILAR_STATUS}
+    data["templates"]["after-hours-ack"] += "\n{known_issue}\n"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def bug_text(n: int, rng: random.Random) -> tuple[str, str, str]:
+    """A bug ticket's problem ("known", "group-<k>" or "own"), subject and description."""
+    problem = rng.choices(list(PROBLEM_SHARES), list(PROBLEM_SHARES.values()))[0]
+    if problem == "known":
+        subject, description = KNOWN_BUG
+    elif problem == "group":
+        k = rng.randrange(len(GROUPS))
+        problem, (subject, description) = f"group-{k}", GROUPS[k]
+    else:
+        words = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(6, 9)))
+                 for _ in range(3)]
+        subject = " ".join(words).capitalize() + " crashes ({n})"
+        description = f"Opening {' '.join(words)} gives a crash."
+    return problem, subject.format(n=n), description.format(n=n)
+
+
 def targets_policy(shipped: Path, out: Path) -> Path:
     """The shipped policy with the PagerDuty, e-mail and Slack Web API channels and the
     ladder that uses them, written to `out`."""
@@ -95,6 +156,7 @@ class Night:
     kinds: dict[int, str] = field(default_factory=dict)
     edits: list[AgentEdit] = field(default_factory=list)
     corrupted: set[int] = field(default_factory=set)  # served malformed until repaired
+    problems: dict[int, str] = field(default_factory=dict)  # bug ticket id -> its problem
     numbers: dict[int, int] = field(default_factory=dict)  # n (order of planning) -> ticket id
     # The sync-back part: engineers at work in Jira on the issues the daemon files.
     jira: JiraTwin | None = None
@@ -117,10 +179,12 @@ class Night:
         names, weights = list(KINDS), [w for _, w in KINDS.values()]
         # Malformed tickets draw from their own source: the rest of the night stays the same.
         faults = random.Random(self.seed + 1)
+        problems = random.Random(self.seed + 2)  # likewise the bugs' problems (joins)
         for n in range(self.tickets):
             at = START + ARRIVALS * rng.random()
             kind = rng.choices(names, weights)[0]
-            self._at(at, self._filer(n, kind, customer, at, rng))
+            text = bug_text(n, problems) if kind == "bug" else None
+            self._at(at, self._filer(n, kind, customer, at, rng, text=text))
             if faults.random() < MALFORMED_RATE:
                 corruption = faults.choice(CORRUPTIONS)
                 # Just after filing (the daemon may or may not have read it yet); repaired
@@ -144,7 +208,8 @@ class Night:
             self.zendesk.repair_ticket(ticket_id)
 
     def _filer(self, n: int, kind: str, customer: int, at: datetime,
-               rng: random.Random) -> Callable[[], None]:
+               rng: random.Random, *, text: tuple[str, str, str] | None = None
+               ) -> Callable[[], None]:
         # The agents' later moves are drawn now, so the night is the same for every run.
         reply = rng.random() < 0.4 and kind == "outage"
         reply_after = timedelta(minutes=rng.uniform(15, 50))
@@ -157,10 +222,13 @@ class Night:
 
         def file() -> None:
             subject = KINDS[kind][0].format(n=n)
+            problem, subject, description = text or ("", subject, f"{subject}. Please help.")
             ticket_id = int(self.zendesk.create_ticket(
-                subject=subject, description=f"{subject}. Please help.", requester_id=customer,
+                subject=subject, description=description, requester_id=customer,
                 created_at=at)["id"])
             self.kinds[ticket_id] = kind
+            if problem:
+                self.problems[ticket_id] = problem
             self.numbers[n] = ticket_id
             if reply:
                 self._at(at + reply_after, lambda: self.zendesk.add_comment(

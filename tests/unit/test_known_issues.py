@@ -19,6 +19,7 @@ from afterhours.domain.actions import (
     Plan,
 )
 from afterhours.domain.comment_text import as_adf, as_wiki
+from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions, plan_with_verdicts
 from afterhours.errors import PolicyError
@@ -132,6 +133,37 @@ def test_once_joined_nothing_is_planned_again() -> None:
         assert after.actions == (), after
 
 
+def test_a_join_recorded_without_its_comment_still_plans_the_comment() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    comment = f"{rule}/join_comment"
+    first = by_key(plan(ticket))
+    # The join landed and was recorded; its comment failed, or a kill came first.
+    settled = frozenset(key for key in first if key != comment)
+    joined = JiraIssueRef("ENG-42", "https://acme.atlassian.net/browse/ENG-42")
+    after = by_key(plan(ticket, History(settled, joined)))
+    assert after == {comment: first[comment]}
+    # Unlinked from it, the ticket's issue is its own: no comment on that one.
+    unlinked = settled | {unlink_key(7, "ENG-42")}
+    own = JiraIssueRef("ENG-43", "https://acme.atlassian.net/browse/ENG-43")
+    assert comment not in by_key(plan(ticket, History(unlinked, own)))
+
+
+def test_a_join_planned_again_after_it_is_recorded_still_says_joined() -> None:
+    # Re-planned after the join landed (a conflict, a kill before the tag and the note):
+    # the ticket's issue is the known one now, and its note says it joined it.
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    joined = JiraIssueRef("ENG-42", "https://acme.atlassian.net/browse/ENG-42")
+    after = by_key(plan(ticket, History(frozenset({f"{rule}/join_jira_issue"}), joined)))
+    note = after[f"{rule}/jira_note"]
+    assert isinstance(note, AddInternalNote)
+    assert "joined this ticket to the known issue ENG-42" in note.body
+    assert "filed" not in note.body.split(". A wrong join")[0].split("instead")[0]
+    assert isinstance(after[f"{rule}/join_comment"], CommentOnIssue)
+    assert after[f"{rule}/jira_tag"] == AddTags(7, ("jira_eng_42",))
+
+
 def test_hostile_words_stay_inert_in_the_comment() -> None:
     ticket = make_ticket(**EXPORT_BUG, organization="Evil]] {noformat}[x|http://evil] *b*")
     comment = by_key(plan(ticket))["ticket:7/route:product-bug/join_comment"]
@@ -185,3 +217,31 @@ def test_explain_says_which_known_issue_a_ticket_joins_and_why() -> None:
     assert "join Jira ENG-42 (label zendesk-7, count its customers)" in text
     [joined] = [k for k in explanation_to_json(explained)["known_issues"] if k["joined"]]
     assert joined["jira"] == "ENG-42"
+
+
+SIMILAR_POLICY = parse_policy("""
+version: 1
+schedule: {time_zone: Europe/London, hours: {}}
+templates: {ack: "Queued. {known_issue}"}
+similar_issues: {threshold: 71, status: "We are already working on a problem like yours."}
+routes:
+  - name: product-bug
+    reply: ack
+    jira: {project: ENG}
+""")
+
+
+def test_a_reply_after_a_similar_join_is_recorded_still_carries_the_status() -> None:
+    # The join went first; the reply is planned on a later round or pass, when the issue is
+    # the ticket's own and the plan has no open issues to compare with.
+    ticket = make_ticket(subject="Webhooks not delivered", description="Error 500.")
+    joined = JiraIssueRef("ENG-5", "https://acme.atlassian.net/browse/ENG-5")
+    settled = frozenset({"ticket:7/route:product-bug/join_jira_issue"})
+    result = plan_actions(ticket, SIMILAR_POLICY, NIGHT + timedelta(minutes=5),
+                          History(settled, joined))
+    assert by_key(result)["ticket:7/route:product-bug/reply"] == AddPublicReply(
+        7, "Queued. We are already working on a problem like yours.")
+    # A ticket that filed its issue is told nothing of the kind.
+    filed = plan_actions(ticket, SIMILAR_POLICY, NIGHT + timedelta(minutes=5),
+                         History(frozenset(), joined))
+    assert by_key(filed)["ticket:7/route:product-bug/reply"] == AddPublicReply(7, "Queued. ")

@@ -163,3 +163,19 @@ def test_similar_subjects_ignore_case_punctuation_and_order() -> None:
          "Refund please", "Mail never arrives for password reset"], start=1)]
     assert similar_subjects(tickets) == [
         ("Password reset mail never arrives", [1, 2, 4]), ("Refund please", [3])]
+
+
+def test_a_ticket_that_joined_a_known_issue_is_shown_joined_not_filed() -> None:
+    joined = [Filed(1, "ENG-7", at(10), "open", joined=True),
+              Filed(2, "ENG-7", at(95), "open", joined=True)]
+    facts = Facts(**{**FACTS.__dict__, "filed": [*FACTS.filed, *joined]})
+    report = build_report(facts, POLICY)
+    [jira] = [s for s in report.sections if s.name == "jira"]
+    assert dict(jira.headline) == {"issues filed": 1, "their tickets still open": 0,
+                                   "tickets joined to a known issue": 2,
+                                   "known issues joined": 1}
+    assert [r["issue"] for r in figure(report, "jira_issues")] == ["ENG-1"]
+    assert figure(report, "jira_by_status") == [{"status": "not read", "issues": 1}]
+    assert figure(report, "jira_joined") == [
+        {"ticket": 1, "issue": "ENG-7", "ticket status": "new", "Jira status": "open"},
+        {"ticket": 2, "issue": "ENG-7", "ticket status": "new", "Jira status": "open"}]

@@ -5,6 +5,7 @@ deadlines of the index. Read-only, on the store's own database (`StateStore.data
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ class FiledIssue:
     url: str
     created_at: datetime
     status: str | None = None
+    joined: bool = False  # the ticket joined this known issue rather than filing it
 
 
 class AuditReader(Protocol):
@@ -54,15 +56,31 @@ def open_snapshots(db: Database) -> list[Ticket]:
 
 
 def filed_issues(db: Database) -> list[FiledIssue]:
-    """Every Jira issue filed, oldest first, with what sync-back last saw of it: resolved or
-    open (None: never seen, as without a `sync_back:` policy)."""
+    """Every ticket's Jira issue, oldest first, with what sync-back last saw of it: resolved
+    or open (None: never seen, as without a `sync_back:` policy), and whether the ticket
+    joined it (a known issue) rather than filing it."""
     rows = db.fetchall(
         "SELECT j.ticket_id, j.issue_key, j.url, j.created_at, s.resolved FROM jira_issues j"
         " LEFT JOIN sync_issues s ON s.issue_key = j.issue_key"
         " ORDER BY j.created_at, j.ticket_id")
+    joins = joined_issues(db)
     return [FiledIssue(int(t), str(k), str(u), datetime.fromisoformat(c),
-                       None if r is None else "resolved" if r else "open")
+                       None if r is None else "resolved" if r else "open",
+                       (int(t), str(k)) in joins)
             for t, k, u, c, r in rows]
+
+
+def joined_issues(db: Database) -> set[tuple[int, str]]:
+    """(ticket id, issue key) of every join of a known issue done: its ledger detail names
+    the issue. An unlinked join is no longer the ticket's issue, so never paired with it."""
+    rows = db.fetchall("SELECT ticket_id, detail FROM ledger WHERE action = 'JoinJiraIssue'"
+                       " AND status = 'done'")
+    found = set()
+    for ticket_id, detail in rows:
+        key = json.loads(detail or "{}").get("issue_key")
+        if isinstance(key, str):
+            found.add((int(ticket_id), key))
+    return found
 
 
 def audit_since(store: AuditReader, since: datetime) -> Iterator[AuditRow]:

@@ -131,7 +131,23 @@ def known_status(ticket: Ticket, policy: Policy, history: History | None = None)
     found = known_issue_for(ticket, policy, history)
     if found is None and history is not None:
         found = similar_issue_for(ticket, policy, history)
+    if found is None and history is not None and _joined_by_similarity(ticket, policy, history):
+        # Its join is recorded, so the plan files nothing and has no open issues to compare:
+        # the issue it joined is the similar one all the same.
+        return policy.similar_issues.status if policy.similar_issues else ""
     return "" if found is None else found.issue.status
+
+
+def _joined_by_similarity(ticket: Ticket, policy: Policy, history: History) -> bool:
+    """Whether the ticket's issue is one it joined (not filed, not unlinked from) that is no
+    known_issues: entry of the policy."""
+    issue = history.jira_issue
+    if issue is None or any(entry.jira == issue.key for entry in policy.known_issues):
+        return False
+    prefix = f"ticket:{ticket.id}/"
+    joined = any(key.startswith(prefix) and key.endswith(f"/{JOIN_STEP}")
+                 for key in history.settled)
+    return joined and not any("/unlink:" in key for key in history.settled)
 
 
 def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
@@ -140,22 +156,52 @@ def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
     view, key = builder.view, known.issue.jira
     why = f"about the known issue {known.issue.name} ({key}): {known.because}"
     builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id)))
-    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
-    builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, key, view.web_url, title))
-    marker = _marker(builder.key(rule, COMMENT_STEP))
-    organization = render.one_line(view.organization or "no organization", 200)
-    builder.act(rule, COMMENT_STEP, why, CommentOnIssue(view.id, key, jira_comment(
-        f"Another customer affected: #{view.id}, {organization}.", view.id, view.web_url,
-        marker)))
-    tag = jira_tag(key)
-    if tag in view.tags:
-        builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
-    else:
-        builder.act(rule, "jira_tag", why, AddTags(view.id, (tag,)))
+    _link_comment_tag(builder, rule, why, key)
     builder.note(rule, "jira_note", why, (
         f"afterhours joined this ticket to the known issue {key} ({known.issue.name}) instead "
         f"of filing a new one; it matched because: {known.because}. A wrong join is undone "
         f"with: afterhours unlink {view.id} {key}"))
+
+
+def plan_joined(builder: PlanBuilder, rule: str, issue_key: str) -> bool:
+    """Once the ticket's join of `issue_key` is recorded (it is then the ticket's issue, so
+    the join is not planned again), what follows the join and is not done yet (its comment,
+    link, tag and note: failed, cut short by a kill, or re-planned after a conflict), in the
+    join's words. False, planning nothing, when the ticket did not join it (it filed it, or
+    a lead unlinked it and the issue it has now is its own)."""
+    settled = builder.history.settled
+    if builder.key(rule, JOIN_STEP) not in settled or any(
+            "/unlink:" in key for key in settled):
+        return False
+    view, why = builder.view, f"joined the known issue {issue_key}"
+    _link_comment_tag(builder, rule, why, issue_key)
+    builder.note(rule, "jira_note", why, (
+        f"afterhours joined this ticket to the known issue {issue_key} instead of filing a "
+        f"new one. A wrong join is undone with: afterhours unlink {view.id} {issue_key}"))
+    return True
+
+
+def _link_comment_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    """The steps of a join after the label: the issue's link and comment, the ticket's tag."""
+    view = builder.view
+    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
+    builder.act(rule, "link_jira_issue", why,
+                LinkJiraIssue(view.id, issue_key, view.web_url, title))
+    _comment(builder, rule, why, issue_key)
+    tag = jira_tag(issue_key)
+    if tag in view.tags:
+        builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
+    else:
+        builder.act(rule, "jira_tag", why, AddTags(view.id, (tag,)))
+
+
+def _comment(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    view = builder.view
+    marker = _marker(builder.key(rule, COMMENT_STEP))
+    organization = render.one_line(view.organization or "no organization", 200)
+    builder.act(rule, COMMENT_STEP, why, CommentOnIssue(view.id, issue_key, jira_comment(
+        f"Another customer affected: #{view.id}, {organization}.", view.id, view.web_url,
+        marker)))
 
 
 def _marker(key: str) -> str:

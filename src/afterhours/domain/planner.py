@@ -40,6 +40,7 @@ from afterhours.domain.known_issues import (
     judge_known_issues,
     known_issue_for,
     plan_join,
+    plan_joined,
     similar_issue_for,
 )
 from afterhours.domain.ladders import (
@@ -210,6 +211,8 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
             tuple(jira.components),
         )
         builder.act(name, "create_jira_issue", reason, create)
+        return
+    if plan_joined(builder, name, issue.key):  # joined, not filed: said in its words
         return
     filed = f"filed as {issue.key}"
     title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"

@@ -32,13 +32,15 @@ class Event:
 
 @dataclass(frozen=True)
 class Filed:
-    """A Jira issue afterhours filed for a ticket; `status` when it is known (None: the
-    state does not hold it)."""
+    """A Jira issue afterhours filed for a ticket, or (`joined`) the known issue the ticket
+    joined instead of filing one; `status` when it is known (None: the state does not hold
+    it)."""
 
     ticket_id: int
     key: str
     created_at: datetime
     status: str | None = None
+    joined: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,20 +21,21 @@ NOT_READ = "not read"  # a Jira status the state does not hold
 
 def jira_section(filed: Sequence[Filed], tickets: Mapping[int, Ticket], start: datetime,
                  end: datetime) -> Section:
-    """The Jira issues filed in the period, with their status and age in days at `end`."""
+    """The Jira issues filed in the period, with their status and age in days at `end`, and
+    the tickets that joined a known issue instead of filing one (never counted as filed)."""
     period = [f for f in filed if start <= f.created_at <= end]
+    joined = [f for f in period if f.joined]
+    period = [f for f in period if not f.joined]
     statuses = Counter(f.status or NOT_READ for f in period)
-    rows = []
-    for f in period:
-        ticket = tickets.get(f.ticket_id)
-        rows.append((f.key, round((end - f.created_at).total_seconds() / 86400, 1),
-                     f.ticket_id, ticket.status if ticket is not None else "?",
-                     f.status or NOT_READ))
+    rows = [_issue_row(f, tickets, end) for f in period]
+    joins = [(ticket, key, status, jira) for key, _, ticket, status, jira
+             in (_issue_row(f, tickets, end) for f in joined)]
     return Section(
         "jira", "Jira issues filed",
         (("issues filed", len(period)),
-         ("their tickets still open", sum(1 for r in rows if r[3] not in
-                                          ("solved", "closed", "deleted", "?")))),
+         ("their tickets still open", sum(1 for r in rows if r[3] not in _CLOSED)),
+         ("tickets joined to a known issue", len(joined)),
+         ("known issues joined", len({f.key for f in joined}))),
         (
             table("jira_issues", "Jira issues filed: age in days",
                   ("issue", "age days", "ticket", "ticket status", "Jira status"), rows,
@@ -42,8 +43,22 @@ def jira_section(filed: Sequence[Filed], tickets: Mapping[int, Ticket], start: d
                        " where it has not seen the issue (no sync_back: policy)."),
             table("jira_by_status", "Jira issues by status", ("status", "issues"),
                   sorted(statuses.items())),
+            table("jira_joined", "Tickets joined to a known issue instead of filing",
+                  ("ticket", "issue", "ticket status", "Jira status"), joins, chart="table",
+                  note="Each ticket joined an issue already open (policy known_issues: or"
+                       " similar_issues:); it is not among the issues filed."),
         ),
     )
+
+
+_CLOSED = ("solved", "closed", "deleted", "?")
+
+
+def _issue_row(f: Filed, tickets: Mapping[int, Ticket], end: datetime
+               ) -> tuple[str, float, int, str, str]:
+    ticket = tickets.get(f.ticket_id)
+    return (f.key, round((end - f.created_at).total_seconds() / 86400, 1), f.ticket_id,
+            ticket.status if ticket is not None else "?", f.status or NOT_READ)
 
 
 def own_tags(policy: Policy) -> frozenset[str]:
