@@ -37,7 +37,7 @@ from afterhours.policy.model import Policy
 from afterhours.quarantine import Intake
 from afterhours.reading import read_changes
 from afterhours.settling import BatchSettling
-from afterhours.syncback import sync_back, sync_issues
+from afterhours.syncback import start_sync_watch, sync_back, sync_issues
 from afterhours.wakeups import Wakeups
 
 log = structlog.get_logger()
@@ -107,6 +107,8 @@ class Service(BatchSettling):
         (no search)."""
         with correlated_pass(), observed_pass(self.metrics, self.health) as report:
             self.breakers.new_pass()
+            if self.is_leader:
+                start_sync_watch(self)
             intake = Intake(self.desk, self.state, self.recorder, self.clock)
             self._changed = read_changes(
                 intake, self.clock, backfill=self.backfill, metrics=self.metrics,

@@ -57,6 +57,14 @@ def sync_back(host: SyncHost, report: PassReport) -> None:
     _SyncPass(host, report).run()
 
 
+def start_sync_watch(host: SyncHost) -> None:
+    """Before a pass's triage: if sync-back never polled, its first poll looks back to now.
+    A pass cut short before its sync-back (a kill, a long backlog) must not leave the Jira
+    changes made meanwhile unread; those before sync-back was turned on are not read."""
+    if host.policy.sync_back is not None and host.state.sync_watermark() is None:
+        host.state.set_sync_watermark(host.clock())
+
+
 def sync_issues(host: SyncHost, issue_keys: Sequence[str], report: PassReport) -> None:
     """Sync these issues now, whatever was seen of them (keys from Jira's webhooks): what a
     lost webhook misses, the next poll catches."""

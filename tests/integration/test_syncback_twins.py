@@ -285,3 +285,22 @@ def test_an_issue_that_could_not_be_read_is_read_again_next_pass(
     jira.server.faults.clear()
     daemon.run_pass()  # the poll's window has moved on; the issue is read all the same
     assert len(notes(zendesk, ticket, "To Do → In Progress")) == 1
+
+
+def test_changes_made_while_passes_end_before_their_sync_back_are_read(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    customer = int(zendesk.add_user("Bob Ortiz", "bob@initech.com")["id"])
+    # Passes cut short before their sync-back (a kill, a long backlog): the poll never ran,
+    # so nothing marks where it should start. It must still look back to the first pass.
+    monkeypatch.setattr("afterhours.service.sync_back", lambda *_: None)
+    ticket = file_bug(zendesk, clock, customer)
+    key = filed(zendesk, jira, daemon, ticket)
+    jira.transition(key, "In Progress", author="Dana Engineer")
+    clock.advance(timedelta(minutes=30))
+    daemon.run_pass()
+    monkeypatch.undo()
+
+    daemon.run_pass()
+    assert len(notes(zendesk, ticket, f"Jira {key} changed")) == 1
