@@ -25,6 +25,7 @@ from afterhours.adapters.jira_bulk import (
     post_bulk,
 )
 from afterhours.adapters.jira_http import connect
+from afterhours.adapters.jira_search import search_issues
 from afterhours.adapters.jira_sync import JiraSync
 from afterhours.adapters.ports import ChangedIssue, JoinedIssue, ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
@@ -150,8 +151,9 @@ class JiraIssueTracker:
 
         def find(jira: JIRA) -> JiraIssueRef | None:
             jql = f'labels = "{jira_label(ticket_id)}" ORDER BY created ASC'
-            found = jira.enhanced_search_issues(jql, maxResults=1, fields="summary")
-            return None if not found else JiraIssueRef(found[0].key, self.issue_url(found[0].key))
+            found = search_issues(jira, jql, "summary", limit=1)
+            key = str(found[0]["key"]) if found else None
+            return None if key is None else JiraIssueRef(key, self.issue_url(key))
 
         return self._call("find_issue", find)
 
@@ -192,11 +194,10 @@ class JiraIssueTracker:
 
     def _labelled(self, ticket_ids: Sequence[int]) -> Callable[[JIRA], list[tuple[str, Any]]]:
         def search(jira: JIRA) -> list[tuple[str, Any]]:
-            # maxResults=0: every page, should duplicates fill more than one.
-            found = jira.enhanced_search_issues(labels_query(ticket_ids), maxResults=0,
-                                                fields="labels,summary")
-            return [(str(i.key), i.raw.get("fields", {}).get("labels") or ())
-                    for i in found or ()]
+            # Every page, should duplicates fill more than one.
+            found = search_issues(jira, labels_query(ticket_ids), "labels,summary")
+            return [(str(i["key"]), (i.get("fields") or {}).get("labels") or ())
+                    for i in found]
 
         return search
 

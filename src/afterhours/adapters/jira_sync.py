@@ -18,6 +18,7 @@ import structlog
 from jira import JIRA, JIRAError
 
 from afterhours.adapters.comments import contains_text
+from afterhours.adapters.jira_search import search_issues
 from afterhours.adapters.ports import ChangedIssue, JoinedIssue
 from afterhours.domain.actions import CommentOnIssue, JoinJiraIssue, LabelIssue
 from afterhours.domain.comment_text import as_adf, as_wiki, plain_marker
@@ -34,7 +35,7 @@ from afterhours.domain.sync_model import (
 T = TypeVar("T")
 log = structlog.get_logger()
 Call = Callable[..., Any]  # JiraIssueTracker._call: (operation, fn, *, once=False) -> T
-PAGE = 100  # Cloud's page of full issues in search, of changelog histories, of comments
+PAGE = 100  # a page of changelog histories, of comments
 ACTIVITY_FIELDS = "status,resolution,fixVersions,assignee,labels,updated,comment"
 JIRA_TIME = "%Y-%m-%dT%H:%M:%S.%f%z"
 
@@ -87,29 +88,20 @@ class JiraSync:
 
         def search(jira: JIRA) -> list[ChangedIssue]:
             found: list[ChangedIssue] = []
-            token: str | None = None
-            while True:
-                params: dict[str, Any] = {"jql": jql, "fields": "labels,updated,created",
-                                          "maxResults": PAGE}
-                if token:
-                    params["nextPageToken"] = token
-                page = jira._get_json("search/jql", params=params)
-                for raw in page.get("issues") or []:
-                    fields = raw.get("fields") or {}
-                    try:
-                        updated = jira_time(fields["updated"])
-                    except (KeyError, ValueError):
-                        # Nothing to tell its news from: loud, and the next poll looks again.
-                        log.warning("sync.issue_unreadable", issue_key=str(raw.get("key")),
-                                    reason="no readable updated time")
-                        continue
-                    found.append(ChangedIssue(
-                        str(raw["key"]), updated,
-                        tuple(str(x) for x in fields.get("labels") or ()),
-                        _created(fields.get("created"))))
-                token = page.get("nextPageToken")
-                if page.get("isLast", True) or not token:
-                    return found
+            for raw in search_issues(jira, jql, "labels,updated,created"):
+                fields = raw.get("fields") or {}
+                try:
+                    updated = jira_time(fields["updated"])
+                except (KeyError, ValueError):
+                    # Nothing to tell its news from: loud, and the next poll looks again.
+                    log.warning("sync.issue_unreadable", issue_key=str(raw.get("key")),
+                                reason="no readable updated time")
+                    continue
+                found.append(ChangedIssue(
+                    str(raw["key"]), updated,
+                    tuple(str(x) for x in fields.get("labels") or ()),
+                    _created(fields.get("created"))))
+            return found
 
         result: list[ChangedIssue] = self._call("changed_issues", search)
         return result

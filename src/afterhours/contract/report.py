@@ -25,8 +25,8 @@ AFTERHOURS_ENDPOINTS = (
     ("zendesk", "GET /api/v2/job_statuses/{job_status_id}"),
     ("zendesk", "GET /api/v2/job_statuses/show_many"),
     ("jira", "GET /rest/api/3/serverInfo"),
-    ("jira", "GET /rest/api/3/field"),
     ("jira", "GET /rest/api/3/search/jql"),
+    ("jira", "GET /rest/api/3/search"),  # on Data Center, spelt /rest/api/2/search
     ("jira", "POST /rest/api/3/issue"),
     ("jira", "POST /rest/api/3/issue/bulk"),
     ("jira", "POST /rest/api/3/issue/{issueIdOrKey}/remotelink"),

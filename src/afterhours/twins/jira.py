@@ -3,8 +3,8 @@ client over real HTTP; Jira Cloud by default, Jira Data Center when told (`deplo
 
 It serves what the daemon uses: server info, the bot's identity, fields,
 projects with their issue types and components, priorities, issue creation
-with Jira's validation, enhanced search with an
-eventually consistent index (`search_lag`) and `reconcileIssues`, remote-link
+with Jira's validation, search with an eventually consistent index (`search_lag`):
+Cloud's enhanced search with `reconcileIssues`, Data Center's by startAt; remote-link
 upserts, transitions and comments. Time comes from an injected clock so tests
 and demos can run nights in seconds.
 """
@@ -25,10 +25,15 @@ from afterhours.twins._http import Request, Response, Twin, TwinServer
 from afterhours.twins.jira_activity import JiraActivity
 from afterhours.twins.jira_issues import Project, validate
 from afterhours.twins.jira_routes import register
+from afterhours.twins.jira_search import Known
+from afterhours.twins.jira_search_routes import register_search
 from afterhours.twins.webhooks import JiraWebhook
 
 Clock = Callable[[], datetime]
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
+GONE = ("The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+        "A full migration guideline is available at "
+        "https://developer.atlassian.com/changelog/#CHANGE-2046")
 
 
 def _utc_now() -> datetime:
@@ -41,10 +46,11 @@ class JiraTwin(Twin, JiraActivity):
     def __init__(self, clock: Clock | None = None, *, search_lag: timedelta = timedelta(0),
                  priorities: Sequence[str] = tuple(shapes.PRIORITIES),
                  deployment_type: str = "Cloud") -> None:
-        """Create a stopped twin; `search_lag` delays what search/jql sees after each write.
+        """Create a stopped twin; `search_lag` delays what search sees after each write.
 
-        `deployment_type` is what serverInfo says: "Cloud" (REST v3 takes ADF descriptions),
-        or "Server" for Jira Data Center, which has no v3 (its creates are v2, wiki markup).
+        `deployment_type` is what serverInfo says: "Cloud" (REST v3 takes ADF descriptions,
+        search is search/jql), or "Server" for Jira Data Center, which has no v3 (its creates
+        are v2, wiki markup) and no search/jql (it searches on v2 `search`, by startAt).
 
         `priorities` are the site's priority names, highest first (Cloud's stock five by
         default). Stock names keep their stock ids; others get ids from 10000 as in Cloud,
@@ -70,6 +76,7 @@ class JiraTwin(Twin, JiraActivity):
         self._next_id = {"issue": 10000, "link": 10000, "comment": 10000, "component": 10000}
         self._start_activity()
         register(self)
+        register_search(self)
 
     def _base(self) -> str:
         try:
@@ -235,13 +242,9 @@ class JiraTwin(Twin, JiraActivity):
     def search(self, jql: str | None, *, max_results: int, fields: Sequence[str] | None,
                token: str | None, reconcile: Sequence[Any]) -> dict[str, Any]:
         """Run enhanced search against the index as it stands on the injected clock."""
-        known = search.Known(
-            projects={v.casefold() for p in self._projects for v in (p.key, p.id, p.name)},
-            keys={v.casefold() for i in self._issues.values() for v in (i["key"], i["id"])},
-            issue_types={v.casefold() for p in self._projects for t in p.issue_types for v in t},
-            priorities={v.casefold() for p in self._priorities for v in p},
-        )
-        query = search.parse_query(jql, known)
+        if self.deployment_type != "Cloud":
+            raise shapes.error(404, ["Data Center has no enhanced search (search/jql)."])
+        query = search.parse_query(jql, self._known())
         if len(reconcile) > search.MAX_RECONCILE:
             raise shapes.error(400, ["reconcileIssues accepts at most 50 issue ids."])
         try:
@@ -249,6 +252,29 @@ class JiraTwin(Twin, JiraActivity):
         except (TypeError, ValueError):
             raise shapes.error(400, ["reconcileIssues must be a list of issue ids."]) from None
         now = self.clock()
+        return search.run(jql or "", query, self._views(now, fresh), now,
+                          max_results=max_results, fields=fields, token=token)
+
+    def search_from(self, jql: str | None, *, start_at: int, max_results: int,
+                    fields: Sequence[str] | None) -> dict[str, Any]:
+        """Run Data Center's search (paged by startAt, with a total) against the same index."""
+        if self.deployment_type == "Cloud":
+            raise shapes.error(410, [GONE])
+        query = search.parse_query(jql, self._known(), bounded=False)
+        now = self.clock()
+        return search.run_from(query, self._views(now, set()), now, start_at=start_at,
+                               max_results=max_results, fields=fields)
+
+    def _known(self) -> Known:
+        return Known(
+            projects={v.casefold() for p in self._projects for v in (p.key, p.id, p.name)},
+            keys={v.casefold() for i in self._issues.values() for v in (i["key"], i["id"])},
+            issue_types={v.casefold() for p in self._projects for t in p.issue_types for v in t},
+            priorities={v.casefold() for p in self._priorities for v in p},
+        )
+
+    def _views(self, now: datetime, fresh: set[str]) -> list[dict[str, Any]]:
+        """Each issue as search sees it at `now` (`search_lag` behind; `fresh` ids live)."""
         cutoff = now - self.search_lag
         views = []
         for issue_id, issue in self._issues.items():
@@ -258,8 +284,7 @@ class JiraTwin(Twin, JiraActivity):
             seen = [v for t, v in self._indexed.get(issue_id, []) if t <= cutoff]
             if seen:
                 views.append(seen[-1])
-        return search.run(jql or "", query, views, now, max_results=max_results,
-                          fields=fields, token=token)
+        return views
 
 
 __all__ = ["Clock", "JiraTwin"]

@@ -1,4 +1,5 @@
-"""Enhanced search (`search/jql`) for the Jira twin: validation, ordering, paging, field selection.
+"""Search for the Jira twin: validation, ordering, paging, field selection. Cloud's enhanced
+search (`search/jql`) pages by token; Data Center's `search` by startAt against a total.
 
 Jira Cloud answers from an eventually consistent index; the twin's caller
 passes in, per issue, the version search can see (see `JiraTwin`), and this
@@ -24,6 +25,9 @@ DEFAULT_MAX_RESULTS = 50
 # the twin settles on 100 for those so clients cannot rely on big pages.
 MAX_PAGE_IDS, MAX_PAGE_FIELDS = 5000, 100
 MAX_RECONCILE = 50
+# Data Center's cap on a page (jira.search.views.default.max), full issues or not.
+MAX_PAGE_DATA_CENTER = 1000
+DATA_CENTER_EXPAND = "schema,names"
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
@@ -120,13 +124,14 @@ def _offset(token: str | None, query_text: str) -> int:
     raise error(400, ["The provided next page token is invalid or expired."])
 
 
-def parse_query(text: str | None, known: Known) -> jira_jql.Query:
-    """Parse and validate `text`, refusing what Cloud's search/jql refuses."""
+def parse_query(text: str | None, known: Known, *, bounded: bool = True) -> jira_jql.Query:
+    """Parse and validate `text`, refusing what Cloud's search/jql refuses (with `bounded`
+    False, as Data Center's search, a query without restriction too is fine)."""
     try:
         query = jira_jql.parse(text or "")
     except jira_jql.JqlError as exc:
         raise error(400, [str(exc)]) from None
-    if query.where is None:
+    if bounded and query.where is None:
         # Cloud's enhanced search refuses queries that would scan every issue.
         raise error(400, ["Unbounded JQL queries are not allowed here. Please add a search "
                           "restriction to your query."])
@@ -137,15 +142,22 @@ def parse_query(text: str | None, known: Known) -> jira_jql.Query:
     return query
 
 
-def run(query_text: str, query: jira_jql.Query, views: list[dict[str, Any]], now: datetime, *,
-        max_results: int, fields: Sequence[str] | None, token: str | None) -> dict[str, Any]:
-    """Filter `views` (one per issue, oldest first), order them and cut one page."""
+def ordered(query: jira_jql.Query, views: list[dict[str, Any]],
+            now: datetime) -> list[dict[str, Any]]:
+    """The `views` the query matches, in its ORDER BY (creation order otherwise)."""
     try:
         hits = [v for v in views if query.where is None or jql_eval.matches(query.where, v, now)]
     except jira_jql.JqlError as exc:
         raise error(400, [str(exc)]) from None
     for field, descending in reversed(query.order):
         hits.sort(key=_sort_key(field), reverse=descending)
+    return hits
+
+
+def run(query_text: str, query: jira_jql.Query, views: list[dict[str, Any]], now: datetime, *,
+        max_results: int, fields: Sequence[str] | None, token: str | None) -> dict[str, Any]:
+    """Filter `views` (one per issue, oldest first), order them and cut one page."""
+    hits = ordered(query, views, now)
     names = [n for item in (fields or []) for n in item.split(",")]
     cap = MAX_PAGE_IDS if set(names) <= {"id", "key", ""} else MAX_PAGE_FIELDS
     size = max(1, min(max_results, cap))
@@ -158,3 +170,17 @@ def run(query_text: str, query: jira_jql.Query, views: list[dict[str, Any]], now
     if not body["isLast"]:
         body["nextPageToken"] = _token(start + size, query_text)
     return body
+
+
+def run_from(query: jira_jql.Query, views: list[dict[str, Any]], now: datetime, *,
+             start_at: int, max_results: int, fields: Sequence[str] | None) -> dict[str, Any]:
+    """Data Center's page: `max_results` (up to its cap; 0 counts only) of the matches from
+    `start_at`, with their total; navigable fields unless others are asked for."""
+    hits = ordered(query, views, now)
+    start = max(0, start_at)
+    size = max(0, min(max_results, MAX_PAGE_DATA_CENTER))
+    return {
+        "expand": DATA_CENTER_EXPAND, "startAt": start, "maxResults": size,
+        "total": len(hits),
+        "issues": [select_fields(i, fields, default_all=True) for i in hits[start:start + size]],
+    }
