@@ -8,12 +8,14 @@ in a memo of its own; the policy models are frozen, so nothing here goes stale.
 
 from __future__ import annotations
 
+from afterhours.domain.ladders import level_base
 from afterhours.domain.matching import Prepared, prepare
 from afterhours.domain.memo import ByIdentity
 from afterhours.domain.prepared_effects import PreparedEffects
 from afterhours.domain.render import mention
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
+    Acknowledgement,
     Escalation,
     EscalationLevel,
     PriorityRule,
@@ -37,27 +39,52 @@ class CompiledRule:
 
 
 class CompiledLevel:
-    """One level of a ladder, numbered from 1."""
+    """One level of a ladder, numbered from 1: its timing copied out of the policy model (a
+    domain.ladders.LevelTiming: a pydantic field costs several times a plain one to read, and
+    each is read for every level of every plan), its rule name and words."""
 
-    __slots__ = ("effects", "level", "number", "says", "waited")
+    __slots__ = ("after_minutes", "base", "clock", "effects", "escalated", "from_", "level",
+                 "max_repeats", "note", "number", "repeat_every_minutes", "says", "title",
+                 "until", "waited")
 
-    def __init__(self, number: int, level: EscalationLevel) -> None:
+    def __init__(self, ladder: Escalation, number: int, level: EscalationLevel) -> None:
         self.number, self.level = number, level
+        self.after_minutes, self.from_, self.until = level.after_minutes, level.from_, level.until
+        self.clock, self.repeat_every_minutes = level.clock, level.repeat_every_minutes
+        self.max_repeats = level.max_repeats
         self.effects = PreparedEffects(level, note=False)
         self.says = level.notify is not None or level.page is not None
         self.waited = waiting_words(level)
+        self.note = level.note
+        self.base = level_base(ladder, number, level)  # its rule, less cycle and repeat
+        self.title = f"escalation {ladder.name} level {number}"
+        # The start of afterhours' own note, when the level has none of its own.
+        self.escalated = f"afterhours escalated this ticket ({ladder.name}, level {number}): "
+
+
+class Acknowledging:
+    """A ladder's acknowledged_by: as a domain.ladders.Acknowledging, in plain fields."""
+
+    __slots__ = ("assignee", "public_reply", "responder", "tags")
+
+    def __init__(self, by: Acknowledgement) -> None:
+        self.tags = tuple(by.tags)
+        self.assignee, self.public_reply, self.responder = (by.assignee, by.public_reply,
+                                                            by.responder)
 
 
 class CompiledLadder:
     """A ladder: its condition prepared, its planner name, its levels."""
 
-    __slots__ = ("condition", "levels", "name", "rule")
+    __slots__ = ("acknowledged_by", "condition", "levels", "name", "rule", "title")
 
     def __init__(self, ladder: Escalation) -> None:
         self.rule = ladder
         self.condition: Prepared = prepare(ladder.when)
         self.name = f"escalation:{rule_key(ladder)}"
-        self.levels = tuple(CompiledLevel(number, level)
+        self.title = ladder.name  # as messages and skips name it
+        self.acknowledged_by = Acknowledging(ladder.acknowledged_by)
+        self.levels = tuple(CompiledLevel(ladder, number, level)
                             for number, level in enumerate(ladder.levels, start=1))
 
 

@@ -44,12 +44,13 @@ from afterhours.domain.known_issues import (
 )
 from afterhours.domain.ladders import (
     acknowledged,
+    cycle_rule,
     escalation_due,
     level_rule,
     level_stop,
     occurrences,
 )
-from afterhours.domain.matching import Prepared, Verdict
+from afterhours.domain.matching import Prepared, Verdict, Words
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
@@ -144,6 +145,7 @@ def _matching(
     after_hours, when = arrived
     found: list[tuple[J, str]] = []
     left_for_hours = False
+    said: Words | None
     for entry in entries:
         condition = entry.condition
         if found and first:
@@ -155,7 +157,13 @@ def _matching(
             seen.judged(prefix, entry.rule, condition, shadowed, found[0][0].rule.name)
             continue
         if seen is None:
-            said = condition.judged(view, after_hours, when)
+            # Prepared.judged, inline: asked of every rule of every plan, most fail a test.
+            said = None
+            for holds in condition.tests:
+                if not holds(view, after_hours):
+                    break
+            else:
+                said = condition.words(view, after_hours, when)
             if said is None:
                 continue
         else:
@@ -231,26 +239,29 @@ def tally_rule(rule: str) -> str:
 def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because: str,
                  seen: Seen | None = None) -> None:
     policy, now, ladder = builder.policy, builder.now, compiled_ladder.rule
+    title = compiled_ladder.title
     for step in compiled_ladder.levels:
-        number, level = step.number, step.level
-        view = builder.view
-        stop = level_stop(view, level, builder.own_replies)
+        # The level's timing is read off `step`, the plain copy (domain.compiled).
+        view, own = builder.view, builder.own_replies
+        stop = level_stop(view, step, own)
         if stop is not None:
             if seen is not None:
-                seen.level(ladder, number, level, view, "stopped", stop=stop)
+                seen.level(ladder, step.number, step.level, view, "stopped", stop=stop)
             continue
-        occurrence, following = occurrences(view, level, policy, now)
-        builder.wake_by(following)
+        occurrence, following = occurrences(view, step, policy, now)
+        if following is not None:
+            builder.wake_by(following)
         if occurrence is None:
             if seen is not None:
-                seen.level(ladder, number, level, view,
+                seen.level(ladder, step.number, step.level, view,
                            "never" if following is None else "pending", next_due=following)
             continue
-        name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
-        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies,
+        number, level = step.number, step.level
+        name = cycle_rule(step.base, step, view, occurrence.number)
+        ack = acknowledged(view, compiled_ladder.acknowledged_by, own,
                            builder.history.acknowledgement)
         if ack is not None:
-            builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
+            builder.skip(name, "acknowledged", f"{ack}; the ladder {title} stops")
             if seen is not None:
                 seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
                            acknowledged=ack, why=_why(step, describe_moment(
@@ -260,16 +271,15 @@ def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because:
         why = _why(step, describe_moment(occurrence.due, policy.schedule), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
-        message = (partial(render.escalation_message, view, ladder.name, number, why,
+        message = (partial(render.escalation_message, view, title, number, why,
                            occurrence.number) if step.says else None)
         reason = f"{because}; {why}"
-        builder.level_title = f"escalation {ladder.name} level {number}"
+        builder.level_title = step.title
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
         builder.apply(name, reason, step.effects, message)
-        builder.note(name, "note", reason, partial(builder.filled, level.note) if level.note
-                     else f"afterhours escalated this ticket ({ladder.name}, level {number}): "
-                          f"{why}.")
+        builder.note(name, "note", reason, partial(builder.filled, step.note) if step.note
+                     else f"{step.escalated}{why}.")
 
 
 def _why(level: CompiledLevel, due: str, repeat: int) -> str:
