@@ -280,11 +280,16 @@ def apply_change(ticket: Ticket, change: Action) -> Ticket:
         name, value = "status", moved.status
     else:
         return ticket
-    changed = object.__new__(Ticket)
-    fields = changed.__dict__
-    fields.update(ticket.__dict__)
+    # The fields copied whole (a dict's copy is one block copy) and given to the new ticket:
+    # cheaper than filling the new ticket's own dictionary field by field.
+    fields = ticket.__dict__.copy()
     fields[name] = value
+    changed = object.__new__(Ticket)
+    _set_fields(changed, "__dict__", fields)
     return changed
+
+
+_set_fields = object.__setattr__  # past the frozen dataclass's refusing __setattr__
 
 
 @quick_init
