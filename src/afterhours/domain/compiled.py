@@ -11,6 +11,7 @@ from __future__ import annotations
 from afterhours.domain.ladders import level_base
 from afterhours.domain.matching import Prepared, prepare
 from afterhours.domain.memo import ByIdentity
+from afterhours.domain.pages import paging_levels
 from afterhours.domain.prepared_effects import PreparedEffects
 from afterhours.domain.render import mention
 from afterhours.policy.model import Policy
@@ -27,10 +28,12 @@ from afterhours.policy.rules import (
 class CompiledRule:
     """A priority rule or route: its condition prepared, its planner name, its effects."""
 
-    __slots__ = ("condition", "effects", "name", "rule", "said")
+    __slots__ = ("condition", "effects", "group", "jira", "name", "rule", "said", "title")
 
     def __init__(self, prefix: str, rule: PriorityRule | Route) -> None:
         self.rule = rule
+        # The fields a match reads, out of the pydantic model (cheaper to read, once a plan).
+        self.title, self.group, self.jira = rule.name, rule.group, rule.jira
         self.condition: Prepared = prepare(rule.when)
         self.name = f"{prefix}:{rule_key(rule)}"
         self.effects = PreparedEffects(rule, note=True)
@@ -100,8 +103,13 @@ class CompiledPolicy:
         self.escalations = tuple(CompiledLadder(ladder) for ladder in policy.escalations.rules)
         self.escalations_first = policy.escalations.match == "first"
         # Each channel's mentions, as its messages start with them.
+        self.paging = paging_levels(policy)  # the levels that page PagerDuty, if any
         self.mentions = {name: mention(channel.mentions)
                          for name, channel in policy.channels.items()}
+        # Each channel's type and Slack conversation, as a message to it is planned.
+        self.channel_types = {name: channel.type for name, channel in policy.channels.items()}
+        self.conversations = {name: channel.conversation
+                              for name, channel in policy.channels.items()}
 
 
 compiled = ByIdentity(CompiledPolicy, limit=64)

@@ -51,7 +51,7 @@ from afterhours.domain.ladders import (
     occurrences,
 )
 from afterhours.domain.matching import Prepared, Verdict, Words
-from afterhours.domain.model import History, Ticket
+from afterhours.domain.model import CLOSED_STATUSES, History, Ticket
 from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
@@ -86,14 +86,14 @@ def plan_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
 def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
           seen: Seen | None) -> Plan:
     builder = PlanBuilder(ticket, history, policy, now)
-    planning = not ticket.is_closed
+    planning = ticket.status not in CLOSED_STATUSES  # not ticket.is_closed, inline
     if seen is not None:
         builder.settled_seen = seen.settled
     if planning or seen is not None:
         program = builder.program
         # Whether the ticket came after hours, and when, in the words its verdicts say it in.
-        arrived = (not is_business_time(ticket.created_at, policy.schedule),
-                   describe_moment(ticket.created_at, policy.schedule))
+        schedule, created = policy.schedule, ticket.created_at
+        arrived = (not is_business_time(created, schedule), describe_moment(created, schedule))
         if seen is not None:
             seen.arrival = Arrival(*arrived)
         for rule, reason in _matching(builder, program.priority_rules, program.priority_first,
@@ -114,10 +114,11 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
                                         "escalation", arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
             _plan_ladder(builder, ladder, reason, seen)
-    if planning:
+    if planning and history.acknowledgement is not None:
         plan_acknowledgement(builder)
     # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
-    plan_resolves(builder)
+    if builder.program.paging:
+        plan_resolves(builder)
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
 
@@ -183,17 +184,18 @@ def _matching(
 
 
 def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
-    name, rule = entry.name, entry.rule
+    name, group, title = entry.name, entry.group, entry.title
     view = builder.view
-    target = rule.group or ""  # a Jira issue is named once filed (NotifyChannel.filing)
     # Only a message or a page sends the words; the message names the group only once the
-    # change landed (the shell checks the ledger).
-    said = entry.said
-    builder.apply(name, reason, entry.effects,
-                  partial(render.route_message, view, rule.name, target) if said else None,
-                  partial(render.route_message, view, rule.name, "") if rule.group and said
-                  else None)
-    if rule.jira is None:
+    # change landed (the shell checks the ledger). A Jira issue is named once filed
+    # (NotifyChannel.filing).
+    if entry.said:
+        builder.apply(name, reason, entry.effects,
+                      partial(render.route_message, view, title, group or ""),
+                      partial(render.route_message, view, title, "") if group else None)
+    else:
+        builder.apply(name, reason, entry.effects, None, None)
+    if entry.jira is None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set
     issue = builder.history.jira_issue
@@ -208,7 +210,7 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         if known is not None:  # join, don't duplicate: the issue is filed already
             plan_join(builder, name, known)
             return
-        jira = rule.jira
+        jira = entry.jira
         create = CreateJiraIssue(
             view.id, jira.project, jira.issue_type, render.jira_summary(view),
             render.jira_description(view, reason), (jira_label(view.id), *jira.labels),
