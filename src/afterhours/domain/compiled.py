@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from afterhours.domain.ladders import level_base
 from afterhours.domain.matching import Prepared, prepare
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.domain.pages import paging_levels
 from afterhours.domain.prepared_effects import PreparedEffects
 from afterhours.domain.render import mention
+from afterhours.domain.schedule import minutes_of
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
     Acknowledgement,
@@ -46,15 +47,19 @@ class CompiledLevel:
     domain.ladders.LevelTiming: a pydantic field costs several times a plain one to read, and
     each is read for every level of every plan), its rule name and words."""
 
-    __slots__ = ("after_minutes", "base", "clock", "effects", "escalated", "from_", "level",
-                 "max_repeats", "note", "number", "repeat_every_minutes", "says", "title",
-                 "until", "waited")
+    __slots__ = ("after", "after_minutes", "base", "clock", "effects", "escalated", "from_",
+                 "level", "max_repeats", "note", "number", "repeat_every_minutes", "says",
+                 "title", "until", "waited")
 
     def __init__(self, ladder: Escalation, number: int, level: EscalationLevel) -> None:
         self.number, self.level = number, level
         self.after_minutes, self.from_, self.until = level.after_minutes, level.from_, level.until
         self.clock, self.repeat_every_minutes = level.clock, level.repeat_every_minutes
         self.max_repeats = level.max_repeats
+        # Most levels count calendar minutes from the ticket's creation: their first deadline
+        # is that sum (ladders.escalation_due's first case), with no anchor to find.
+        self.after = (minutes_of(level.after_minutes)
+                      if level.from_ == "created" and level.clock == "calendar" else None)
         self.effects = PreparedEffects(level, note=False)
         self.says = level.notify is not None or level.page is not None
         self.waited = waiting_words(level)
@@ -112,7 +117,7 @@ class CompiledPolicy:
                               for name, channel in policy.channels.items()}
 
 
-compiled = ByIdentity(CompiledPolicy, limit=64)
+compiled = by_identity(CompiledPolicy, limit=64)
 
 
 _WAITING = {"first_reply": "first reply", "answered": "answer", "solved": "resolution"}

@@ -137,6 +137,12 @@ def occurrences(ticket: Ticket, level: LevelTiming, policy: Policy,
         return None, None
     if now < due:
         return None, due
+    return occurrences_since(due, level, policy, now)
+
+
+def occurrences_since(due: datetime, level: LevelTiming, policy: Policy,
+                      now: datetime) -> tuple[Occurrence, datetime | None]:
+    """`occurrences` of a level that first fell due at `due`, by `now` (not before it)."""
     if level.repeat_every_minutes is None:
         return Occurrence(0, due), None
     return _repeats(due, level, policy, now)

@@ -26,7 +26,7 @@ from afterhours.domain.checks import (
 )
 from afterhours.domain.field_tests import FieldTest
 from afterhours.domain.frozen import quick_init
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.domain.model import Ticket
 from afterhours.policy.conditions import Condition, Test
 
@@ -133,7 +133,7 @@ class Prepared:
         return self.verdict(ticket, after_hours, when, every=False)
 
 
-_prepared = ByIdentity(Prepared, limit=4096)
+_prepared = by_identity(Prepared, limit=4096)
 
 
 def _nested(match: Condition) -> list[Part]:

@@ -48,7 +48,7 @@ from afterhours.domain.ladders import (
     escalation_due,
     level_rule,
     level_stop,
-    occurrences,
+    occurrences_since,
 )
 from afterhours.domain.matching import Prepared, Verdict, Words
 from afterhours.domain.model import CLOSED_STATUSES, History, Ticket
@@ -250,9 +250,14 @@ def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because:
             if seen is not None:
                 seen.level(ladder, step.number, step.level, view, "stopped", stop=stop)
             continue
-        occurrence, following = occurrences(view, step, policy, now)
-        if following is not None:
-            builder.wake_by(following)
+        after = step.after
+        due = (view.created_at + after if after is not None
+               else escalation_due(view, step, policy))
+        # `occurrences`, with its first deadline worked out from the compiled level.
+        occurrence, following = ((None, due) if due is None or now < due
+                                 else occurrences_since(due, step, policy, now))
+        if following is not None and (builder.wake_at is None or following < builder.wake_at):
+            builder.wake_at = following  # builder.wake_by, inline: asked of every level
         if occurrence is None:
             if seen is not None:
                 seen.level(ladder, step.number, step.level, view,
@@ -269,7 +274,8 @@ def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because:
                            acknowledged=ack, why=_why(step, describe_moment(
                                occurrence.due, policy.schedule), occurrence.number))
             continue
-        builder.live.add(name.partition(REPEAT)[0])
+        if builder.program.paging:  # only pages are resolved once their level stops
+            builder.live.add(name.partition(REPEAT)[0])
         why = _why(step, describe_moment(occurrence.due, policy.schedule), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
