@@ -288,7 +288,7 @@ class PlanBuilder:
 
     def filled(self, template: str) -> str:
         """`template` with its placeholders filled for this ticket now."""
-        return fill(template, self.placeholders())
+        return fill(template, Placeholders(self.view, self.policy, self.now, self.history))
 
     def placeholders(self) -> Mapping[str, str]:
         """The values a template's placeholders are filled with, for this ticket now; each

@@ -173,13 +173,17 @@ def _repeats(due: datetime, level: LevelTiming, policy: Policy,
 
 def own_replies(history: History) -> int:
     """How many public replies afterhours itself has settled on the ticket."""
-    return sum(1 for key in history.settled if key.endswith("/" + REPLY_STEP))
+    settled = history.settled
+    return sum(1 for key in settled if key.endswith("/" + REPLY_STEP)) if settled else 0
 
 
 def human_replied(ticket: Ticket, own: int) -> bool:
     """Whether someone other than afterhours has replied in public."""
     # Zendesk counts every public agent comment, afterhours' acknowledgement included.
-    replies = max(ticket.replies, 1 if ticket.first_reply_at is not None else 0)
+    # max(replies, 1 once a first reply is known), without a call: asked of every level.
+    replies = ticket.replies
+    if replies < 1 and ticket.first_reply_at is not None:
+        replies = 1
     return replies > own
 
 
