@@ -31,16 +31,16 @@ class Placeholders(Mapping[str, str]):
         view = self._view
         if name == "ticket_id":
             return str(view.id)
+        if name == "reply_by":  # the other most asked (the reply a route sends says it)
+            due = reply_by(view, self._policy)
+            return (render.customer_moment(due, self._policy.schedule) if due
+                    else "as soon as we can")
         if name == "subject":
             return render.one_line(view.subject, 200)
         if name == "requester_email":
             return view.requester_email or ""
         if name == "priority":
             return view.priority or "none"
-        if name == "reply_by":
-            due = reply_by(view, self._policy)
-            return (render.customer_moment(due, self._policy.schedule) if due
-                    else "as soon as we can")
         if name == "next_open":
             schedule = self._policy.schedule
             opens = add_business_minutes(self._now, 0, schedule)
