@@ -79,8 +79,9 @@ def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: Field
         # The common text test (contains:), straight to its phrases: an empty text has none.
         assert phrases is not None  # noqa: S101
         subject, description = ticket.subject, ticket.description
-        return bool((subject and phrases.first_in(for_matching(subject)) is not None)
-                    or (description and phrases.first_in(for_matching(description)) is not None))
+        if subject and phrases.first_in(for_matching(subject)) is not None:
+            return True
+        return bool(description) and phrases.first_in(for_matching(description)) is not None
 
     if name == "text":
         return either, either_holds if phrases is None else either_contains, TEXT

@@ -157,7 +157,8 @@ class PlanBuilder:
         claims = (plain is not None and effects.group is not None
                   and self.view.group != effects.group)
         self._change_fields(rule, reason, effects)
-        self._write(rule, reason, effects, message, plain if claims else None)
+        if effects.writes:  # most priority rules write nothing
+            self._write(rule, reason, effects, message, plain if claims else None)
 
     def _change_fields(self, rule: str, reason: str, effects: PreparedEffects) -> None:
         view, ticket_id = self.view, self.ticket.id

@@ -241,9 +241,10 @@ def acknowledged(ticket: Ticket, by: Acknowledging, own: int,
     `responder`: the acknowledgement of a page or message the ledger holds, if any."""
     if responder is not None and by.responder:
         return responder.said()
-    tag = next((t for t in by.tags if t in ticket.tags), None)
-    if tag is not None:
-        return f"acknowledged: tag {tag!r}"
+    tags = ticket.tags
+    for tag in by.tags:  # the first in the policy's order (a loop: next() costs a generator)
+        if tag in tags:
+            return f"acknowledged: tag {tag!r}"
     if by.assignee and ticket.assignee is not None:
         return f"acknowledged: assigned to {ticket.assignee}"
     if by.public_reply and human_replied(ticket, own):
