@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from afterhours.domain.comment_text import JiraComment
 from afterhours.domain.frozen import quick_init
@@ -272,27 +273,36 @@ def apply_change(ticket: Ticket, change: Action) -> Ticket:
     plans lands (a copy made without dataclasses.replace, as there)."""
     name: str
     value: object
-    if isinstance(change, AddTags):
-        name, value = "tags", ticket.tags | frozenset(change.tags)
-    elif isinstance(change, AddPublicReply):
+    # The exact types (FIELD_CHANGES: none is subclassed), compared by identity: cheaper
+    # than a chain of isinstance calls, and asked for every field an action changes.
+    kind = type(change)
+    moved: Any = change  # narrowed by `kind`, which mypy cannot follow
+    if kind is AddTags:
+        name, value = "tags", ticket.tags | frozenset(moved.tags)
+    elif kind is AddPublicReply:
         name, value = "replies", ticket.replies + 1
-    elif isinstance(change, SetPriority):
-        name, value = "priority", change.priority
-    elif isinstance(change, AssignGroup):
-        name, value = "group", change.group
-    elif isinstance(change, RemoveTags):
-        name, value = "tags", ticket.tags - frozenset(change.tags)
-    elif isinstance(change, AssignAgent):
-        name, value = "assignee", change.email
-    elif isinstance(change, SetStatus):
-        name, value = "status", change.status
+    elif kind is SetPriority:
+        name, value = "priority", moved.priority
+    elif kind is AssignGroup:
+        name, value = "group", moved.group
+    elif kind is RemoveTags:
+        name, value = "tags", ticket.tags - frozenset(moved.tags)
+    elif kind is AssignAgent:
+        name, value = "assignee", moved.email
+    elif kind is SetStatus:
+        name, value = "status", moved.status
     else:
         return ticket
-    changed = object.__new__(Ticket)
-    fields = changed.__dict__
-    fields.update(ticket.__dict__)
+    # The fields copied whole (a dict's copy is one block copy) and given to the new ticket:
+    # cheaper than filling the new ticket's own dictionary field by field.
+    fields = ticket.__dict__.copy()
     fields[name] = value
+    changed = object.__new__(Ticket)
+    _set_fields(changed, "__dict__", fields)
     return changed
+
+
+_set_fields = object.__setattr__  # past the frozen dataclass's refusing __setattr__
 
 
 @quick_init

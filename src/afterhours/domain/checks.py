@@ -8,6 +8,7 @@ not) are made there, as they prepare conditions of their own.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 from afterhours.domain.field_tests import FIELDS, FieldTest, Phrases, email_domain
 from afterhours.domain.model import Ticket
@@ -78,8 +79,9 @@ def _field_check(name: str, read: Callable[[Ticket], Sequence[str]], test: Field
         # The common text test (contains:), straight to its phrases: an empty text has none.
         assert phrases is not None  # noqa: S101
         subject, description = ticket.subject, ticket.description
-        return bool((subject and phrases.first_in(for_matching(subject)) is not None)
-                    or (description and phrases.first_in(for_matching(description)) is not None))
+        if subject and phrases.first_in(for_matching(subject)) is not None:
+            return True
+        return bool(description) and phrases.first_in(for_matching(description)) is not None
 
     if name == "text":
         return either, either_holds if phrases is None else either_contains, TEXT
@@ -178,10 +180,11 @@ def set_shorthands(match: Condition) -> list[Part]:
             return not tags.isdisjoint(ticket.tags)
 
         checks.append((tag, any_tag, SET))
+    # attrgetter reads the field without a Python frame: asked of every ladder of every plan.
     if match.channels:
-        checks.append(_one_of("channel", lambda t: t.channel, match.channels))
+        checks.append(_one_of("channel", attrgetter("channel"), match.channels))
     if match.priorities:
-        checks.append(_one_of("priority", lambda t: t.priority, match.priorities))
+        checks.append(_one_of("priority", attrgetter("priority"), match.priorities))
     return checks
 
 

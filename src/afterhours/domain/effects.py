@@ -31,7 +31,7 @@ from afterhours.domain.actions import (
 )
 from afterhours.domain.compiled import compiled
 from afterhours.domain.ladders import REPLY_STEP, own_replies
-from afterhours.domain.model import History, Ticket
+from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.oncall import OnCallShift, on_call_now
 from afterhours.domain.placeholder_values import Placeholders
 from afterhours.domain.prepared_effects import PreparedEffects
@@ -157,7 +157,8 @@ class PlanBuilder:
         claims = (plain is not None and effects.group is not None
                   and self.view.group != effects.group)
         self._change_fields(rule, reason, effects)
-        self._write(rule, reason, effects, message, plain if claims else None)
+        if effects.writes:  # most priority rules write nothing
+            self._write(rule, reason, effects, message, plain if claims else None)
 
     def _change_fields(self, rule: str, reason: str, effects: PreparedEffects) -> None:
         view, ticket_id = self.view, self.ticket.id
@@ -211,36 +212,35 @@ class PlanBuilder:
         if effects.notify is not None and (key := self.unsettled(rule, "notify")) is not None:
             text = message()
             claim = None if plain is None else self._claim(rule, effects, plain())
-            notify, words, claimed = effects.notify, text, claim
-            self._send(key, rule, "notify", reason, channel=notify, message=lambda: self._message(
-                notify, words, claimed, self._filing(rule, effects)))
+            self._send(key, rule, "notify", reason, effects, channel=effects.notify, text=text,
+                       claim=claim)
         if effects.page is not None and (key := self.unsettled(rule, "page")) is not None:
             team = self.policy.oncall[effects.page]
             shift = on_call_now(effects.page, team, self.now)
             if text is None:
                 text = message()
                 claim = None if plain is None else self._claim(rule, effects, plain())
-            channel = team.channel or effects.page
             # A page never waits for Zendesk: it goes out with or without the group named.
             paged = None if claim is None else Claim(
                 claim.key, claim.group, render.page_message(claim.plain_text, shift))
-            words = render.page_message(text, shift)
             self._send(key, rule, "page", f"{reason}; {shift.primary} is on call for"
-                       f" {effects.page}", channel=channel, message=lambda: self._message(
-                           channel, words, paged, self._filing(rule, effects)), shift=shift)
+                       f" {effects.page}", effects, channel=team.channel or effects.page,
+                       text=render.page_message(text, shift), claim=paged, shift=shift)
 
-    def _send(self, key: str, rule: str, step: str, reason: str, *, channel: str,
-              message: Callable[[], NotifyChannel], shift: OnCallShift | None = None) -> None:
-        """Plan the `message` to a chat channel; a page when the channel is PagerDuty, a
-        mail (to the on-call of `shift` too) when it is e-mail."""
-        found = self.policy.channels.get(channel)
-        if found is not None and found.type == "pagerduty":
+    def _send(self, key: str, rule: str, step: str, reason: str, effects: PreparedEffects, *,
+              channel: str, text: str, claim: Claim | None,
+              shift: OnCallShift | None = None) -> None:
+        """Plan the message `text` (announcing `claim`) to a chat channel; a page when the
+        channel is PagerDuty, a mail (to the on-call of `shift` too) when it is e-mail."""
+        kind = self.program.channel_types.get(channel)  # None: not declared, a chat webhook
+        if kind == "pagerduty":
             self.add(key, rule, reason, pages.trigger(self, rule, step, channel))
-        elif found is not None and found.type == "email":
+        elif kind == "email":
             self.add(key, rule, reason, mail.mail(self, rule, step, channel, reason,
                                                   shift=shift))
         else:
-            self.add(key, rule, reason, message())
+            self.add(key, rule, reason, self._message(channel, text, claim,
+                                                      self._filing(rule, effects)))
 
     def _claim(self, rule: str, effects: PreparedEffects, plain: str) -> Claim:
         """The group change a message announces, and its words until the change lands."""
@@ -261,17 +261,12 @@ class PlanBuilder:
                  filing: str | None) -> NotifyChannel:
         """A chat message as it is sent: the channel's mentions first, and the Jira issue
         the ticket was filed as when it is known already."""
-        mentions = self.program.mentions.get(channel, "")
-        issue = self.history.jira_issue
-
-        def said(words: str) -> str:
-            words = mentions + words
-            return words if issue is None else render.with_issue(words, issue.key, issue.url)
-
-        claim = None if claim is None else Claim(claim.key, claim.group, said(claim.plain_text))
-        found = self.policy.channels.get(channel)
-        return NotifyChannel(self.ticket.id, channel, said(text), claim, filing,
-                             found.conversation if found is not None else None)
+        program, issue = self.program, self.history.jira_issue
+        mentions = program.mentions.get(channel, "")
+        if claim is not None:
+            claim = Claim(claim.key, claim.group, _said(mentions, claim.plain_text, issue))
+        return NotifyChannel(self.ticket.id, channel, _said(mentions, text, issue), claim,
+                             filing, program.conversations.get(channel))
 
     def assign(self, rule: str, reason: str, assignee: str) -> None:
         """Plan assigning the ticket to `assignee` (an agent's email)."""
@@ -294,9 +289,15 @@ class PlanBuilder:
 
     def filled(self, template: str) -> str:
         """`template` with its placeholders filled for this ticket now."""
-        return fill(template, self.placeholders())
+        return fill(template, Placeholders(self.view, self.policy, self.now, self.history))
 
     def placeholders(self) -> Mapping[str, str]:
         """The values a template's placeholders are filled with, for this ticket now; each
         is worked out when a template asks for it (most name two of six)."""
         return Placeholders(self.view, self.policy, self.now, self.history)
+
+
+def _said(mentions: str, words: str, issue: JiraIssueRef | None) -> str:
+    """A chat message's words: the channel's mentions first, the Jira issue last if known."""
+    words = mentions + words
+    return words if issue is None else render.with_issue(words, issue.key, issue.url)

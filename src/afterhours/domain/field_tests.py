@@ -43,9 +43,9 @@ class Phrases:
         firsts = self._firsts or ()
         self._first_words = frozenset(f for f in firsts if _WORD.fullmatch(f))
         self._first_parts = tuple(f for f in firsts if not _WORD.fullmatch(f))
-        # The last text looked at and what was found in it: a rule that matches is screened,
-        # then judged in words, on the very same text.
-        self._last: tuple[str, str | None] = ("", None)
+        # The last two texts looked at and what was found in each: a rule that matches is
+        # screened, then judged in words, on the very same texts (a subject, a description).
+        self._last: tuple[str, str | None, str, str | None] = ("", None, "", None)
 
     def may_be_in(self, text: str) -> bool:
         """False only when no phrase can be in `text`."""
@@ -62,11 +62,9 @@ class Phrases:
         last = self._last
         if last[0] is text:
             return last[1]
-        found = self._first_in(text)
-        self._last = (text, found)  # one assignment: a reader sees a pair, never half of one
-        return found
-
-    def _first_in(self, text: str) -> str | None:
+        if last[2] is text:
+            return last[3]
+        found: str | None = None
         if self._firsts is not None and text.isascii():  # may_be_in, inline: asked per rule
             low, words = _words(text)
             if words.isdisjoint(self._first_words):
@@ -74,11 +72,15 @@ class Phrases:
                     if part in low:
                         break
                 else:
+                    self._last = (text, None, last[0], last[1])
                     return None
-        for phrase, found in self.patterns:
-            if found.search(text):
-                return phrase
-        return None
+        for phrase, pattern in self.patterns:
+            if pattern.search(text):
+                found = phrase
+                break
+        # One assignment: a reader sees whole pairs, never half of one.
+        self._last = (text, found, last[0], last[1])
+        return found
 
 
 @lru_cache(maxsize=64)  # a ticket's subject and description, asked by every rule

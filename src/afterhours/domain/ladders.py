@@ -6,16 +6,16 @@ deadlines a lead is shown are the ones the daemon acts on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from afterhours.domain.frozen import quick_init
 from afterhours.domain.model import CLOSED_STATUSES, Acknowledged, History, Ticket
 from afterhours.domain.schedule import add_business_minutes, minutes_of
 from afterhours.policy.model import Policy
 from afterhours.policy.rules import (
-    Acknowledgement,
     Escalation,
     EscalationLevel,
     level_key,
@@ -25,6 +25,24 @@ from afterhours.policy.rules import (
 REPLY_STEP = "reply"
 # The ticket waits on the requester (pending) or needs nothing more: an answer was given.
 ANSWERED = frozenset({"pending", "solved", "closed", "deleted"})
+
+
+class LevelTiming(Protocol):
+    """What the timing of a level reads: an `EscalationLevel`, or the planner's plain copy of
+    one (domain.compiled), whose fields cost less to read than a pydantic model's."""
+
+    @property
+    def after_minutes(self) -> int: ...
+    @property
+    def from_(self) -> Literal["created", "last_customer_update", "first_reply_due"]: ...
+    @property
+    def until(self) -> Literal["first_reply", "answered", "solved"]: ...
+    @property
+    def clock(self) -> Literal["calendar", "business"]: ...
+    @property
+    def repeat_every_minutes(self) -> int | None: ...
+    @property
+    def max_repeats(self) -> int: ...
 
 
 def add_minutes(start: datetime, minutes: int, clock: Literal["calendar", "business"],
@@ -54,7 +72,7 @@ _last_promise: list[tuple[Policy | None, str | None, datetime | None, datetime |
     (None, None, None, None)]
 
 
-def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
+def level_anchor(ticket: Ticket, level: LevelTiming, policy: Policy) -> datetime | None:
     """The moment a level's minutes count from; None when it has none yet."""
     if level.from_ == "last_customer_update":
         return ticket.last_customer_update_at or ticket.created_at
@@ -63,7 +81,7 @@ def level_anchor(ticket: Ticket, level: EscalationLevel, policy: Policy) -> date
     return ticket.created_at
 
 
-def escalation_due(ticket: Ticket, level: EscalationLevel, policy: Policy) -> datetime | None:
+def escalation_due(ticket: Ticket, level: LevelTiming, policy: Policy) -> datetime | None:
     """When `level` first falls due for `ticket`; None when it never can."""
     if level.from_ == "created" and level.clock == "calendar":  # most levels: no anchor to find
         return ticket.created_at + minutes_of(level.after_minutes)
@@ -77,7 +95,17 @@ def level_rule(ladder: Escalation, number: int, level: EscalationLevel, ticket: 
                occurrence: int = 0) -> str:
     """The rule name a level's actions are keyed under: one key per ladder, level, cycle
     (a new customer comment starts a level measured from it again) and repeat."""
-    name = f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}"
+    return cycle_rule(level_base(ladder, number, level), level, ticket, occurrence)
+
+
+def level_base(ladder: Escalation, number: int, level: EscalationLevel) -> str:
+    """A level's rule name without its cycle or repeat: the same for every ticket."""
+    return f"escalation:{rule_key(ladder)}/level:{level_key(number, level)}"
+
+
+def cycle_rule(base: str, level: LevelTiming, ticket: Ticket, occurrence: int) -> str:
+    """`level_rule` from the level's `level_base`."""
+    name = base
     if level.from_ == "last_customer_update":
         anchor = ticket.last_customer_update_at or ticket.created_at
         name += "@" + anchor.strftime("%Y%m%dT%H%M%S")
@@ -93,14 +121,14 @@ class Occurrence:
     due: datetime
 
 
-def current_occurrence(ticket: Ticket, level: EscalationLevel, policy: Policy,
+def current_occurrence(ticket: Ticket, level: LevelTiming, policy: Policy,
                        now: datetime) -> Occurrence | None:
     """The occurrence of `level` due at `now`, the latest one only (a daemon that was down
     does not send the missed repeats in a burst); None when nothing is due yet."""
     return occurrences(ticket, level, policy, now)[0]
 
 
-def occurrences(ticket: Ticket, level: EscalationLevel, policy: Policy,
+def occurrences(ticket: Ticket, level: LevelTiming, policy: Policy,
                 now: datetime) -> tuple[Occurrence | None, datetime | None]:
     """`current_occurrence`, and when the one after it falls due: the first when none is
     due yet, the next repeat when one is; None when no other ever will."""
@@ -109,12 +137,18 @@ def occurrences(ticket: Ticket, level: EscalationLevel, policy: Policy,
         return None, None
     if now < due:
         return None, due
+    return occurrences_since(due, level, policy, now)
+
+
+def occurrences_since(due: datetime, level: LevelTiming, policy: Policy,
+                      now: datetime) -> tuple[Occurrence, datetime | None]:
+    """`occurrences` of a level that first fell due at `due`, by `now` (not before it)."""
     if level.repeat_every_minutes is None:
         return Occurrence(0, due), None
     return _repeats(due, level, policy, now)
 
 
-def _repeats(due: datetime, level: EscalationLevel, policy: Policy,
+def _repeats(due: datetime, level: LevelTiming, policy: Policy,
              now: datetime) -> tuple[Occurrence, datetime | None]:
     # The occurrences of a repeating level due by `now`: the latest, and the one after it.
     every = level.repeat_every_minutes
@@ -139,13 +173,17 @@ def _repeats(due: datetime, level: EscalationLevel, policy: Policy,
 
 def own_replies(history: History) -> int:
     """How many public replies afterhours itself has settled on the ticket."""
-    return sum(1 for key in history.settled if key.endswith("/" + REPLY_STEP))
+    settled = history.settled
+    return sum(1 for key in settled if key.endswith("/" + REPLY_STEP)) if settled else 0
 
 
 def human_replied(ticket: Ticket, own: int) -> bool:
     """Whether someone other than afterhours has replied in public."""
     # Zendesk counts every public agent comment, afterhours' acknowledgement included.
-    replies = max(ticket.replies, 1 if ticket.first_reply_at is not None else 0)
+    # max(replies, 1 once a first reply is known), without a call: asked of every level.
+    replies = ticket.replies
+    if replies < 1 and ticket.first_reply_at is not None:
+        replies = 1
     return replies > own
 
 
@@ -163,7 +201,7 @@ class Stop:
 _CLOSING = {"solved": "solving", "closed": "closing", "deleted": "deletion"}
 
 
-def level_stop(ticket: Ticket, level: EscalationLevel, own: int) -> Stop | None:
+def level_stop(ticket: Ticket, level: LevelTiming, own: int) -> Stop | None:
     """Why `level` is no longer needed for `ticket`, and the event that ended it: its `until`
     when that happened (a reply comes before the solve), else the ticket's closing; None when
     the level is still needed. The planner, `explain` and `replay` all ask this."""
@@ -184,15 +222,29 @@ def level_stop(ticket: Ticket, level: EscalationLevel, own: int) -> Stop | None:
     return None
 
 
-def acknowledged(ticket: Ticket, by: Acknowledgement, own: int,
+class Acknowledging(Protocol):
+    """What `acknowledged` reads: an `Acknowledgement`, or the planner's plain copy of one."""
+
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def assignee(self) -> bool: ...
+    @property
+    def public_reply(self) -> bool: ...
+    @property
+    def responder(self) -> bool: ...
+
+
+def acknowledged(ticket: Ticket, by: Acknowledging, own: int,
                  responder: Acknowledged | None = None) -> str | None:
     """What shows a person has taken the ticket, stopping its ladder; None when nothing.
     `responder`: the acknowledgement of a page or message the ledger holds, if any."""
     if responder is not None and by.responder:
         return responder.said()
-    tag = next((t for t in by.tags if t in ticket.tags), None)
-    if tag is not None:
-        return f"acknowledged: tag {tag!r}"
+    tags = ticket.tags
+    for tag in by.tags:  # the first in the policy's order (a loop: next() costs a generator)
+        if tag in tags:
+            return f"acknowledged: tag {tag!r}"
     if by.assignee and ticket.assignee is not None:
         return f"acknowledged: assigned to {ticket.assignee}"
     if by.public_reply and human_replied(ticket, own):

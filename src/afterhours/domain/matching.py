@@ -26,7 +26,7 @@ from afterhours.domain.checks import (
 )
 from afterhours.domain.field_tests import FieldTest
 from afterhours.domain.frozen import quick_init
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.domain.model import Ticket
 from afterhours.policy.conditions import Condition, Test
 
@@ -133,7 +133,7 @@ class Prepared:
         return self.verdict(ticket, after_hours, when, every=False)
 
 
-_prepared = ByIdentity(Prepared, limit=4096)
+_prepared = by_identity(Prepared, limit=4096)
 
 
 def _nested(match: Condition) -> list[Part]:
@@ -152,7 +152,10 @@ def _nested(match: Condition) -> list[Part]:
             return len(failed) == before
 
         def every_holds(ticket: Ticket, hours: bool) -> bool:
-            return all(part.holds(ticket, hours) for part in parts)
+            for part in parts:  # noqa: SIM110  (a loop: all() costs a generator)
+                if not part.holds(ticket, hours):
+                    return False
+            return True
 
         checks.append((every, every_holds, NESTED))
     if match.any_:
@@ -172,7 +175,10 @@ def _nested(match: Condition) -> list[Part]:
             return False
 
         def any_holds(ticket: Ticket, hours: bool) -> bool:
-            return any(branch.holds(ticket, hours) for branch in branches)
+            for branch in branches:  # noqa: SIM110  (a loop: any() costs a generator)
+                if branch.holds(ticket, hours):
+                    return True
+            return False
 
         checks.append((any_of, any_holds, NESTED))
     if match.not_ is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from afterhours.domain import chat
 from afterhours.domain.actions import UpdateChatMessage
 from afterhours.domain.ladders import level_rule
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.domain.pages import REPEAT, PagingLevel, _cycles, stopped_because, target_levels
 from afterhours.policy.model import Policy
 
@@ -31,7 +31,7 @@ def _slack_levels(policy: Policy) -> tuple[PagingLevel, ...]:
 
 
 # The levels posting through Slack's Web API of each policy, found once per policy.
-slack_levels = ByIdentity(_slack_levels, limit=64)
+slack_levels = by_identity(_slack_levels, limit=64)
 
 
 def stopped_text(ticket_id: int, web_url: str | None, title: str, why: str) -> str:

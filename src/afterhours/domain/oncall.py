@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.policy.roster import OnCallOverride, OnCallTeam, RotationShift, same_person
 
 _WEEK = timedelta(days=7)
@@ -152,4 +152,4 @@ def _no_shifts(_: OnCallTeam) -> dict[str, OnCallShift]:
     return {}
 
 
-_last_shifts = ByIdentity(_no_shifts, limit=64)
+_last_shifts = by_identity(_no_shifts, limit=64)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from afterhours.domain.actions import ResolvePage, TriggerPage
 from afterhours.domain.issue_text import own_link
 from afterhours.domain.ladders import acknowledged, level_rule, level_stop
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.domain.model import Ticket
 from afterhours.domain.text import one_line
 from afterhours.policy.model import Policy
@@ -88,7 +88,7 @@ def target_levels(policy: Policy, kind: str) -> tuple[PagingLevel, ...]:
 
 
 # The paging levels of each policy, found once per policy.
-paging_levels = ByIdentity(_paging_levels, limit=64)
+paging_levels = by_identity(_paging_levels, limit=64)
 
 
 def plan_resolves(builder: PlanBuilder) -> None:

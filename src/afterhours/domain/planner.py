@@ -45,14 +45,15 @@ from afterhours.domain.known_issues import (
 )
 from afterhours.domain.ladders import (
     acknowledged,
+    cycle_rule,
     escalation_due,
     level_rule,
     level_stop,
-    occurrences,
+    occurrences_since,
 )
-from afterhours.domain.matching import Prepared, Verdict
+from afterhours.domain.matching import Prepared, Verdict, Words
 from afterhours.domain.message_updates import plan_updates
-from afterhours.domain.model import History, Ticket
+from afterhours.domain.model import CLOSED_STATUSES, History, Ticket
 from afterhours.domain.pages import REPEAT, plan_acknowledgement, plan_resolves
 from afterhours.domain.schedule import describe_moment, is_business_time
 from afterhours.domain.verdicts import Arrival, Seen, Verdicts, Views
@@ -87,14 +88,14 @@ def plan_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
 def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
           seen: Seen | None) -> Plan:
     builder = PlanBuilder(ticket, history, policy, now)
-    planning = not ticket.is_closed
+    planning = ticket.status not in CLOSED_STATUSES  # not ticket.is_closed, inline
     if seen is not None:
         builder.settled_seen = seen.settled
     if planning or seen is not None:
         program = builder.program
         # Whether the ticket came after hours, and when, in the words its verdicts say it in.
-        arrived = (not is_business_time(ticket.created_at, policy.schedule),
-                   describe_moment(ticket.created_at, policy.schedule))
+        schedule, created = policy.schedule, ticket.created_at
+        arrived = (not is_business_time(created, schedule), describe_moment(created, schedule))
         if seen is not None:
             seen.arrival = Arrival(*arrived)
         for rule, reason in _matching(builder, program.priority_rules, program.priority_first,
@@ -115,10 +116,11 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
                                         "escalation", arrived, record_hours=False, seen=seen):
             # A closed ticket stops every level: its ladders plan nothing.
             _plan_ladder(builder, ladder, reason, seen)
-    if planning:
+    if planning and history.acknowledgement is not None:
         plan_acknowledgement(builder)
     # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
-    plan_resolves(builder)
+    if builder.program.paging:
+        plan_resolves(builder)
     plan_updates(builder)  # and Slack messages of those levels say they stopped
     wake_at = now if builder.actions else builder.wake_at
     return Plan(ticket.id, tuple(builder.actions), tuple(builder.skips), wake_at)
@@ -147,6 +149,7 @@ def _matching(
     after_hours, when = arrived
     found: list[tuple[J, str]] = []
     left_for_hours = False
+    said: Words | None
     for entry in entries:
         condition = entry.condition
         if found and first:
@@ -158,7 +161,13 @@ def _matching(
             seen.judged(prefix, entry.rule, condition, shadowed, found[0][0].rule.name)
             continue
         if seen is None:
-            said = condition.judged(view, after_hours, when)
+            # Prepared.judged, inline: asked of every rule of every plan, most fail a test.
+            said = None
+            for holds in condition.tests:
+                if not holds(view, after_hours):
+                    break
+            else:
+                said = condition.words(view, after_hours, when)
             if said is None:
                 continue
         else:
@@ -178,17 +187,18 @@ def _matching(
 
 
 def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
-    name, rule = entry.name, entry.rule
+    name, group, title = entry.name, entry.group, entry.title
     view = builder.view
-    target = rule.group or ""  # a Jira issue is named once filed (NotifyChannel.filing)
     # Only a message or a page sends the words; the message names the group only once the
-    # change landed (the shell checks the ledger).
-    said = entry.said
-    builder.apply(name, reason, entry.effects,
-                  partial(render.route_message, view, rule.name, target) if said else None,
-                  partial(render.route_message, view, rule.name, "") if rule.group and said
-                  else None)
-    if rule.jira is None:
+    # change landed (the shell checks the ledger). A Jira issue is named once filed
+    # (NotifyChannel.filing).
+    if entry.said:
+        builder.apply(name, reason, entry.effects,
+                      partial(render.route_message, view, title, group or ""),
+                      partial(render.route_message, view, title, "") if group else None)
+    else:
+        builder.apply(name, reason, entry.effects, None, None)
+    if entry.jira is None:
         return
     view = builder.view  # the issue carries the priority this very rule may just have set
     issue = builder.history.jira_issue
@@ -203,7 +213,7 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         if known is not None:  # join, don't duplicate: the issue is filed already
             plan_join(builder, name, known)
             return
-        jira = rule.jira
+        jira = entry.jira
         create = CreateJiraIssue(
             view.id, jira.project, jira.issue_type, render.jira_summary(view),
             render.jira_description(view, reason), (jira_label(view.id), *jira.labels),
@@ -236,45 +246,53 @@ def tally_rule(rule: str) -> str:
 def _plan_ladder(builder: PlanBuilder, compiled_ladder: CompiledLadder, because: str,
                  seen: Seen | None = None) -> None:
     policy, now, ladder = builder.policy, builder.now, compiled_ladder.rule
+    title = compiled_ladder.title
     for step in compiled_ladder.levels:
-        number, level = step.number, step.level
-        view = builder.view
-        stop = level_stop(view, level, builder.own_replies)
+        # The level's timing is read off `step`, the plain copy (domain.compiled).
+        view, own = builder.view, builder.own_replies
+        stop = level_stop(view, step, own)
         if stop is not None:
             if seen is not None:
-                seen.level(ladder, number, level, view, "stopped", stop=stop)
+                seen.level(ladder, step.number, step.level, view, "stopped", stop=stop)
             continue
-        occurrence, following = occurrences(view, level, policy, now)
-        builder.wake_by(following)
+        after = step.after
+        due = (view.created_at + after if after is not None
+               else escalation_due(view, step, policy))
+        # `occurrences`, with its first deadline worked out from the compiled level.
+        occurrence, following = ((None, due) if due is None or now < due
+                                 else occurrences_since(due, step, policy, now))
+        if following is not None and (builder.wake_at is None or following < builder.wake_at):
+            builder.wake_at = following  # builder.wake_by, inline: asked of every level
         if occurrence is None:
             if seen is not None:
-                seen.level(ladder, number, level, view,
+                seen.level(ladder, step.number, step.level, view,
                            "never" if following is None else "pending", next_due=following)
             continue
-        name = level_rule(ladder, number, level, view, occurrence=occurrence.number)
-        ack = acknowledged(view, ladder.acknowledged_by, builder.own_replies,
+        number, level = step.number, step.level
+        name = cycle_rule(step.base, step, view, occurrence.number)
+        ack = acknowledged(view, compiled_ladder.acknowledged_by, own,
                            builder.history.acknowledgement)
         if ack is not None:
-            builder.skip(name, "acknowledged", f"{ack}; the ladder {ladder.name} stops")
+            builder.skip(name, "acknowledged", f"{ack}; the ladder {title} stops")
             if seen is not None:
                 seen.level(ladder, number, level, view, "acknowledged", occurrence, following,
                            acknowledged=ack, why=_why(step, describe_moment(
                                occurrence.due, policy.schedule), occurrence.number))
             continue
-        builder.live.add(name.partition(REPEAT)[0])
+        if builder.program.paging:  # only pages are resolved once their level stops
+            builder.live.add(name.partition(REPEAT)[0])
         why = _why(step, describe_moment(occurrence.due, policy.schedule), occurrence.number)
         if seen is not None:  # "done" instead, once the plan shows every step was settled
             seen.level(ladder, number, level, view, "acts", occurrence, following, why=why)
-        message = (partial(render.escalation_message, view, ladder.name, number, why,
+        message = (partial(render.escalation_message, view, title, number, why,
                            occurrence.number) if step.says else None)
         reason = f"{because}; {why}"
-        builder.level_title = f"escalation {ladder.name} level {number}"
+        builder.level_title = step.title
         # Every level leaves a note saying why it acted: the level's own words when it has
         # them, else afterhours'. One note per level keeps the ledger key `note` stable.
         builder.apply(name, reason, step.effects, message)
-        builder.note(name, "note", reason, partial(builder.filled, level.note) if level.note
-                     else f"afterhours escalated this ticket ({ladder.name}, level {number}): "
-                          f"{why}.")
+        builder.note(name, "note", reason, partial(builder.filled, step.note) if step.note
+                     else f"{step.escalated}{why}.")
 
 
 def _why(level: CompiledLevel, due: str, repeat: int) -> str:

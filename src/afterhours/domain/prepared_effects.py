@@ -32,6 +32,9 @@ class PreparedEffects:
         self.reply = effects.reply
         self.notify = effects.notify
         self.page = effects.page
+        # Whether it writes words at all: a note, a reply, a message or a page.
+        self.writes = (self.note is not None or self.reply is not None
+                       or self.notify is not None or self.page is not None)
         # A level has no jira: (and asking pydantic for a field it lacks costs an exception).
         self.files_in_jira = (not isinstance(effects, EscalationLevel)
                               and getattr(effects, "jira", None) is not None)

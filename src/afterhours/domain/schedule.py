@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from afterhours.domain.memo import ByIdentity
+from afterhours.domain.memo import by_identity
 from afterhours.policy.model import Schedule
 
 # A schedule that opens less than once a year is broken; stop looking after that.
@@ -156,7 +156,7 @@ class _DaySpans:
             yield open_at, _at(end_day, span.end, self.zone)
 
 
-_spans = ByIdentity(_DaySpans, limit=64)
+_spans = by_identity(_DaySpans, limit=64)
 
 
 def _at(day: date, wall: time, zone: ZoneInfo) -> datetime:

@@ -48,8 +48,11 @@ def unknown_placeholders(text: str, known: Mapping[str, str] = PLACEHOLDERS) -> 
 
 def fill(text: str, values: Mapping[str, str]) -> str:
     """`text` with each `{name}` replaced by `values[name]` (unknown ones left as written)."""
-    return "".join([part if name is None else values.get(name, part)
-                    for part, name in _parts(text)])
+    # A loop, not a comprehension (a comprehension is a call of its own): filled per plan.
+    filled: list[str] = []
+    for part, name in _parts(text):
+        filled.append(part if name is None else values.get(name, part))
+    return "".join(filled)
 
 
 @lru_cache(maxsize=256)  # a policy has a few templates and notes, filled on every plan
