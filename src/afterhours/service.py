@@ -107,8 +107,7 @@ class Service(BatchSettling):
         (no search)."""
         with correlated_pass(), observed_pass(self.metrics, self.health) as report:
             self.breakers.new_pass()
-            if self.is_leader:
-                start_sync_watch(self)
+            start_sync_watch(self)
             intake = Intake(self.desk, self.state, self.recorder, self.clock)
             self._changed = read_changes(
                 intake, self.clock, backfill=self.backfill, metrics=self.metrics,
