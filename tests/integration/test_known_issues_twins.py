@@ -284,6 +284,25 @@ def test_a_join_comment_that_failed_after_the_join_is_written_by_a_later_pass(
     assert len(jira.issues()) == 2  # and the unrelated bug's own
 
 
+def test_a_join_comment_still_owed_when_the_ticket_is_solved_is_written_once(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+) -> None:
+    [ticket], _ = export_tickets(zendesk, clock, 1)
+    # The join lands; its comment and link wait out Jira's errors; meanwhile an agent solves
+    # the ticket. The issue counts the customer, so its comment and link are still owed.
+    jira.server.faults.add(FaultRule("POST /rest/api/3/issue/{key}/comment", error_rate=1.0))
+    jira.server.faults.add(FaultRule("POST /rest/api/2/issue/{key}/remotelink", error_rate=1.0))
+    daemon.run_pass()
+    assert f"zendesk-{ticket}" in jira.issue(outage)["fields"]["labels"]
+    zendesk.agent_update(ticket, status="solved")
+    jira.server.faults.clear()
+    for _ in range(3):
+        daemon.run_pass()
+    comments = [c for c in issue_comments(jira, outage) if "Another customer affected" in c]
+    assert len(comments) == 1
+    assert len(jira.remote_links(outage)) == 1
+
+
 def test_nothing_says_a_ticket_joined_before_jira_shows_the_join(
     zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
 ) -> None:

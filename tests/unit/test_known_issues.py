@@ -3,6 +3,7 @@ that issue instead of filing a new one, each step once, and its reply says the s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -147,6 +148,32 @@ def test_a_join_recorded_without_its_comment_still_plans_the_comment() -> None:
     unlinked = settled | {unlink_key(7, "ENG-42")}
     own = JiraIssueRef("ENG-43", "https://acme.atlassian.net/browse/ENG-43")
     assert comment not in by_key(plan(ticket, History(unlinked, own)))
+
+
+def test_a_closed_ticket_still_owes_its_issue_the_link_and_the_join_comment() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    link, comment = f"{rule}/link_jira_issue", f"{rule}/join_comment"
+    first = by_key(plan(ticket))
+    # Joined; the link and comment waited out Jira's errors; then an agent solved it.
+    settled = frozenset(key for key in first if key not in (link, comment))
+    joined = JiraIssueRef("ENG-42", "https://acme.atlassian.net/browse/ENG-42")
+    solved = replace(ticket, status="solved")
+    assert by_key(plan(solved, History(settled, joined))) == {
+        link: first[link], comment: first[comment]}
+    # The ticket's own steps are not: and nothing once the issue has them, or once unlinked.
+    assert by_key(plan(solved, History(settled | {link, comment}, joined))) == {}
+    unlinked = settled | {unlink_key(7, "ENG-42")}
+    assert by_key(plan(solved, History(unlinked, joined))) == {}
+
+
+def test_a_closed_ticket_still_owes_the_issue_it_filed_its_link() -> None:
+    ticket = make_ticket(subject="The app crashes on start", description="It crashes.")
+    rule = "ticket:7/route:product-bug"
+    filed = JiraIssueRef("ENG-7", "https://acme.atlassian.net/browse/ENG-7")
+    solved = replace(ticket, status="solved")
+    after = by_key(plan(solved, History(frozenset({f"{rule}/create_jira_issue"}), filed)))
+    assert list(after) == [f"{rule}/link_jira_issue"]
 
 
 def test_a_join_planned_again_after_it_is_recorded_still_says_joined() -> None:

@@ -81,7 +81,8 @@ class PagesPart(StoreBase):
     def closed_with_pages(self, changed: Iterable[int] | None,
                           since: datetime | None = None) -> list[Ticket]:
         """The solved, closed or deleted tickets that paged PagerDuty: those among `changed`
-        (stored this pass) that ever paged, and those whose resolve is still to be done;
+        (stored this pass) that ever paged, and those whose resolve, message update, or
+        issue link or join comment (domain.known_issues.plan_issue_side) is still to be done;
         with `changed` None, every one that changed `since` instead (a daemon's first pass:
         one killed between storing a closed ticket and resolving its page left it so).
         Their snapshots, in id order."""
@@ -107,6 +108,7 @@ class PagesPart(StoreBase):
         pending = self._db.fetchall(
             "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.id IN (SELECT"
             " l.ticket_id FROM ledger l WHERE l.status = 'intended'"
-            " AND l.action IN ('ResolvePage', 'UpdateChatMessage'))")
+            " AND (l.action IN ('ResolvePage', 'UpdateChatMessage') OR (l.action IN"
+            " ('LinkJiraIssue', 'CommentOnIssue') AND l.key NOT LIKE 'sync:%')))")
         found.update((int(i), str(body)) for i, body in pending)
         return [ticket_from_json(found[i]) for i in sorted(found)]

@@ -181,6 +181,36 @@ def plan_joined(builder: PlanBuilder, rule: str, issue_key: str) -> bool:
     return True
 
 
+def plan_issue_side(builder: PlanBuilder) -> None:
+    """A closed ticket's Jira issue still gets what is the issue's own once it was filed or
+    joined: its remote link to the ticket and, for a join, the comment naming the customer
+    (the issue's customer count already counts them). The ticket's tag and note are not."""
+    issue, settled = builder.history.jira_issue, builder.history.settled
+    if issue is None or any("/unlink:" in key for key in settled):
+        return
+    prefix = f"ticket:{builder.view.id}/"
+    joins, creates = [], []
+    for key in settled:
+        if key.startswith(prefix):
+            rule, _, step = key[len(prefix):].rpartition("/")
+            if step == JOIN_STEP:
+                joins.append(rule)
+            elif step == "create_jira_issue":
+                creates.append(rule)
+    # The rule that filed or joined it names the steps; a second rule's create was skipped,
+    # and which of two filed is not known here: those links are left as before.
+    rules = joins or creates
+    if len(rules) != 1:
+        return
+    view, rule = builder.view, rules[0]
+    why = f"joined the known issue {issue.key}" if joins else f"filed as {issue.key}"
+    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
+    builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, issue.key, view.web_url,
+                                                             title))
+    if joins:
+        _comment(builder, rule, why, issue.key)
+
+
 def _link_comment_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
     """The steps of a join after the label: the issue's link and comment, the ticket's tag."""
     view = builder.view

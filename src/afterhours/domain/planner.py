@@ -39,6 +39,7 @@ from afterhours.domain.jira_names import jira_label, jira_tag
 from afterhours.domain.known_issues import (
     judge_known_issues,
     known_issue_for,
+    plan_issue_side,
     plan_join,
     plan_joined,
     similar_issue_for,
@@ -118,6 +119,8 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
             _plan_ladder(builder, ladder, reason, seen)
     if planning and history.acknowledgement is not None:
         plan_acknowledgement(builder)
+    elif not planning:
+        plan_issue_side(builder)  # the issue's link and join comment outlive the ticket
     # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
     if builder.program.paging:
         plan_resolves(builder)
