@@ -97,3 +97,19 @@ def test_issues_filed_before_the_migration_are_adopted_from_now_on(state_url: st
         assert since > AT  # its past does not flow back at once
     finally:
         opened.close()
+
+
+def test_a_closed_ticket_that_filed_an_issue_is_planned_once_more(state: StateStore) -> None:
+    # A kill after the create and before its link was planned; then an agent solved it: the
+    # issue still needs its link, so the closed ticket goes to the planner once more.
+    filed, paged, quiet = (make_ticket(id=n, status="solved", updated_at=AT) for n in (1, 2, 3))
+    for ticket in (filed, paged, quiet):
+        state.store_ticket(ticket)
+    state.record(at=AT, ticket_id=1, outcome="done", reason="filed", status="done",
+                 key="ticket:1/route:bug/create_jira_issue", rule="route:bug",
+                 action="CreateJiraIssue")
+    state.record(at=AT, ticket_id=2, outcome="done", reason="paged", status="done",
+                 key="ticket:2/escalation:p1/level:1/page", rule="escalation:p1/level:1",
+                 action="TriggerPage")
+    assert [t.id for t in state.closed_with_pages([1, 2, 3])] == [1, 2]
+    assert [t.id for t in state.closed_with_pages(None, since=AT)] == [1, 2]

@@ -22,10 +22,12 @@ from afterhours.domain.model import Acknowledged, Ticket
 _IDS_PER_QUERY = 500  # well under SQLite's and PostgreSQL's parameter limits
 
 
-# A ledger entry that paged PagerDuty, or posted through Slack's Web API (its detail keeps
-# the conversation): once the ticket closes, the page is resolved and the message updated.
+# A ledger entry that paged PagerDuty, posted through Slack's Web API (its detail keeps the
+# conversation), or filed or joined a Jira issue: once the ticket closes, the page is
+# resolved, the message updated, and the issue gets its link (and a join its comment).
 _SENT = ("(l.action = 'TriggerPage' OR (l.action = 'NotifyChannel'"
-         " AND l.detail LIKE '%\"conversation\": %'))")
+         " AND l.detail LIKE '%\"conversation\": %') OR (l.status = 'done'"
+         " AND l.action IN ('CreateJiraIssue', 'JoinJiraIssue')))")
 
 ACKNOWLEDGED = "acknowledged"  # the audit outcome of each acknowledgement received
 
