@@ -67,7 +67,8 @@ class Verdict:
     fix_replies_twice: int = 0
     jira_comments: int = 0  # comments afterhours left on issues
     jira_comments_twice: int = 0
-    synced_at_night: int = 0  # sync-back actions audited before the morning: under the kills
+    # Sync-back actions audited before the morning, under the kills (None: not counted).
+    synced_at_night: int | None = None
     # The targets beside chat: PagerDuty, e-mail, Slack's Web API.
     incidents: int = 0
     incidents_twice: int = 0  # dedup_keys with more than one incident
@@ -87,7 +88,8 @@ class Verdict:
                 and self.escalations_twice == 0 and self.routes_twice == 0
                 and self.notes_twice == 0 and not self.edits_lost and self.unsettled == 0
                 and not self.still_quarantined and self.unreadable == 0
-                and not self.sync_missed and self.copied_unmarked == 0 and self.synced_at_night > 0
+                and not self.sync_missed and self.copied_unmarked == 0
+                and (self.synced_at_night is None or self.synced_at_night > 0)
                 and self.fix_replies_twice == 0 and self.jira_comments_twice == 0
                 and self.incidents_twice == 0 and not self.incidents_left_open
                 and self.mails_twice == 0 and self.posts_twice == 0 and self.joins.holds)
@@ -123,7 +125,7 @@ class Verdict:
              f"{len(self.sync_missed)} of {self.issues_worked} issues worked on"
              f" ({self.sync_notes} sync notes) {self.sync_missed[:5] or ''}".strip()),
             ("sync back: actions done during the night, under the kills (> 0)",
-             str(self.synced_at_night)),
+             "not counted" if self.synced_at_night is None else str(self.synced_at_night)),
             ("sync back: unmarked Jira comments copied (0)", str(self.copied_unmarked)),
             ("sync back: fix-released replies sent twice (0)",
              f"{self.fix_replies_twice} of {self.fix_replies}"),
