@@ -17,13 +17,20 @@ from typing import Any
 
 import structlog
 
-from afterhours.adapters.ports import IssueTracker, Notifier, TicketDesk, TicketWrite
+from afterhours.adapters.ports import (
+    IssueTracker,
+    Notifier,
+    TicketDesk,
+    TicketWrite,
+    WriteResult,
+)
 from afterhours.adapters.state import StateStore
 from afterhours.announce import as_sent
 from afterhours.clock import Clock
 from afterhours.domain import render
 from afterhours.domain.actions import (
     ZENDESK_ACTIONS,
+    AddInternalNote,
     CommentOnIssue,
     JoinJiraIssue,
     LinkJiraIssue,
@@ -38,6 +45,7 @@ from afterhours.domain.model import Ticket
 from afterhours.errors import (
     ConflictError,
     LeaseLostError,
+    NotesUnknownError,
     PermanentError,
     ServiceError,
     StateError,
@@ -130,23 +138,10 @@ class TicketActing(IssueFiling):
             TicketWrite(turn.ticket, tuple(p.action for p in changes
                                            if isinstance(p.action, ZENDESK_ACTIONS)))
             for turn, changes in writes])
-        one_by_one = []
         with self.state.batch():
-            for (turn, changes), result in zip(writes, results, strict=True):
-                error = result.error
-                if error is None:
-                    for planned in changes:
-                        self.recorder.done(planned, report)
-                    if result.updated_at is None:
-                        turn.stamp_known = False
-                    else:
-                        turn.ticket = replace(turn.ticket, updated_at=result.updated_at)
-                elif isinstance(error, ConflictError):
-                    self._conflicted(turn, changes, report)
-                elif isinstance(error, PermanentError) and len(changes) > 1:
-                    one_by_one.append((turn, changes))
-                else:
-                    self.recorder.failure(changes, error, report)
+            one_by_one = [(turn, changes)
+                          for (turn, changes), result in zip(writes, results, strict=True)
+                          if not self._settle_write(turn, changes, result, report)]
         for turn, changes in one_by_one:
             # One bad field (a group that does not exist, say) must not sink the priority
             # and tags beside it: each change alone, so only the bad one fails.
@@ -156,6 +151,40 @@ class TicketActing(IssueFiling):
                 except ConflictError:
                     self._conflicted(turn, changes[number:], report)
                     break
+
+    def _settle_write(self, turn: Turn, changes: Sequence[PlannedAction], result: WriteResult,
+                      report: PassReport) -> bool:
+        """Settle one ticket's entries from its write's result; False when a refused value
+        means its changes must be tried one by one."""
+        error = result.error
+        if error is None:
+            for planned in changes:
+                self.recorder.done(planned, report)
+            if result.updated_at is None:
+                turn.stamp_known = False
+            else:
+                turn.ticket = replace(turn.ticket, updated_at=result.updated_at)
+        elif isinstance(error, ConflictError):
+            self._conflicted(turn, changes, report)
+        elif isinstance(error, PermanentError) and len(changes) > 1:
+            return False
+        elif isinstance(error, NotesUnknownError):
+            self._partly_applied(changes, error, report)
+            turn.stamp_known = False
+        else:
+            self.recorder.failure(changes, error, report)
+        return True
+
+    def _partly_applied(self, changes: Sequence[PlannedAction], error: NotesUnknownError,
+                        report: PassReport) -> None:
+        """The update's fields and public reply landed, its notes may not have: the reply is
+        done (the planner counts it as afterhours' own, never as a person's reply that
+        stops a ladder), the notes are looked for before being written again."""
+        for planned in changes:
+            if not isinstance(planned.action, AddInternalNote):
+                self.recorder.done(planned, report)
+        self.recorder.failure([p for p in changes if isinstance(p.action, AddInternalNote)],
+                              error, report)
 
     def _conflicted(self, turn: Turn, changes: Sequence[PlannedAction],
                     report: PassReport) -> None:
@@ -185,6 +214,9 @@ class TicketActing(IssueFiling):
             # tags beside it: try each change alone, so only the bad one fails.
             for change in changes:
                 ticket = self._update_desk(ticket, [change], report)
+            return ticket
+        except NotesUnknownError as error:
+            self._partly_applied(changes, error, report)
             return ticket
         except ServiceError as error:
             self.recorder.failure(changes, error, report)

@@ -100,6 +100,11 @@ class OutcomeUnknownError(ServiceError):
     """A write whose answer was lost: it may have landed, so look before writing again."""
 
 
+class NotesUnknownError(OutcomeUnknownError):
+    """A ticket update whose first part (its fields and public reply) landed and whose
+    internal notes, sent after it, may not have: only the notes are looked for again."""
+
+
 class AccessError(ServiceError):
     """Credentials or permissions refused: an operator must act, and nothing is given up."""
 

@@ -46,6 +46,7 @@ from afterhours.domain.model import Article, Ticket
 from afterhours.domain.sync_model import CustomerComment
 from afterhours.errors import (
     MalformedTicketError,
+    NotesUnknownError,
     OutcomeUnknownError,
     PermanentError,
     ServiceError,
@@ -271,7 +272,7 @@ class ZenpyTicketDesk:
                 # (reconcile) before sending anything again, never repeat the reply.
                 log.warning("zendesk.update_partly_applied", ticket_id=ticket.id,
                             error=str(error))
-                raise OutcomeUnknownError(
+                raise NotesUnknownError(
                     _SERVICE, f"the public reply was added; the notes after it failed: {error}",
                     status=error.status) from error
         return stamp

@@ -26,6 +26,7 @@ from afterhours.domain.model import Ticket
 from afterhours.errors import (
     ConflictError,
     MalformedTicketError,
+    NotesUnknownError,
     OutcomeUnknownError,
     PermanentError,
     ServiceError,
@@ -211,7 +212,7 @@ class ZendeskBatch:
                 # (reconcile) before sending anything again, never repeat the reply.
                 log.warning("zendesk.update_partly_applied", ticket_id=ticket_id,
                             error=str(outcome))
-                results[index] = WriteResult(ticket_id, error=OutcomeUnknownError(
+                results[index] = WriteResult(ticket_id, error=NotesUnknownError(
                     _SERVICE, f"the public reply was added; the notes after it failed: {outcome}",
                     status=outcome.status))
         return results
