@@ -77,6 +77,9 @@ def test_inflections_misspellings_and_generic_words_do_not_contrast() -> None:
     assert not contrasted(a, b)
     assert unsaid("crashes when syncing", "crash sync") == []
     assert unsaid("export fails badly", "import does not work") == ["export", "badly"]
+    # Each customer quotes their own order number; an error code is what the bug is.
+    assert unsaid("order 48213 not synced", "order 99120 not synced") == []
+    assert unsaid("api returns 401", "api returns 503") == ["401"]
 
 
 def test_similarity_is_symmetric_and_bounded() -> None:

@@ -32,6 +32,7 @@ _GENERIC_WORDS = """
 _GENERIC = _FILLER | frozenset(_GENERIC_WORDS.split())
 CONTRASTED = 50.0  # the most two contrasted tickets score: below any sensible threshold
 _STEM = 5  # letters two words share at the start to be one word ("crash", "crashes")
+_REFERENCE = 4  # digits from which a number is a reference (order, invoice), not a code
 _SPELT = 80  # rapidfuzz ratio at which two words are one word misspelt ("recieve")
 
 
@@ -75,7 +76,15 @@ def unsaid(subject: str, whole: str) -> list[str]:
     """The words of `subject`, other than generic ones, that no word of `whole` is like."""
     said = whole.split()
     return [word for word in subject.split()
-            if word not in _GENERIC and not any(_alike(word, other) for other in said)]
+            if word not in _GENERIC and not _reference(word)
+            and not any(_alike(word, other) for other in said)]
+
+
+def _reference(word: str) -> bool:
+    """A number long enough to be an order, invoice or account reference: every customer
+    quotes their own, so it never sets two tickets apart ("error 401" against "error 503"
+    still does)."""
+    return len(word) >= _REFERENCE and word.isdigit()
 
 
 def _alike(word: str, other: str) -> bool:
