@@ -103,9 +103,11 @@ def check_joins(night: Night, jira: JiraTwin, zendesk: ZendeskTwin, known: str,
         status = KNOWN_STATUS if known in keys else SIMILAR_STATUS
         told = _replies_with(zendesk, ticket, status)
         result.replies += told
-        # An agent may solve a ticket before its acknowledgement went out (then none does).
+        # An agent may solve a ticket before its acknowledgement went out (then none does);
+        # sync back may have reopened it since, when its issue was fixed (on_resolution).
+        now = zendesk.ticket(ticket)
         unacknowledged = not _replies_with(zendesk, ticket, ACKNOWLEDGEMENT) and (
-            zendesk.ticket(ticket)["status"] in ("solved", "closed"))
+            now["status"] in ("solved", "closed") or "jira_fixed" in now["tags"])
         if unacknowledged:
             result.solved_unacknowledged += 1
         elif told != 1:

@@ -119,6 +119,8 @@ def bug_text(n: int, rng: random.Random) -> tuple[str, str, str]:
     elif problem == "group":
         k = rng.randrange(len(GROUPS))
         problem, (subject, description) = f"group-{k}", GROUPS[k]
+        # Each customer quotes a reference of their own (an order, an account number).
+        return problem, subject.format(n=10000 + n), description.format(n=10000 + n)
     else:
         words = ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(6, 9)))
                  for _ in range(3)]
