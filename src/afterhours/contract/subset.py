@@ -89,6 +89,12 @@ def _refs(node: Any) -> Iterator[str]:
             ref = current.get("$ref")
             if isinstance(ref, str):
                 yield ref
+            # A discriminator's mapping names schemas too (a ref, or a bare schema name).
+            discriminator = current.get("discriminator")
+            mapping = discriminator.get("mapping") if isinstance(discriminator, dict) else None
+            if isinstance(mapping, dict):
+                yield from (name if name.startswith("#") else f"#/components/schemas/{name}"
+                            for name in mapping.values())
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
