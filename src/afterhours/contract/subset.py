@@ -200,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no full specs found: pass their folder, or set {specs.ENV_VAR}")
     for name, text in rendered_subsets(full_dir).items():
         target = args.out / name
-        target.write_text(text, encoding="utf-8")
+        # Replaced whole, never truncated: a test session reading it meanwhile sees one or
+        # the other.
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
         print(f"{target}: {len(text.encode()):,} bytes")
     return 0
 
