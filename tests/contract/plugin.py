@@ -110,7 +110,7 @@ class ContractPlugin:
         if not self.active:
             terminalreporter.write_line(self.skip_reason())
             return
-        terminalreporter.write_line(f"specs: {self.specs_dir}")
+        terminalreporter.write_line(f"specs: {self.specs_dir}: {specs.describe(self.specs_dir)}")
         for line in self.tally.lines():
             terminalreporter.write_line(line)
 

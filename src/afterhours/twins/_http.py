@@ -133,6 +133,10 @@ class TwinServer:
 
         return register
 
+    def routes(self) -> list[tuple[str, str]]:
+        """Every (method, pattern) registered, in matching order (the spec subset's input)."""
+        return [(route.method, route.name.split(" ", 1)[1]) for route in self._routes]
+
     @property
     def base_url(self) -> str:
         """The http://127.0.0.1:PORT the server listens on."""
