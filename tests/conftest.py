@@ -73,6 +73,14 @@ def jira(clock: ManualClock) -> Iterator[JiraTwin]:
 
 
 @pytest.fixture
+def data_center(clock: ManualClock) -> Iterator[JiraTwin]:
+    """A running Jira Data Center twin (REST v2, users by key) on the test clock, with ENG."""
+    with JiraTwin(clock, deployment_type="Server") as twin:
+        twin.add_project("ENG", "Engineering")
+        yield twin
+
+
+@pytest.fixture
 def chat() -> Iterator[ChatTwin]:
     """A running chat-webhook twin."""
     twin = ChatTwin()

@@ -5,7 +5,6 @@ answer span pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,13 +32,6 @@ SEARCH = "GET /rest/api/2/search"
 SEARCH_POST = "POST /rest/api/2/search"
 ENHANCED = "GET /rest/api/2/search/jql"
 SOP = Path(__file__).parents[2] / "config" / "policy.yaml"
-
-
-@pytest.fixture
-def data_center(clock: ManualClock) -> Iterator[JiraTwin]:
-    with JiraTwin(clock, deployment_type="Server") as twin:
-        twin.add_project("ENG", "Engineering")
-        yield twin
 
 
 @pytest.fixture

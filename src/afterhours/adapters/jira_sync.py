@@ -19,6 +19,7 @@ from jira import JIRA, JIRAError
 
 from afterhours.adapters.comments import contains_text
 from afterhours.adapters.jira_search import search_issues
+from afterhours.adapters.jira_users import author_id, is_cloud, own_author_id
 from afterhours.adapters.ports import ChangedIssue, JoinedIssue
 from afterhours.domain.actions import CommentOnIssue, JoinJiraIssue, LabelIssue
 from afterhours.domain.comment_text import as_adf, as_wiki, plain_marker
@@ -75,11 +76,11 @@ class JiraSync:
     def __init__(self, call: Call, issue_url: Callable[[str], str]) -> None:
         self._call = call
         self._issue_url = issue_url
-        self._me: str | None = None  # afterhours' accountId, read once
+        self._me: str | None = None  # afterhours' author id (see jira_users), read once
 
     def _own_account(self, jira: JIRA) -> str:
         if self._me is None:
-            self._me = str(jira.myself()["accountId"])
+            self._me = own_author_id(jira)
         return self._me
 
     def changed_issues(self, projects: Sequence[str], window: timedelta) -> list[ChangedIssue]:
@@ -117,14 +118,14 @@ class JiraSync:
                 if error.status_code == 404:
                     return None
                 raise
-            me = self._own_account(jira)
+            me, cloud = self._own_account(jira), is_cloud(jira)
             histories = _all_histories(jira, issue_key, raw.get("changelog") or {})
             comments = _all_comments(jira, issue_key, raw["fields"].get("comment") or {})
             return IssueActivity(
                 self._state(raw),
-                tuple(sorted((_change(h, me) for h in histories),
+                tuple(sorted((_change(h, me, cloud) for h in histories),
                              key=lambda c: (c.at, int(c.history_id)))),
-                tuple(sorted((_comment(c, me) for c in comments),
+                tuple(sorted((_comment(c, me, cloud) for c in comments),
                              key=lambda c: (c.at, int(c.comment_id)))))
 
         result: IssueActivity | None = self._call("issue_activity", read)
@@ -232,24 +233,24 @@ def _fetch_comments(jira: JIRA, key: str) -> list[dict[str, Any]]:
             return found
 
 
-def _change(history: dict[str, Any], me: str) -> IssueChange:
+def _change(history: dict[str, Any], me: str, cloud: bool) -> IssueChange:
     author = history.get("author") or {}
     return IssueChange(
         history_id=str(history["id"]), at=jira_time(history["created"]),
         author=str(author.get("displayName") or "someone"),
-        by_afterhours=author.get("accountId") == me,
+        by_afterhours=author_id(author, cloud=cloud) == me,
         fields=tuple(ChangedField(str(i.get("fieldId") or i.get("field")), i.get("fromString"),
                                   i.get("toString")) for i in history.get("items") or ()))
 
 
-def _comment(comment: dict[str, Any], me: str) -> IssueComment:
+def _comment(comment: dict[str, Any], me: str, cloud: bool) -> IssueComment:
     author = comment.get("author") or {}
     shown = comment.get("visibility")
     body = comment.get("body")
     return IssueComment(
         comment_id=str(comment["id"]), at=jira_time(comment["created"]),
         author=str(author.get("displayName") or "someone"),
-        by_afterhours=author.get("accountId") == me,
+        by_afterhours=author_id(author, cloud=cloud) == me,
         body=body if isinstance(body, str) else json.dumps(body, ensure_ascii=False),
         visibility=f"{shown['type']}:{shown['value']}" if isinstance(shown, dict) and
         shown.get("type") and shown.get("value") else None)

@@ -122,14 +122,18 @@ class JiraTwin(Twin, JiraActivity):
     # -- state shared with the route handlers (call under server.lock) ---------------------
 
     def bot(self, request: Request | None = None) -> dict[str, Any]:
-        """The authenticated user: whoever the Basic credentials name."""
+        """The authenticated user: whoever the Basic credentials name (on Data Center, the
+        username they log in with)."""
         email = "bot@example.com"
         auth = (request.headers.get("authorization", "") if request else "").split(" ", 1)
         if len(auth) == 2 and auth[0].lower() == "basic":
             with contextlib.suppress(ValueError):
                 email = base64.b64decode(auth[1]).decode().split(":", 1)[0] or email
+        shown = email.split("@")[0].title()
+        if self.deployment_type != "Cloud":  # Data Center's username is the login itself
+            return shapes.data_center_user(self._base(), email, shown, email)
         account = "712020:" + str(uuid.uuid5(uuid.NAMESPACE_URL, email))
-        return shapes.user(self._base(), account, email.split("@")[0].title(), email)
+        return shapes.user(self._base(), account, shown, email)
 
     def _project(self, key_or_id: str) -> Project | None:
         wanted = key_or_id.upper()

@@ -54,6 +54,7 @@ class JiraActivity:
 
     server: TwinServer
     clock: Callable[[], datetime]
+    deployment_type: str  # "Cloud", or Data Center's (users named by key, not accountId)
     _changelogs: dict[str, list[Json]]  # issue id -> its histories, oldest first
     _versions: dict[str, list[Json]]  # project key -> its versions
     _next_history: int
@@ -71,7 +72,12 @@ class JiraActivity:
     # -- the engineer's side ---------------------------------------------------------------
 
     def person(self, name: str) -> Json:
-        """A human Jira user called `name` (never the bot), as embedded in issues."""
+        """A human Jira user called `name` (never the bot), as embedded in issues; on Data
+        Center with the username `name` lower-cased, dotted (Dana Engineer: dana.engineer)."""
+        if self.deployment_type != "Cloud":
+            username = ".".join(name.lower().split())
+            return shapes.data_center_user(self._base(), username, name,
+                                           f"{username}@example.com")
         account = "557058:" + str(uuid.uuid5(uuid.NAMESPACE_URL, name))
         return shapes.user(self._base(), account, name, None)
 
@@ -95,9 +101,11 @@ class JiraActivity:
             before = issue["fields"]["assignee"]
             after = None if name is None else self.person(name)
             issue["fields"]["assignee"] = after
-            self.record(issue, self.person(author), [("assignee", *_named(before, "accountId",
+            # The changelog names users by their id: Cloud's accountId, Data Center's key.
+            user_id = "accountId" if self.deployment_type == "Cloud" else "key"
+            self.record(issue, self.person(author), [("assignee", *_named(before, user_id,
                                                                           "displayName"),
-                                                       *_named(after, "accountId",
+                                                       *_named(after, user_id,
                                                                "displayName"))])
             return copy.deepcopy(issue)
 

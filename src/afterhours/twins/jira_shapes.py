@@ -1,4 +1,5 @@
-"""JSON shapes of Jira Cloud objects (REST v2), built the way the real service spells them.
+"""JSON shapes of Jira Cloud objects (REST v2), built the way the real service spells them
+(users also as Jira Data Center spells them).
 
 Field names and types follow Atlassian's OpenAPI spec (ServerInformation,
 IssueBean, StatusDetails, FieldDetails, ErrorCollection...), so the client's
@@ -7,8 +8,10 @@ resource classes and a later spec check see what they would see in production.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from afterhours.twins._http import HttpError
 
@@ -110,17 +113,36 @@ def user(base: str, account_id: str, display_name: str, email: str | None) -> di
     UserDetails has no `locale` (and forbids extra properties); only the full User that
     /myself answers carries one, see `full_user`.
     """
-    avatar = "https://secure.gravatar.com/avatar/0?d=mm&s="
     out: dict[str, Any] = {
         "self": f"{base}/rest/api/2/user?accountId={account_id}",
         "accountId": account_id, "accountType": "atlassian", "displayName": display_name,
         "active": True, "timeZone": "Etc/UTC",
-        "avatarUrls": {size: f"{avatar}{size.split('x')[0]}"
-                       for size in ("48x48", "24x24", "16x16", "32x32")},
+        "avatarUrls": _avatars("https://secure.gravatar.com/avatar/0?d=mm&s="),
     }
     if email is not None:
         out["emailAddress"] = email
     return out
+
+
+def data_center_user(base: str, username: str, display_name: str,
+                     email: str) -> dict[str, Any]:
+    """A Jira Data Center user (REST v2): no accountId; `name` is the username (which an
+    admin may rename) and `key` the user key (JIRAUSER..., which stays)."""
+    return {
+        "self": f"{base}/rest/api/2/user?username={quote(username)}",
+        "name": username, "key": user_key(username), "emailAddress": email,
+        "avatarUrls": _avatars(f"{base}/secure/useravatar?avatarId=10122&s="),
+        "displayName": display_name, "active": True, "timeZone": "Etc/UTC",
+    }
+
+
+def user_key(username: str) -> str:
+    """The user key Data Center gave `username` (JIRAUSER and a number since Jira 8)."""
+    return f"JIRAUSER{10000 + uuid.uuid5(uuid.NAMESPACE_URL, username).int % 90000}"
+
+
+def _avatars(prefix: str) -> dict[str, str]:
+    return {size: f"{prefix}{size.split('x')[0]}" for size in ("48x48", "24x24", "16x16", "32x32")}
 
 
 def full_user(details: dict[str, Any]) -> dict[str, Any]:

@@ -100,7 +100,8 @@ class JiraWebhook:
         payload: dict[str, Any] = {
             "timestamp": int(self.twin.clock().timestamp() * 1000), "webhookEvent": event,
             "issue_event_type_name": "issue_generic", "issue": issue,
-            "user": {"accountId": "557058:engineer", "displayName": "Engineer"}}
+            "user": {"accountId": "557058:engineer", "displayName": "Engineer"}
+            if self.twin.deployment_type == "Cloud" else self.twin.person("Engineer")}
         if event == "jira:issue_updated":
             status = issue["fields"]["status"]["name"]
             payload["changelog"] = {"id": "10000", "items": [
