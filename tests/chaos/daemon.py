@@ -42,8 +42,10 @@ def main(argv: list[str]) -> int:
             return 0
         for _ in range(SETTLE_PASSES):
             report = service.run_pass()
+            # A pass whose export failed (its 10 a minute spent while the morning's clock
+            # races) has not seen every ticket: not idle.
             idle = not (report.done or report.skipped or report.deferred or report.failed
-                        or report.conflicts or report.crashed)
+                        or report.conflicts or report.crashed or report.export_failed)
             if idle and report.clean:
                 return 0
         return 1

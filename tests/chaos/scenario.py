@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 from jira import JIRA
 
+from afterhours.clock import ManualClock
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
@@ -279,15 +280,22 @@ class Night:
     def _at(self, when: datetime, event: Callable[[], None]) -> None:
         self._events.append((when, len(self._events), event))
 
-    def fire_until(self, now: datetime) -> None:
-        """Run every event due by `now`, in time order."""
+    def fire_until(self, now: datetime, clock: ManualClock | None = None) -> None:
+        """Run every event due by `now`, in time order. With the twins' `clock`, it is moved
+        to each event's moment as it fires, then to `now`: a ticket filed at 18:02 must not
+        appear after an export, read at 18:03 meanwhile, moved its cursor past 18:02 (real
+        Zendesk stamps a ticket when it is written, never before a cursor it gave out)."""
         while True:
             due = sorted((e for e in self._events if e[0] <= now), key=lambda e: e[:2])
             if not due:
-                return
+                break
             for event in due:
                 self._events.remove(event)
+                if clock is not None and event[0] > clock():
+                    clock.set(event[0])
                 event[2]()
+        if clock is not None and now > clock():
+            clock.set(now)
 
 
 def turn_faults_on(zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, seed: int) -> None:
