@@ -14,7 +14,8 @@ from test_service import FakeDesk, FakeNotifier, FakeTracker
 from afterhours.adapters.state import StateStore
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import AddInternalNote, AddPublicReply, ZendeskAction
-from afterhours.domain.model import Ticket
+from afterhours.domain.model import History, Ticket
+from afterhours.domain.planner import plan_actions
 from afterhours.errors import NotesUnknownError
 from afterhours.policy import load_policy
 from afterhours.service import Service
@@ -60,5 +61,37 @@ def test_a_reply_that_landed_before_its_notes_were_lost_is_afterhours_own(
         pages = [text for channel, text in notifier.sent if channel == "oncall-lead"]
         # Paged at once, and again at 30 minutes: no one replied.
         assert len(pages) == 2, notifier.sent
+    finally:
+        state.close()
+
+
+def test_a_reply_of_afterhours_in_doubt_is_not_taken_for_a_person_s() -> None:
+    # afterhours' acknowledgement went out and its answer was lost (a reset, a kill): the
+    # ledger holds it intended while Zendesk already counts it.
+    replied = make_ticket(id=1, subject="Checkout is down", description="Nobody can pay.",
+                          priority="urgent", tags=frozenset({"p1"}), replies=1,
+                          first_reply_at=SATURDAY_NIGHT + timedelta(minutes=1))
+    now = SATURDAY_NIGHT + timedelta(minutes=40)
+    page_again = "ticket:1/escalation:p1-after-hours/level:page-again/page"
+    in_doubt = plan_actions(replied, SOP, now, History(replies_in_doubt=1))
+    assert page_again in {p.key for p in in_doubt.actions}
+    # Once it is known done, one reply is still afterhours' own; a second one is a person's.
+    own = History(frozenset({"ticket:1/route:general-inquiry/reply"}))
+    assert page_again in {p.key for p in plan_actions(replied, SOP, now, own).actions}
+    person = replace(replied, replies=2)
+    assert page_again not in {p.key for p in plan_actions(person, SOP, now, own).actions}
+
+
+def test_the_ledger_tells_the_planner_of_replies_in_doubt(state_url: str) -> None:
+    state = StateStore(state_url)
+    try:
+        for key, status in (("ticket:1/route:general-inquiry/reply", "intended"),
+                            ("ticket:1/route:general-inquiry/add_tags", "done")):
+            state.record(at=SATURDAY_NIGHT, ticket_id=1, outcome="intended", reason="planned",
+                         key=key, rule="route:general-inquiry", action="AddPublicReply",
+                         status=status)
+        history = state.history(1)
+        assert history.replies_in_doubt == 1
+        assert history.settled == frozenset({"ticket:1/route:general-inquiry/add_tags"})
     finally:
         state.close()

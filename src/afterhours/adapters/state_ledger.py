@@ -12,6 +12,7 @@ from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
 from afterhours.adapters.state_tickets import stored_open
 from afterhours.adapters.state_watch import mark_watch
+from afterhours.domain.ladders import REPLY_STEP
 from afterhours.domain.model import Acknowledged, History, JiraIssueRef
 from afterhours.domain.sync_model import SYNC_PREFIX
 
@@ -45,16 +46,19 @@ class LedgerPart(StoreBase):
         """What is settled for a ticket, as the planner needs it."""
         rows = self._db.fetchall(
             # The detail of an acknowledgement only: who, from where, when (the planner's).
-            f"SELECT key, CASE WHEN action = '{ACKNOWLEDGEMENT}' THEN detail END"  # noqa: S608
-            " FROM ledger WHERE ticket_id = ? AND status IN ('done', 'skipped', 'failed')",
+            f"SELECT key, CASE WHEN action = '{ACKNOWLEDGEMENT}' THEN detail END,"  # noqa: S608
+            " status = 'intended' FROM ledger WHERE ticket_id = ?"
+            " AND status IN ('done', 'skipped', 'failed', 'intended')",
             (ticket_id,),
         )
         issue = self._db.fetchone(
             "SELECT issue_key, url FROM jira_issues WHERE ticket_id = ?", (ticket_id,))
         return History(
-            frozenset(str(key) for key, _ in rows),
+            frozenset(str(key) for key, _, intended in rows if not intended),
             None if issue is None else JiraIssueRef(issue[0], issue[1]),
-            acknowledgement=next((acknowledged_from(str(d)) for _, d in rows if d), None),
+            acknowledgement=next((acknowledged_from(str(d)) for _, d, _ in rows if d), None),
+            replies_in_doubt=sum(1 for key, _, intended in rows
+                                 if intended and str(key).endswith(f"/{REPLY_STEP}")),
         )
 
     def record(

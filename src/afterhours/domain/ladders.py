@@ -172,9 +172,11 @@ def _repeats(due: datetime, level: LevelTiming, policy: Policy,
 
 
 def own_replies(history: History) -> int:
-    """How many public replies afterhours itself has settled on the ticket."""
+    """How many public replies afterhours itself has settled on the ticket, and those it
+    intended whose outcome is not known yet (they may have landed)."""
     settled = history.settled
-    return sum(1 for key in settled if key.endswith("/" + REPLY_STEP)) if settled else 0
+    own = sum(1 for key in settled if key.endswith("/" + REPLY_STEP)) if settled else 0
+    return own + history.replies_in_doubt
 
 
 def human_replied(ticket: Ticket, own: int) -> bool:

@@ -110,3 +110,6 @@ class History:
     # were looked up (or the search failed), and {articles} says nothing.
     articles: tuple[Article, ...] | None = None
     acknowledgement: Acknowledged | None = None  # the first, from a page or a message
+    # afterhours' own public replies still intended (an answer lost, a kill): they may be on
+    # the ticket already, so a reply Zendesk counts is never taken for a person's for them.
+    replies_in_doubt: int = 0
