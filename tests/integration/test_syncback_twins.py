@@ -304,3 +304,23 @@ def test_changes_made_while_passes_end_before_their_sync_back_are_read(
 
     daemon.run_pass()
     assert len(notes(zendesk, ticket, f"Jira {key} changed")) == 1
+
+
+def test_a_comment_for_an_issue_resolved_meanwhile_is_settled_not_left_waiting(
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock,
+) -> None:
+    customer = int(zendesk.add_user("Bob Ortiz", "bob@initech.com")["id"])
+    ticket = file_bug(zendesk, clock, customer)
+    key = filed(zendesk, jira, daemon, ticket)
+    # The ticket is solved while Jira refuses comments; the issue is then resolved: the
+    # comment saying so is for an open issue only, so it is settled as no longer planned.
+    jira.server.faults.add(FaultRule("POST /rest/api/3/issue/{key}/comment", error_rate=1.0))
+    zendesk.agent_update(ticket, status="solved")
+    daemon.run_pass()
+    assert daemon.service.state.unsettled() > 0
+    jira.server.faults.clear()
+    jira.transition(key, "Done", author="Dana Engineer")
+    for _ in range(3):
+        daemon.run_pass()
+    assert daemon.service.state.unsettled() == 0
+    assert not [c for c in issue_comments(jira, key) if "was solved by the support team" in c]

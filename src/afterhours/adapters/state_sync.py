@@ -111,8 +111,8 @@ class SyncPart(StoreBase):
             "SELECT DISTINCT issue_key FROM sync_links")}
 
     def watched_tickets(self) -> list[int]:
-        """The tickets to look at for Jira: hanging off an issue not seen resolved, and stored
-        since last seen (or never seen, or with sync-back entries unsettled)."""
+        """The tickets to look at for Jira: hanging off an issue not seen resolved and stored
+        since last seen (or never seen), or with sync-back entries unsettled."""
         # Only the tickets marked since they were last found settled (state_watch): as many
         # rows as changed, not every link.
         rows = self._db.fetchall(WATCHED, (SYNC_PREFIX + "%",))

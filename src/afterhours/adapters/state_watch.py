@@ -29,8 +29,10 @@ _WATCHED = (
     " JOIN tickets t ON t.id = l.ticket_id"
     " LEFT JOIN sync_issues i ON i.issue_key = l.issue_key"
     " LEFT JOIN sync_tickets s ON s.ticket_id = l.ticket_id"
-    " WHERE l.ticket_id = d.ticket_id AND (i.resolved IS NULL OR i.resolved = 0)"
-    " AND (s.updated_at IS NULL OR s.updated_at <> t.updated_at"
+    " WHERE l.ticket_id = d.ticket_id AND ((i.resolved IS NULL OR i.resolved = 0)"
+    " AND (s.updated_at IS NULL OR s.updated_at <> t.updated_at)"
+    # Entries still intended are looked at even once every issue is resolved: the plan no
+    # longer holds them, so they are settled as skipped rather than left intended forever.
     " OR EXISTS (SELECT 1 FROM ledger g WHERE g.ticket_id = l.ticket_id"
     " AND g.status = 'intended' AND g.key LIKE ?)))"
     " FROM sync_dirty d{where} ORDER BY d.ticket_id")
