@@ -147,7 +147,7 @@ def _joined_by_similarity(ticket: Ticket, policy: Policy, history: History) -> b
     prefix = f"ticket:{ticket.id}/"
     joined = any(key.startswith(prefix) and key.endswith(f"/{JOIN_STEP}")
                  for key in history.settled)
-    return joined and not any("/unlink:" in key for key in history.settled)
+    return joined and not _unlinked(history.settled)
 
 
 def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
@@ -170,8 +170,7 @@ def plan_joined(builder: PlanBuilder, rule: str, issue_key: str) -> bool:
     join's words. False, planning nothing, when the ticket did not join it (it filed it, or
     a lead unlinked it and the issue it has now is its own)."""
     settled = builder.history.settled
-    if builder.key(rule, JOIN_STEP) not in settled or any(
-            "/unlink:" in key for key in settled):
+    if builder.key(rule, JOIN_STEP) not in settled or _unlinked(settled):
         return False
     view, why = builder.view, f"joined the known issue {issue_key}"
     _link_comment_tag(builder, rule, why, issue_key)
@@ -186,7 +185,7 @@ def plan_issue_side(builder: PlanBuilder) -> None:
     joined: its remote link to the ticket and, for a join, the comment naming the customer
     (the issue's customer count already counts them). The ticket's tag and note are not."""
     issue, settled = builder.history.jira_issue, builder.history.settled
-    if issue is None or any("/unlink:" in key for key in settled):
+    if issue is None or _unlinked(settled):
         return
     prefix = f"ticket:{builder.view.id}/"
     joins, creates = [], []
@@ -202,27 +201,40 @@ def plan_issue_side(builder: PlanBuilder) -> None:
     rules = joins or creates
     if len(rules) != 1:
         return
-    view, rule = builder.view, rules[0]
+    rule = rules[0]
     why = f"joined the known issue {issue.key}" if joins else f"filed as {issue.key}"
-    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
-    builder.act(rule, "link_jira_issue", why, LinkJiraIssue(view.id, issue.key, view.web_url,
-                                                             title))
+    plan_link(builder, rule, why, issue.key)
     if joins:
         _comment(builder, rule, why, issue.key)
 
 
-def _link_comment_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
-    """The steps of a join after the label: the issue's link and comment, the ticket's tag."""
+def plan_link(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    """The issue's remote link back to the ticket (filed or joined alike)."""
     view = builder.view
     title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
     builder.act(rule, "link_jira_issue", why,
                 LinkJiraIssue(view.id, issue_key, view.web_url, title))
-    _comment(builder, rule, why, issue_key)
+
+
+def plan_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    """The ticket's jira_<key> tag, unless it is on the ticket already."""
     tag = jira_tag(issue_key)
-    if tag in view.tags:
+    if tag in builder.view.tags:
         builder.skip(rule, "jira_tag", f"tags {tag} already on the ticket")
     else:
-        builder.act(rule, "jira_tag", why, AddTags(view.id, (tag,)))
+        builder.act(rule, "jira_tag", why, AddTags(builder.view.id, (tag,)))
+
+
+def _unlinked(settled: frozenset[str]) -> bool:
+    """Whether a lead undid a join of the ticket (afterhours unlink)."""
+    return any("/unlink:" in key for key in settled)
+
+
+def _link_comment_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
+    """The steps of a join after the label: the issue's link and comment, the ticket's tag."""
+    plan_link(builder, rule, why, issue_key)
+    _comment(builder, rule, why, issue_key)
+    plan_tag(builder, rule, why, issue_key)
 
 
 def _comment(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:

@@ -32,7 +32,7 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from afterhours.domain import render
-from afterhours.domain.actions import AddTags, CreateJiraIssue, LinkJiraIssue, Plan
+from afterhours.domain.actions import CreateJiraIssue, Plan
 from afterhours.domain.compiled import CompiledLadder, CompiledLevel, CompiledRule
 from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.jira_names import jira_label, jira_tag
@@ -42,6 +42,8 @@ from afterhours.domain.known_issues import (
     plan_issue_side,
     plan_join,
     plan_joined,
+    plan_link,
+    plan_tag,
     similar_issue_for,
 )
 from afterhours.domain.ladders import (
@@ -228,14 +230,8 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
     if plan_joined(builder, name, issue.key):  # joined, not filed: said in its words
         return
     filed = f"filed as {issue.key}"
-    title = f"Zendesk #{view.id}: {render.one_line(view.subject, 200)}"
-    builder.act(name, "link_jira_issue", filed,
-                LinkJiraIssue(view.id, issue.key, view.web_url, title))
-    tag = jira_tag(issue.key)
-    if tag in builder.view.tags:
-        builder.skip(name, "jira_tag", f"tags {tag} already on the ticket")
-    else:
-        builder.act(name, "jira_tag", filed, AddTags(view.id, (tag,)))
+    plan_link(builder, name, filed, issue.key)
+    plan_tag(builder, name, filed, issue.key)
     builder.note(name, "jira_note", filed,
                  f"afterhours filed this ticket in Jira as {issue.key}: {issue.url}")
 
