@@ -11,7 +11,13 @@ import structlog
 from afterhours.adapters.state import StateStore
 from afterhours.adapters.zendesk_parse import short_error
 from afterhours.clock import Clock
-from afterhours.domain.actions import Plan, PlannedAction, SkippedAction
+from afterhours.domain.actions import (
+    ISSUE_SIDE,
+    LEVEL_ENDINGS,
+    Plan,
+    PlannedAction,
+    SkippedAction,
+)
 from afterhours.errors import PermanentError, ServiceError
 from afterhours.ops.metrics import Metrics
 from afterhours.redact import redact, redact_data
@@ -52,13 +58,6 @@ class PassReport:
         """The pass completed and nothing failed for good; deferred actions only wait for a
         later pass, which is normal (`run --once` exits 0)."""
         return self.result in ("ok", "deferred")
-
-
-# What a stopped level still owes: its incident's resolve, its Slack messages' update.
-LEVEL_ENDINGS = frozenset({"ResolvePage", "UpdateChatMessage"})
-# What a filed or joined issue still owes once its ticket is closed: its link, a join's
-# comment (the planner plans them for closed tickets: domain.known_issues.plan_issue_side).
-ISSUE_SIDE = frozenset({"LinkJiraIssue", "CommentOnIssue"})
 
 
 class Recorder:

@@ -17,6 +17,7 @@ from afterhours.adapters.state_ledger import (
     acknowledgement_key,
 )
 from afterhours.adapters.state_tickets import mark_due, ticket_from_json
+from afterhours.domain.actions import ISSUE_SIDE, LEVEL_ENDINGS
 from afterhours.domain.model import Acknowledged, Ticket
 
 _IDS_PER_QUERY = 500  # well under SQLite's and PostgreSQL's parameter limits
@@ -108,9 +109,15 @@ class PagesPart(StoreBase):
                 " WHERE l.ticket_id = t.id AND " + _SENT + ")", chunk)
             found.update((int(i), str(body)) for i, body in rows)
         pending = self._db.fetchall(
-            "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.id IN (SELECT"
+            # The action names are ours (class names); nothing else goes into the text.
+            "SELECT t.id, t.body FROM tickets t WHERE t.open = 0 AND t.id IN (SELECT"  # noqa: S608
             " l.ticket_id FROM ledger l WHERE l.status = 'intended'"
-            " AND (l.action IN ('ResolvePage', 'UpdateChatMessage') OR (l.action IN"
-            " ('LinkJiraIssue', 'CommentOnIssue') AND l.key NOT LIKE 'sync:%')))")
+            f" AND (l.action IN ({_names(LEVEL_ENDINGS)}) OR (l.action IN"
+            f" ({_names(ISSUE_SIDE)}) AND l.key NOT LIKE 'sync:%')))")
         found.update((int(i), str(body)) for i, body in pending)
         return [ticket_from_json(found[i]) for i in sorted(found)]
+
+
+def _names(actions: frozenset[str]) -> str:
+    """Action names as an SQL list of literals, in a stable order."""
+    return ", ".join(f"'{name}'" for name in sorted(actions))

@@ -230,6 +230,11 @@ ZENDESK_ACTIONS = (
     SetPriority, AddTags, RemoveTags, AssignGroup, AssignAgent, AddInternalNote, AddPublicReply,
     SetStatus,
 )
+# Done even once the ticket is closed, by the ledger's action names: what a stopped level
+# still owes (its incident's resolve, its Slack messages' update), and what a filed or
+# joined issue owes (its link, a join's comment; known_issues.plan_issue_side).
+LEVEL_ENDINGS = frozenset({ResolvePage.__name__, UpdateChatMessage.__name__})
+ISSUE_SIDE = frozenset({LinkJiraIssue.__name__, CommentOnIssue.__name__})
 
 
 def apply_changes(ticket: Ticket, changes: Iterable[Action]) -> Ticket:
