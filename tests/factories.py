@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
+from afterhours.bootstrap import build_service
+from afterhours.clock import ManualClock
 from afterhours.domain.issue_text import IssueBody, issue_body
 from afterhours.domain.model import Ticket
+from afterhours.policy import load_policy
+from afterhours.retrying import RetryPolicy
+from afterhours.service import Service
 from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.jira import JiraTwin
@@ -146,6 +153,19 @@ def slack_environment(  # noqa: PLR0917  (one of each twin, then the daemon's fi
     return {**paging_environment(zendesk, jira, chat, pagerduty, policy, folder),
             "AFTERHOURS_SLACK_BOT_TOKEN": slack_api.token,
             "AFTERHOURS_SLACK_API_URL": slack_api.api_url}
+
+
+@contextmanager
+def daemon_on(environment: dict[str, str], folder: Path, clock: ManualClock,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    """The daemon `afterhours run` builds from `environment` (set for the test) and the
+    policy in `folder` (as paging_environment writes it), retrying at once; closed after."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    policy = load_policy(folder / "policy.yaml").policy
+    with closing(build_service(Settings(), policy, clock=clock,
+                               retry=RetryPolicy(attempts=3, sleep=lambda _: None))) as built:
+        yield built
 
 
 def twin_settings(

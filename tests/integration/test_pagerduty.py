@@ -26,7 +26,7 @@ from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import killed_after_sending, paging_environment, paging_policy
+from factories import daemon_on, killed_after_sending, paging_environment, paging_policy
 
 pytestmark = pytest.mark.integration
 
@@ -133,12 +133,8 @@ def daemon(  # noqa: PLR0917  (pytest fixtures)
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin, pagerduty: PagerDutyTwin,
     clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Service]:
-    for name, value in paging_environment(zendesk, jira, chat, pagerduty, POLICY,
-                                          tmp_path).items():
-        monkeypatch.setenv(name, value)
-    policy = load_policy(tmp_path / "policy.yaml").policy
-    with closing(build_service(Settings(), policy, clock=clock,
-                               retry=RetryPolicy(attempts=3, sleep=lambda _: None))) as built:
+    environment = paging_environment(zendesk, jira, chat, pagerduty, POLICY, tmp_path)
+    with daemon_on(environment, tmp_path, clock, monkeypatch) as built:
         yield built
 
 

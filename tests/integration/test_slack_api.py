@@ -5,27 +5,23 @@ history instead of being posted twice."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from afterhours.adapters.slack_api import EVENT_TYPE, SlackWebApi
-from afterhours.bootstrap import build_service
 from afterhours.clock import ManualClock
 from afterhours.errors import AccessError, PermanentError, TransientError
-from afterhours.policy import load_policy
 from afterhours.retrying import RetryPolicy
 from afterhours.service import Service
-from afterhours.settings import Settings
 from afterhours.twins.chat import ChatTwin
 from afterhours.twins.faults import FaultRule
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.pagerduty import PagerDutyTwin
 from afterhours.twins.slack_api import SlackApiTwin
 from afterhours.twins.zendesk import ZendeskTwin
-from factories import killed_after_sending, paging_policy, slack_environment
+from factories import daemon_on, killed_after_sending, paging_policy, slack_environment
 
 pytestmark = pytest.mark.integration
 ROOM = "C0ONCALL1"
@@ -90,12 +86,9 @@ def daemon(  # noqa: PLR0917  (pytest fixtures)
     slack_api: SlackApiTwin, clock: ManualClock, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Service]:
-    for name, value in slack_environment(zendesk, jira, chat, pagerduty, slack_api, POLICY,
-                                         tmp_path, ROOM).items():
-        monkeypatch.setenv(name, value)
-    policy = load_policy(tmp_path / "policy.yaml").policy
-    with closing(build_service(Settings(), policy, clock=clock,
-                               retry=RetryPolicy(attempts=3, sleep=lambda _: None))) as built:
+    environment = slack_environment(zendesk, jira, chat, pagerduty, slack_api, POLICY,
+                                    tmp_path, ROOM)
+    with daemon_on(environment, tmp_path, clock, monkeypatch) as built:
         yield built
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from test_similarity import POLICY as SIMILAR_POLICY
 
 from afterhours.domain.actions import (
     AddInternalNote,
@@ -244,18 +245,6 @@ def test_explain_says_which_known_issue_a_ticket_joins_and_why() -> None:
     assert "join Jira ENG-42 (label zendesk-7, count its customers)" in text
     [joined] = [k for k in explanation_to_json(explained)["known_issues"] if k["joined"]]
     assert joined["jira"] == "ENG-42"
-
-
-SIMILAR_POLICY = parse_policy("""
-version: 1
-schedule: {time_zone: Europe/London, hours: {}}
-templates: {ack: "Queued. {known_issue}"}
-similar_issues: {threshold: 71, status: "We are already working on a problem like yours."}
-routes:
-  - name: product-bug
-    reply: ack
-    jira: {project: ENG}
-""")
 
 
 def test_a_reply_after_a_similar_join_is_recorded_still_carries_the_status() -> None:
