@@ -33,6 +33,7 @@ from afterhours.budget import RateBudget, zendesk_classes
 from afterhours.budget_gate import BudgetGate, seconds_of
 from afterhours.clock import Clock, utc_now
 from afterhours.errors import ConfigError
+from afterhours.meanings import check_meanings
 from afterhours.ops.health import Health
 from afterhours.ops.metrics import Metrics
 from afterhours.parking import replan_on_change
@@ -70,6 +71,7 @@ def check_policy(settings: Settings, policy: Policy) -> None:
             + "; set AFTERHOURS_PAGERDUTY_ROUTING_KEYS='{\"channel\": \"<integration key>\"}'"
             " (the Events API v2 integration key of the service to page)"
         )
+    check_meanings(policy, settings.similarity_model)
 
 
 def state_file(settings: LocalSettings, db: Path | None = None) -> Path | None:
@@ -246,6 +248,7 @@ def build_service(
         policy=policy,
         clock=clock,
         backfill=timedelta(hours=settings.backfill_hours),
+        similarity_model=settings.similarity_model,
         search_lag=timedelta(seconds=settings.jira_search_lag),
         stop=stop,
         breakers=breakers,

@@ -14,6 +14,7 @@ from typing import TextIO
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from afterhours.adapters.meaning import MeaningModelError
 from afterhours.bootstrap import check_policy
 from afterhours.cli_grammar import add_output
 from afterhours.errors import ConfigError, PolicyError
@@ -70,6 +71,8 @@ def _policy_problems() -> list[str]:
     except PolicyError:
         return ["AFTERHOURS_POLICY_FILE: the policy does not validate; `afterhours check`"
                 " lists its problems"]
+    except MeaningModelError as error:
+        return [f"AFTERHOURS_SIMILARITY_MODEL: {error}"]
     except ConfigError as error:
         return [f"AFTERHOURS_WEBHOOKS: {error}"]
     except (ValidationError, SettingsError):  # reported by settings_report already

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -27,6 +28,7 @@ from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import Article, History, JiraIssueRef, OpenIssues, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.domain.similarity import Compared, compared, similarity
+from afterhours.meanings import with_meanings
 from afterhours.policy.model import Policy
 from afterhours.policy.templates import placeholders
 
@@ -44,6 +46,7 @@ class KnownIssueActing:
     state: StateStore
     clock: Clock
     policy: Policy
+    similarity_model: Path | None  # the model's folder, for similar_issues: matcher: meaning
     # The open issues a bug may join by similarity, read once and again after a filing.
     _similar: OpenIssues | None = None
     _articles: ArticleCache | None = None
@@ -55,7 +58,8 @@ class KnownIssueActing:
         (articles:). Looked up only for the plans that need them."""
         facts: dict[str, Any] = {}
         if self.policy.similar_issues is not None and files(plan):
-            facts["open_issues"] = self.open_issues()
+            facts["open_issues"] = with_meanings(self.open_issues(), [ticket], self.policy,
+                                                 self.similarity_model)
         if self.policy.articles is not None and _offers_articles(plan, self.policy):
             facts["articles"] = self.articles_for(ticket)
         if not facts:
@@ -107,9 +111,11 @@ class KnownIssueActing:
             return creating, []
         kept: list[tuple[Turn, PlannedAction, str, Compared]] = []
         held: list[tuple[Turn, Turn]] = []
+        meanings = with_meanings(OpenIssues(), [turn.ticket for turn, _ in creating],
+                                 self.policy, self.similarity_model).meanings
         for turn, planned in creating:
             assert isinstance(planned.action, CreateJiraIssue)  # noqa: S101  (filtered above)
-            text = compared(turn.ticket.subject, turn.ticket.description)
+            text = compared(turn.ticket.subject, turn.ticket.description, meanings)
             first = next((t for t, _, project, other in kept
                           if project == planned.action.project
                           and similarity(text, other) >= similar.threshold), None)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from itertools import islice
+from pathlib import Path
 
 import structlog
 
@@ -65,6 +66,7 @@ class Service(BatchSettling):
         metrics: Metrics | None = None,
         health: Health | None = None,
         lease: LeaseKeeper | None = None,
+        similarity_model: Path | None = None,
     ) -> None:
         self.desk = desk
         self.tracker = tracker
@@ -76,6 +78,8 @@ class Service(BatchSettling):
         self.backfill = max(backfill, timedelta(minutes=2))
         # How long Jira's search may take to show a new issue (see afterhours.reconcile).
         self.search_lag = search_lag
+        # The model's folder for similar_issues: matcher: meaning (None: the package's).
+        self.similarity_model = similarity_model
         # Set by SIGTERM: the pass stops after the batch in hand (the retry policy's waits
         # end early on the same event, see bootstrap).
         self.stop = stop or threading.Event()

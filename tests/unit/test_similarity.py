@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from array import array
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from afterhours.domain.similarity import (
     compared,
     contrasted,
     evaluate,
+    meaning_text,
     similarity,
+    swapped,
     unsaid,
 )
 from afterhours.inspect.replay import replay_policy
@@ -153,3 +156,26 @@ def test_replay_says_which_tickets_would_have_joined_and_why() -> None:
     [join] = replayed.joins
     assert (join.ticket_id, join.issue) == (2, "the issue #1 would file")
     assert "alike to a ticket of ENG-1 (threshold 71" in join.reason
+
+
+def _meaning(*values: float) -> bytes:
+    """A unit vector as the shell hands it to the domain (native float32s)."""
+    norm = sum(v * v for v in values) ** 0.5
+    return array("f", [v / norm for v in values]).tobytes()
+
+
+def test_by_meaning_the_score_is_the_cosine_and_a_swapped_word_is_contrasted() -> None:
+    meanings = {meaning_text("Logout button does nothing", ""): _meaning(1, 0, 0),
+                meaning_text("Unable to sign out", ""): _meaning(0.9, 0.43589, 0),
+                meaning_text("Login button does nothing", ""): _meaning(0.95, 0.31225, 0)}
+    logout = compared("Logout button does nothing", "", meanings)
+    sign_out = compared("Unable to sign out", "", meanings)
+    login = compared("Login button does nothing", "", meanings)
+    # No word in common, the same meaning: the words matcher could never join these.
+    assert similarity(logout, sign_out) == pytest.approx(90.0, abs=0.1)
+    assert not swapped(logout, sign_out)
+    # The same subject but for one word each names: close in meaning, yet another bug.
+    assert swapped(logout, login)
+    assert similarity(logout, login) == CONTRASTED
+    # Without a meaning on both sides, the words decide.
+    assert similarity(logout, compared("Unable to sign out", "")) < SUGGESTED

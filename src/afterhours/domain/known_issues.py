@@ -105,12 +105,14 @@ def similar_issue_for(ticket: Ticket, policy: Policy, history: History) -> Known
     projects = frozenset(similar.projects or filed_projects(policy))
     unlinked = frozenset(key.rpartition("/unlink:")[2] for key in history.settled
                          if "/unlink:" in key)
-    found = most_similar(compared(ticket.subject, ticket.description), history.open_issues,
+    found = most_similar(compared(ticket.subject, ticket.description,
+                                  history.open_issues.meanings), history.open_issues,
                          projects, similar.threshold, leaving_out=unlinked)
     if found is None:
         return None
     words = ", ".join(found.words) or "none in the subjects"
-    held = (f"{found.score:.0f}% alike to a ticket of {found.issue.key} (threshold "
+    alike = "alike in meaning" if similar.matcher == "meaning" else "alike"
+    held = (f"{found.score:.0f}% {alike} to a ticket of {found.issue.key} (threshold "
             f"{similar.threshold}; shared words: {words})")
     # Not a lead's entry, so not validated as one (its status may be empty).
     issue = KnownIssue.model_construct(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -69,6 +70,9 @@ class OpenIssues:
     by the shell once and shared by every ticket's history."""
 
     issues: tuple[OpenIssue, ...] = ()
+    # Under similar_issues: matcher: meaning, what each text means (similarity.meaning_text
+    # of the issues' tickets and of the tickets being planned: a unit vector of float32s).
+    meanings: Mapping[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,25 @@
 """How alike two bug tickets are, for joining an open issue instead of filing a duplicate
-(policy similar_issues:), 0 to 100: the lower of rapidfuzz's token-sort ratio of the subjects
-and its weighted ratio (WRatio) of the subjects with the descriptions' first words, so a
-ticket must be alike in both what it is titled and what it says. Case, punctuation and a
-few filler words are left out first. tests/fixtures/similar_tickets.yaml measures it
-(precision and recall are printed by the benchmark).
+(policy similar_issues:), 0 to 100.
+
+By their words (matcher: words, the default): the lower of rapidfuzz's token-sort ratio of
+the subjects and its weighted ratio (WRatio) of the subjects with the descriptions' first
+words, so a ticket must be alike in both what it is titled and what it says. Case,
+punctuation and a few filler words are left out first.
+
+By their meaning (matcher: meaning): the cosine of the two texts' sentence embeddings (the
+shell computes them, adapters/meaning.py), so "Session keeps expiring" is like "Logged out
+every few minutes" though they share no word. Embeddings put "CSV export fails" close to
+"CSV import fails" too, so a pair whose subjects agree but for a word each names that the
+other never says is held at CONTRASTED (swapped()).
+
+tests/fixtures/similar_tickets.yaml measures both (precision and recall are printed by the
+benchmark).
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, utils
@@ -34,6 +46,7 @@ CONTRASTED = 50.0  # the most two contrasted tickets score: below any sensible t
 _STEM = 5  # letters two words share at the start to be one word ("crash", "crashes")
 _REFERENCE = 4  # digits from which a number is a reference (order, invoice), not a code
 _SPELT = 80  # rapidfuzz ratio at which two words are one word misspelt ("recieve")
+_AGREE = 0.5  # share of each subject's words the other's has, for a word to be swapped
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class Compared:
 
     subject: str
     whole: str
+    meaning: bytes | None = None  # a unit vector of float32s, under matcher: meaning
 
 
 @dataclass(frozen=True)
@@ -53,18 +67,53 @@ class Similar:
     words: tuple[str, ...]
 
 
-def compared(subject: str, description: str) -> Compared:
-    """`subject` and `description` as the matcher compares them."""
+def compared(subject: str, description: str,
+             meanings: Mapping[str, bytes] | None = None) -> Compared:
+    """`subject` and `description` as the matcher compares them (with what they mean, when
+    `meanings` has it: see meaning_text())."""
     head = _words(subject)
-    return Compared(" ".join(head), " ".join([*head, *_words(description[:DESCRIPTION_HEAD])]))
+    meaning = None if not meanings else meanings.get(meaning_text(subject, description))
+    return Compared(" ".join(head), " ".join([*head, *_words(description[:DESCRIPTION_HEAD])]),
+                    meaning)
+
+
+def meaning_text(subject: str, description: str) -> str:
+    """The text whose meaning matcher: meaning compares: the subject and where the
+    description says the problem."""
+    return f"{subject}. {description[:DESCRIPTION_HEAD]}"
 
 
 def similarity(a: Compared, b: Compared) -> float:
-    """How alike two tickets are, 0 to 100 (at most CONTRASTED when contrasted)."""
+    """How alike two tickets are, 0 to 100: by meaning when both have one, else by words
+    (at most CONTRASTED when contrasted, or by meaning when swapped)."""
+    if a.meaning is not None and b.meaning is not None:
+        cosine: float = sum(map(operator.mul, memoryview(a.meaning).cast("f"),
+                         memoryview(b.meaning).cast("f")))
+        score = max(0.0, 100 * cosine)
+        if score > CONTRASTED and swapped(a, b):
+            return CONTRASTED
+        return round(score, 1)
     score = min(fuzz.token_sort_ratio(a.subject, b.subject), fuzz.WRatio(a.whole, b.whole))
     if score > CONTRASTED and contrasted(a, b):
         return CONTRASTED
     return score
+
+
+def swapped(a: Compared, b: Compared) -> bool:
+    """Whether the subjects agree (each has at least half the other's words) but for a word
+    each names that the other ticket never says: "Excel import fails", "Excel export
+    fails". A paraphrase shares few words and is left to the meaning."""
+    return contrasted(a, b) and min(_agreeing(a.subject, b.subject),
+                                    _agreeing(b.subject, a.subject)) >= _AGREE
+
+
+def _agreeing(subject: str, other: str) -> float:
+    """The share of `subject`'s words, other than generic ones, that `other` says too."""
+    words = [word for word in subject.split() if word not in _GENERIC]
+    said = other.split()
+    if not words:
+        return 0.0
+    return sum(any(_alike(word, o) for o in said) for word in words) / len(words)
 
 
 def contrasted(a: Compared, b: Compared) -> bool:
@@ -106,7 +155,7 @@ def most_similar(ticket: Compared, issues: OpenIssues, projects: frozenset[str],
         if issue.key in leaving_out or issue.key.rsplit("-", 1)[0] not in projects:
             continue
         for subject, description in issue.texts:
-            other = compared(subject, description)
+            other = compared(subject, description, issues.meanings)
             score = similarity(ticket, other)
             if score >= threshold and (best is None or score > best.score):
                 shared = sorted(set(ticket.subject.split()) & set(other.subject.split()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,6 +22,7 @@ from afterhours.inspect.replay_report import METHOD, build_report, report_to_jso
 from afterhours.inspect.replay_text import render_report
 from afterhours.inspect.sources import ZendeskReadSettings, open_desk, read_export, read_ledger
 from afterhours.logs import configure_logging
+from afterhours.meanings import by_meaning, meanings_of, with_meanings
 from afterhours.policy import LoadedPolicy, load_policy
 from afterhours.policy.model import Schedule
 
@@ -120,6 +122,10 @@ def run_explain(args: argparse.Namespace, *, clock: Clock = utc_now,
     similar = loaded.policy.similar_issues
     ledger = read_ledger(settings, None, ticket.id, None if similar is None
                          else now - timedelta(days=similar.within_days))
+    if ledger.history.open_issues is not None:
+        issues = with_meanings(ledger.history.open_issues, [ticket], loaded.policy,
+                               settings.similarity_model)
+        ledger = replace(ledger, history=replace(ledger.history, open_issues=issues))
     explained = explain_ticket(ticket, loaded.policy, now, ledger)
     json_out = args.output == "json"
     _print(out, explanation_to_json(explained) if json_out else render_explanation(explained))
@@ -150,7 +156,12 @@ def run_replay(args: argparse.Namespace, *, clock: Clock = utc_now,
         desk.close()
     # Escalations are judged at the end of the period, or now if that end is still to come.
     now = min(period.end, clock())
-    report = build_report(select_period(exported, period), period, now, loaded, against)
+    selection = select_period(exported, period)
+    meanings = None
+    if by_meaning(loaded.policy) or (against is not None and by_meaning(against.policy)):
+        meanings = meanings_of(((t.subject, t.description) for t in selection.tickets),
+                               settings.similarity_model)
+    report = build_report(selection, period, now, loaded, against, meanings=meanings)
     _print(out, report_to_json(report) if args.output == "json" else render_report(report))
     return EXIT_OK
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -145,8 +145,10 @@ def rule_names(policy: Policy) -> list[str]:
     return names
 
 
-def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime) -> Replay:
-    """Replay every ticket under `policy` at `now` and tally the outcomes per rule."""
+def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime,
+                  meanings: Mapping[str, bytes] | None = None) -> Replay:
+    """Replay every ticket under `policy` at `now` (with what the tickets mean, for
+    similar_issues: matcher: meaning) and tally the outcomes per rule."""
     replayed: dict[int, Outcome] = {}
 
     def replay(ticket: Ticket, policy: Policy, now: datetime,
@@ -154,7 +156,7 @@ def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime) -> R
         replayed[ticket.id] = replay_ticket(ticket, policy, now, open_issues)
         return replayed[ticket.id].plan
 
-    _, joins = plans_with_joins(tickets, policy, now, replay)
+    _, joins = plans_with_joins(tickets, policy, now, replay, meanings)
     outcomes = tuple(replayed[ticket.id] for ticket in tickets)
     tallies = {name: RuleTally(name) for name in rule_names(policy)}
     for outcome in outcomes:

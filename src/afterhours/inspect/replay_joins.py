@@ -5,7 +5,7 @@ set the threshold before relying on it. Pure, like the rest of replay."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,15 +31,18 @@ def would_file_key(project: str, ticket_id: int) -> str:
 
 
 def plans_with_joins(tickets: Sequence[Ticket], policy: Policy, now: datetime,
-                     replay: Replayer) -> tuple[list[Plan], tuple[Join, ...]]:
+                     replay: Replayer, meanings: Mapping[str, bytes] | None = None,
+                     ) -> tuple[list[Plan], tuple[Join, ...]]:
     """Each ticket's replayed plan, oldest first, with similar_issues: judged against the
-    issues the tickets before it would have filed; and the joins among them."""
+    issues the tickets before it would have filed (and what the tickets mean, under
+    matcher: meaning); and the joins among them."""
     similar = policy.similar_issues is not None
     filed: list[OpenIssue] = []
     stand_ins: dict[str, int] = {}
     plans, joins = [], []
     for ticket in sorted(tickets, key=lambda t: (t.created_at, t.id)):
-        plan = replay(ticket, policy, now, OpenIssues(tuple(filed)) if similar else None)
+        plan = replay(ticket, policy, now,
+                      OpenIssues(tuple(filed), meanings or {}) if similar else None)
         plans.append(plan)
         for planned in plan.actions:
             action = planned.action

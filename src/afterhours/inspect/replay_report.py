@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,13 +44,14 @@ class ReplayReport:
 
 def build_report(
     selection: Selection, period: Period, now: datetime, policy: LoadedPolicy,
-    against: LoadedPolicy | None = None,
+    against: LoadedPolicy | None = None, *, meanings: Mapping[str, bytes] | None = None,
 ) -> ReplayReport:
-    """Replay the selection under `policy` (and `against`, then compare) at `now`."""
-    new = replay_policy(selection.tickets, policy.policy, now)
+    """Replay the selection under `policy` (and `against`, then compare) at `now`, with what
+    the tickets mean when a policy's similar_issues: compares meanings."""
+    new = replay_policy(selection.tickets, policy.policy, now, meanings)
     if against is None:
         return ReplayReport(period, now, selection, policy, new)
-    old = replay_policy(selection.tickets, against.policy, now)
+    old = replay_policy(selection.tickets, against.policy, now, meanings)
     return ReplayReport(period, now, selection, policy, new, against, old, compare(new, old))
 
 

@@ -4,7 +4,7 @@ filing a duplicate, with what the customer is told about it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -64,6 +64,13 @@ def known_issue_problems(
 class SimilarIssues(_Strict):
     """Joining open issues afterhours filed by how alike the tickets are."""
 
+    matcher: Literal["words", "meaning"] = Field(
+        default="words",
+        description="How alike is judged: `words` (the words the tickets share, built in) or "
+        "`meaning` (what the tickets say, by a sentence-embedding model: catches "
+        "paraphrases; needs the model installed, see the README). Scores differ: measure the "
+        "threshold for the matcher chosen.",
+    )
     threshold: Annotated[int, Field(ge=50, le=100)] = Field(
         description="How alike (0-100) a new bug ticket's subject and description must be to "
         "those of a ticket an open issue has, for the ticket to join that issue. `afterhours "

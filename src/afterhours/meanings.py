@@ -1,0 +1,56 @@
+"""The meanings the similarity matcher compares under similar_issues: matcher: meaning,
+computed here in the shell (the model is I/O and state) for the pure planner to compare."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from afterhours.adapters.meaning import MeaningModel, model_folder
+from afterhours.domain.model import OpenIssues, Ticket
+from afterhours.domain.similarity import meaning_text
+from afterhours.policy.model import Policy
+
+
+def by_meaning(policy: Policy) -> bool:
+    """Whether the policy's similar_issues: compares what tickets mean."""
+    return policy.similar_issues is not None and policy.similar_issues.matcher == "meaning"
+
+
+@lru_cache(maxsize=2)
+def meaning_model(folder: Path | None) -> MeaningModel:
+    """The model in `folder` (default: the installed package's), loaded once a process;
+    MeaningModelError (a ConfigError) naming what to install or set if it cannot be."""
+    return MeaningModel(model_folder(folder))
+
+
+def check_meanings(policy: Policy, folder: Path | None) -> None:
+    """Load the model now if the policy needs it, so a daemon or a reload without it fails
+    at once, saying what to install, rather than at its first bug ticket."""
+    if by_meaning(policy):
+        meaning_model(folder)
+
+
+def with_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
+                  folder: Path | None) -> OpenIssues:
+    """`issues` with the meaning of each of their tickets' texts and of `tickets`', when the
+    policy compares meanings (else `issues` as they are)."""
+    if not by_meaning(policy):
+        return issues
+    texts = [(s, d) for issue in issues.issues for s, d in issue.texts]
+    texts += [(t.subject, t.description) for t in tickets]
+    return replace(issues, meanings=meanings_of(texts, folder, issues.meanings))
+
+
+def meanings_of(texts: Iterable[tuple[str, str]], folder: Path | None,
+                known: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """What each (subject, description) means, by similarity.meaning_text(), with `known`."""
+    model = meaning_model(folder)
+    found = dict(known or {})
+    for subject, description in texts:
+        text = meaning_text(subject, description)
+        if text not in found:
+            found[text] = model.meaning(text)
+    return found
