@@ -18,11 +18,15 @@ from afterhours.adapters.meaning import MeaningModelError
 from afterhours.domain.similarity import Evaluation, compared, evaluate
 from afterhours.meanings import meaning_model, meanings_of
 
-CORPUS = Path(__file__).parents[1] / "tests" / "fixtures" / "similar_tickets.yaml"
+FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
+CORPUS = FIXTURES / "similar_tickets.yaml"
+# Written blind (without the matcher's rules or its corpus) after its thresholds were set.
+FRESH = FIXTURES / "similar_tickets_fresh.yaml"
 SUGGESTED = 73
-MEANING_SUGGESTED = 80
+MEANING_SUGGESTED = 67
 RECALL = 0.80
 HALVES = ("tuning", "held-out")
+BLIND = "fresh"  # the fresh corpus, as if a third half
 
 
 def matcher_on_corpus(threshold: float = SUGGESTED, half: str | None = None,
@@ -31,7 +35,7 @@ def matcher_on_corpus(threshold: float = SUGGESTED, half: str | None = None,
     meaning when given the texts' `meanings` (meaning_of_corpus()), else by words."""
     return evaluate([(compared(p["a"][0], p["a"][1], meanings),
                       compared(p["b"][0], p["b"][1], meanings), bool(p["same"]))
-                     for p in _pairs() if half in (None, p["half"])], threshold)
+                     for p in _pairs(half)], threshold)
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,16 @@ def meaning_of_corpus() -> Meanings | None:
         model = meaning_model(None)
     except MeaningModelError:
         return None
-    texts = [(str(p[side][0]), str(p[side][1])) for p in _pairs() for side in "ab"]
+    texts = [(str(p[side][0]), str(p[side][1]))
+             for p in [*_pairs(), *_pairs(BLIND)] for side in "ab"]
     model.meaning("warm up")  # the first call pays NumPy's and the tokenizer's set-up
     start = time.perf_counter()
     found = meanings_of(texts, None)
     return Meanings(found, (time.perf_counter() - start) / len(found))
 
 
-def _pairs() -> list[dict[str, Any]]:
-    pairs: list[dict[str, Any]] = yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["pairs"]
-    return pairs
+def _pairs(half: str | None = None) -> list[dict[str, Any]]:
+    """The corpus's pairs (of one half), or the fresh corpus's (`BLIND`)."""
+    source = FRESH if half == BLIND else CORPUS
+    pairs: list[dict[str, Any]] = yaml.safe_load(source.read_text(encoding="utf-8"))["pairs"]
+    return [p for p in pairs if half in (None, BLIND, p.get("half"))]

@@ -19,6 +19,7 @@ from afterhours.domain.similarity import (
     compared,
     contrasted,
     evaluate,
+    failing_otherwise,
     meaning_text,
     similarity,
     swapped,
@@ -179,3 +180,17 @@ def test_by_meaning_the_score_is_the_cosine_and_a_swapped_word_is_contrasted() -
     assert similarity(logout, login) == CONTRASTED
     # Without a meaning on both sides, the words decide.
     assert similarity(logout, compared("Unable to sign out", "")) < SUGGESTED
+
+
+def test_by_meaning_the_same_thing_failing_in_another_way_is_another_bug() -> None:
+    twice = compared("Subscription renewal charged twice", "")
+    assert failing_otherwise(twice, compared("Subscription renewal not charged", ""))
+    assert failing_otherwise(compared("Report export is slow", ""),
+                             compared("Report export shows wrong totals", ""))
+    assert not failing_otherwise(twice, compared("Double charge for renewal", ""))
+    # A subject that says nothing of how it fails contrasts with none.
+    assert not failing_otherwise(twice, compared("Renewal billing problem", ""))
+    meanings = {meaning_text("Subscription renewal charged twice", ""): _meaning(1, 0),
+                meaning_text("Subscription renewal not charged", ""): _meaning(0.9, 0.43589)}
+    assert similarity(compared("Subscription renewal charged twice", "", meanings),
+                      compared("Subscription renewal not charged", "", meanings)) == CONTRASTED

@@ -10,7 +10,8 @@ By their meaning (matcher: meaning): the cosine of the two texts' sentence embed
 shell computes them, adapters/meaning.py), so "Session keeps expiring" is like "Logged out
 every few minutes" though they share no word. Embeddings put "CSV export fails" close to
 "CSV import fails" too, so a pair whose subjects agree but for a word each names that the
-other never says is held at CONTRASTED (swapped()).
+other never says (swapped()), or say the thing fails in different ways ("charged twice",
+"not charged": failing_otherwise()), is held at CONTRASTED.
 
 tests/fixtures/similar_tickets.yaml measures both (precision and recall are printed by the
 benchmark).
@@ -47,6 +48,16 @@ _STEM = 5  # letters two words share at the start to be one word ("crash", "cras
 _REFERENCE = 4  # digits from which a number is a reference (order, invoice), not a code
 _SPELT = 80  # rapidfuzz ratio at which two words are one word misspelt ("recieve")
 _AGREE = 0.5  # share of each subject's words the other's has, for a word to be swapped
+# How a thing fails, by the words a subject says it with. Embeddings put "charged twice" close
+# to "not charged": the same thing failing in two ways is two bugs.
+_FAILURES = {
+    **dict.fromkeys(("twice", "double", "doubled", "duplicate", "duplicated", "duplicates"),
+                    "too often"),
+    **dict.fromkeys(("not", "never", "no", "missing", "lost", "loses", "blank", "empty",
+                     "disappeared"), "not at all"),
+    **dict.fromkeys(("slow", "lag", "lags", "timeout", "times", "timing"), "too slowly"),
+    **dict.fromkeys(("wrong", "incorrect"), "wrongly"),
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,7 @@ def similarity(a: Compared, b: Compared) -> float:
         cosine: float = sum(map(operator.mul, memoryview(a.meaning).cast("f"),
                          memoryview(b.meaning).cast("f")))
         score = max(0.0, 100 * cosine)
-        if score > CONTRASTED and swapped(a, b):
+        if score > CONTRASTED and (swapped(a, b) or failing_otherwise(a, b)):
             return CONTRASTED
         return round(score, 1)
     score = min(fuzz.token_sort_ratio(a.subject, b.subject), fuzz.WRatio(a.whole, b.whole))
@@ -107,9 +118,20 @@ def swapped(a: Compared, b: Compared) -> bool:
                                     _agreeing(b.subject, a.subject)) >= _AGREE
 
 
+def failing_otherwise(a: Compared, b: Compared) -> bool:
+    """Whether the subjects say the thing fails in different ways: "Orders imported twice"
+    against "Orders not imported", "Report is slow" against "Report is wrong"."""
+    first, second = _failures(a.subject), _failures(b.subject)
+    return bool(first and second and not first & second)
+
+
+def _failures(subject: str) -> set[str]:
+    return {_FAILURES[word] for word in subject.split() if word in _FAILURES}
+
+
 def _agreeing(subject: str, other: str) -> float:
-    """The share of `subject`'s words, other than generic ones, that `other` says too."""
-    words = [word for word in subject.split() if word not in _GENERIC]
+    """The share of `subject`'s words (filler aside) that `other` says too."""
+    words = subject.split()
     said = other.split()
     if not words:
         return 0.0
