@@ -292,7 +292,8 @@ class JiraTwin(Twin, JiraActivity):
         narrowed = self._index.candidates(query.where, now) if self.use_index else None
         if narrowed is None:
             chosen: Collection[str] = self._issues
-        else:  # reconciled issues show their live version, whatever the index holds
+        else:  # reconciled issues show their live version; every write touches, so the
+            # index has it already, but a reconciled issue is never to be missed
             chosen = self._index.in_creation_order(narrowed | (fresh & self._issues.keys()))
         cutoff = now - self.search_lag
         views = []
