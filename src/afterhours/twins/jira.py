@@ -15,7 +15,7 @@ import base64
 import contextlib
 import copy
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,9 @@ from afterhours.twins import jira_search as search
 from afterhours.twins import jira_shapes as shapes
 from afterhours.twins._http import Request, Response, Twin, TwinServer
 from afterhours.twins.jira_activity import JiraActivity
+from afterhours.twins.jira_index import SearchIndex
 from afterhours.twins.jira_issues import Project, validate
+from afterhours.twins.jira_jql import Query
 from afterhours.twins.jira_routes import register
 from afterhours.twins.jira_search import Known
 from afterhours.twins.jira_search_routes import register_search
@@ -72,6 +74,11 @@ class JiraTwin(Twin, JiraActivity):
         self._issues: dict[str, dict[str, Any]] = {}  # id -> IssueBean, in creation order
         self._keys: dict[str, str] = {}  # KEY -> id
         self._indexed: dict[str, list[tuple[datetime, dict[str, Any]]]] = {}
+        self._index = SearchIndex()  # over the versions in _indexed
+        # False answers every search by matching every issue, as Jira without an index would:
+        # tests compare the two. `examined` counts the issues the last search matched.
+        self.use_index = True
+        self.examined = 0
         self._links: dict[str, list[dict[str, Any]]] = {}
         self._next_id = {"issue": 10000, "link": 10000, "comment": 10000, "component": 10000}
         self._start_activity()
@@ -171,10 +178,11 @@ class JiraTwin(Twin, JiraActivity):
         issue["fields"]["updated"] = shapes.jira_time(now)
         versions = self._indexed.setdefault(issue["id"], [])
         versions.append((now, copy.deepcopy(issue)))
+        self._index.add_version(issue["id"], versions[-1][1])
         cutoff = now - self.search_lag
         # Versions superseded by one the index already shows can never be seen again.
         while len(versions) > 1 and versions[1][0] <= cutoff:
-            versions.pop(0)
+            self._index.drop_version(issue["id"], versions.pop(0)[1])
 
     def create_issue(self, request: Request, api: str = "2") -> dict[str, Any]:
         """Validate a create-issue body sent on REST `api` ("2" or "3") and store the new
@@ -209,6 +217,7 @@ class JiraTwin(Twin, JiraActivity):
         self._issues[issue_id] = issue
         self._keys[key] = issue_id
         self._links[issue_id] = []
+        self._index.add_issue(issue)
         self.touch(issue)
         return issue
 
@@ -256,7 +265,7 @@ class JiraTwin(Twin, JiraActivity):
         except (TypeError, ValueError):
             raise shapes.error(400, ["reconcileIssues must be a list of issue ids."]) from None
         now = self.clock()
-        return search.run(jql or "", query, self._views(now, fresh), now,
+        return search.run(jql or "", query, self._views(query, now, fresh), now,
                           max_results=max_results, fields=fields, token=token)
 
     def search_from(self, jql: str | None, *, start_at: int, max_results: int,
@@ -266,28 +275,36 @@ class JiraTwin(Twin, JiraActivity):
             raise shapes.error(410, [GONE])
         query = search.parse_query(jql, self._known(), bounded=False)
         now = self.clock()
-        return search.run_from(query, self._views(now, set()), now, start_at=start_at,
+        return search.run_from(query, self._views(query, now, set()), now, start_at=start_at,
                                max_results=max_results, fields=fields)
 
     def _known(self) -> Known:
         return Known(
             projects={v.casefold() for p in self._projects for v in (p.key, p.id, p.name)},
-            keys={v.casefold() for i in self._issues.values() for v in (i["key"], i["id"])},
+            keys=self._index.keys,
             issue_types={v.casefold() for p in self._projects for t in p.issue_types for v in t},
             priorities={v.casefold() for p in self._priorities for v in p},
         )
 
-    def _views(self, now: datetime, fresh: set[str]) -> list[dict[str, Any]]:
-        """Each issue as search sees it at `now` (`search_lag` behind; `fresh` ids live)."""
+    def _views(self, query: Query, now: datetime, fresh: set[str]) -> list[dict[str, Any]]:
+        """As search sees them at `now` (`search_lag` behind; `fresh` ids live), oldest
+        first: the issues the query may match, every issue when the index cannot tell."""
+        narrowed = self._index.candidates(query.where, now) if self.use_index else None
+        if narrowed is None:
+            chosen: Collection[str] = self._issues
+        else:  # reconciled issues show their live version; every write touches, so the
+            # index has it already, but a reconciled issue is never to be missed
+            chosen = self._index.in_creation_order(narrowed | (fresh & self._issues.keys()))
         cutoff = now - self.search_lag
         views = []
-        for issue_id, issue in self._issues.items():
+        for issue_id in chosen:
             if issue_id in fresh:
-                views.append(issue)
+                views.append(self._issues[issue_id])
                 continue
             seen = [v for t, v in self._indexed.get(issue_id, []) if t <= cutoff]
             if seen:
                 views.append(seen[-1])
+        self.examined = len(chosen)
         return views
 
 

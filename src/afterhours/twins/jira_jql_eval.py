@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from afterhours.twins.jira_jql import BoolOp, Clause, JqlError, Node, Not
@@ -143,9 +144,16 @@ def _match_date(node: Clause, stamp: str | None, now: datetime) -> bool:
         return (stamp is None) == (node.op == "IS")
     if stamp is None or isinstance(node.value, tuple):
         return False
-    have = datetime.strptime(stamp, JIRA_TIME)
+    have = _stamp(stamp)
     bound = parse_date(node.value, now, node.field)
     return {
         "=": have == bound, "!=": have != bound, ">": have > bound,
         ">=": have >= bound, "<": have < bound, "<=": have <= bound,
     }[node.op]
+
+
+@lru_cache(maxsize=1 << 16)
+def _stamp(stamp: str) -> datetime:
+    # Every page of a search matches every issue again; reading each stamp once keeps a
+    # poll's pages in proportion to what they return (strptime is most of a date match).
+    return datetime.strptime(stamp, JIRA_TIME)
