@@ -136,7 +136,9 @@ class KnownIssueActing:
         similar = self.policy.similar_issues
         if self._similar is None:
             since = self.clock() - timedelta(days=similar.within_days if similar else 30)
-            self._similar = self.state.open_issues(since)
+            # Their meanings once here, not for each ticket compared with them.
+            self._similar = with_meanings(self.state.open_issues(since), (), self.policy,
+                                          self.similarity_model)
         return self._similar
 
 

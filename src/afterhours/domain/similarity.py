@@ -95,11 +95,12 @@ def meaning_text(subject: str, description: str) -> str:
 
 
 def similarity(a: Compared, b: Compared) -> float:
-    """How alike two tickets are, 0 to 100: by meaning when both have one, else by words
-    (at most CONTRASTED when contrasted, or by meaning when swapped)."""
+    """How alike two tickets are, 0 to 100: by meaning when both have one (at most
+    CONTRASTED when swapped or failing otherwise), else by words (at most CONTRASTED when
+    contrasted)."""
     if a.meaning is not None and b.meaning is not None:
         cosine: float = sum(map(operator.mul, memoryview(a.meaning).cast("f"),
-                         memoryview(b.meaning).cast("f")))
+                                memoryview(b.meaning).cast("f")))
         score = max(0.0, 100 * cosine)
         if score > CONTRASTED and (swapped(a, b) or failing_otherwise(a, b)):
             return CONTRASTED
