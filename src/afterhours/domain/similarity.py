@@ -90,8 +90,9 @@ def compared(subject: str, description: str,
 
 def meaning_text(subject: str, description: str) -> str:
     """The text whose meaning matcher: meaning compares: the subject and where the
-    description says the problem."""
-    return f"{subject}. {description[:DESCRIPTION_HEAD]}"
+    description says the problem (the model reads 256 tokens at most; a hostile subject of
+    megabytes is not tokenized whole)."""
+    return f"{subject[:DESCRIPTION_HEAD]}. {description[:DESCRIPTION_HEAD]}"
 
 
 def similarity(a: Compared, b: Compared) -> float:
