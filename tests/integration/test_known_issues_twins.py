@@ -327,3 +327,101 @@ def test_nothing_says_a_ticket_joined_before_jira_shows_the_join(
     assert len([c for c in issue_comments(jira, outage) if "Another customer" in c]) == 1
     notes = [c for c in zendesk.comments(ticket) if "joined this ticket" in c["body"]]
     assert len(notes) == 1
+
+
+def export_ticket(zendesk: ZendeskTwin, clock: ManualClock) -> int:
+    """One ticket about the export outage, from its own customer."""
+    [person] = customers(zendesk, 1)
+    return int(zendesk.create_ticket(
+        subject="Export fails with an error", description="The CSV export crashes.",
+        requester_id=person, created_at=clock())["id"])
+
+
+def audited(settings: Settings, ticket: int, outcome: str) -> list[tuple[str, str]]:
+    """(action, reason) of the ticket's audit rows with `outcome`."""
+    state = SqliteState(settings.state_db)
+    try:
+        rows = state.audit_rows(ticket_id=ticket, outcomes=(outcome,))
+    finally:
+        state.close()
+    return [(str(row.action), row.reason) for row in rows]
+
+
+def _deleted(jira: JiraTwin, outage: str) -> str:
+    jira.delete_issue(outage)
+    return "404"
+
+
+def _done(jira: JiraTwin, outage: str) -> str:
+    jira.transition(outage, "Done")
+    return "is Done"
+
+
+def _moved(jira: JiraTwin, outage: str) -> str:
+    jira.add_project("SEC", "Security")
+    jira.move_issue(outage, "SEC")
+    return "SEC"
+
+
+def _rejected(status: int) -> Any:
+    def reject(jira: JiraTwin, _: str) -> str:
+        jira.server.faults.add(FaultRule("PUT /rest/api/2/issue/{key}", error_rate=1.0,
+                                         error_status=status))
+        return str(status)
+    return reject
+
+
+@pytest.mark.parametrize("break_join", [_deleted, _done, _moved, _rejected(400),
+                                        _rejected(403)],
+                         ids=["deleted", "done", "moved", "rejected-400", "rejected-403"])
+def test_a_join_that_fails_for_good_files_the_tickets_own_issue_once(  # noqa: PLR0917
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+    settings: Settings, break_join: Any,
+) -> None:
+    ticket = export_ticket(zendesk, clock)
+    said = break_join(jira, outage)
+    daemon.run_pass()
+    daemon.restart()
+    for _ in range(3):
+        daemon.run_pass()
+    own = [i for i in jira.issues() if f"zendesk-{ticket}" in i["fields"]["labels"]]
+    assert len(own) == 1
+    new_key = str(own[0]["key"])
+    assert new_key != outage
+    assert own[0]["fields"]["project"]["key"] == "ENG"
+    tags = zendesk.ticket(ticket)["tags"]
+    assert f"jira_{new_key.lower().replace('-', '_')}" in tags
+    assert f"jira_{outage.lower().replace('-', '_')}" not in tags
+    bodies = [c["body"] for c in zendesk.comments(ticket)]
+    assert not any("joined this ticket" in b for b in bodies)
+    assert len([b for b in bodies if f"filed this ticket in Jira as {new_key}" in b]) == 1
+    [(action, reason)] = audited(settings, ticket, "join_refused")
+    assert action == "JoinJiraIssue"
+    assert outage in reason
+    assert said in reason
+    assert "files its own issue" in reason
+
+
+def test_a_refused_join_whose_own_issue_cannot_be_filed_is_parked_not_retried(  # noqa: PLR0917
+    zendesk: ZendeskTwin, jira: JiraTwin, daemon: Daemon, clock: ManualClock, outage: str,
+    settings: Settings,
+) -> None:
+    ticket = export_ticket(zendesk, clock)
+    jira.delete_issue(outage)
+    for endpoint in ("POST /rest/api/3/issue", "POST /rest/api/3/issue/bulk"):
+        jira.server.faults.add(FaultRule(endpoint, error_rate=1.0, error_status=400))
+    for _ in range(3):
+        daemon.run_pass()
+    tried = sum(n for (kind, _), n in jira.server.faults.by_endpoint.items() if kind == "400")
+    for _ in range(2):
+        daemon.run_pass()
+    assert sum(n for (kind, _), n in jira.server.faults.by_endpoint.items()
+               if kind == "400") == tried  # parked: not tried again and again
+    state = SqliteState(settings.state_db)
+    try:
+        parked = [(p.ticket_id, p.action) for p in state.parked()]
+    finally:
+        state.close()
+    assert parked == [(ticket, "CreateJiraIssue")]
+    assert len(audited(settings, ticket, "join_refused")) == 1
+    assert not any("joined this ticket" in c["body"] for c in zendesk.comments(ticket))
