@@ -3,6 +3,7 @@ a night of tickets about one outage joins the outage's issue, once each, under r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -425,3 +426,58 @@ def test_a_refused_join_whose_own_issue_cannot_be_filed_is_parked_not_retried(  
     assert parked == [(ticket, "CreateJiraIssue")]
     assert len(audited(settings, ticket, "join_refused")) == 1
     assert not any("joined this ticket" in c["body"] for c in zendesk.comments(ticket))
+
+
+def test_an_unlinked_ticket_is_seen_unlinked_by_later_plans_explain_and_the_ledger(  # noqa: PLR0917
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    outage: str, settings: Settings, capsys: pytest.CaptureFixture[str],
+) -> None:
+    zendesk, jira, _ = twins
+    people = customers(zendesk, 2)
+    # An open issue afterhours filed that the wrongly joined ticket is much like.
+    zendesk.create_ticket(
+        subject="The button crashes the app", description="It fails with an error.",
+        requester_id=people[0], created_at=clock())
+    daemon.run_pass()
+    [alike_issue] = [str(i["key"]) for i in jira.issues() if i["key"] != outage]
+    wrong = int(zendesk.create_ticket(
+        subject="Export button crashes the app", description="It fails with an error.",
+        requester_id=people[1], created_at=clock())["id"])
+    daemon.run_pass()
+    assert f"zendesk-{wrong}" in jira.issue(outage)["fields"]["labels"]
+    assert main(["unlink", str(wrong), outage]) == 0
+    capsys.readouterr()
+    for _ in range(3):
+        daemon.run_pass()
+    # Later plans: the ticket files its own issue, once, and claims no join of another.
+    own = [i for i in jira.issues() if f"zendesk-{wrong}" in i["fields"]["labels"]]
+    assert len(own) == 1
+    assert str(own[0]["key"]) not in (outage, alike_issue)
+    tags = zendesk.ticket(wrong)["tags"]
+    assert f"jira_{alike_issue.lower().replace('-', '_')}" not in tags
+    assert not jira.remote_links(alike_issue)[1:]  # the alike ticket's own link only
+    assert not [c for c in issue_comments(jira, alike_issue) if f"#{wrong}" in c]
+    # The ledger: the join is settled as undone, not left done.
+    state = SqliteState(settings.state_db)
+    try:
+        assert state.ledger_status(
+            f"ticket:{wrong}/route:product-bug/join_jira_issue") == "skipped"
+        assert state.joined_by(wrong, outage) is None
+    finally:
+        state.close()
+    # Explain: the known issue is not the ticket's join any more.
+    assert main(["explain", str(wrong), "--output", "json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    [known] = explained["known_issues"]
+    assert not known["joined"]
+    assert "unlinked" in known["not_joined_because"]
+    # The report: the ticket filed its own issue; it is not among the joined.
+    state = SqliteState(settings.state_db)
+    try:
+        facts = gather(state, clock() - timedelta(days=1), clock())
+    finally:
+        state.close()
+    jira_part = report_data(build_report(facts, load_policy(settings.policy_file).policy)
+                            )["sections"]["jira"]
+    joined = [(r["ticket"], r["issue"]) for r in jira_part["figures"]["jira_joined"]["rows"]]
+    assert (wrong, outage) not in joined

@@ -50,9 +50,10 @@ class KnownIssuesPart(StoreBase):
     def unlink(self, ticket_id: int, issue_key: str, rule: str, *, at: datetime,
                reason: str) -> None:
         """Undo the join in one transaction: the issue is no longer the ticket's, nor linked
-        for sync-back; the steps a filed issue shares with the join are forgotten (planned
-        again for the issue it files); the ticket never joins that issue again, is due at
-        the next pass, and the audit says who unlinked it."""
+        for sync-back; the join's entry is settled as skipped (undone); the steps a filed
+        issue shares with the join are forgotten (planned again for the issue it files);
+        the ticket never joins that issue again, is due at the next pass, and the audit
+        says who unlinked it."""
         key = unlink_key(ticket_id, issue_key)
         with self._transaction() as db:
             db.execute("DELETE FROM jira_issues WHERE ticket_id = ? AND issue_key = ?",
@@ -62,6 +63,11 @@ class KnownIssuesPart(StoreBase):
             for step in SHARED_STEPS:
                 db.execute("DELETE FROM ledger WHERE key = ?",
                            (f"ticket:{ticket_id}/{rule}/{step}",))
+            # The join itself is settled as undone, not left done: no later plan, report
+            # or explain takes the ticket for joined (it is never tried again either).
+            db.execute("UPDATE ledger SET status = 'skipped', reason = ?, updated_at = ?"
+                       " WHERE key = ? AND status = 'done'",
+                       (reason, at.isoformat(), f"ticket:{ticket_id}/{rule}/{JOIN_STEP}"))
             text = detail_text({"issue_key": issue_key, "joined_by": rule})
             _remember(db, key, ticket_id=ticket_id, rule="unlink", action="UnlinkJiraIssue",
                       reason=reason, detail=text, at=at)
