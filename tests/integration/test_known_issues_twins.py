@@ -241,6 +241,17 @@ def test_an_outage_with_no_known_issue_files_once_and_the_rest_join_by_similarit
     assert f"zendesk-{unrelated}" in own["fields"]["labels"]
 
 
+def jira_report(settings: Settings, clock: ManualClock) -> Any:
+    """The report's Jira section for the last day, from the daemon's state."""
+    state = SqliteState(settings.state_db)
+    try:
+        facts = gather(state, clock() - timedelta(days=1), clock())
+    finally:
+        state.close()
+    return report_data(build_report(facts, load_policy(settings.policy_file).policy)
+                       )["sections"]["jira"]
+
+
 def test_the_report_shows_joined_tickets_as_joined_not_as_issues_filed(
     twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
     outage: str, settings: Settings,
@@ -250,14 +261,7 @@ def test_the_report_shows_joined_tickets_as_joined_not_as_issues_filed(
     for _ in range(2):
         daemon.run_pass()
     [own] = [str(i["key"]) for i in jira.issues() if i["key"] != outage]
-
-    state = SqliteState(settings.state_db)
-    try:
-        facts = gather(state, clock() - timedelta(days=1), clock())
-    finally:
-        state.close()
-    jira_part = report_data(build_report(facts, load_policy(settings.policy_file).policy)
-                            )["sections"]["jira"]
+    jira_part = jira_report(settings, clock)
     assert jira_part["headline"]["issues filed"] == 1
     assert jira_part["headline"]["tickets joined to a known issue"] == 2
     assert [(r["issue"], r["ticket"]) for r in jira_part["figures"]["jira_issues"]["rows"]] == [
@@ -472,12 +476,6 @@ def test_an_unlinked_ticket_is_seen_unlinked_by_later_plans_explain_and_the_ledg
     assert not known["joined"]
     assert "unlinked" in known["not_joined_because"]
     # The report: the ticket filed its own issue; it is not among the joined.
-    state = SqliteState(settings.state_db)
-    try:
-        facts = gather(state, clock() - timedelta(days=1), clock())
-    finally:
-        state.close()
-    jira_part = report_data(build_report(facts, load_policy(settings.policy_file).policy)
-                            )["sections"]["jira"]
+    jira_part = jira_report(settings, clock)
     joined = [(r["ticket"], r["issue"]) for r in jira_part["figures"]["jira_joined"]["rows"]]
     assert (wrong, outage) not in joined
