@@ -120,8 +120,10 @@ def similar_issue_for(ticket: Ticket, policy: Policy, history: History) -> Known
     if similar is None or history.open_issues is None:
         return None
     projects = frozenset(similar.projects or filed_projects(policy))
+    unlinked = frozenset(key.rpartition("/unlink:")[2] for key in history.settled
+                         if "/unlink:" in key)
     found = most_similar(compared(ticket.subject, ticket.description), history.open_issues,
-                         projects, similar.threshold, leaving_out=_left(history.settled))
+                         projects, similar.threshold, leaving_out=unlinked)
     if found is None:
         return None
     words = ", ".join(found.words) or "none in the subjects"
@@ -163,7 +165,10 @@ def filed_projects(policy: Policy) -> tuple[str, ...]:
 
 def known_status(ticket: Ticket, policy: Policy, history: History | None = None) -> str:
     """The `{known_issue}` placeholder: the status of the known issue the ticket is about
-    (or of the similar issue it joins, given the history the planner has)."""
+    (or of the similar issue it joins, given the history the planner has); none once its
+    join was undone (unlinked, refused): it files its own issue then."""
+    if history is not None and _unlinked(history.settled):
+        return ""
     found = known_issue_for(ticket, policy, history)
     if found is None and history is not None:
         found = similar_issue_for(ticket, policy, history)
