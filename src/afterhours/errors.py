@@ -18,8 +18,10 @@
     │   │                    now, not settled either; the next pass tries again
     │   └── PermanentError   fails the same way again (400, 404, 422): parked
     │       ├── ConflictError  409 on safe_update: the ticket changed; re-read, re-plan
-    │       └── MalformedTicketError  Zendesk answered a ticket afterhours cannot read
-    │                        (no id, no created_at...): quarantined, re-read each pass
+    │       ├── MalformedTicketError  Zendesk answered a ticket afterhours cannot read
+    │       │                (no id, no created_at...): quarantined, re-read each pass
+    │       └── JoinRefusedError  a known issue no ticket may join now (Done, moved out
+    │                        of the policy's projects): the ticket files its own instead
     ├── LeaseLostError       another replica took the lease over: this one's fenced write
     │                        is refused; it stops acting and waits as a standby
     └── DeliveryRefusedError a pushed webhook delivery refused (afterhours.push): its HTTP
@@ -123,6 +125,11 @@ class LeaseLostError(AfterhoursError):
 
 class MalformedTicketError(PermanentError):
     """Zendesk answered a ticket without a field a decision needs, or with one unreadable."""
+
+
+class JoinRefusedError(PermanentError):
+    """A known issue Jira shows as no place for another ticket: Done, or moved to a project
+    the policy does not join issues in."""
 
 
 class DeliveryRefusedError(AfterhoursError):

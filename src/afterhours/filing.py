@@ -21,7 +21,7 @@ from afterhours.domain.actions import (
 )
 from afterhours.domain.known_issues import COMMENT_STEP, JOIN_STEP, SHARED_STEPS
 from afterhours.domain.model import JiraIssueRef, Ticket
-from afterhours.errors import ServiceError, TransientError
+from afterhours.errors import AccessError, PermanentError, ServiceError, TransientError
 from afterhours.known_acting import KnownIssueActing
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.reconcile import IssueFinder, reconcile
@@ -31,6 +31,15 @@ log = structlog.get_logger()
 # What a join's plan says of it (the issue's link and comment, the ticket's tag and note):
 # taken only once the join is done, so neither side claims a join Jira does not show.
 _AFTER_JOIN = (*SHARED_STEPS, COMMENT_STEP)
+JOIN_REFUSED = "join_refused"  # the audit outcome of a join refused for good
+
+
+def refuses_join(error: ServiceError) -> bool:
+    """Whether a join's failure is for good: the request itself is wrong or not allowed
+    (400, 404, the issue Done or moved: PermanentError), or this issue is closed to us
+    (403). A rotated token (401), 429, 5xx and timeouts are tried again."""
+    return isinstance(error, PermanentError) or (isinstance(error, AccessError)
+                                                 and error.status == 403)
 
 
 @dataclass
@@ -158,29 +167,54 @@ class IssueFiling(KnownIssueActing):
         would leave a comment unsent); hold back what says a ticket joined (its tag and note,
         the issue's link and comment) while its join is not done: failed, or cut short."""
         for turn in turns:
+            refused: set[str] = set()  # the rules whose join Jira refused for good just now
             for planned in [p for p in turn.actions
                             if isinstance(p.action, JoinJiraIssue | CommentOnIssue)]:
                 turn.actions.remove(planned)
                 action = planned.action
                 assert isinstance(action, JoinJiraIssue | CommentOnIssue)  # noqa: S101
-                if not self._joined_if_joining(planned):
+                if not self._joined_if_joining(planned, refused):
                     continue  # planned again once its join is done
                 with self.state.batch():
                     self._mark_intended(planned)
                 try:
                     detail = self._on_known_issue(action)
                 except ServiceError as error:
-                    self.recorder.failure([planned], error, report)
+                    if isinstance(action, JoinJiraIssue) and refuses_join(error):
+                        self._join_refused(planned, action, error, report)
+                        refused.add(planned.key.rpartition("/")[0])
+                    else:
+                        self.recorder.failure([planned], error, report)
                     continue
                 self.recorder.done(planned, report, detail)
-            turn.actions = [p for p in turn.actions if self._joined_if_joining(p)]
+            turn.actions = [p for p in turn.actions if self._joined_if_joining(p, refused)]
 
-    def _joined_if_joining(self, planned: PlannedAction) -> bool:
-        """False for a step that follows a join (`_AFTER_JOIN`) whose join is not done."""
+    def _joined_if_joining(self, planned: PlannedAction, refused: set[str]) -> bool:
+        """False for a step that follows a join (`_AFTER_JOIN`) whose join is not done
+        (failed, cut short) or was refused this pass: it says a join Jira does not show.
+        Once a join is skipped (refused for good, or unlinked: the ticket files its own
+        issue), the steps planned are the ones of the issue it files."""
         rule, _, step = planned.key.rpartition("/")
         if step not in _AFTER_JOIN:
             return True
-        return self.state.ledger_status(f"{rule}/{JOIN_STEP}") in (None, "done")
+        return (rule not in refused
+                and self.state.ledger_status(f"{rule}/{JOIN_STEP}") in (None, "done", "skipped"))
+
+    def _join_refused(self, planned: PlannedAction, action: JoinJiraIssue,
+                      error: ServiceError, report: PassReport) -> None:
+        """Settle a join refused for good (the issue deleted, Done, moved out of the
+        policy's projects, the edit rejected), saying why: the ticket never joins that
+        issue again and its next plan files its own, as for a bug about nothing known."""
+        answer = str(error) if error.status is None else f"Jira answered {error.status}: {error}"
+        reason = (f"could not join {action.issue_key} for good ({answer}); the ticket files"
+                  " its own issue instead")
+        with self.state.batch():
+            self.recorder.record(action.ticket_id, JOIN_REFUSED, reason, entry=planned,
+                                 status="skipped",
+                                 detail={"issue_key": action.issue_key, "status": error.status})
+            self.state.refuse_join(action.ticket_id, action.issue_key, planned.rule,
+                                   at=self.clock(), reason=reason)
+        report.skipped += 1
 
     def _issues_found(self, turns: Sequence[Turn],
                       attempts: Mapping[int, Mapping[str, Attempt]]) -> IssueFinder:

@@ -83,12 +83,12 @@ class KnownIssueActing:
         if isinstance(action, CommentOnIssue):
             self.tracker.comment_on_issue(action)
             return {"issue_key": action.issue_key}
-        joined = self.tracker.join_issue(action)
+        joined = self.tracker.join_issue(action)  # the issue's key now, were it moved
         self._similar = None
         self.state.record_jira_issue(action.ticket_id, joined.issue, self.clock())
-        log.info("jira.issue_joined", ticket_id=action.ticket_id, issue_key=action.issue_key,
+        log.info("jira.issue_joined", ticket_id=action.ticket_id, issue_key=joined.issue.key,
                  customers=joined.customers)
-        return {"issue_key": action.issue_key, "customers": joined.customers}
+        return {"issue_key": joined.issue.key, "customers": joined.customers}
 
     def _filed_already(self, found: dict[int, JiraIssueRef],
                        ticket_id: int) -> JiraIssueRef | None:

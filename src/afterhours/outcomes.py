@@ -96,7 +96,8 @@ class Recorder:
         if key:
             self._count(key, rule, action, outcome)
         event = f"action.{outcome}" if key else f"ticket.{outcome}"
-        level = log.warning if outcome in ("failed", "deferred", "conflict") else log.info
+        level = (log.warning if outcome in ("failed", "deferred", "conflict", "join_refused")
+                 else log.info)
         level(event, ticket_id=ticket_id, key=key, rule=rule, action=action, reason=reason,
               **(detail or {}))
 

@@ -21,7 +21,8 @@ from afterhours.domain.actions import (
     Plan,
 )
 from afterhours.domain.comment_text import as_adf, as_wiki
-from afterhours.domain.known_issues import unlink_key
+from afterhours.domain.join_refusals import join_refusal, refused_key
+from afterhours.domain.known_issues import join_projects, unlink_key
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions, plan_with_verdicts
 from afterhours.errors import PolicyError
@@ -78,7 +79,7 @@ def test_a_bug_about_a_known_issue_joins_it_instead_of_filing() -> None:
     actions = by_key(plan(make_ticket(**EXPORT_BUG)))
     rule = "ticket:7/route:product-bug"
     assert not any(isinstance(a, CreateJiraIssue) for a in actions.values())
-    assert actions[f"{rule}/join_jira_issue"] == JoinJiraIssue(7, "ENG-42", "zendesk-7")
+    assert actions[f"{rule}/join_jira_issue"] == JoinJiraIssue(7, "ENG-42", "zendesk-7", ("ENG",))
     assert actions[f"{rule}/link_jira_issue"] == LinkJiraIssue(
         7, "ENG-42", "https://acme.zendesk.com/agent/tickets/7",
         "Zendesk #7: Export fails with an error")
@@ -112,7 +113,7 @@ def test_a_known_issue_is_matched_by_its_conditions_only() -> None:
     actions = by_key(plan(make_ticket(created_at=day, tags=frozenset({"sso"}),
                                       subject="Login error")))
     join = actions["ticket:7/route:product-bug/join_jira_issue"]
-    assert join == JoinJiraIssue(7, "ENG-7", "zendesk-7")
+    assert join == JoinJiraIssue(7, "ENG-7", "zendesk-7", ("ENG",))
 
 
 def test_a_ticket_that_is_not_filed_still_hears_the_status_but_joins_nothing() -> None:
@@ -261,3 +262,58 @@ def test_a_reply_after_a_similar_join_is_recorded_still_carries_the_status() -> 
     filed = plan_actions(ticket, SIMILAR_POLICY, NIGHT + timedelta(minutes=5),
                          History(frozenset(), joined))
     assert by_key(filed)["ticket:7/route:product-bug/reply"] == AddPublicReply(7, "Queued. ")
+
+
+def test_a_join_is_refused_by_an_issue_done_or_moved_out_of_the_policys_projects() -> None:
+    join = JoinJiraIssue(7, "ENG-42", "zendesk-7", ("ENG", "OPS"))
+    assert join_refusal(join, "ENG-42", "ENG", done=False) is None
+    assert join_refusal(join, "OPS-3", "OPS", done=False) is None  # moved, still ours
+    assert join_refusal(join, "ENG-42", "ENG", done=True) == "ENG-42 is Done"
+    refused = join_refusal(join, "SEC-1", "SEC", done=False)
+    assert refused == ("ENG-42 (now SEC-1) is in project SEC, which the policy does not join"
+                       " issues in (ENG, OPS)")
+    # The projects a join may find its issue in: its own, and those the policy files into.
+    assert join_projects(POLICY, "OPS-9") == ("ENG", "OPS")
+
+
+def test_a_ticket_whose_join_was_refused_files_its_own_issue_and_says_nothing_joined() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    # The join was refused for good: settled (skipped), and the refusal remembered; the
+    # reply went out. Nothing else was done.
+    settled = frozenset({f"{rule}/join_jira_issue", f"{rule}/reply",
+                         refused_key(7, "ENG-42")})
+    after = by_key(plan(ticket, History(settled)))
+    create = after[f"{rule}/create_jira_issue"]
+    assert isinstance(create, CreateJiraIssue)
+    assert "zendesk-7" in create.labels
+    assert not any(isinstance(a, JoinJiraIssue | CommentOnIssue) for a in after.values())
+    # Once filed, the ticket's link, tag and note are the filed issue's, never a join's;
+    # and closed, it owes that issue no join comment.
+    own = JiraIssueRef("ENG-43", "https://acme.atlassian.net/browse/ENG-43")
+    filed = by_key(plan(ticket, History(settled | {f"{rule}/create_jira_issue"}, own)))
+    assert filed[f"{rule}/jira_tag"] == AddTags(7, ("jira_eng_43",))
+    note = filed[f"{rule}/jira_note"]
+    assert isinstance(note, AddInternalNote)
+    assert "filed this ticket in Jira as ENG-43" in note.body
+    assert not any(isinstance(a, CommentOnIssue) for a in filed.values())
+    solved = replace(ticket, status="solved")
+    owed = plan(solved, History(settled | {f"{rule}/create_jira_issue"}, own))
+    assert [p.key for p in owed.actions] == [f"{rule}/link_jira_issue"]
+
+
+def test_explain_says_a_refused_or_unlinked_known_issue_is_not_joined() -> None:
+    ticket = make_ticket(**EXPORT_BUG)
+    rule = "ticket:7/route:product-bug"
+    for undone, why in ((refused_key(7, "ENG-42"), "joining it failed for good"),
+                        (unlink_key(7, "ENG-42"), "a lead unlinked the ticket from it")):
+        history = History(frozenset({f"{rule}/join_jira_issue", undone}))
+        explained = explain_ticket(ticket, POLICY, NIGHT + timedelta(minutes=5),
+                                   Ledger("state.sqlite3", found=True, history=history))
+        text = render_explanation(explained)
+        assert f"  1. export-outage (ENG-42): matches, but not joined: {why}" in text
+        [known] = [k for k in explanation_to_json(explained)["known_issues"]
+                   if k["jira"] == "ENG-42"]
+        assert not known["joined"]
+        assert known["not_joined_because"].startswith(why)
+        assert "create_jira_issue" in {p.key.rpartition("/")[2] for p in explained.plan.actions}

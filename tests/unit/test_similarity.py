@@ -120,7 +120,7 @@ def test_a_ticket_much_like_an_open_issues_ticket_joins_it() -> None:
     actions = plan_for("Export to CSV fails",
                        "Exporting contacts to CSV fails with error 500 since this morning.",
                        History(open_issues=OPEN))
-    assert actions["join_jira_issue"] == JoinJiraIssue(7, "ENG-5", "zendesk-7")
+    assert actions["join_jira_issue"] == JoinJiraIssue(7, "ENG-5", "zendesk-7", ("ENG",))
     assert "create_jira_issue" not in actions
     note = actions["jira_note"]
     assert "alike to a ticket of ENG-5 (threshold 71; shared words: csv, export" in str(note)

@@ -24,6 +24,7 @@ from afterhours.adapters.ports import ChangedIssue, JoinedIssue
 from afterhours.domain.actions import CommentOnIssue, JoinJiraIssue, LabelIssue
 from afterhours.domain.comment_text import as_adf, as_wiki, plain_marker
 from afterhours.domain.jira_names import CUSTOMERS_PREFIX, is_ticket_label
+from afterhours.domain.join_refusals import join_refusal
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.sync_model import (
     ChangedField,
@@ -32,6 +33,7 @@ from afterhours.domain.sync_model import (
     IssueComment,
     IssueState,
 )
+from afterhours.errors import JoinRefusedError
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -177,11 +179,19 @@ class JiraSync:
     def join_issue(self, action: JoinJiraIssue, *, leave: bool = False) -> JoinedIssue:
         """See the port (`leave`: its leave_issue): read the labels, then one edit adding
         (or taking off) the ticket's label and setting the new count, taking off the old
-        one, so a repeat converges on the same labels."""
+        one, so a repeat converges on the same labels. A join the issue no longer takes
+        (Done, moved out of `action.projects`) is JoinRefusedError, unless the ticket's
+        label is on it already (an earlier attempt landed: it joined)."""
+        key = action.issue_key
 
         def join(jira: JIRA) -> int:
-            raw = jira._get_json(f"issue/{action.issue_key}", params={"fields": "labels"})
+            nonlocal key
+            raw = jira._get_json(f"issue/{action.issue_key}",
+                                 params={"fields": "labels,status,project"})
             labels = {str(x) for x in raw["fields"].get("labels") or ()}
+            key = str(raw.get("key") or action.issue_key)  # a moved issue's new key
+            if not leave and action.label not in labels:
+                _refuse_unjoinable(action, key, raw["fields"])
             labels = labels - {action.label} if leave else labels | {action.label}
             count = sum(1 for label in labels if is_ticket_label(label))
             wanted = f"{CUSTOMERS_PREFIX}{count}" if count else None
@@ -194,8 +204,16 @@ class JiraSync:
             return count
 
         count: int = self._call("leave_issue" if leave else "join_issue", join)
-        return JoinedIssue(JiraIssueRef(action.issue_key, self._issue_url(action.issue_key)),
-                           count)
+        return JoinedIssue(JiraIssueRef(key, self._issue_url(key)), count)
+
+
+def _refuse_unjoinable(action: JoinJiraIssue, key: str, fields: dict[str, Any]) -> None:
+    """Raise JoinRefusedError when the issue, as `fields` show it, takes no join now."""
+    category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+    project = str((fields.get("project") or {}).get("key") or key.rpartition("-")[0])
+    refusal = join_refusal(action, key, project, done=category == "done")
+    if refusal is not None:
+        raise JoinRefusedError("jira", refusal)
 
 
 def _all_histories(jira: JIRA, key: str, page: dict[str, Any]) -> list[dict[str, Any]]:

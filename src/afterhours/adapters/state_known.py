@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from afterhours.adapters.sql import Database
 from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
 from afterhours.adapters.state_tickets import mark_due, ticket_from_json
+from afterhours.domain.join_refusals import refused_key
 from afterhours.domain.known_issues import JOIN_STEP, SHARED_STEPS, unlink_key
 from afterhours.domain.model import OpenIssue, OpenIssues
 
 UNLINKED = "unlinked"  # the audit outcome of `afterhours unlink`
+REFUSED_ACTION = "JoinRefused"  # the ledger's name for a refused join's remembered issue
 
 
 class KnownIssuesPart(StoreBase):
@@ -47,9 +50,10 @@ class KnownIssuesPart(StoreBase):
     def unlink(self, ticket_id: int, issue_key: str, rule: str, *, at: datetime,
                reason: str) -> None:
         """Undo the join in one transaction: the issue is no longer the ticket's, nor linked
-        for sync-back; the steps a filed issue shares with the join are forgotten (planned
-        again for the issue it files); the ticket never joins that issue again, is due at
-        the next pass, and the audit says who unlinked it."""
+        for sync-back; the join's entry is settled as skipped (undone); the steps a filed
+        issue shares with the join are forgotten (planned again for the issue it files);
+        the ticket never joins that issue again, is due at the next pass, and the audit
+        says who unlinked it."""
         key = unlink_key(ticket_id, issue_key)
         with self._transaction() as db:
             db.execute("DELETE FROM jira_issues WHERE ticket_id = ? AND issue_key = ?",
@@ -59,12 +63,34 @@ class KnownIssuesPart(StoreBase):
             for step in SHARED_STEPS:
                 db.execute("DELETE FROM ledger WHERE key = ?",
                            (f"ticket:{ticket_id}/{rule}/{step}",))
+            # The join itself is settled as undone, not left done: no later plan, report
+            # or explain takes the ticket for joined (it is never tried again either).
+            db.execute("UPDATE ledger SET status = 'skipped', reason = ?, updated_at = ?"
+                       " WHERE key = ? AND status = 'done'",
+                       (reason, at.isoformat(), f"ticket:{ticket_id}/{rule}/{JOIN_STEP}"))
             text = detail_text({"issue_key": issue_key, "joined_by": rule})
-            db.execute(
-                "INSERT INTO ledger (key, ticket_id, rule, action, status, reason, detail,"
-                " updated_at) VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT(key) DO UPDATE"
-                " SET status = 'done', updated_at = excluded.updated_at",
-                (key, ticket_id, "unlink", "UnlinkJiraIssue", reason, text, at.isoformat()))
+            _remember(db, key, ticket_id=ticket_id, rule="unlink", action="UnlinkJiraIssue",
+                      reason=reason, detail=text, at=at)
             insert_audit(db, at=at, ticket_id=ticket_id, key=key, rule="unlink",
                          action="UnlinkJiraIssue", outcome=UNLINKED, reason=reason, detail=text)
             mark_due(db, (ticket_id,))
+
+    def refuse_join(self, ticket_id: int, issue_key: str, rule: str, *, at: datetime,
+                    reason: str) -> None:
+        """Remember that the ticket's join of `issue_key` was refused for good (it never
+        joins that issue again and files its own), and make it due for that filing."""
+        with self._transaction() as db:
+            _remember(db, refused_key(ticket_id, issue_key), ticket_id=ticket_id, rule=rule,
+                      action=REFUSED_ACTION, reason=reason,
+                      detail=detail_text({"issue_key": issue_key}), at=at)
+            mark_due(db, (ticket_id,))
+
+
+def _remember(db: Database, key: str, *, ticket_id: int, rule: str, action: str,
+              reason: str, detail: str, at: datetime) -> None:
+    """Settle `key` as done: a fact about the ticket's joins later plans read."""
+    db.execute(
+        "INSERT INTO ledger (key, ticket_id, rule, action, status, reason, detail,"
+        " updated_at) VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT(key) DO UPDATE"
+        " SET status = 'done', updated_at = excluded.updated_at",
+        (key, ticket_id, rule, action, reason, detail, at.isoformat()))

@@ -134,11 +134,13 @@ class LinkJiraIssue:
 class JoinJiraIssue:
     """Join the ticket to an issue filed already (a known issue) instead of filing a new one:
     label the issue `label` (zendesk-<id>, as when filing) and count the tickets it now has in
-    its customers-<n> label."""
+    its customers-<n> label; only while the issue is not Done and (given `projects`) still in
+    one of them (domain.join_refusals.join_refusal)."""
 
     ticket_id: int
     issue_key: str
     label: str
+    projects: tuple[str, ...] = ()  # the projects it may be joined in; () for any
 
 
 @dataclass(frozen=True)

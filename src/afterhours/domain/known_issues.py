@@ -18,6 +18,7 @@ from afterhours.domain import render
 from afterhours.domain.actions import AddTags, CommentOnIssue, JoinJiraIssue, LinkJiraIssue
 from afterhours.domain.comment_text import jira_comment
 from afterhours.domain.jira_names import jira_label, jira_tag
+from afterhours.domain.join_refusals import REFUSED, refused_issues
 from afterhours.domain.matching import Verdict, prepare
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.schedule import describe_moment, is_business_time
@@ -53,11 +54,13 @@ class KnownMatch:
 @dataclass(frozen=True)
 class KnownIssueVerdict:
     """One known issue judged for `explain`: every condition, held or failed, and whether it
-    is the one the ticket joins (the first that matches)."""
+    is the one the ticket joins (the first that matches); `left` says why a ticket does not
+    join one it matches (unlinked, or refused for good)."""
 
     issue: KnownIssue
     verdict: Verdict
     chosen: bool
+    left: str | None = None
 
 
 def unlink_key(ticket_id: int, issue_key: str) -> str:
@@ -68,12 +71,13 @@ def unlink_key(ticket_id: int, issue_key: str) -> str:
 def known_issue_for(ticket: Ticket, policy: Policy,
                     history: History | None = None) -> KnownMatch | None:
     """The first known issue whose conditions `ticket` meets, if any (and, given `history`,
-    that a lead has not unlinked the ticket from)."""
+    that a lead has not unlinked the ticket from, nor Jira refused its join of)."""
     if not policy.known_issues:
         return None
     after_hours, when = _arrival(ticket, policy)
+    left = frozenset() if history is None else _left(history.settled)
     for issue in policy.known_issues:
-        if history is not None and unlink_key(ticket.id, issue.jira) in history.settled:
+        if issue.jira in left:
             continue
         verdict = prepare(issue.when).verdict(ticket, after_hours, when, every=False)
         if verdict is not None and verdict.matched:
@@ -81,18 +85,31 @@ def known_issue_for(ticket: Ticket, policy: Policy,
     return None
 
 
-def judge_known_issues(ticket: Ticket, policy: Policy) -> tuple[KnownIssueVerdict, ...]:
-    """Every known issue's full verdict on `ticket` (explain, replay)."""
+def judge_known_issues(ticket: Ticket, policy: Policy,
+                       history: History | None = None) -> tuple[KnownIssueVerdict, ...]:
+    """Every known issue's full verdict on `ticket` (explain, replay); given `history`,
+    none is chosen once the ticket's join was undone (it files its own issue then)."""
     if not policy.known_issues:
         return ()
     after_hours, when = _arrival(ticket, policy)
+    settled = frozenset() if history is None else history.settled
+    undone = _unlinked(settled)
+    refused = refused_issues(settled)
     judged: list[KnownIssueVerdict] = []
     chosen = False
     for issue in policy.known_issues:
         verdict = prepare(issue.when).verdict(ticket, after_hours, when, every=True)
         assert verdict is not None  # noqa: S101  (every=True)
-        judged.append(KnownIssueVerdict(issue, verdict, verdict.matched and not chosen))
-        chosen = chosen or verdict.matched
+        left = None
+        if verdict.matched and unlink_key(ticket.id, issue.jira) in settled:
+            left = "a lead unlinked the ticket from it (afterhours unlink)"
+        elif verdict.matched and issue.jira in refused:
+            left = "joining it failed for good"
+        elif verdict.matched and undone:
+            left = "the ticket's join was undone, so it files its own issue"
+        judged.append(KnownIssueVerdict(issue, verdict, verdict.matched and not chosen
+                                        and left is None, left))
+        chosen = chosen or (verdict.matched and left is None)
     return tuple(judged)
 
 
@@ -121,6 +138,27 @@ def similar_issue_for(ticket: Ticket, policy: Policy, history: History) -> Known
     return KnownMatch(issue, Verdict(held=(held,), failed=()))
 
 
+def known_match(builder: PlanBuilder, rule: str) -> KnownMatch | None:
+    """The known issue the ticket joins instead of filing under `rule`, if any. None, so the
+    ticket files, once its join was settled without the issue staying its own: a lead
+    unlinked it, or Jira refused it for good (the issue deleted, Done, moved, the edit
+    rejected); a join is never tried twice under one ledger key."""
+    history, view = builder.history, builder.view
+    if builder.key(rule, JOIN_STEP) in history.settled and _unlinked(history.settled):
+        return None
+    return (known_issue_for(view, builder.policy, history)
+            or similar_issue_for(view, builder.policy, history))
+
+
+def join_projects(policy: Policy, issue_key: str) -> tuple[str, ...]:
+    """The projects a join of `issue_key` may find it in: its own (as the policy or the
+    similar issue named it) and those the policy files into or joins similar issues in."""
+    similar = policy.similar_issues
+    joined = similar.projects if similar is not None and similar.projects else ()
+    own = issue_key.rpartition("-")[0]
+    return tuple(sorted({own, *joined, *filed_projects(policy)}))
+
+
 def filed_projects(policy: Policy) -> tuple[str, ...]:
     """The Jira projects the policy's rules file into."""
     rules: list[PriorityRule | Route] = [*policy.priority_rules.rules, *policy.routes.rules]
@@ -129,7 +167,10 @@ def filed_projects(policy: Policy) -> tuple[str, ...]:
 
 def known_status(ticket: Ticket, policy: Policy, history: History | None = None) -> str:
     """The `{known_issue}` placeholder: the status of the known issue the ticket is about
-    (or of the similar issue it joins, given the history the planner has)."""
+    (or of the similar issue it joins, given the history the planner has); none once its
+    join was undone (unlinked, refused): it files its own issue then."""
+    if history is not None and _unlinked(history.settled):
+        return ""
     found = known_issue_for(ticket, policy, history)
     if found is None and history is not None:
         found = similar_issue_for(ticket, policy, history)
@@ -157,7 +198,8 @@ def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
     have filed it), instead of a Jira create."""
     view, key = builder.view, known.issue.jira
     why = f"about the known issue {known.issue.name} ({key}): {known.because}"
-    builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id)))
+    builder.act(rule, JOIN_STEP, why, JoinJiraIssue(view.id, key, jira_label(view.id),
+                                                    join_projects(builder.policy, key)))
     _link_comment_tag(builder, rule, why, key)
     builder.note(rule, "jira_note", why, (
         f"afterhours joined this ticket to the known issue {key} ({known.issue.name}) instead "
@@ -187,14 +229,16 @@ def plan_issue_side(builder: PlanBuilder) -> None:
     joined: its remote link to the ticket and, for a join, the comment naming the customer
     (the issue's customer count already counts them). The ticket's tag and note are not."""
     issue, settled = builder.history.jira_issue, builder.history.settled
-    if issue is None or _unlinked(settled):
+    if issue is None:
         return
+    # A join undone (unlinked, refused) left no issue: the one it has now, it filed.
+    undone = _unlinked(settled)
     prefix = f"ticket:{builder.view.id}/"
     joins, creates = [], []
     for key in settled:
         if key.startswith(prefix):
             rule, _, step = key[len(prefix):].rpartition("/")
-            if step == JOIN_STEP:
+            if step == JOIN_STEP and not undone:
                 joins.append(rule)
             elif step == "create_jira_issue":
                 creates.append(rule)
@@ -228,8 +272,15 @@ def plan_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
 
 
 def _unlinked(settled: frozenset[str]) -> bool:
-    """Whether a lead undid a join of the ticket (afterhours unlink)."""
-    return any("/unlink:" in key for key in settled)
+    """Whether the ticket's join was undone: a lead unlinked it (afterhours unlink), or Jira
+    refused it for good (domain.join_refusals)."""
+    return any("/unlink:" in key or REFUSED in key for key in settled)
+
+
+def _left(settled: frozenset[str]) -> frozenset[str]:
+    """The issues the ticket never joins again: unlinked from, or refused."""
+    unlinked = frozenset(key.rpartition("/unlink:")[2] for key in settled if "/unlink:" in key)
+    return unlinked | refused_issues(settled)
 
 
 def _link_comment_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:

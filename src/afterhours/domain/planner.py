@@ -38,13 +38,12 @@ from afterhours.domain.effects import PlanBuilder, note_marker
 from afterhours.domain.jira_names import jira_label, jira_tag
 from afterhours.domain.known_issues import (
     judge_known_issues,
-    known_issue_for,
+    known_match,
     plan_issue_side,
     plan_join,
     plan_joined,
     plan_link,
     plan_tag,
-    similar_issue_for,
 )
 from afterhours.domain.ladders import (
     acknowledged,
@@ -84,7 +83,7 @@ def plan_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
     verdicts = seen.verdicts(plan)
     if policy.known_issues:  # judged on the ticket as the routes saw it, as the join is
         verdicts = replace(verdicts, known_issues=judge_known_issues(verdicts.views.routes,
-                                                                     policy))
+                                                                     policy, history))
     return plan, verdicts
 
 
@@ -213,8 +212,7 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         builder.skip(name, "create_jira_issue", f"already filed in Jira by {filing}")
         return
     if issue is None:
-        known = (known_issue_for(view, builder.policy, builder.history)
-                 or similar_issue_for(view, builder.policy, builder.history))
+        known = known_match(builder, name)
         if known is not None:  # join, don't duplicate: the issue is filed already
             plan_join(builder, name, known)
             return

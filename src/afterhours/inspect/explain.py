@@ -159,8 +159,8 @@ def explanation_to_json(explained: Explanation) -> dict[str, Any]:
         "routes": [_verdict_json(v) for v in explained.verdicts.routes],
         "known_issues": [
             {"name": k.issue.name, "jira": k.issue.jira, "joined": k.chosen,
-             "matched": k.verdict.matched, "held": list(k.verdict.held),
-             "failed": list(k.verdict.failed)}
+             "not_joined_because": k.left, "matched": k.verdict.matched,
+             "held": list(k.verdict.held), "failed": list(k.verdict.failed)}
             for k in explained.verdicts.known_issues],
         "escalations": [
             {

@@ -90,6 +90,7 @@ def _known_issues(explained: Explanation) -> list[str]:
     lines = ["", "Known issues: a ticket a route files in Jira joins the first that matches:"]
     for number, known in enumerate(judged, start=1):
         said = "MATCHED" if known.chosen else (
+            f"matches, but not joined: {known.left}" if known.left else
             "matches, but an earlier one came first" if known.verdict.matched else "not matched")
         lines.append(f"  {number}. {known.issue.name} ({known.issue.jira}): {said}")
         lines += [f"{_INDENT}yes: {r}" for r in known.verdict.held]

@@ -125,7 +125,8 @@ class Metrics:
         self.pass_duration.observe(seconds)
 
     def action(self, kind: str, outcome: str) -> None:
-        """Count one action outcome (done, skipped, failed, deferred, conflict)."""
+        """Count one action outcome (done, skipped, failed, deferred, conflict,
+        join_refused)."""
         self.actions.labels(kind, outcome).inc()
 
     def api_request(self, service: str, endpoint: str, status: int | str | None) -> None:

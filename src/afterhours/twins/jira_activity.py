@@ -65,6 +65,9 @@ class JiraActivity:
         def touch(self, issue: Json) -> None: ...
         def project_or_404(self, key_or_id: str) -> Project: ...
         def _new_id(self, kind: str) -> str: ...
+        _issues: dict[str, Json]
+        _keys: dict[str, str]
+        _indexed: dict[str, list[tuple[datetime, Json]]]
 
     def _start_activity(self) -> None:
         self._changelogs, self._versions, self._next_history = {}, {}, 10000
@@ -158,6 +161,27 @@ class JiraActivity:
                                                      "value": visibility[1]}
             return copy.deepcopy(self.comment_on(self.find_issue(key), body,
                                                  self.person(author), visibility=shown))
+
+    def delete_issue(self, key: str) -> None:
+        """Delete the issue, as an admin would: its key (any it had) answers 404 from then
+        on and search no longer shows it."""
+        with self.server.lock:
+            issue_id = self.find_issue(key)["id"]
+            del self._issues[issue_id]
+            self._indexed.pop(issue_id, None)
+
+    def move_issue(self, key: str, project: str) -> Json:
+        """Move the issue to `project`, as Jira's Move does: it gets the next key there and
+        its old key still finds it (Jira answers it with the new key)."""
+        with self.server.lock:
+            issue, target = self.find_issue(key), self.project_or_404(project)
+            moved = f"{target.key}-{target.next_number}"
+            target.next_number += 1
+            issue["key"] = moved
+            issue["fields"]["project"] = target.ref(self._base())
+            self._keys[moved] = issue["id"]
+            self.touch(issue)
+            return copy.deepcopy(issue)
 
     def changelog(self, key: str) -> list[Json]:
         """The issue's changelog histories, oldest first (copies)."""
