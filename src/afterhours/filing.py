@@ -187,6 +187,11 @@ class IssueFiling(KnownIssueActing):
                         self.recorder.failure([planned], error, report)
                     continue
                 self.recorder.done(planned, report, detail)
+            if refused:
+                # The plan was made for a join that will not be: its reply says the known
+                # issue's status. Nothing of it is recorded yet; the ticket is due, and its
+                # next plan files its own issue and replies without that status.
+                turn.actions = []
             turn.actions = [p for p in turn.actions if self._joined_if_joining(p, refused)]
 
     def _joined_if_joining(self, planned: PlannedAction, refused: set[str]) -> bool:

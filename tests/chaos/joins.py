@@ -39,6 +39,9 @@ class Joins:
     replies_off: list[int] = field(default_factory=list)  # not exactly one such reply
     solved_unacknowledged: int = 0  # solved by an agent before any acknowledgement
     told_but_filed: list[int] = field(default_factory=list)  # status told, own issue filed
+    # Told while the join waited on Jira (a pass before it was refused for good: the issue
+    # Done meanwhile): true when said; the ticket then files its own issue.
+    told_then_refused: int = 0
 
     @property
     def holds(self) -> bool:
@@ -70,7 +73,8 @@ class Joins:
              f"{len(self.replies_off)} of {self.tickets} ({self.replies} written;"
              f" solved before any acknowledgement {self.solved_unacknowledged})"
              f"{some(self.replies_off)}; told yet filed {len(self.told_but_filed)}"
-             f"{some(self.told_but_filed)}"),
+             f"{some(self.told_but_filed)} (told before the join was refused:"
+             f" {self.told_then_refused})"),
         ]
 
 
@@ -112,11 +116,22 @@ def check_joins(night: Night, jira: JiraTwin, zendesk: ZendeskTwin, known: str,
             result.solved_unacknowledged += 1
         elif told != 1:
             result.replies_off.append(ticket)
-    for ticket in sorted(set(filed) - set(joined)):
-        if _replies_with(zendesk, ticket, KNOWN_STATUS) or _replies_with(
-                zendesk, ticket, SIMILAR_STATUS):
-            result.told_but_filed.append(ticket)
+    _check_told_but_filed(result, sorted(set(filed) - set(joined)), zendesk, state)
     return result
+
+
+def _check_told_but_filed(result: Joins, filers: list[int], zendesk: ZendeskTwin,
+                          state: StateStore) -> None:
+    """No ticket that filed its own issue was told a known issue's status, unless it was
+    told while its join still waited and the join was refused afterwards."""
+    for ticket in filers:
+        if not (_replies_with(zendesk, ticket, KNOWN_STATUS)
+                or _replies_with(zendesk, ticket, SIMILAR_STATUS)):
+            continue
+        if _told_before_refused(state, ticket):
+            result.told_then_refused += 1
+        else:
+            result.told_but_filed.append(ticket)
 
 
 def _check_issue(result: Joins, key: str, issue: dict[str, Any], joiners: set[int]) -> None:
@@ -168,6 +183,15 @@ def _joined_in_ledger(state: StateStore) -> set[int]:
     rows = state.audit(limit=10**7)
     return {r.ticket_id for r in rows
             if r.action == "JoinJiraIssue" and r.outcome == "done" and r.ticket_id is not None}
+
+
+def _told_before_refused(state: StateStore, ticket: int) -> bool:
+    """Whether the ticket's acknowledgement was done in a pass before its join was refused
+    for good (the join goes first in a pass, so never after it in the same one)."""
+    rows = state.audit(ticket_id=ticket)
+    replied = [r.at for r in rows if r.action == "AddPublicReply" and r.outcome == "done"]
+    refused = [r.at for r in rows if r.outcome == "join_refused"]
+    return bool(replied and refused and min(replied) < min(refused))
 
 
 def _replies_with(zendesk: ZendeskTwin, ticket: int, status: str) -> int:

@@ -400,6 +400,9 @@ def test_a_join_that_fails_for_good_files_the_tickets_own_issue_once(  # noqa: P
     bodies = [c["body"] for c in zendesk.comments(ticket)]
     assert not any("joined this ticket" in b for b in bodies)
     assert len([b for b in bodies if f"filed this ticket in Jira as {new_key}" in b]) == 1
+    # The acknowledgement goes out, without the status of an issue the ticket did not join.
+    assert any("Thank you for contacting us" in b for b in bodies)
+    assert not any(STATUS in b for b in bodies)
     [(action, reason)] = audited(settings, ticket, "join_refused")
     assert action == "JoinJiraIssue"
     assert outage in reason
