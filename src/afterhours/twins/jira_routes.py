@@ -138,15 +138,20 @@ def _issue_routes(twin: JiraTwin) -> None:
 
     @route("POST", f"{API}/search/jql")
     def search_post(request: Request) -> Response:
-        body = request.body if isinstance(request.body, dict) else {}
-        fields = body.get("fields")
+        body, max_results, fields = posted_search(request)
         return Response(200, twin.search(
-            body.get("jql"),
-            max_results=_int_arg(body.get("maxResults"), "maxResults",
-                                 search.DEFAULT_MAX_RESULTS),
-            fields=[str(f) for f in fields] if isinstance(fields, list) else None,
+            body.get("jql"), max_results=max_results, fields=fields,
             token=body.get("nextPageToken"), reconcile=body.get("reconcileIssues") or [],
         ))
+
+
+def posted_search(request: Request) -> tuple[dict[str, Any], int, list[str] | None]:
+    """A search's POST body (Cloud's search/jql and Data Center's search alike), its
+    maxResults and its fields."""
+    body = request.body if isinstance(request.body, dict) else {}
+    fields = body.get("fields")
+    return (body, _int_arg(body.get("maxResults"), "maxResults", search.DEFAULT_MAX_RESULTS),
+            [str(f) for f in fields] if isinstance(fields, list) else None)
 
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from afterhours.twins import jira_search as search
 from afterhours.twins._http import Request, Response
-from afterhours.twins.jira_routes import API, _int_arg, _list_arg
+from afterhours.twins.jira_routes import API, _int_arg, _list_arg, posted_search
 
 if TYPE_CHECKING:
     from afterhours.twins.jira import JiraTwin
@@ -34,12 +34,8 @@ def register_search(twin: JiraTwin) -> None:
 
     @route("POST", f"{API}/search")
     def search_post(request: Request) -> Response:
-        body = request.body if isinstance(request.body, dict) else {}
-        fields = body.get("fields")
+        body, max_results, fields = posted_search(request)
         return Response(200, twin.search_from(
-            body.get("jql"),
-            start_at=_int_arg(body.get("startAt"), "startAt", 0),
-            max_results=_int_arg(body.get("maxResults"), "maxResults",
-                                 search.DEFAULT_MAX_RESULTS),
-            fields=[str(f) for f in fields] if isinstance(fields, list) else None,
+            body.get("jql"), start_at=_int_arg(body.get("startAt"), "startAt", 0),
+            max_results=max_results, fields=fields,
         ))
