@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="the small smoke run CI makes (under a minute)")
     size.add_argument("--full", action="store_true",
                       help="add the 100,000 open tickets quiet passes (minutes today)")
-    parser.add_argument("--passes", type=int, help="quiet passes per size (default 5; 3 with --quick)")
+    parser.add_argument("--passes", type=int,
+                        help="quiet passes per size (default 5; 3 with --quick)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL if args.full else DEFAULT
     if args.passes is not None:
