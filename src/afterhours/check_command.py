@@ -7,10 +7,13 @@ import argparse
 import json
 import sys
 
+from afterhours.adapters.meaning import MeaningModelError
 from afterhours.errors import PolicyError
 from afterhours.inspect.live_command import run_live_check
 from afterhours.logs import configure_logging
+from afterhours.meanings import check_meanings
 from afterhours.policy import load_policy
+from afterhours.policy.model import Policy
 from afterhours.settings import LocalSettings
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -54,9 +57,20 @@ def run_check(args: argparse.Namespace) -> int:
         f" {counts['channels']} channels, {counts['oncall']} on-call teams;"
         f" sha256 {loaded.sha256[:12]})"
     )
+    _note_missing_model(settings, policy)
     if args.live:
         return run_live_check(policy, sys.stdout, send_test=args.send_test)[0]
     return EXIT_OK
+
+
+def _note_missing_model(settings: LocalSettings, policy: Policy) -> None:
+    """Say so when the policy compares tickets by meaning and the model is not here: the
+    policy is valid, but a daemon on this host would refuse it."""
+    try:
+        check_meanings(policy, settings.similarity_model)
+    except MeaningModelError as missing:
+        print(f"afterhours: note: a daemon here would refuse this policy: {missing}",
+              file=sys.stderr)
 
 
 def _print_json(value: object) -> None:

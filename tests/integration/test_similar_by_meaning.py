@@ -96,6 +96,9 @@ def test_a_policy_asking_for_meaning_without_the_model_is_refused_at_start(
         check_policy(Settings(), load_policy(settings.policy_file).policy)
     assert main(["config", "--check"]) == 2
     assert "AFTERHOURS_SIMILARITY_MODEL: " in capsys.readouterr().err
+    # The policy itself is valid: `check` passes it, and says what a daemon here would refuse.
+    assert main(["check", "--policy", str(path)]) == 0
+    assert "a daemon here would refuse this policy" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("half", ["tuning", "held-out"])
