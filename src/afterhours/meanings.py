@@ -3,7 +3,7 @@ computed here in the shell (the model is I/O and state) for the pure planner to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -54,3 +54,21 @@ def meanings_of(texts: Iterable[tuple[str, str]], folder: Path | None,
         if text not in found:
             found[text] = model.meaning(text)
     return found
+
+
+class MeaningsByModel(Mapping[str, bytes]):
+    """Each text's meaning, run by the model only when the matcher asks for it (replay: of a
+    month's tickets, only those that would file are compared). Deterministic, so to the
+    planner it is data like a dict; it lists none (len 0): no text is known in advance."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self._model = meaning_model(folder)
+
+    def __getitem__(self, text: str) -> bytes:
+        return self._model.meaning(text)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0

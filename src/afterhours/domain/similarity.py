@@ -83,7 +83,7 @@ def compared(subject: str, description: str,
     """`subject` and `description` as the matcher compares them (with what they mean, when
     `meanings` has it: see meaning_text())."""
     head = _words(subject)
-    meaning = None if not meanings else meanings.get(meaning_text(subject, description))
+    meaning = None if meanings is None else meanings.get(meaning_text(subject, description))
     return Compared(" ".join(head), " ".join([*head, *_words(description[:DESCRIPTION_HEAD])]),
                     meaning)
 

@@ -22,7 +22,7 @@ from afterhours.inspect.replay_report import METHOD, build_report, report_to_jso
 from afterhours.inspect.replay_text import render_report
 from afterhours.inspect.sources import ZendeskReadSettings, open_desk, read_export, read_ledger
 from afterhours.logs import configure_logging
-from afterhours.meanings import by_meaning, meanings_of, with_meanings
+from afterhours.meanings import MeaningsByModel, by_meaning, with_meanings
 from afterhours.policy import LoadedPolicy, load_policy
 from afterhours.policy.model import Schedule
 
@@ -159,8 +159,7 @@ def run_replay(args: argparse.Namespace, *, clock: Clock = utc_now,
     selection = select_period(exported, period)
     meanings = None
     if by_meaning(loaded.policy) or (against is not None and by_meaning(against.policy)):
-        meanings = meanings_of(((t.subject, t.description) for t in selection.tickets),
-                               settings.similarity_model)
+        meanings = MeaningsByModel(settings.similarity_model)
     report = build_report(selection, period, now, loaded, against, meanings=meanings)
     _print(out, report_to_json(report) if args.output == "json" else render_report(report))
     return EXIT_OK

@@ -42,7 +42,8 @@ def plans_with_joins(tickets: Sequence[Ticket], policy: Policy, now: datetime,
     plans, joins = [], []
     for ticket in sorted(tickets, key=lambda t: (t.created_at, t.id)):
         plan = replay(ticket, policy, now,
-                      OpenIssues(tuple(filed), meanings or {}) if similar else None)
+                      OpenIssues(tuple(filed), {} if meanings is None else meanings)
+                      if similar else None)
         plans.append(plan)
         for planned in plan.actions:
             action = planned.action
