@@ -36,11 +36,11 @@ from afterhours.domain.actions import (
     SetStatus,
     SkippedAction,
     ZendeskAction,
-    apply_changes,
 )
 from afterhours.domain.effects import note_marker
 from afterhours.domain.model import Ticket
 from afterhours.domain.sync_model import TicketBaseline
+from afterhours.domain.ticket_changes import apply_changes
 from afterhours.errors import ConflictError, PermanentError, ServiceError
 from afterhours.outcomes import PassReport, Recorder
 from afterhours.policy.model import Policy

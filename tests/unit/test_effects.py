@@ -19,10 +19,10 @@ from afterhours.domain.actions import (
     Plan,
     RemoveTags,
     SetPriority,
-    apply_changes,
 )
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.planner import plan_actions
+from afterhours.domain.ticket_changes import apply_changes
 from afterhours.policy import parse_policy
 from afterhours.policy.model import Policy
 from factories import make_ticket as base_ticket

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afterhours.domain.actions import AddPublicReply, AddTags, AssignAgent, Plan, apply_changes
+from afterhours.domain.actions import AddPublicReply, AddTags, AssignAgent, Plan
 from afterhours.domain.ladders import current_occurrence, escalation_due, reply_by
 from afterhours.domain.model import History, Ticket
 from afterhours.domain.planner import plan_actions
+from afterhours.domain.ticket_changes import apply_changes
 from afterhours.policy import parse_policy
 from afterhours.policy.model import Policy
 from factories import make_ticket as base_ticket

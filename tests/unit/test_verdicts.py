@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from afterhours.domain.actions import Plan, apply_changes
+from afterhours.domain.actions import Plan
 from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.planner import plan_actions, plan_with_verdicts, tally_rule
+from afterhours.domain.ticket_changes import apply_changes
 from afterhours.domain.verdicts import LevelVerdict, Verdicts
 from afterhours.inspect.explain import Ledger, explain_ticket
 from afterhours.policy import Policy, load_policy

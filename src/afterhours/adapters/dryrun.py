@@ -40,10 +40,10 @@ from afterhours.domain.actions import (
     TriggerPage,
     UpdateChatMessage,
     ZendeskAction,
-    apply_changes,
 )
 from afterhours.domain.model import Article, JiraIssueRef, Ticket
 from afterhours.domain.sync_model import CustomerComment, IssueActivity
+from afterhours.domain.ticket_changes import apply_changes
 
 log = structlog.get_logger()
 # A reserved top-level domain (RFC 2606): the URL of an issue that was never filed cannot

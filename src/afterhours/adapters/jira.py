@@ -15,15 +15,8 @@ import requests
 import structlog
 from jira import JIRA, JIRAError
 
-from afterhours.adapters.jira_bulk import (
-    MAX_CREATES,
-    MAX_LABELS,
-    bulk_results,
-    chunks,
-    first_by_ticket,
-    labels_query,
-    post_bulk,
-)
+from afterhours.adapters import jira_bulk
+from afterhours.adapters.jira_fields import issue_fields
 from afterhours.adapters.jira_http import connect
 from afterhours.adapters.jira_search import search_issues
 from afterhours.adapters.jira_sync import JiraSync
@@ -31,7 +24,6 @@ from afterhours.adapters.ports import ChangedIssue, JoinedIssue, ProjectFacts
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.budget_gate import BudgetGate
-from afterhours.domain import adf, wiki
 from afterhours.domain.actions import (
     CommentOnIssue,
     CreateJiraIssue,
@@ -54,6 +46,8 @@ from afterhours.retrying import RetryPolicy, call_with_retries, parse_retry_afte
 T = TypeVar("T")
 log = structlog.get_logger()
 _SERVICE = "jira"
+
+__all__ = ["JiraIssueTracker", "issue_fields"]
 
 
 class JiraIssueTracker:
@@ -185,46 +179,14 @@ class JiraIssueTracker:
     def find_issues(self, ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
         """The issues filed for these tickets that search shows yet, by one search per 50
         tickets (`labels in (...)`), the oldest for each ticket as with find_issue."""
-        found: dict[int, JiraIssueRef] = {}
-        for chunk in chunks(list(dict.fromkeys(ticket_ids)), MAX_LABELS):
-            keys = first_by_ticket(self._call("find_issues", self._labelled(chunk)), chunk)
-            found |= {ticket: JiraIssueRef(key, self.issue_url(key))
-                      for ticket, key in keys.items()}
-        return found
-
-    def _labelled(self, ticket_ids: Sequence[int]) -> Callable[[JIRA], list[tuple[str, Any]]]:
-        def search(jira: JIRA) -> list[tuple[str, Any]]:
-            # Every page, should duplicates fill more than one.
-            found = search_issues(jira, labels_query(ticket_ids), "labels,summary")
-            return [(str(i["key"]), (i.get("fields") or {}).get("labels") or ())
-                    for i in found]
-
-        return search
+        return jira_bulk.find_issues(self._call, self.issue_url, ticket_ids)
 
     def create_issues(
         self, actions: Sequence[CreateJiraIssue]
     ) -> list[JiraIssueRef | ServiceError]:
         """File each issue once, by bulk create (50 a request): per element the issue or Jira's
         refusal of it; a lost answer or a 5xx leaves every element of its request unknown."""
-        results: list[JiraIssueRef | ServiceError] = []
-        for chunk in chunks(actions, MAX_CREATES):
-            results += self._create_in_bulk(chunk)
-        return results
-
-    def _create_in_bulk(
-        self, actions: Sequence[CreateJiraIssue]
-    ) -> list[JiraIssueRef | ServiceError]:
-        def create(jira: JIRA) -> tuple[int, Any]:
-            filed = [issue_fields(action, cloud=jira.deploymentType == "Cloud")
-                     for action in actions]
-            return post_bulk(jira, filed[0][0], [{"fields": fields} for _, fields in filed])
-
-        try:
-            # Once, as create_issue: a retry after a lost answer would file them all again.
-            status, body = self._call("create_issues", create, once=True)
-        except ServiceError as error:
-            return [error] * len(actions)
-        return bulk_results(status, body, len(actions), self.issue_url)
+        return jira_bulk.create_issues(self._call, self.issue_url, actions)
 
     def link_issue(self, action: LinkJiraIssue) -> None:
         """Upsert the remote link to the ticket; the stable globalId makes repeats harmless."""
@@ -307,23 +269,3 @@ class JiraIssueTracker:
     def leave_issue(self, action: JoinJiraIssue) -> JoinedIssue:
         """Take the ticket's label off the issue and count again (see the port)."""
         return self._sync().join_issue(action, leave=True)
-
-
-def issue_fields(action: CreateJiraIssue, *, cloud: bool) -> tuple[str, dict[str, Any]]:
-    """The REST version and the fields that file `action`: on Jira Cloud v3 with the
-    description in ADF (customer text only in text nodes), elsewhere (Data Center, which
-    has no v3) v2 with it in wiki markup, escaped in full."""
-    fields: dict[str, Any] = {
-        "project": {"key": action.project},
-        "issuetype": {"name": action.issue_type},
-        "summary": action.summary,
-        "description": adf.document(action.description) if cloud
-        else wiki.description(action.description),
-        "labels": list(action.labels),
-    }
-    # Absent rather than null or empty: Jira then applies the project's defaults.
-    if action.priority is not None:
-        fields["priority"] = {"name": action.priority}
-    if action.components:
-        fields["components"] = [{"name": name} for name in action.components]
-    return ("3" if cloud else "2"), fields

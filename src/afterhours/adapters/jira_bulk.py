@@ -1,5 +1,6 @@
 """Jira's batched calls behind `IssueTracker.find_issues` and `create_issues`: one JQL search
-for many tickets' labels, and bulk create (50 issues a request, one result per element).
+for many tickets' labels, and bulk create (50 issues a request, one result per element),
+each through the tracker's call (its retries, breaker and error mapping).
 
 jira objects stay here and in jira.py; the rest of afterhours sees `JiraIssueRef`.
 """
@@ -12,11 +13,15 @@ from typing import Any, TypeVar
 
 from jira import JIRA, JIRAError
 
+from afterhours.adapters.jira_fields import issue_fields
+from afterhours.adapters.jira_search import search_issues
+from afterhours.domain.actions import CreateJiraIssue
 from afterhours.domain.model import JiraIssueRef
 from afterhours.domain.planner import jira_label
 from afterhours.errors import OutcomeUnknownError, PermanentError, ServiceError
 
 T = TypeVar("T")
+Call = Callable[..., Any]  # JiraIssueTracker._call: (operation, fn, *, once=False) -> T
 # Labels per search: "zendesk-<id>" quoted is about 20 characters, so a query stays near 1 KB
 # in the URL, and its matches (one issue a ticket, as a rule) fit one page of 100.
 MAX_LABELS = 50
@@ -127,3 +132,50 @@ def bulk_results(status: int, body: Any, count: int,
             key = str(next(created))
             results.append(JiraIssueRef(key, issue_url(key)))
     return results
+
+
+def find_issues(call: Call, issue_url: Callable[[str], str],
+                ticket_ids: Sequence[int]) -> dict[int, JiraIssueRef]:
+    """JiraIssueTracker.find_issues through its `call`: one search per 50 tickets, the
+    oldest issue for each ticket."""
+    found: dict[int, JiraIssueRef] = {}
+    for chunk in chunks(list(dict.fromkeys(ticket_ids)), MAX_LABELS):
+        keys = first_by_ticket(call("find_issues", _labelled(chunk)), chunk)
+        found |= {ticket: JiraIssueRef(key, issue_url(key))
+                  for ticket, key in keys.items()}
+    return found
+
+
+def _labelled(ticket_ids: Sequence[int]) -> Callable[[JIRA], list[tuple[str, Any]]]:
+    def search(jira: JIRA) -> list[tuple[str, Any]]:
+        # Every page, should duplicates fill more than one.
+        found = search_issues(jira, labels_query(ticket_ids), "labels,summary")
+        return [(str(i["key"]), (i.get("fields") or {}).get("labels") or ())
+                for i in found]
+
+    return search
+
+
+def create_issues(call: Call, issue_url: Callable[[str], str],
+                  actions: Sequence[CreateJiraIssue]) -> list[JiraIssueRef | ServiceError]:
+    """JiraIssueTracker.create_issues through its `call`: 50 issues a request, one result
+    per element."""
+    results: list[JiraIssueRef | ServiceError] = []
+    for chunk in chunks(actions, MAX_CREATES):
+        results += _create_in_bulk(call, issue_url, chunk)
+    return results
+
+
+def _create_in_bulk(call: Call, issue_url: Callable[[str], str],
+                    actions: Sequence[CreateJiraIssue]) -> list[JiraIssueRef | ServiceError]:
+    def create(jira: JIRA) -> tuple[int, Any]:
+        filed = [issue_fields(action, cloud=jira.deploymentType == "Cloud")
+                 for action in actions]
+        return post_bulk(jira, filed[0][0], [{"fields": fields} for _, fields in filed])
+
+    try:
+        # Once, as create_issue: a retry after a lost answer would file them all again.
+        status, body = call("create_issues", create, once=True)
+    except ServiceError as error:
+        return [error] * len(actions)
+    return bulk_results(status, body, len(actions), issue_url)

@@ -13,7 +13,6 @@ from functools import partial
 
 from afterhours.domain import mail, pages, render
 from afterhours.domain.actions import (
-    FIELD_CHANGES,
     Action,
     AddInternalNote,
     AddPublicReply,
@@ -27,7 +26,6 @@ from afterhours.domain.actions import (
     RemoveTags,
     SetPriority,
     SkippedAction,
-    apply_change,
 )
 from afterhours.domain.compiled import compiled
 from afterhours.domain.ladders import REPLY_STEP, own_replies
@@ -35,6 +33,7 @@ from afterhours.domain.model import History, JiraIssueRef, Ticket
 from afterhours.domain.oncall import OnCallShift, on_call_now
 from afterhours.domain.placeholder_values import Placeholders
 from afterhours.domain.prepared_effects import PreparedEffects
+from afterhours.domain.ticket_changes import FIELD_CHANGES, apply_change
 from afterhours.policy.model import Policy
 from afterhours.policy.templates import fill
 

@@ -4,19 +4,21 @@ one test message to each chat channel ("test communication channels before each 
 Orchestration only, over injected ports: nothing here reads settings, builds a client or
 prints. Each lookup failure becomes a readable line, never a traceback, and one reference's
 failure (a missing group, Jira down for a call) never stops the others from being checked.
+The ports it is given are in live_ports.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
 import structlog
 
-from afterhours.adapters.ports import Notifier, ProjectFacts
+from afterhours.adapters.ports import Notifier
 from afterhours.errors import AccessError, PermanentError, ServiceError, TransientError
+from afterhours.inspect.live_ports import JiraDirectory, TargetProbe, Targets, ZendeskDirectory
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -28,6 +30,10 @@ EXIT_OK, EXIT_FAILED = 0, 2
 _SERVICES = {"zendesk": "Zendesk", "jira": "Jira", "pagerduty": "PagerDuty", "smtp": "SMTP"}
 _NOT_FOUND = {"group": "no Zendesk group named {name!r}",
               "agent": "no Zendesk agent or admin has the email {name!r}"}
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "JiraDirectory", "LiveResult", "Reference", "ReferenceKind",
+           "TargetProbe", "Targets", "ZendeskDirectory", "channel_test_text", "check_live",
+           "live_exit_code", "render_live"]
 
 
 @dataclass(frozen=True)
@@ -49,74 +55,11 @@ class LiveResult:
     detail: str
 
 
-class ZendeskDirectory(Protocol):
-    """The Zendesk lookups the check needs; each raises PermanentError when nothing matches."""
-
-    def group_id(self, name: str) -> int:
-        """The id of the group called `name`."""
-        ...
-
-    def agent_id(self, email: str) -> int:
-        """The id of the agent or admin with `email`."""
-        ...
-
-    def field_titles(self) -> frozenset[str]:
-        """The titles of the custom ticket fields."""
-        ...
-
-
-class JiraDirectory(Protocol):
-    """The Jira lookups the check needs."""
-
-    def project_facts(self, key: str) -> ProjectFacts | None:
-        """The project's issue types and components; None when there is no such project."""
-        ...
-
-    def priority_names(self) -> frozenset[str]:
-        """The names of the site's priorities."""
-        ...
-
-
 def channel_test_text(now: datetime) -> str:
     """The text posted to each channel."""
     stamp = now.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     return (f"[afterhours] test message from `afterhours check --live` at {stamp}: "
             "this channel is wired up")
-
-
-class TargetProbe(Protocol):
-    """The escalation targets beside chat, as the check reaches them (adapters.targets)."""
-
-    def reach_pager(self, channel: str) -> str:
-        """Check a PagerDuty channel without paging anyone; its detail."""
-        ...
-
-    def test_page(self, channel: str, run: str) -> str:
-        """Send one test page and resolve it at once; its detail."""
-        ...
-
-    def reach_mail(self) -> str:
-        """Connect to the SMTP server, secure it and log in, sending nothing; its detail."""
-        ...
-
-    def test_mail(self, channel: str, to: tuple[str, ...], run: str) -> str:
-        """Send one test mail to `to`; its detail."""
-        ...
-
-    def reach_slack(self, conversation: str, run: str, text: str) -> str:
-        """Check the bot token and post the test message to `conversation`; its detail."""
-        ...
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What the check needs to reach the targets beside chat: the probe, whether to send a
-    test page and mail (`--send-test`), and whom each email channel mails now."""
-
-    probe: TargetProbe
-    send_test: bool = False
-    mail_to: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    conversations: dict[str, str] = field(default_factory=dict)  # slack channel -> its id
 
 
 class _Missing(Exception):  # noqa: N818  (a finding of the check, not an error of ours)

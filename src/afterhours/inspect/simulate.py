@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from afterhours.domain.actions import Plan, PlannedAction
-from afterhours.domain.actions import apply_changes as domain_apply_changes
 from afterhours.domain.ladders import level_stop
 from afterhours.domain.model import History, OpenIssues, Ticket
 from afterhours.domain.planner import plan_with_verdicts
+from afterhours.domain.ticket_changes import apply_changes as domain_apply_changes
 from afterhours.domain.verdicts import LevelVerdict, Verdicts
 from afterhours.policy.model import Policy
 
