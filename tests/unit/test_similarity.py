@@ -157,6 +157,13 @@ def test_replay_says_which_tickets_would_have_joined_and_why() -> None:
     [join] = replayed.joins
     assert (join.ticket_id, join.issue) == (2, "the issue #1 would file")
     assert "alike to a ticket of ENG-1 (threshold 71" in join.reason
+    # It joins instead of filing: it files nothing, and no later ticket may join its "issue".
+    [joined] = [o for o in replayed.outcomes if o.ticket_id == 2]
+    assert not [p for p in joined.plan.actions if isinstance(p.action, CreateJiraIssue)]
+    # What filed, with the issue it was closest to: what a lower threshold would have joined.
+    [near] = replayed.near_joins
+    assert (near.ticket_id, near.issue) == (3, "the issue #1 would file")
+    assert 0 < near.score < 71
 
 
 def _meaning(*values: float) -> bytes:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from afterhours.domain.actions import Plan
 from afterhours.domain.model import OpenIssues, Ticket
 from afterhours.domain.planner import tally_rule
-from afterhours.inspect.replay_joins import Join, plans_with_joins
+from afterhours.inspect.replay_joins import Join, NearJoin, plans_with_joins
 from afterhours.inspect.simulate import replay_with_verdicts
 from afterhours.inspect.words import describe_action
 from afterhours.policy.model import Policy
@@ -127,6 +127,7 @@ class Replay:
     tallies: tuple[RuleTally, ...]
     untouched: tuple[int, ...]  # tickets no rule matched
     joins: tuple[Join, ...] = ()  # tickets that would have joined an issue, and why
+    near_joins: tuple[NearJoin, ...] = ()  # those that filed closest below the threshold
 
 
 def _held_by_hours(key: str) -> bool:
@@ -156,7 +157,7 @@ def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime,
         replayed[ticket.id] = replay_ticket(ticket, policy, now, open_issues)
         return replayed[ticket.id].plan
 
-    _, joins = plans_with_joins(tickets, policy, now, replay, meanings)
+    _, joins, near = plans_with_joins(tickets, policy, now, replay, meanings)
     outcomes = tuple(replayed[ticket.id] for ticket in tickets)
     tallies = {name: RuleTally(name) for name in rule_names(policy)}
     for outcome in outcomes:
@@ -175,7 +176,7 @@ def replay_policy(tickets: Sequence[Ticket], policy: Policy, now: datetime,
                 tally.actions[kind] += 1
                 tally.already += 1
     untouched = tuple(o.ticket_id for o in outcomes if not o.rules)
-    return Replay(outcomes, tuple(tallies.values()), untouched, joins)
+    return Replay(outcomes, tuple(tallies.values()), untouched, joins, near)
 
 
 @dataclass(frozen=True)

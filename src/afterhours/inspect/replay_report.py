@@ -72,6 +72,8 @@ def report_to_json(report: ReplayReport) -> dict[str, Any]:
                     "sample": list(report.replay.untouched[:5])},
         "joins": [{"ticket_id": j.ticket_id, "issue": j.issue, "reason": j.reason}
                   for j in report.replay.joins],
+        "near_joins": [{"ticket_id": n.ticket_id, "issue": n.issue, "score": n.score,
+                        "words": list(n.words)} for n in report.replay.near_joins],
         "against": None,
     }
     if report.against is not None and report.diff is not None:

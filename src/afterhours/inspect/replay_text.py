@@ -53,6 +53,12 @@ def render_report(report: ReplayReport) -> str:
     if joins or policy.known_issues or policy.similar_issues is not None:
         lines += ["", f"Joins instead of filing in Jira: {count(len(joins), 'ticket')}"]
         lines += [f"  #{j.ticket_id} → {j.issue}: {one_line(j.reason, 160)}" for j in joins]
+    near, similar = report.replay.near_joins, policy.similar_issues
+    if near and similar is not None:
+        lines += ["", f"Closest below the threshold ({similar.threshold}), filed instead:"]
+        lines += [f"  #{n.ticket_id} ~ {n.issue}: {n.score:.0f}% alike"
+                  f" (shared words: {', '.join(n.words) or 'none in the subjects'})"
+                  for n in near]
     if report.diff is not None and report.against is not None:
         lines += _diff(report.diff, report)
     return "\n".join(lines) + "\n"

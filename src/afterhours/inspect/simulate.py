@@ -48,8 +48,9 @@ def replay_with_verdicts(ticket: Ticket, policy: Policy, now: datetime,
     first, verdicts = plan_with_verdicts(arrived, policy, arrived.created_at,
                                          History(open_issues=open_issues))
     settled = frozenset(p.key for p in first.actions) | {s.key for s in first.skips}
+    # The open issues again: a ticket that joined one is still about it, not a bug to file.
     later, seen = plan_with_verdicts(apply_changes(arrived, first.actions), policy, now,
-                                     History(settled))
+                                     History(settled, open_issues=open_issues))
     unseen = {level.rule for level in seen.levels() if not _before_stop(ticket, level)}
     plan = Plan(
         ticket.id,
