@@ -186,13 +186,13 @@ def matcher_rows() -> list[Row]:
     """The similarity matchers' precision and recall on the corpus (issue #22), by words and
     by meaning: on the whole, and on each half; the target is judged on the whole and on the
     held-out half (the thresholds are chosen on the tuning half). Then the model's time."""
-    rows = [_matcher_row(None), *(_matcher_row(half) for half in (*HALVES, BLIND))]
+    rows = [_matcher_row(None), *(_matcher_row(half) for half in (*HALVES, *BLIND))]
     found = meaning_of_corpus()
     if found is None:
         return [*rows, Row("Similar-ticket matcher by meaning", "model not installed",
                            target=f"no wrong join, ≥ {RECALL:.0%} joined", verdict=NOT_RUN)]
     rows += [_matcher_row(None, found.meanings),
-             *(_matcher_row(half, found.meanings) for half in (*HALVES, BLIND))]
+             *(_matcher_row(half, found.meanings) for half in (*HALVES, *BLIND))]
     return [*rows, Row("  meaning of one ticket's text (all-MiniLM-L6-v2 in NumPy)",
                        f"{found.per_text * 1000:.0f} ms", target=NONE, verdict=NONE)]
 
@@ -202,7 +202,8 @@ def _matcher_row(half: str | None, meanings: dict[str, bytes] | None = None) -> 
     found = matcher_on_corpus(threshold, half, meanings)
     by = "words" if meanings is None else "meaning"
     where = (f"Similar-ticket matcher by {by} at {threshold} on" if half is None
-             else "  fresh pairs, written blind:" if half == BLIND else f"  {half} half:")
+             else f"  {half} half:" if half in HALVES
+             else f"  blind set {BLIND.index(half) + 1}:")
     judge = half != "tuning"
     return Row(f"{where} {found.pairs} labelled pairs ({found.duplicates} duplicates):"
                " precision, recall",

@@ -20,13 +20,17 @@ from afterhours.meanings import meaning_model, meanings_of
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
 CORPUS = FIXTURES / "similar_tickets.yaml"
-# Written blind (without the matcher's rules or its corpus) after its thresholds were set.
-FRESH = FIXTURES / "similar_tickets_fresh.yaml"
-SUGGESTED = 73
-MEANING_SUGGESTED = 67
+# Written blind, by two writers who saw neither the matcher's rules nor its corpus (nor, the
+# second, the first set), each after the thresholds of the day were set.
+FRESH = {"fresh": FIXTURES / "similar_tickets_fresh.yaml",
+         "fresh2": FIXTURES / "similar_tickets_fresh2.yaml"}
+# docs/policy.md: the lowest thresholds with no wrong join on every labelled pair here (the
+# corpus and both blind sets): the blind sets showed the tuning half's (73, 67) too low.
+SUGGESTED = 75
+MEANING_SUGGESTED = 77
 RECALL = 0.80
 HALVES = ("tuning", "held-out")
-BLIND = "fresh"  # the fresh corpus, as if a third half
+BLIND = tuple(FRESH)  # the blind sets, as if more halves
 
 
 def matcher_on_corpus(threshold: float = SUGGESTED, half: str | None = None,
@@ -54,7 +58,8 @@ def meaning_of_corpus() -> Meanings | None:
     except MeaningModelError:
         return None
     texts = [(str(p[side][0]), str(p[side][1]))
-             for p in [*_pairs(), *_pairs(BLIND)] for side in "ab"]
+             for p in [*_pairs(), *(q for name in BLIND for q in _pairs(name))]
+             for side in "ab"]
     model.meaning("warm up")  # the first call pays NumPy's and the tokenizer's set-up
     start = time.perf_counter()
     found = meanings_of(texts, None)
@@ -62,7 +67,7 @@ def meaning_of_corpus() -> Meanings | None:
 
 
 def _pairs(half: str | None = None) -> list[dict[str, Any]]:
-    """The corpus's pairs (of one half), or the fresh corpus's (`BLIND`)."""
-    source = FRESH if half == BLIND else CORPUS
+    """The corpus's pairs (of one half), or a blind set's (one of `BLIND`)."""
+    source = FRESH.get(half or "", CORPUS)
     pairs: list[dict[str, Any]] = yaml.safe_load(source.read_text(encoding="utf-8"))["pairs"]
-    return [p for p in pairs if half in (None, BLIND, p.get("half"))]
+    return [p for p in pairs if source != CORPUS or half in (None, p["half"])]
