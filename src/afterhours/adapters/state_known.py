@@ -11,7 +11,7 @@ from afterhours.adapters.state_audit import detail_text, insert_audit
 from afterhours.adapters.state_base import StoreBase
 from afterhours.adapters.state_tickets import mark_due, ticket_from_json
 from afterhours.domain.join_refusals import refused_key
-from afterhours.domain.known_issues import JOIN_STEP, SHARED_STEPS, unlink_key
+from afterhours.domain.known_issues import CREATE_STEP, JOIN_STEP, SHARED_STEPS, unlink_key
 from afterhours.domain.model import OpenIssue, OpenIssues
 
 UNLINKED = "unlinked"  # the audit outcome of `afterhours unlink`
@@ -63,6 +63,7 @@ class KnownIssuesPart(StoreBase):
             for step in SHARED_STEPS:
                 db.execute("DELETE FROM ledger WHERE key = ?",
                            (f"ticket:{ticket_id}/{rule}/{step}",))
+            _forget_skipped_create(db, ticket_id, rule)
             # The join itself is settled as undone, not left done: no later plan, report
             # or explain takes the ticket for joined (it is never tried again either).
             db.execute("UPDATE ledger SET status = 'skipped', reason = ?, updated_at = ?"
@@ -83,7 +84,17 @@ class KnownIssuesPart(StoreBase):
             _remember(db, refused_key(ticket_id, issue_key), ticket_id=ticket_id, rule=rule,
                       action=REFUSED_ACTION, reason=reason,
                       detail=detail_text({"issue_key": issue_key}), at=at)
+            _forget_skipped_create(db, ticket_id, rule)
             mark_due(db, (ticket_id,))
+
+
+def _forget_skipped_create(db: Database, ticket_id: int, rule: str) -> None:
+    """Forget the ticket's own filing under `rule` if it was settled unfiled: a create
+    intended (say, waiting out a 429) and skipped when a join replaced it. Left settled, the
+    ticket whose join is refused or undone could never file its own issue. One that was done
+    stays: that issue exists."""
+    db.execute("DELETE FROM ledger WHERE key = ? AND status = 'skipped'",
+               (f"ticket:{ticket_id}/{rule}/{CREATE_STEP}",))
 
 
 def _remember(db: Database, key: str, *, ticket_id: int, rule: str, action: str,

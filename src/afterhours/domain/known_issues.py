@@ -36,6 +36,9 @@ JOIN_STEP = "join_jira_issue"
 # The steps a join shares with a filed issue (domain.planner): forgotten by an unlink, so
 # the issue filed instead gets its own link, tag and note.
 SHARED_STEPS = ("link_jira_issue", "jira_tag", "jira_note")
+# The step that files the ticket's own issue: one intended before a join replaced it was
+# settled as skipped, and must be forgotten when the join is undone or refused.
+CREATE_STEP = "create_jira_issue"
 
 
 @dataclass(frozen=True)
