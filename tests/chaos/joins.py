@@ -39,6 +39,7 @@ class Joins:
     replies_off: list[int] = field(default_factory=list)  # not exactly one such reply
     solved_unacknowledged: int = 0  # solved by an agent before any acknowledgement
     told_but_filed: list[int] = field(default_factory=list)  # status told, own issue filed
+    acknowledged_before_join: int = 0  # its reply went out before it could join: not told
     # Told while the join waited on Jira (a pass before it was refused for good: the issue
     # Done meanwhile): true when said; the ticket then files its own issue.
     told_then_refused: int = 0
@@ -71,7 +72,8 @@ class Joins:
              f"on {self.counts_right} of {self.issues}{some(self.counts_wrong)}"),
             ("joins: status replies not exactly once (0)",
              f"{len(self.replies_off)} of {self.tickets} ({self.replies} written;"
-             f" solved before any acknowledgement {self.solved_unacknowledged})"
+             f" solved before any acknowledgement {self.solved_unacknowledged};"
+             f" acknowledged before the join {self.acknowledged_before_join})"
              f"{some(self.replies_off)}; told yet filed {len(self.told_but_filed)}"
              f"{some(self.told_but_filed)} (told before the join was refused:"
              f" {self.told_then_refused})"),
@@ -114,6 +116,10 @@ def check_joins(night: Night, jira: JiraTwin, zendesk: ZendeskTwin, known: str,
             now["status"] in ("solved", "closed") or "jira_fixed" in now["tags"])
         if unacknowledged:
             result.solved_unacknowledged += 1
+        elif told == 0 and _acknowledged_before_join(state, ticket):
+            # Acknowledged in a pass before any issue it could join existed (its batch's
+            # filing waited on Jira): nothing tells the status after a late join (README).
+            result.acknowledged_before_join += 1
         elif told != 1:
             result.replies_off.append(ticket)
     _check_told_but_filed(result, sorted(set(filed) - set(joined)), zendesk, state)
@@ -183,6 +189,15 @@ def _joined_in_ledger(state: StateStore) -> set[int]:
     rows = state.audit(limit=10**7)
     return {r.ticket_id for r in rows
             if r.action == "JoinJiraIssue" and r.outcome == "done" and r.ticket_id is not None}
+
+
+def _acknowledged_before_join(state: StateStore, ticket: int) -> bool:
+    """Whether the ticket's acknowledgement was done in a pass before its join was done
+    (the join goes first in a pass, so a reply planned with it comes after it)."""
+    rows = state.audit(ticket_id=ticket)
+    replied = [r.at for r in rows if r.action == "AddPublicReply" and r.outcome == "done"]
+    joined = [r.at for r in rows if r.action == "JoinJiraIssue" and r.outcome == "done"]
+    return bool(replied and joined and min(replied) < min(joined))
 
 
 def _told_before_refused(state: StateStore, ticket: int) -> bool:
