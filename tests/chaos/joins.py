@@ -116,7 +116,7 @@ def check_joins(night: Night, jira: JiraTwin, zendesk: ZendeskTwin, known: str,
             now["status"] in ("solved", "closed") or "jira_fixed" in now["tags"])
         if unacknowledged:
             result.solved_unacknowledged += 1
-        elif told == 0 and _acknowledged_before_join(state, ticket):
+        elif told == 0 and _acknowledged_before(state, ticket, "done"):
             # Acknowledged in a pass before any issue it could join existed (its batch's
             # filing waited on Jira): nothing tells the status after a late join (README).
             result.acknowledged_before_join += 1
@@ -134,7 +134,7 @@ def _check_told_but_filed(result: Joins, filers: list[int], zendesk: ZendeskTwin
         if not (_replies_with(zendesk, ticket, KNOWN_STATUS)
                 or _replies_with(zendesk, ticket, SIMILAR_STATUS)):
             continue
-        if _told_before_refused(state, ticket):
+        if _acknowledged_before(state, ticket, "join_refused"):
             result.told_then_refused += 1
         else:
             result.told_but_filed.append(ticket)
@@ -191,22 +191,14 @@ def _joined_in_ledger(state: StateStore) -> set[int]:
             if r.action == "JoinJiraIssue" and r.outcome == "done" and r.ticket_id is not None}
 
 
-def _acknowledged_before_join(state: StateStore, ticket: int) -> bool:
-    """Whether the ticket's acknowledgement was done in a pass before its join was done
-    (the join goes first in a pass, so a reply planned with it comes after it)."""
+def _acknowledged_before(state: StateStore, ticket: int, outcome: str) -> bool:
+    """Whether the ticket's acknowledgement was done in a pass before its join ended with
+    `outcome` (done, or join_refused): the join goes first in a pass, so a reply planned
+    with it never comes before it in the same one."""
     rows = state.audit(ticket_id=ticket)
     replied = [r.at for r in rows if r.action == "AddPublicReply" and r.outcome == "done"]
-    joined = [r.at for r in rows if r.action == "JoinJiraIssue" and r.outcome == "done"]
+    joined = [r.at for r in rows if r.action == "JoinJiraIssue" and r.outcome == outcome]
     return bool(replied and joined and min(replied) < min(joined))
-
-
-def _told_before_refused(state: StateStore, ticket: int) -> bool:
-    """Whether the ticket's acknowledgement was done in a pass before its join was refused
-    for good (the join goes first in a pass, so never after it in the same one)."""
-    rows = state.audit(ticket_id=ticket)
-    replied = [r.at for r in rows if r.action == "AddPublicReply" and r.outcome == "done"]
-    refused = [r.at for r in rows if r.outcome == "join_refused"]
-    return bool(replied and refused and min(replied) < min(refused))
 
 
 def _replies_with(zendesk: ZendeskTwin, ticket: int, status: str) -> int:
