@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.matcher_rows import matcher_rows
 from bench.night import Night, percentile
 from bench.scenarios import BaselinePoll, FirstPass, QuietRun
-from bench.similarity import (
-    BLIND,
-    HALVES,
-    MEANING_SUGGESTED,
-    RECALL,
-    SUGGESTED,
-    matcher_on_corpus,
-    meaning_of_corpus,
-)
-from bench.table import NONE, NOT_RUN, Row, judged
+from bench.table import NOT_RUN, Row, judged
 
 MB = 1_000_000
 # The issue's targets.
@@ -180,33 +172,3 @@ def all_rows(results: Results) -> list[Row]:
             *quiet_rows(results.quiet, results.not_run), planner,
             *night_rows(results.night), *push_rows(results.push_night),
             *memory_rows(results.quiet[-1]), *matcher_rows()]
-
-
-def matcher_rows() -> list[Row]:
-    """The similarity matchers' precision and recall on the corpus (issue #22), by words and
-    by meaning: on the whole, and on each half; the target is judged on the whole and on the
-    held-out half (the thresholds are chosen on the tuning half). Then the model's time."""
-    rows = [_matcher_row(None), *(_matcher_row(half) for half in (*HALVES, *BLIND))]
-    found = meaning_of_corpus()
-    if found is None:
-        return [*rows, Row("Similar-ticket matcher by meaning", "model not installed",
-                           target=f"no wrong join, ≥ {RECALL:.0%} joined", verdict=NOT_RUN)]
-    rows += [_matcher_row(None, found.meanings),
-             *(_matcher_row(half, found.meanings) for half in (*HALVES, *BLIND))]
-    return [*rows, Row("  meaning of one ticket's text (all-MiniLM-L6-v2 in NumPy)",
-                       f"{found.per_text * 1000:.0f} ms", target=NONE, verdict=NONE)]
-
-
-def _matcher_row(half: str | None, meanings: dict[str, bytes] | None = None) -> Row:
-    threshold = SUGGESTED if meanings is None else MEANING_SUGGESTED
-    found = matcher_on_corpus(threshold, half, meanings)
-    by = "words" if meanings is None else "meaning"
-    where = (f"Similar-ticket matcher by {by} at {threshold} on" if half is None
-             else f"  {half} half:" if half in HALVES
-             else f"  blind set {BLIND.index(half) + 1}:")
-    judge = half != "tuning"
-    return Row(f"{where} {found.pairs} labelled pairs ({found.duplicates} duplicates):"
-               " precision, recall",
-               f"{found.precision:.0%}, {found.recall:.0%} ({found.wrong} wrong joins)",
-               target=f"no wrong join, ≥ {RECALL:.0%} joined" if judge else NONE,
-            verdict=judged(found.wrong == 0 and found.recall >= RECALL) if judge else NONE)

@@ -34,8 +34,14 @@ pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SOP = Path(__file__).parents[2] / "config" / "policy.yaml"
 # docs/policy.md: the lowest with no wrong join on every labelled pair (corpus, blind sets)
-SUGGESTED = 77
+SUGGESTED = 90
 WORDS_SUGGESTED = 75
+BLIND = ["similar_tickets_fresh.yaml", "similar_tickets_fresh2.yaml",
+         "similar_tickets_fresh3.yaml"]
+# A lead's choice below the suggestion, for tonight's outage: it joins these tickets, at the
+# price the benchmark's trade-off rows print (at 80, 6 wrong joins among the blind sets'
+# 90 near misses).
+OUTAGE = 80
 STATUS = "We are already working on a problem like yours."
 # One outage (single sign-on loops back to the login page) in four customers' own words:
 # alike in meaning (80 and more to the first), not in words (under 75 by the words matcher).
@@ -115,16 +121,17 @@ def test_no_wrong_join_by_meaning_on_the_corpus_at_the_suggested_threshold(
           f" {found.precision:.0%}, recall {found.recall:.0%} ({found.joined} of"
           f" {found.duplicates} duplicates, {found.wrong} wrong)")
     assert found.wrong == 0
-    assert found.joined >= 17  # 57 % and 60 %: the words matcher joins 13 % of each
+    assert found.joined >= 7  # 27 % and 23 %: the words matcher joins 13 % of each
 
 
-@pytest.mark.parametrize("blind", ["similar_tickets_fresh.yaml", "similar_tickets_fresh2.yaml"])
+@pytest.mark.parametrize("blind", BLIND)
 def test_on_pairs_written_blind_the_matchers_are_measured_not_tuned(
     model: MeaningModel, blind: str,
 ) -> None:
     # Written by writers who saw neither the matcher nor the corpus: what a lead can expect
     # on tickets nobody tuned for. At the tuning half's thresholds (67, 73) the second set
-    # showed 5 and 1 wrong joins; the suggested thresholds are set where none is left.
+    # showed 5 and 1 wrong joins, and at the next ones (77, 75) the third showed 7 and 1;
+    # the suggested thresholds are set where none is left.
     pairs = yaml.safe_load((FIXTURES / blind).read_text(encoding="utf-8"))["pairs"]
     meanings = meanings_of([tuple(p[side]) for p in pairs for side in "ab"], None)
     found = evaluate([(compared(*p["a"], meanings), compared(*p["b"], meanings),
@@ -142,9 +149,9 @@ def test_the_outage_is_alike_in_meaning_and_not_in_words(model: MeaningModel) ->
     meanings = meanings_of([*SSO_OUTAGE, UNRELATED], None)
     first = compared(*SSO_OUTAGE[0], meanings)
     for other in SSO_OUTAGE[1:]:
-        assert similarity(first, compared(*other, meanings)) >= SUGGESTED
+        assert similarity(first, compared(*other, meanings)) >= OUTAGE
         assert similarity(compared(*SSO_OUTAGE[0]), compared(*other)) < WORDS_SUGGESTED
-    assert similarity(first, compared(*UNRELATED, meanings)) < SUGGESTED
+    assert similarity(first, compared(*UNRELATED, meanings)) < OUTAGE
 
 
 @pytest.fixture
@@ -153,7 +160,7 @@ def daemon(twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], clock: ManualClock, tm
     del model  # there, or the test skips
     data: dict[str, Any] = yaml.safe_load(SOP.read_text(encoding="utf-8"))
     data["templates"]["after-hours-ack"] += "\n{known_issue}\n"
-    data["similar_issues"] = {"matcher": "meaning", "threshold": SUGGESTED, "status": STATUS}
+    data["similar_issues"] = {"matcher": "meaning", "threshold": OUTAGE, "status": STATUS}
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     settings = sop_settings(twins, path, tmp_path / "state.sqlite3", monkeypatch)

@@ -4,7 +4,9 @@
 By their words (matcher: words, the default): the lower of rapidfuzz's token-sort ratio of
 the subjects and its weighted ratio (WRatio) of the subjects with the descriptions' first
 words, so a ticket must be alike in both what it is titled and what it says. Case,
-punctuation and a few filler words are left out first.
+punctuation and a few filler words are left out first. Subjects that say the thing fails in
+different ways (failing_otherwise(): "not received", "received twice") are held at
+CONTRASTED by either matcher.
 
 By their meaning (matcher: meaning): the cosine of the two texts' sentence embeddings (the
 shell computes them, adapters/meaning.py), so "Session keeps expiring" is like "Logged out
@@ -98,7 +100,7 @@ def meaning_text(subject: str, description: str) -> str:
 def similarity(a: Compared, b: Compared) -> float:
     """How alike two tickets are, 0 to 100: by meaning when both have one (at most
     CONTRASTED when swapped or failing otherwise), else by words (at most CONTRASTED when
-    contrasted)."""
+    contrasted or failing otherwise)."""
     if a.meaning is not None and b.meaning is not None:
         cosine: float = sum(map(operator.mul, memoryview(a.meaning).cast("f"),
                                 memoryview(b.meaning).cast("f")))
@@ -107,7 +109,7 @@ def similarity(a: Compared, b: Compared) -> float:
             return CONTRASTED
         return round(score, 1)
     score = min(fuzz.token_sort_ratio(a.subject, b.subject), fuzz.WRatio(a.whole, b.whole))
-    if score > CONTRASTED and contrasted(a, b):
+    if score > CONTRASTED and (contrasted(a, b) or failing_otherwise(a, b)):
         return CONTRASTED
     return score
 
