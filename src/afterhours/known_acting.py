@@ -28,7 +28,7 @@ from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import Article, History, JiraIssueRef, OpenIssues, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.domain.similarity import Compared, compared, similarity
-from afterhours.meanings import with_meanings
+from afterhours.meanings import adding_meanings, with_meanings
 from afterhours.policy.model import Policy
 from afterhours.policy.templates import placeholders
 
@@ -58,8 +58,8 @@ class KnownIssueActing:
         (articles:). Looked up only for the plans that need them."""
         facts: dict[str, Any] = {}
         if self.policy.similar_issues is not None and files(plan):
-            facts["open_issues"] = with_meanings(self.open_issues(), [ticket], self.policy,
-                                                 self.similarity_model)
+            facts["open_issues"] = adding_meanings(self.open_issues(), [ticket], self.policy,
+                                                   self.similarity_model)
         if self.policy.articles is not None and _offers_articles(plan, self.policy):
             facts["articles"] = self.articles_for(ticket)
         if not facts:
@@ -111,8 +111,8 @@ class KnownIssueActing:
             return creating, []
         kept: list[tuple[Turn, PlannedAction, str, Compared]] = []
         held: list[tuple[Turn, Turn]] = []
-        meanings = with_meanings(OpenIssues(), [turn.ticket for turn, _ in creating],
-                                 self.policy, self.similarity_model).meanings
+        meanings = adding_meanings(OpenIssues(), [turn.ticket for turn, _ in creating],
+                                   self.policy, self.similarity_model).meanings
         for turn, planned in creating:
             assert isinstance(planned.action, CreateJiraIssue)  # noqa: S101  (filtered above)
             text = compared(turn.ticket.subject, turn.ticket.description, meanings)

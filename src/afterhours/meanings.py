@@ -44,6 +44,17 @@ def with_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
     return replace(issues, meanings=meanings_of(texts, folder, issues.meanings))
 
 
+def adding_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
+                    folder: Path | None) -> OpenIssues:
+    """`issues`, whose meanings with_meanings() gave, with `tickets`' meanings added: the
+    daemon compares each ticket that files with the same open issues, and need not walk
+    their texts again for each (a dict's shallow copy is what remains)."""
+    if not by_meaning(policy):
+        return issues
+    return replace(issues, meanings=meanings_of(
+        ((t.subject, t.description) for t in tickets), folder, issues.meanings))
+
+
 def meanings_of(texts: Iterable[tuple[str, str]], folder: Path | None,
                 known: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
     """What each (subject, description) means, by similarity.meaning_text(), with `known`."""
