@@ -193,6 +193,7 @@ class IssueFiling(KnownIssueActing):
                 # next plan files its own issue and replies without that status.
                 turn.actions = []
             turn.actions = [p for p in turn.actions if self._joined_if_joining(p, refused)]
+            self._update_waits_for_join(turn)
 
     def _joined_if_joining(self, planned: PlannedAction, refused: set[str]) -> bool:
         """False for a step that follows a join (`_AFTER_JOIN`) whose join is not done

@@ -45,6 +45,7 @@ from afterhours.domain.known_issues import (
     plan_link,
     plan_tag,
 )
+from afterhours.domain.known_updates import plan_status_update, withhold_when_closed
 from afterhours.domain.ladders import (
     acknowledged,
     cycle_rule,
@@ -122,6 +123,7 @@ def _plan(ticket: Ticket, policy: Policy, now: datetime, history: History,
         plan_acknowledgement(builder)
     elif not planning:
         plan_issue_side(builder)  # the issue's link and join comment outlive the ticket
+        withhold_when_closed(builder)
     # Incidents of paging levels no longer needed are resolved, a closed ticket's too.
     if builder.program.paging:
         plan_resolves(builder)
@@ -215,6 +217,7 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         known = known_match(builder, name)
         if known is not None:  # join, don't duplicate: the issue is filed already
             plan_join(builder, name, known)
+            plan_status_update(builder, name, entry.effects.reply, known.issue.jira)
             return
         jira = entry.jira
         create = CreateJiraIssue(
@@ -226,6 +229,7 @@ def _plan_rule(builder: PlanBuilder, entry: CompiledRule, reason: str) -> None:
         builder.act(name, "create_jira_issue", reason, create)
         return
     if plan_joined(builder, name, issue.key):  # joined, not filed: said in its words
+        plan_status_update(builder, name, entry.effects.reply, issue.key)
         return
     filed = f"filed as {issue.key}"
     plan_link(builder, name, filed, issue.key)

@@ -290,6 +290,15 @@ class Policy(_Strict):
         "matches) is linked to its issue, which gets a comment and a customers-<count> label; "
         "replies may say its status as {known_issue}.",
     )
+    known_issue_update: RuleName | Literal[False] | None = Field(
+        default=None,
+        description="The public reply a ticket gets when it joins a known or similar issue "
+        "after its acknowledgement went out without the issue's status (its batch's filing "
+        "waited on Jira): the name of a template under templates:, which may say "
+        "{known_issue}; left out: afterhours' own words; false: none. Sent once, only when "
+        "the acknowledgement's template says {known_issue}, and not after an agent replied "
+        "in public or once the ticket is solved.",
+    )
     articles: Articles | None = Field(
         default=None,
         description="Help-center articles a reply template offers as {articles}: how many, "

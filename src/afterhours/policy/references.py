@@ -58,6 +58,8 @@ def reference_problems(policy: Policy) -> list[Problem]:
         # A template may name the Jira issue: only a sync-back reply fills those (see below).
         problems += [(("templates", name), message) for message in _text_problems(
             policy, text, {**PLACEHOLDERS, **SYNC_PLACEHOLDERS})]
+    if isinstance(policy.known_issue_update, str):  # false: none; None: afterhours' words
+        problems += _reply_problems(policy, ("known_issue_update",), policy.known_issue_update)
     promised = bool(policy.reply_promises)
     for i, ladder in enumerate(policy.escalations.rules):
         for j, level in enumerate(ladder.levels):
