@@ -11,6 +11,8 @@ from typing import Any
 from afterhours.adapters.state import StateStore
 from afterhours.domain.comment_text import plain_marker
 from afterhours.domain.jira_names import CUSTOMERS_PREFIX, is_ticket_label
+from afterhours.domain.known_updates import UPDATE_RULE, WITHHELD_STEP
+from afterhours.domain.ladders import REPLY_STEP
 from afterhours.twins.jira import JiraTwin
 from afterhours.twins.zendesk import ZendeskTwin
 from chaos.scenario import KNOWN_STATUS, SIMILAR_STATUS, Night
@@ -39,7 +41,11 @@ class Joins:
     replies_off: list[int] = field(default_factory=list)  # not exactly one such reply
     solved_unacknowledged: int = 0  # solved by an agent before any acknowledgement
     told_but_filed: list[int] = field(default_factory=list)  # status told, own issue filed
-    acknowledged_before_join: int = 0  # its reply went out before it could join: not told
+    # Acknowledged before it could join (its batch's filing waited on Jira), then told once
+    # after the join by its follow-up reply (README); or that follow-up withheld for good:
+    # a person had replied in public, or the ticket was solved, before it went out.
+    acknowledged_before_join: int = 0
+    update_withheld: int = 0
     # Told while the join waited on Jira (a pass before it was refused for good: the issue
     # Done meanwhile): true when said; the ticket then files its own issue.
     told_then_refused: int = 0
@@ -73,7 +79,9 @@ class Joins:
             ("joins: status replies not exactly once (0)",
              f"{len(self.replies_off)} of {self.tickets} ({self.replies} written;"
              f" solved before any acknowledgement {self.solved_unacknowledged};"
-             f" acknowledged before the join {self.acknowledged_before_join})"
+             f" acknowledged before the join {self.acknowledged_before_join}, of them"
+             f" not followed up as a person replied or it was solved"
+             f" {self.update_withheld})"
              f"{some(self.replies_off)}; told yet filed {len(self.told_but_filed)}"
              f"{some(self.told_but_filed)} (told before the join was refused:"
              f" {self.told_then_refused})"),
@@ -116,14 +124,23 @@ def check_joins(night: Night, jira: JiraTwin, zendesk: ZendeskTwin, known: str,
             now["status"] in ("solved", "closed") or "jira_fixed" in now["tags"])
         if unacknowledged:
             result.solved_unacknowledged += 1
-        elif told == 0 and _acknowledged_before(state, ticket, "done"):
-            # Acknowledged in a pass before any issue it could join existed (its batch's
-            # filing waited on Jira): nothing tells the status after a late join (README).
-            result.acknowledged_before_join += 1
-        elif told != 1:
-            result.replies_off.append(ticket)
+        else:
+            _check_told(result, ticket, told, state)
     _check_told_but_filed(result, sorted(set(filed) - set(joined)), zendesk, state)
     return result
+
+
+def _check_told(result: Joins, ticket: int, told: int, state: StateStore) -> None:
+    """A joined ticket was told the status exactly once: by its acknowledgement, or, when
+    that went out in a pass before any issue it could join existed (its batch's filing
+    waited on Jira), by the follow-up after the join, unless that was withheld (README)."""
+    if told <= 1 and _acknowledged_before(state, ticket, "done"):
+        result.acknowledged_before_join += 1
+        if told == 0 and _update_withheld(state, ticket):
+            result.update_withheld += 1
+            return
+    if told != 1:
+        result.replies_off.append(ticket)
 
 
 def _check_told_but_filed(result: Joins, filers: list[int], zendesk: ZendeskTwin,
@@ -199,6 +216,14 @@ def _acknowledged_before(state: StateStore, ticket: int, outcome: str) -> bool:
     replied = [r.at for r in rows if r.action == "AddPublicReply" and r.outcome == "done"]
     joined = [r.at for r in rows if r.action == "JoinJiraIssue" and r.outcome == outcome]
     return bool(replied and joined and min(replied) < min(joined))
+
+
+def _update_withheld(state: StateStore, ticket: int) -> bool:
+    """Whether the ticket's follow-up after a late join was withheld for good (a person
+    replied in public, or the ticket was solved, before it went out)."""
+    ended = (f"/{UPDATE_RULE}/{WITHHELD_STEP}", f"/{UPDATE_RULE}/{REPLY_STEP}")
+    return any(r.outcome == "skipped" and r.key is not None and r.key.endswith(ended)
+               for r in state.audit(ticket_id=ticket))
 
 
 def _replies_with(zendesk: ZendeskTwin, ticket: int, status: str) -> int:
