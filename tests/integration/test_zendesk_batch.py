@@ -16,8 +16,8 @@ from structlog.testing import capture_logs
 
 from afterhours.adapters.ports import TicketWrite
 from afterhours.adapters.zendesk import ZenpyTicketDesk
-from afterhours.adapters.zendesk_batch import JobPolling
 from afterhours.adapters.zendesk_http import BaseUrlTransport
+from afterhours.adapters.zendesk_jobs import JobPolling
 from afterhours.clock import ManualClock
 from afterhours.domain.actions import (
     AddInternalNote,

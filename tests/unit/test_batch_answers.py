@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from afterhours.adapters.jira_bulk import bulk_results, first_by_ticket, labels_query
-from afterhours.adapters.zendesk_batch import JobPolling, TicketPut, jobs_of, result_error
+from afterhours.adapters.zendesk_jobs import JobPolling, TicketPut, jobs_of, result_error
 from afterhours.domain.model import JiraIssueRef
 from afterhours.errors import ConflictError, OutcomeUnknownError, PermanentError
 

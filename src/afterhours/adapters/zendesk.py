@@ -24,8 +24,9 @@ from afterhours.adapters.comments import contains_text
 from afterhours.adapters.ports import ExportPage, MalformedTicket, TicketWrite, WriteResult
 from afterhours.adapters.unsent import surely_unsent
 from afterhours.adapters.zendesk_articles import search_articles
-from afterhours.adapters.zendesk_batch import JobPolling, ZendeskBatch
+from afterhours.adapters.zendesk_batch import ZendeskBatch
 from afterhours.adapters.zendesk_http import BaseUrlTransport, classify, export_body, json_object
+from afterhours.adapters.zendesk_jobs import JobPolling
 from afterhours.adapters.zendesk_lookup import ZendeskLookups, valued_field_ids
 from afterhours.adapters.zendesk_parse import (
     UNREADABLE,

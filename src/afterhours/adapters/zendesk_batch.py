@@ -11,9 +11,8 @@ unknown.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 import requests
@@ -21,14 +20,20 @@ import structlog
 
 from afterhours.adapters.ports import MalformedTicket, TicketWrite, WriteResult
 from afterhours.adapters.zendesk_http import json_object
-from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
+from afterhours.adapters.zendesk_jobs import (
+    MAX_TICKETS,
+    JobPolling,
+    TicketPut,
+    jobs_of,
+    result_error,
+    ticket_body,
+)
+from afterhours.adapters.zendesk_update import build_updates
 from afterhours.domain.model import Ticket
 from afterhours.errors import (
-    ConflictError,
     MalformedTicketError,
     NotesUnknownError,
     OutcomeUnknownError,
-    PermanentError,
     ServiceError,
     TransientError,
 )
@@ -43,7 +48,6 @@ JOB_STATUSES = "/api/v2/job_statuses/show_many.json"
 # Jobs queued before they are followed together: Zendesk lets an account have 30 queued or
 # running at once, and the agents' tools need some of them.
 JOBS_AT_ONCE = 10
-MAX_TICKETS = 100  # Zendesk's limit for both show_many and update_many
 FINISHED = frozenset({"completed", "failed", "killed"})
 _JOB_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _SERVICE = "zendesk"
@@ -55,80 +59,8 @@ class Call(Protocol):
     def __call__(self, operation: str, fn: Callable[[], T], *, once: bool = False) -> T: ...
 
 
-@dataclass(frozen=True)
-class JobPolling:
-    """How an update_many job is followed: polled at once, then after waits growing from
-    `first_wait` by `growth` up to `max_wait` seconds, for at most `total` seconds of waiting
-    in all; a job still unfinished then has unknown outcomes."""
-
-    first_wait: float = 0.5
-    growth: float = 2.0
-    max_wait: float = 8.0
-    total: float = 60.0
-
-    def waits(self) -> Iterator[float]:
-        """The wait before each poll after the first, while the total allows it."""
-        wait, spent = self.first_wait, 0.0
-        while spent + wait <= self.total:
-            yield wait
-            spent += wait
-            wait = min(wait * self.growth, self.max_wait)
-
-
-@dataclass(frozen=True)
-class TicketPut:
-    """One ticket's update in a job, and the write it belongs to (its place in the call)."""
-
-    index: int
-    ticket_id: int
-    body: dict[str, Any]
-
-
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
-
-
-def ticket_body(ticket_id: int, update: TicketUpdate, stamp: datetime | None) -> dict[str, Any]:
-    """The ticket as update_many takes it; with `stamp`, a safe update against it."""
-    body: dict[str, Any] = {"id": ticket_id, **update.fields}
-    if update.comment is not None:
-        body["comment"] = {"body": update.comment.body, "public": update.comment.public}
-    if stamp is not None:
-        body["safe_update"] = True
-        body["updated_stamp"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return body
-
-
-def jobs_of(puts: Sequence[TicketPut]) -> Iterator[list[TicketPut]]:
-    """The puts in jobs of at most MAX_TICKETS, in order, no ticket twice in one job (Zendesk
-    would apply both at once; the later one is refused by its stamp, as one by one)."""
-    job: list[TicketPut] = []
-    for put in puts:
-        if len(job) == MAX_TICKETS or any(p.ticket_id == put.ticket_id for p in job):
-            yield job
-            job = []
-        job.append(put)
-    if job:
-        yield job
-
-
-def result_error(result: object, ticket_id: int, job_id: str) -> ServiceError | None:
-    """What one job result means for its ticket: None when applied."""
-    if not isinstance(result, Mapping):
-        return OutcomeUnknownError(
-            _SERVICE, f"update_many job {job_id} reports no result for ticket {ticket_id}")
-    if result.get("success") is True:
-        return None
-    error, details = str(result.get("error") or ""), str(result.get("details") or "")
-    if not error and result.get("success") is not False:
-        return OutcomeUnknownError(
-            _SERVICE, f"update_many job {job_id} reports an unreadable result for ticket"
-            f" {ticket_id}")
-    said = f"{error}: {details}" if details else error
-    if error == "UpdateConflict" or "updated_stamp" in said or "safe update" in said.casefold():
-        return ConflictError(_SERVICE, f"the ticket changed since it was read ({said[:300]})",
-                             status=409)
-    return PermanentError(_SERVICE, f"ticket {ticket_id} refused: {said[:400]}")
 
 
 @dataclass(frozen=True)
