@@ -1,8 +1,9 @@
 """Zendesk through zenpy: the incremental export in, safe ticket updates out.
 
 zenpy objects stay in this module and its helpers (zendesk_http: the HTTP seam,
-zendesk_lookup: names and their ids, zendesk_update: changes as updates); the rest of
-afterhours sees `Ticket` and `ExportPage`.
+zendesk_lookup: names and their ids, zendesk_update: changes as updates,
+zendesk_safe_update: one ticket's update sent); the rest of afterhours sees `Ticket` and
+`ExportPage`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from urllib.parse import urlsplit
 import requests
 import structlog
 from zenpy import Zenpy
-from zenpy.lib.api_objects import Comment
-from zenpy.lib.api_objects import Ticket as ZenpyTicket
 from zenpy.lib.exception import APIException, ZenpyException
 
 from afterhours.adapters.comments import contains_text
@@ -38,8 +37,8 @@ from afterhours.adapters.zendesk_parse import (
     short_error,
     ticket_id_of,
 )
+from afterhours.adapters.zendesk_safe_update import update_ticket
 from afterhours.adapters.zendesk_sync import customer_comments
-from afterhours.adapters.zendesk_update import TicketUpdate, build_updates
 from afterhours.breaker import CircuitBreaker, guarded
 from afterhours.budget_gate import BudgetGate
 from afterhours.domain.actions import ZendeskAction
@@ -47,10 +46,8 @@ from afterhours.domain.model import Article, Ticket
 from afterhours.domain.sync_model import CustomerComment
 from afterhours.errors import (
     MalformedTicketError,
-    NotesUnknownError,
     OutcomeUnknownError,
     PermanentError,
-    ServiceError,
     TransientError,
 )
 from afterhours.ops.metrics import Metrics
@@ -61,10 +58,6 @@ log = structlog.get_logger()
 SIDELOADS = ["metric_sets", "users", "organizations", "groups"]
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 _SERVICE = "zendesk"
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return None if not value else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class ZenpyTicketDesk:
@@ -259,24 +252,9 @@ class ZenpyTicketDesk:
 
     def update_ticket(self, ticket: Ticket, changes: Sequence[ZendeskAction]) -> datetime:
         """Apply `changes` with safe_update, so an agent's newer edit is never lost; return the
-        ticket's new updated_at (the stamp for a following update). One update, or two when a
-        public reply and internal notes go together (Zendesk takes one comment per update)."""
-        updates = build_updates(changes, group_id=self.group_id, agent_id=self.agent_id)
-        stamp = ticket.updated_at
-        for sent, update in enumerate(updates):
-            try:
-                stamp = self._send(ticket.id, update, stamp)
-            except ServiceError as error:
-                if not sent or isinstance(error, OutcomeUnknownError):
-                    raise
-                # The reply is on the ticket, the notes may not be: the next pass must look
-                # (reconcile) before sending anything again, never repeat the reply.
-                log.warning("zendesk.update_partly_applied", ticket_id=ticket.id,
-                            error=str(error))
-                raise NotesUnknownError(
-                    _SERVICE, f"the public reply was added; the notes after it failed: {error}",
-                    status=error.status) from error
-        return stamp
+        ticket's new updated_at (see the port and zendesk_safe_update)."""
+        return update_ticket(self._client, self._call, ticket, changes,
+                             group_id=self.group_id, agent_id=self.agent_id)
 
     def fetch_tickets(self, ticket_ids: Sequence[int]) -> dict[int, Ticket | None]:
         """Several tickets as they are now, by show_many (see the port and zendesk_batch)."""
@@ -285,25 +263,6 @@ class ZenpyTicketDesk:
     def update_tickets(self, writes: Sequence[TicketWrite]) -> list[WriteResult]:
         """Apply each write with safe_update, by update_many jobs (see zendesk_batch)."""
         return self._batch.update_tickets(writes)
-
-    def _send(self, ticket_id: int, update: TicketUpdate, stamp: datetime) -> datetime:
-        """One safe update; return the ticket's new updated_at."""
-        put = ZenpyTicket(id=ticket_id)
-        for name, value in update.fields.items():
-            setattr(put, name, value)
-        if update.comment is not None:
-            put.comment = Comment(body=update.comment.body, public=update.comment.public)
-        put.safe_update = True
-        put.updated_stamp = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-        # A comment is the one change that is not idempotent: safe_update cannot refuse a
-        # retry when the lost first write landed within the same second (updated_at has whole
-        # seconds), so an update carrying one is sent once and reconciled by its text.
-        audit = self._call("update_ticket", lambda: self._client.tickets.update(put),
-                           once=update.comment is not None)
-        stamped = _parse_time(audit.ticket.to_dict()["updated_at"])
-        if stamped is None:
-            raise PermanentError(_SERVICE, "update answered without updated_at")
-        return stamped
 
     def customer_comments(self, ticket_id: int, since: datetime | None) -> list[CustomerComment]:
         """The requester's public comments after `since` (see the port; zendesk_sync)."""
