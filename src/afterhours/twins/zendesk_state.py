@@ -1,4 +1,5 @@
-"""The Zendesk twin's records and the rules that change them, shared by seeding and the API."""
+"""The Zendesk twin's records and the rules that change them, shared by seeding and the API
+(an API update's checks and field rules: zendesk_update_rules)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from afterhours.twins.zendesk_shapes import (
     AGENT_ROLES,
     CUSTOM_STATUS_IDS,
     PRIORITIES,
-    STATUSES,
-    TYPES,
     Json,
     audit_json,
     comment_json,
@@ -30,15 +29,12 @@ from afterhours.twins.zendesk_shapes import (
     user_json,
     via,
 )
+from afterhours.twins.zendesk_update_rules import apply_fields, check_update, dedupe
 
 Clock = Callable[[], datetime]
 # Every Zendesk account has a default brand, and every ticket belongs to a brand: the live API
 # never answers brand_id null (the spec declares it a non-nullable integer).
 DEFAULT_BRAND_ID = 360000000001
-
-
-def _dedupe(tags: Sequence[object]) -> list[str]:
-    return list(dict.fromkeys(str(tag) for tag in tags))
 
 
 class ZendeskState:
@@ -131,7 +127,7 @@ class ZendeskState:
             "organization_id": requester["organization_id"], "group_id": group_id,
             "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
             "forum_topic_id": None, "problem_id": None, "has_incidents": False,
-            "is_public": True, "due_at": None, "tags": _dedupe(tags), "custom_fields": fields,
+            "is_public": True, "due_at": None, "tags": dedupe(tags), "custom_fields": fields,
             "fields": copy.deepcopy(fields), "satisfaction_rating": None,
             "sharing_agreement_ids": [], "followup_ids": [], "ticket_form_id": None,
             "brand_id": DEFAULT_BRAND_ID, "allow_channelback": False, "allow_attachments": True,
@@ -203,87 +199,15 @@ class ZendeskState:
         author = author_id or self.me_id
         if isinstance(comment, Mapping) and comment.get("author_id") is not None:
             author = comment["author_id"]
-        self._validate(ticket, changes, author)
+        check_update(ticket, changes, author, groups=self.groups, users=self.users)
         now = self.clock()
         audit_id = next(self._ids)
-        events = self._apply_fields(ticket, changes, now)
+        events = apply_fields(ticket, changes, now, self.metrics[ticket["id"]], self._ids)
         if isinstance(comment, Mapping):
             events.append(self._append_comment(ticket, comment, author, audit_id, now))
         self._touch(ticket, now)
         audit = audit_json(audit_id, ticket_id, author, events, now)
         return copy.deepcopy(ticket), audit
-
-    def _validate(self, ticket: Json, changes: Mapping[str, Any], author: object) -> None:
-        errors: dict[str, str] = {}
-        if ticket["status"] == "closed":
-            errors["status"] = "closed prevents ticket update"
-        allowed = {"priority": PRIORITIES, "type": TYPES}
-        for field, values in allowed.items():
-            if field in changes and changes[field] is not None and changes[field] not in values:
-                errors[field] = "is not valid"
-        status = changes.get("status", ticket["status"])
-        if status not in STATUSES or (status == "new" and ticket["status"] != "new"):
-            errors["status"] = f"{status} is not valid"
-        if changes.get("group_id") is not None and changes["group_id"] not in self.groups:
-            errors["group"] = "is invalid"
-        assignee = changes.get("assignee_id")
-        if assignee is not None and self.users.get(assignee, {}).get("role") not in AGENT_ROLES:
-            errors["assignee"] = "is invalid"
-        for field in ("tags", "additional_tags", "remove_tags"):
-            value = changes.get(field)
-            if value is not None and not isinstance(value, list):
-                errors[field] = "must be a list"
-        fields = changes.get("custom_fields")
-        if fields is not None and not (isinstance(fields, list) and all(
-                isinstance(item, Mapping) and isinstance(item.get("id"), int) for item in fields)):
-            errors["custom_fields"] = "must be a list of {id, value}"
-        comment = changes.get("comment")
-        if comment is not None and not (isinstance(comment, Mapping) and isinstance(
-                comment.get("body") or comment.get("html_body"), str)):
-            errors["comment"] = "needs a body"
-        if comment is not None and author not in self.users:
-            errors["author"] = "is invalid"
-        if errors:
-            raise record_invalid(errors)
-
-    def _apply_fields(self, ticket: Json, changes: Mapping[str, Any], now: datetime) -> list[Json]:
-        before = copy.deepcopy(ticket)
-        metrics = self.metrics[ticket["id"]]
-        for field in ("priority", "type", "subject", "group_id", "assignee_id", "status"):
-            if field in changes:
-                ticket[field] = changes[field]
-        if "subject" in changes:
-            ticket["raw_subject"] = changes["subject"]
-        if changes.get("assignee_id") is not None and "status" not in changes and (
-                ticket["status"] == "new"):
-            ticket["status"] = "open"  # Zendesk opens a new ticket once someone owns it.
-        tags = _dedupe(changes["tags"]) if changes.get("tags") is not None else ticket["tags"]
-        tags = _dedupe([*tags, *(changes.get("additional_tags") or [])])
-        removed = {str(tag) for tag in changes.get("remove_tags") or []}
-        ticket["tags"] = [tag for tag in tags if tag not in removed]
-        for item in changes.get("custom_fields") or []:
-            current = [f for f in ticket["custom_fields"] if f["id"] == item["id"]]
-            if current:
-                current[0]["value"] = item.get("value")
-            else:
-                ticket["custom_fields"].append({"id": item["id"], "value": item.get("value")})
-        ticket["fields"] = copy.deepcopy(ticket["custom_fields"])
-        ticket["custom_status_id"] = CUSTOM_STATUS_IDS[ticket["status"]]
-        if ticket["group_id"] not in (None, before["group_id"]):
-            metrics.on_group(now)
-        if ticket["assignee_id"] not in (None, before["assignee_id"]):
-            metrics.on_assignee(now)
-        metrics.on_status(now, ticket["status"])
-        shown = ("priority", "type", "subject", "group_id", "assignee_id", "status", "tags")
-        changed = [(field, ticket[field], before[field]) for field in shown
-                   if ticket[field] != before[field]]
-        # A custom field's change is named by the field's id, as in the live API's audits.
-        previous = {item["id"]: item["value"] for item in before["custom_fields"]}
-        changed += [(str(item["id"]), item["value"], previous.get(item["id"]))
-                    for item in ticket["custom_fields"]
-                    if item["id"] not in previous or previous[item["id"]] != item["value"]]
-        return [{"id": next(self._ids), "type": "Change", "field_name": field, "value": value,
-                 "previous_value": was} for field, value, was in changed]
 
     def _append_comment(self, ticket: Json, comment: Mapping[str, Any], author: int,
                         audit_id: int, now: datetime) -> Json:
