@@ -6,13 +6,10 @@ ignored rule.
 
 from __future__ import annotations
 
-import itertools
 import re
-from datetime import date, time
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,8 +18,9 @@ from pydantic import (
 )
 
 from afterhours.policy.articles import Articles
-from afterhours.policy.basics import RuleName, Weekday, check_time_zone, located_errors
+from afterhours.policy.basics import RuleName, Weekday, located_errors
 from afterhours.policy.conditions import Condition, Keyword, Match, Priority, Tag, Test
+from afterhours.policy.hours import Schedule, TimeRange
 from afterhours.policy.known_issues import KnownIssue, SimilarIssues, known_issue_problems
 from afterhours.policy.lint import never_matching
 from afterhours.policy.references import reference_problems
@@ -46,7 +44,6 @@ __all__ = [
     "RuleName", "Schedule", "SyncBack", "Tag", "Test", "TimeRange", "Weekday",
 ]
 
-_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SLACK_ID_PATTERN = r"^[UWS][A-Z0-9]{2,20}$"
 _SLACK_ID = re.compile(_SLACK_ID_PATTERN)
 SlackId = Annotated[str, Field(pattern=_SLACK_ID_PATTERN)]
@@ -54,74 +51,6 @@ SlackId = Annotated[str, Field(pattern=_SLACK_ID_PATTERN)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeRange(_Strict):
-    """Opening hours within one day, start inclusive, end exclusive."""
-
-    start: time
-    end: time
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        if isinstance(value, str):
-            match = _RANGE.match(value.strip())
-            if not match:
-                raise ValueError(f"expected HH:MM-HH:MM, got {value!r}")
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
-            # 24:00 closes a day that runs to midnight.
-            end = time(0, 0) if (h2, m2) == (24, 0) else time(h2, m2)
-            return {"start": time(h1, m1), "end": end}
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TimeRange:
-        if self.end != time(0, 0) and self.end <= self.start:
-            raise ValueError("a range must end after it starts (use 24:00 for midnight)")
-        return self
-
-
-def _no_overlap(ranges: list[TimeRange]) -> list[TimeRange]:
-    # A validator of each day's list, so that `check` points at that day's line.
-    ordered = sorted(ranges, key=lambda r: r.start)
-    for before, after in itertools.pairwise(ordered):
-        if before.end == time(0, 0) or after.start < before.end:
-            raise ValueError(f"these hours overlap: {_span(before)} and {_span(after)};"
-                             " merge them into one range")
-    return ranges
-
-
-def _span(hours: TimeRange) -> str:
-    end = "24:00" if hours.end == time(0, 0) else f"{hours.end:%H:%M}"
-    return f"{hours.start:%H:%M}-{end}"
-
-
-DayHours = Annotated[list[TimeRange], AfterValidator(_no_overlap)]
-
-
-class Schedule(_Strict):
-    """When the desk is staffed: a time zone, weekly hours and holidays."""
-
-    time_zone: str = Field(
-        description="The IANA time zone the hours are in, such as Europe/London or "
-        "America/New_York. Daylight saving is followed.",
-        examples=["Europe/London", "America/New_York"],
-    )
-    hours: dict[Weekday, DayHours] = Field(
-        description="Open hours per weekday (mon to sun), each a list of HH:MM-HH:MM ranges in "
-        "local time; 24:00 is midnight. A day left out is closed all day."
-    )
-    holidays: list[date] = Field(
-        default=[],
-        description="Dates (YYYY-MM-DD) when the desk is closed all day, whatever the weekday.",
-    )
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return check_time_zone(value)
-
 
 
 ChannelType = Literal["webhook", "pagerduty", "email", "slack"]
