@@ -268,6 +268,9 @@ def test_the_report_shows_joined_tickets_as_joined_not_as_issues_filed(
         (own, unrelated)]
     assert sorted((r["ticket"], r["issue"]) for r in
                   jira_part["figures"]["jira_joined"]["rows"]) == [(t, outage) for t in joining]
+    # Why each joined, in the planner's words: a lead reviewing the night spots a wrong join.
+    assert all(r["why"].startswith("about the known issue ") and f"({outage}):" in r["why"]
+               for r in jira_part["figures"]["jira_joined"]["rows"])
 
 
 def test_a_join_comment_that_failed_after_the_join_is_written_by_a_later_pass(

@@ -166,8 +166,10 @@ def test_similar_subjects_ignore_case_punctuation_and_order() -> None:
 
 
 def test_a_ticket_that_joined_a_known_issue_is_shown_joined_not_filed() -> None:
-    joined = [Filed(1, "ENG-7", at(10), "open", joined=True),
-              Filed(2, "ENG-7", at(95), "open", joined=True)]
+    why = ("about the known issue similar-eng-7 (ENG-7): 83% alike in meaning to a ticket of"
+           " ENG-7 (threshold 80; shared words: sso)")
+    joined = [Filed(1, "ENG-7", at(10), "open", joined=True, why=why),
+              Filed(2, "ENG-7", at(95), "open", joined=True, why=why)]
     facts = Facts(**{**FACTS.__dict__, "filed": [*FACTS.filed, *joined]})
     report = build_report(facts, POLICY)
     [jira] = [s for s in report.sections if s.name == "jira"]
@@ -177,5 +179,7 @@ def test_a_ticket_that_joined_a_known_issue_is_shown_joined_not_filed() -> None:
     assert [r["issue"] for r in figure(report, "jira_issues")] == ["ENG-1"]
     assert figure(report, "jira_by_status") == [{"status": "not read", "issues": 1}]
     assert figure(report, "jira_joined") == [
-        {"ticket": 1, "issue": "ENG-7", "ticket status": "new", "Jira status": "open"},
-        {"ticket": 2, "issue": "ENG-7", "ticket status": "new", "Jira status": "open"}]
+        {"ticket": 1, "issue": "ENG-7", "ticket status": "new", "Jira status": "open",
+         "why": why},
+        {"ticket": 2, "issue": "ENG-7", "ticket status": "new", "Jira status": "open",
+         "why": why}]

@@ -30,6 +30,7 @@ class FiledIssue:
     created_at: datetime
     status: str | None = None
     joined: bool = False  # the ticket joined this known issue rather than filing it
+    why: str = ""  # the planner's reason for the join (the conditions, or the score)
 
 
 class AuditReader(Protocol):
@@ -66,20 +67,21 @@ def filed_issues(db: Database) -> list[FiledIssue]:
     joins = joined_issues(db)
     return [FiledIssue(int(t), str(k), str(u), datetime.fromisoformat(c),
                        None if r is None else "resolved" if r else "open",
-                       (int(t), str(k)) in joins)
+                       (int(t), str(k)) in joins, joins.get((int(t), str(k)), ""))
             for t, k, u, c, r in rows]
 
 
-def joined_issues(db: Database) -> set[tuple[int, str]]:
-    """(ticket id, issue key) of every join of a known issue done: its ledger detail names
-    the issue. An unlinked join is no longer the ticket's issue, so never paired with it."""
-    rows = db.fetchall("SELECT ticket_id, detail FROM ledger WHERE action = 'JoinJiraIssue'"
-                       " AND status = 'done'")
-    found = set()
-    for ticket_id, detail in rows:
+def joined_issues(db: Database) -> dict[tuple[int, str], str]:
+    """(ticket id, issue key) of every join of a known issue done (its ledger detail names
+    the issue), with the planner's reason for it. An unlinked join is no longer the
+    ticket's issue, so never paired with it."""
+    rows = db.fetchall("SELECT ticket_id, detail, reason FROM ledger"
+                       " WHERE action = 'JoinJiraIssue' AND status = 'done'")
+    found = {}
+    for ticket_id, detail, reason in rows:
         key = json.loads(detail or "{}").get("issue_key")
         if isinstance(key, str):
-            found.add((int(ticket_id), key))
+            found[int(ticket_id), key] = str(reason)
     return found
 
 

@@ -32,6 +32,6 @@ def gather(state: StateStore, start: datetime, end: datetime) -> Facts:
         tickets=snapshots_since(db, start),
         backlog=open_snapshots(db),
         events=[e for e in events if e.at <= end],
-        filed=[Filed(f.ticket_id, f.key, f.created_at, f.status, f.joined)
+        filed=[Filed(f.ticket_id, f.key, f.created_at, f.status, f.joined, f.why)
                for f in filed_issues(db)],
     )

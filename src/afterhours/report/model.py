@@ -41,6 +41,7 @@ class Filed:
     created_at: datetime
     status: str | None = None
     joined: bool = False
+    why: str = ""  # a join's reason, as the planner gave it
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ def jira_section(filed: Sequence[Filed], tickets: Mapping[int, Ticket], start: d
     period = [f for f in period if not f.joined]
     statuses = Counter(f.status or NOT_READ for f in period)
     rows = [_issue_row(f, tickets, end) for f in period]
-    joins = [(ticket, key, status, jira) for key, _, ticket, status, jira
-             in (_issue_row(f, tickets, end) for f in joined)]
+    joins = [(ticket, key, status, jira, f.why) for f, (key, _, ticket, status, jira)
+             in ((f, _issue_row(f, tickets, end)) for f in joined)]
     return Section(
         "jira", "Jira issues filed",
         (("issues filed", len(period)),
@@ -44,9 +44,13 @@ def jira_section(filed: Sequence[Filed], tickets: Mapping[int, Ticket], start: d
             table("jira_by_status", "Jira issues by status", ("status", "issues"),
                   sorted(statuses.items())),
             table("jira_joined", "Tickets joined to a known issue instead of filing",
-                  ("ticket", "issue", "ticket status", "Jira status"), joins, chart="table",
+                  ("ticket", "issue", "ticket status", "Jira status", "why"), joins,
+                  chart="table",
                   note="Each ticket joined an issue already open (policy known_issues: or"
-                       " similar_issues:); it is not among the issues filed."),
+                       " similar_issues:); it is not among the issues filed. Why: the"
+                       " planner's reason (the conditions met, or how alike, to which"
+                       " issue's tickets). A wrong join is undone with afterhours unlink"
+                       " TICKET ISSUE."),
         ),
     )
 
