@@ -18,8 +18,10 @@ from afterhours.domain.actions import (
     CreateJiraIssue,
     JoinJiraIssue,
     PlannedAction,
+    SkippedAction,
 )
 from afterhours.domain.known_issues import COMMENT_STEP, JOIN_STEP, SHARED_STEPS
+from afterhours.domain.known_updates import JOIN_NOT_DONE, UPDATE_RULE, WITHHELD_STEP
 from afterhours.domain.model import JiraIssueRef, Ticket
 from afterhours.errors import AccessError, PermanentError, ServiceError, TransientError
 from afterhours.known_acting import KnownIssueActing
@@ -194,6 +196,24 @@ class IssueFiling(KnownIssueActing):
                 turn.actions = []
             turn.actions = [p for p in turn.actions if self._joined_if_joining(p, refused)]
             self._update_waits_for_join(turn)
+
+    def _update_waits_for_join(self, turn: Turn) -> None:
+        """Send the known issue's follow-up reply (domain.known_updates) only when the
+        ticket's join is done and the joined issue is still the ticket's: it tells that
+        issue's status. Held while the join is still intended (failed, or its answer lost):
+        planned again until it is done. Withheld for good when the join was settled without
+        being done (the ticket closed meanwhile, or a later plan filed its own issue)."""
+        if not any(p.rule == UPDATE_RULE for p in turn.actions):
+            return
+        ticket_id = turn.ticket.id
+        issue = self.state.history(ticket_id).jira_issue
+        if issue is not None and self.state.joined_by(ticket_id, issue.key) is not None:
+            return
+        turn.actions = [p for p in turn.actions if p.rule != UPDATE_RULE]
+        if not any(key.endswith(f"/{JOIN_STEP}") for key in self.state.attempts(ticket_id)):
+            self.recorder.record(ticket_id, "skipped", JOIN_NOT_DONE, entry=SkippedAction(
+                f"ticket:{ticket_id}/{UPDATE_RULE}/{WITHHELD_STEP}", UPDATE_RULE,
+                JOIN_NOT_DONE))
 
     def _joined_if_joining(self, planned: PlannedAction, refused: set[str]) -> bool:
         """False for a step that follows a join (`_AFTER_JOIN`) whose join is not done

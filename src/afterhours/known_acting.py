@@ -24,8 +24,7 @@ from afterhours.domain.actions import (
     PlannedAction,
 )
 from afterhours.domain.articles import search_words
-from afterhours.domain.known_issues import JOIN_STEP, unlink_key
-from afterhours.domain.known_updates import UPDATE_RULE
+from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import Article, History, JiraIssueRef, OpenIssues, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.domain.similarity import Compared, compared, similarity
@@ -90,15 +89,6 @@ class KnownIssueActing:
         log.info("jira.issue_joined", ticket_id=action.ticket_id, issue_key=joined.issue.key,
                  customers=joined.customers)
         return {"issue_key": joined.issue.key, "customers": joined.customers}
-
-    def _update_waits_for_join(self, turn: Turn) -> None:
-        """Hold back the known issue's follow-up reply (domain.known_updates) while the
-        ticket's join is not done (failed, or its answer lost): it would tell the status of
-        an issue Jira does not show the ticket on. Planned again until it is."""
-        if not any(p.rule == UPDATE_RULE for p in turn.actions):
-            return
-        if any(key.endswith(f"/{JOIN_STEP}") for key in self.state.attempts(turn.ticket.id)):
-            turn.actions = [p for p in turn.actions if p.rule != UPDATE_RULE]
 
     def _filed_already(self, found: dict[int, JiraIssueRef],
                        ticket_id: int) -> JiraIssueRef | None:

@@ -14,6 +14,7 @@ from afterhours.clock import Clock
 from afterhours.domain.actions import (
     ISSUE_SIDE,
     LEVEL_ENDINGS,
+    JoinJiraIssue,
     Plan,
     PlannedAction,
     SkippedAction,
@@ -21,6 +22,8 @@ from afterhours.domain.actions import (
 from afterhours.errors import PermanentError, ServiceError
 from afterhours.ops.metrics import Metrics
 from afterhours.redact import redact, redact_data
+
+JOIN = JoinJiraIssue.__name__  # a join: withdrawn when not done, never settled (Recorder)
 
 log = structlog.get_logger()
 
@@ -163,6 +166,10 @@ class Recorder:
                 self.record(ticket_id, "deferred", why, entry=SkippedAction(key, rule, why),
                             action=action)
                 continue
+            if key not in planned and action == JOIN:
+                self._withdraw_join(ticket_id, key, rule, "no longer planned: the ticket or"
+                                    " policy changed since it was intended")
+                continue
             if key not in planned:
                 reason = "no longer planned: the ticket or policy changed since it was intended"
                 self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
@@ -177,11 +184,25 @@ class Recorder:
         for ticket_id, key, rule, action in self.state.intended_on_closed():
             if action in LEVEL_ENDINGS or action in ISSUE_SIDE:  # planned all the same
                 continue
+            if action == JOIN:
+                self._withdraw_join(ticket_id, key, rule, "the ticket was solved or closed"
+                                    " before its join was done: joined if it reopens")
+                continue
             reason = "the ticket was solved or closed before this was done"
             self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
                         action=action)
             settled += 1
         return settled
+
+
+    def _withdraw_join(self, ticket_id: int, key: str, rule: str, why: str) -> None:
+        """Take back a join intended and not done, rather than settle it: settled, it would
+        read as joined, and the ticket's link, tag, note and issue comment would follow a
+        join never made (and it would never file). Audited as deferred, like a level ending
+        withdrawn; a later plan joins, or files, afresh."""
+        self.state.withdraw(key)
+        self.record(ticket_id, "deferred", why, entry=SkippedAction(key, rule, why),
+                    action=JOIN)
 
 
 def describe(planned: PlannedAction) -> dict[str, Any]:

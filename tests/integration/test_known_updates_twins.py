@@ -100,21 +100,61 @@ def test_a_ticket_an_agent_answered_before_its_late_join_is_told_nothing_more(
     assert public(zendesk, late, SIMILAR_STATUS) == 0
 
 
+def joins_failing(jira: JiraTwin, daemon: Daemon, clock: ManualClock) -> None:
+    """A pass later: the first files its issue; the late one's join (the label edit) fails,
+    and goes on failing until the test clears Jira's faults."""
+    jira.server.faults.add(FaultRule("PUT /rest/api/2/issue/{key}", error_rate=1.0))
+    clock.advance(timedelta(minutes=5))
+    daemon.run_pass()
+
+
+def passes(daemon: Daemon, clock: ManualClock, count: int) -> None:
+    """`count` passes, five minutes apart."""
+    for _ in range(count):
+        clock.advance(timedelta(minutes=5))
+        daemon.run_pass()
+
+
 def test_the_follow_up_waits_for_the_join_jira_shows(
     twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
 ) -> None:
     zendesk, jira, _ = twins
     first, late = acknowledged_before_filing(zendesk, jira, daemon, clock)
-    # The first files its issue; the late one's join (the label edit) fails this pass.
-    jira.server.faults.add(FaultRule("PUT /rest/api/2/issue/{key}", error_rate=1.0))
-    clock.advance(timedelta(minutes=5))
-    daemon.run_pass()
+    joins_failing(jira, daemon, clock)
     [issue] = [i for i in jira.issues() if f"zendesk-{first}" in i["fields"]["labels"]]
     assert f"zendesk-{late}" not in issue["fields"]["labels"]
     assert public(zendesk, late, SIMILAR_STATUS) == 0  # not while Jira does not show it
     jira.server.faults.clear()
-    for _ in range(2):
-        clock.advance(timedelta(minutes=5))
-        daemon.run_pass()
+    passes(daemon, clock, 2)
     assert f"zendesk-{late}" in jira.issue(str(issue["key"]))["fields"]["labels"]
     assert public(zendesk, late, SIMILAR_STATUS) == 1
+
+
+def test_a_join_cut_short_by_solving_is_made_on_reopening_and_the_stale_status_withheld(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    settings: Settings,
+) -> None:
+    zendesk, jira, _ = twins
+    first, late = acknowledged_before_filing(zendesk, jira, daemon, clock)
+    # The late one's join fails; an agent solves it without a public reply, before the join
+    # was done. Then the customer reopens it.
+    joins_failing(jira, daemon, clock)
+    zendesk.agent_update(late, status="solved")
+    passes(daemon, clock, 1)
+    jira.server.faults.clear()
+    zendesk.agent_update(late, status="open")
+    passes(daemon, clock, 2)
+
+    # The join was taken back, not settled, when the ticket was solved: reopened, it joins
+    # (before, it read as joined: note, tag, link and comment, with no label and no issue).
+    [issue] = [i for i in jira.issues() if f"zendesk-{first}" in i["fields"]["labels"]]
+    labels = jira.issue(str(issue["key"]))["fields"]["labels"]
+    assert f"zendesk-{late}" in labels
+    assert "customers-2" in labels
+    assert [reason for action, reason in audited(settings, late, "deferred")
+            if action == "JoinJiraIssue" and "joined if it reopens" in reason]
+    # Solved meanwhile: the status it was owed is stale; the follow-up is withheld, once.
+    assert public(zendesk, late, SIMILAR_STATUS) == 0
+    withheld = [reason for _, reason in audited(settings, late, "skipped")
+                if reason == "the ticket was solved before the known issue's status was told"]
+    assert len(withheld) == 1

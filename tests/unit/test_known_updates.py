@@ -150,3 +150,33 @@ def test_a_reply_that_never_says_the_status_owes_no_follow_up() -> None:
 def test_a_follow_up_naming_an_undeclared_template_is_refused() -> None:
     with pytest.raises(PolicyError, match=r"template 'newz' is not declared.*known_issue_update"):
         parse_policy(POLICY_TEXT + "known_issue_update: newz\n")
+
+
+def test_two_routes_that_join_tell_the_ticket_once() -> None:
+    # routes: match: all, and two routes filing into Jira: both join; one follow-up.
+    routes = POLICY_TEXT[POLICY_TEXT.index("routes:\n"):]
+    indented = routes.removeprefix("routes:\n").replace("\n  ", "\n    ")
+    policy = parse_policy(POLICY_TEXT.replace(routes, (
+        "routes:\n  match: all\n  rules:\n    - name: export-bug\n"
+        "      when: {keywords: [export]}\n      reply: ack\n      jira: {project: ENG}\n"
+        "  " + indented)))
+    ticket = make_ticket(**EXPORT_BUG, replies=2)
+    acks = frozenset({ACK, "ticket:7/route:export-bug/reply"})
+    late = plan_actions(ticket, policy, NIGHT + timedelta(minutes=5), History(acks))
+    assert [s.key for s in late.skips].count(LATE) == 1
+    assert [p.key for p in late.actions].count(UPDATE) == 1
+
+
+def test_a_ticket_solved_after_its_join_was_undone_is_not_said_to_be_withheld() -> None:
+    ticket = make_ticket(**EXPORT_BUG, replies=1)
+    owed = settled_by(plan(ticket, History(frozenset({ACK})))) - {UPDATE} | {ACK}
+    solved = plan(replace(ticket, status="solved"),
+                  History(owed | {unlink_key(7, "ENG-42")}))
+    assert WITHHELD not in skips(solved)
+
+
+def test_a_ticket_solved_and_reopened_before_its_late_join_is_not_told_a_stale_status() -> None:
+    reopened = make_ticket(**EXPORT_BUG, replies=1, solved_at=NIGHT + timedelta(minutes=2))
+    late = plan(reopened, History(frozenset({ACK})))
+    assert UPDATE not in by_key(late)
+    assert "solved before" in skips(late)[WITHHELD]

@@ -96,7 +96,7 @@ def judge_known_issues(ticket: Ticket, policy: Policy,
         return ()
     after_hours, when = _arrival(ticket, policy)
     settled = frozenset() if history is None else history.settled
-    undone = _unlinked(settled)
+    undone = join_undone(settled)
     refused = refused_issues(settled)
     judged: list[KnownIssueVerdict] = []
     chosen = False
@@ -147,7 +147,7 @@ def known_match(builder: PlanBuilder, rule: str) -> KnownMatch | None:
     unlinked it, or Jira refused it for good (the issue deleted, Done, moved, the edit
     rejected); a join is never tried twice under one ledger key."""
     history, view = builder.history, builder.view
-    if builder.key(rule, JOIN_STEP) in history.settled and _unlinked(history.settled):
+    if builder.key(rule, JOIN_STEP) in history.settled and join_undone(history.settled):
         return None
     return (known_issue_for(view, builder.policy, history)
             or similar_issue_for(view, builder.policy, history))
@@ -172,7 +172,7 @@ def known_status(ticket: Ticket, policy: Policy, history: History | None = None)
     """The `{known_issue}` placeholder: the status of the known issue the ticket is about
     (or of the similar issue it joins, given the history the planner has); none once its
     join was undone (unlinked, refused): it files its own issue then."""
-    if history is not None and _unlinked(history.settled):
+    if history is not None and join_undone(history.settled):
         return ""
     found = known_issue_for(ticket, policy, history)
     if found is None and history is not None:
@@ -193,7 +193,7 @@ def _joined_by_similarity(ticket: Ticket, policy: Policy, history: History) -> b
     prefix = f"ticket:{ticket.id}/"
     joined = any(key.startswith(prefix) and key.endswith(f"/{JOIN_STEP}")
                  for key in history.settled)
-    return joined and not _unlinked(history.settled)
+    return joined and not join_undone(history.settled)
 
 
 def plan_join(builder: PlanBuilder, rule: str, known: KnownMatch) -> None:
@@ -217,7 +217,7 @@ def plan_joined(builder: PlanBuilder, rule: str, issue_key: str) -> bool:
     join's words. False, planning nothing, when the ticket did not join it (it filed it, or
     a lead unlinked it and the issue it has now is its own)."""
     settled = builder.history.settled
-    if builder.key(rule, JOIN_STEP) not in settled or _unlinked(settled):
+    if builder.key(rule, JOIN_STEP) not in settled or join_undone(settled):
         return False
     view, why = builder.view, f"joined the known issue {issue_key}"
     _link_comment_tag(builder, rule, why, issue_key)
@@ -235,7 +235,7 @@ def plan_issue_side(builder: PlanBuilder) -> None:
     if issue is None:
         return
     # A join undone (unlinked, refused) left no issue: the one it has now, it filed.
-    undone = _unlinked(settled)
+    undone = join_undone(settled)
     prefix = f"ticket:{builder.view.id}/"
     joins, creates = [], []
     for key in settled:
@@ -274,7 +274,7 @@ def plan_tag(builder: PlanBuilder, rule: str, why: str, issue_key: str) -> None:
         builder.act(rule, "jira_tag", why, AddTags(builder.view.id, (tag,)))
 
 
-def _unlinked(settled: frozenset[str]) -> bool:
+def join_undone(settled: frozenset[str]) -> bool:
     """Whether the ticket's join was undone: a lead unlinked it (afterhours unlink), or Jira
     refused it for good (domain.join_refusals)."""
     return any("/unlink:" in key or REFUSED in key for key in settled)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from afterhours.domain.actions import AddPublicReply
-from afterhours.domain.known_issues import JOIN_STEP, known_status
+from afterhours.domain.known_issues import JOIN_STEP, join_undone, known_status
 from afterhours.domain.ladders import REPLY_STEP, human_replied
 from afterhours.policy.model import Policy
 from afterhours.policy.templates import placeholders
@@ -31,6 +31,10 @@ UPDATE_RULE = "known_issue_update"
 TOLD_STEP = "told_with_join"
 LATE_STEP = "acknowledged_before_join"
 WITHHELD_STEP = "withheld"
+SOLVED_FIRST = "the ticket was solved before the known issue's status was told"
+# Why the shell withholds a follow-up planned for a join that was settled but never done.
+JOIN_NOT_DONE = ("its join was settled without being done (the ticket closed meanwhile, or it "
+                 "filed its own issue): the status is not its issue's")
 DEFAULT_UPDATE = ("Hello,\n\nAn update on your request (ticket #{ticket_id}): it concerns a "
                   "problem we already know of.\n\n{known_issue}\n")
 
@@ -54,6 +58,8 @@ def plan_status_update(builder: PlanBuilder, rule: str, reply: str | None,
     settled, key = builder.history.settled, builder.key
     if any(key(UPDATE_RULE, step) in settled for step in (REPLY_STEP, WITHHELD_STEP,
                                                           TOLD_STEP)):
+        return
+    if _decided(builder):  # by the plan's first filing rule (routes: match: all)
         return
     if key(UPDATE_RULE, LATE_STEP) not in settled:
         if key(rule, JOIN_STEP) in settled:  # joined with no follow-up decided on: told
@@ -80,6 +86,9 @@ def plan_update(builder: PlanBuilder, issue_key: str) -> None:
         builder.skip(UPDATE_RULE, WITHHELD_STEP, "a person replied in public since the "
                      "acknowledgement: the agent owns the conversation")
         return
+    if view.solved_at is not None:  # solved meanwhile and reopened: the status is stale
+        builder.skip(UPDATE_RULE, WITHHELD_STEP, SOLVED_FIRST)
+        return
     template = update_template(builder.policy)
     if template is None or not _status(builder):  # turned off since, or nothing to say
         return
@@ -94,9 +103,18 @@ def withhold_when_closed(builder: PlanBuilder) -> None:
     """A follow-up still owed when the ticket is solved or closed is never sent: reopened
     later (say, by its issue's fix), the status it would say is stale."""
     settled, key = builder.history.settled, builder.key
-    if key(UPDATE_RULE, LATE_STEP) in settled and key(UPDATE_RULE, REPLY_STEP) not in settled:
-        builder.skip(UPDATE_RULE, WITHHELD_STEP,
-                     "the ticket was solved before the known issue's status was told")
+    if (key(UPDATE_RULE, LATE_STEP) in settled and key(UPDATE_RULE, REPLY_STEP) not in settled
+            and not join_undone(settled)):  # an undone join owes nothing: no reason to give
+        builder.skip(UPDATE_RULE, WITHHELD_STEP, SOLVED_FIRST)
+
+
+def _decided(builder: PlanBuilder) -> bool:
+    """Whether this plan already decided on the follow-up: one ticket hears it once, however
+    many of its routes joined."""
+    keys = {builder.key(UPDATE_RULE, step)
+            for step in (TOLD_STEP, LATE_STEP, WITHHELD_STEP, REPLY_STEP)}
+    return any(s.key in keys for s in builder.skips) or any(
+        p.key in keys for p in builder.actions)
 
 
 def _status(builder: PlanBuilder) -> str:
