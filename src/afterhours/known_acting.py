@@ -28,6 +28,7 @@ from afterhours.domain.known_issues import unlink_key
 from afterhours.domain.model import Article, History, JiraIssueRef, OpenIssues, Ticket
 from afterhours.domain.planner import plan_actions
 from afterhours.domain.similarity import Compared, compared, similarity
+from afterhours.kept_meanings import KeptMeanings
 from afterhours.meanings import adding_meanings, with_meanings
 from afterhours.policy.model import Policy
 from afterhours.policy.templates import placeholders
@@ -59,7 +60,7 @@ class KnownIssueActing:
         facts: dict[str, Any] = {}
         if self.policy.similar_issues is not None and files(plan):
             facts["open_issues"] = adding_meanings(self.open_issues(), [ticket], self.policy,
-                                                   self.similarity_model)
+                                                   self.similarity_model, self.kept_meanings())
         if self.policy.articles is not None and _offers_articles(plan, self.policy):
             facts["articles"] = self.articles_for(ticket)
         if not facts:
@@ -138,8 +139,14 @@ class KnownIssueActing:
             since = self.clock() - timedelta(days=similar.within_days if similar else 30)
             # Their meanings once here, not for each ticket compared with them.
             self._similar = with_meanings(self.state.open_issues(since), (), self.policy,
-                                          self.similarity_model)
+                                          self.similarity_model, self.kept_meanings())
         return self._similar
+
+    def kept_meanings(self) -> KeptMeanings:
+        """The meanings the state keeps (matcher: meaning), read back rather than run again
+        by the model after a restart; for a dry run, its copy of the state."""
+        similar = self.policy.similar_issues
+        return KeptMeanings(self.state, self.clock(), similar.within_days if similar else 30)
 
 
 def files(plan: Plan) -> bool:

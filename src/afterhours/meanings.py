@@ -11,6 +11,7 @@ from pathlib import Path
 from afterhours.adapters.meaning import MeaningModel, model_folder
 from afterhours.domain.model import OpenIssues, Ticket
 from afterhours.domain.similarity import meaning_text
+from afterhours.kept_meanings import KeptMeanings
 from afterhours.policy.model import Policy
 
 
@@ -34,25 +35,38 @@ def check_meanings(policy: Policy, folder: Path | None) -> None:
 
 
 def with_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
-                  folder: Path | None) -> OpenIssues:
+                  folder: Path | None, kept: KeptMeanings | None = None) -> OpenIssues:
     """`issues` with the meaning of each of their tickets' texts and of `tickets`', when the
-    policy compares meanings (else `issues` as they are)."""
+    policy compares meanings (else `issues` as they are); those `kept` read back first."""
     if not by_meaning(policy):
         return issues
     texts = [(s, d) for issue in issues.issues for s, d in issue.texts]
     texts += [(t.subject, t.description) for t in tickets]
-    return replace(issues, meanings=meanings_of(texts, folder, issues.meanings))
+    return replace(issues, meanings=_meanings(texts, folder, issues.meanings, kept))
 
 
 def adding_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
-                    folder: Path | None) -> OpenIssues:
+                    folder: Path | None, kept: KeptMeanings | None = None) -> OpenIssues:
     """`issues`, whose meanings with_meanings() gave, with `tickets`' meanings added: the
     daemon compares each ticket that files with the same open issues, and need not walk
     their texts again for each (a dict's shallow copy is what remains)."""
     if not by_meaning(policy):
         return issues
-    return replace(issues, meanings=meanings_of(
-        ((t.subject, t.description) for t in tickets), folder, issues.meanings))
+    return replace(issues, meanings=_meanings(
+        [(t.subject, t.description) for t in tickets], folder, issues.meanings, kept))
+
+
+def _meanings(texts: list[tuple[str, str]], folder: Path | None, known: Mapping[str, bytes],
+              kept: KeptMeanings | None) -> dict[str, bytes]:
+    """meanings_of(), reading those `kept` back before the model runs, keeping what it gave."""
+    if kept is None:
+        return meanings_of(texts, folder, known)
+    found = dict(known)
+    missing = [text for text in dict.fromkeys(meaning_text(s, d) for s, d in texts)
+               if text not in found]
+    if missing:
+        found.update(kept.meanings(missing, meaning_model(folder).meaning))
+    return found
 
 
 def meanings_of(texts: Iterable[tuple[str, str]], folder: Path | None,

@@ -35,6 +35,10 @@ FILES = {  # revision 1110a243fdf4706b3f48f1d95db1a4f5529b4d41 on the Hugging Fa
     "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 }
+# Who computed a kept meaning (afterhours/kept_meanings.py): the vectors of another model,
+# or of other files, are never read for this one's. Change it with the forward pass too.
+IDENTITY = f"{MODEL}@1110a243 sha256:{FILES['model.safetensors'][:16]}"
+DIMENSIONS = 384  # float32s in a meaning
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 LAYERS, HEADS, EPSILON = 6, 12, 1e-12
 # Texts whose meaning is kept (1.5 KB each): an open issue's tickets are compared with every

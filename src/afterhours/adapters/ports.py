@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -237,4 +237,27 @@ class Notifier(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredMeaning:
+    """A text's meaning as the state kept it, and when a pass last used it (for pruning)."""
+
+    meaning: bytes
+    used_at: datetime
+
+
+class MeaningStore(Protocol):
+    """Meanings kept across restarts (similar_issues: matcher: meaning): a cache, never the
+    truth; keyed by the model's identity and the exact text it read. The state store."""
+
+    def stored_meanings(self, model: str, texts: Collection[str]) -> dict[str, StoredMeaning]:
+        """The meanings `model` gave of those of `texts` kept: all read in a few queries."""
+        ...
+
+    def store_meanings(self, model: str, meanings: Mapping[str, bytes], *,
+                       used: Collection[str], at: datetime, unused_before: datetime) -> None:
+        """In one transaction: keep `meanings`, mark `used` (kept texts) used `at`, and drop
+        every meaning, of any model, not used since `unused_before`."""
         ...

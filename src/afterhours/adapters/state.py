@@ -1,6 +1,6 @@
 """The daemon's memory: the export cursor, ticket snapshots, the action ledger, the audit
 trail, parked actions and quarantined tickets, in one SQLite file or one PostgreSQL database
-(AFTERHOURS_STATE_URL).
+(AFTERHOURS_STATE_URL); and the meanings of ticket texts, kept as a cache (state_meanings).
 
 `StateStore` opens it by URL and brings its schema up to date first (adapters/migrations:
 numbered files, in one transaction). Its parts are in state_tickets, state_ledger,
@@ -30,6 +30,7 @@ from afterhours.adapters.state_audit import AuditPart, AuditRow
 from afterhours.adapters.state_guard import StateFileLock, check_location, read_holder
 from afterhours.adapters.state_known import KnownIssuesPart
 from afterhours.adapters.state_ledger import Attempt, LedgerPart
+from afterhours.adapters.state_meanings import MeaningsPart
 from afterhours.adapters.state_pages import PagesPart
 from afterhours.adapters.state_parked import ParkedAction, ParkedPart
 from afterhours.adapters.state_quarantine import QuarantinedTicket, QuarantinePart
@@ -53,7 +54,7 @@ def _describe_self() -> str:
 
 
 class StateStore(TicketsPart, LedgerPart, AuditPart, ParkedPart, QuarantinePart, SyncPart,
-                 KnownIssuesPart, PagesPart):
+                 KnownIssuesPart, PagesPart, MeaningsPart):
     """The daemon's memory, on SQLite or PostgreSQL: the same methods, the same SQL."""
 
     def __init__(
