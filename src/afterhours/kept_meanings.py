@@ -67,5 +67,5 @@ class KeptMeanings:
         try:
             self._store.store_meanings(self._model, new, used=used, at=self._now,
                                        unused_before=self._unused_before)
-        except StateError as error:
+        except StateError as error:  # a lost lease (LeaseLostError) still stops the pass
             log.warning("meanings.write_failed", error=str(error), meanings=len(new))
