@@ -121,7 +121,8 @@ def run_explain(args: argparse.Namespace, *, clock: Clock = utc_now,
         return EXIT_USAGE
     similar = loaded.policy.similar_issues
     ledger = read_ledger(settings, None, ticket.id, None if similar is None
-                         else now - timedelta(days=similar.within_days))
+                         else now - timedelta(days=similar.within_days),
+                         kept_meanings=by_meaning(loaded.policy))
     if ledger.history.open_issues is not None:
         issues = with_meanings(ledger.history.open_issues, [ticket], loaded.policy,
                                settings.similarity_model)

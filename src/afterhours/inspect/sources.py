@@ -13,10 +13,14 @@ from typing import Protocol
 
 from pydantic import AnyHttpUrl, Field, SecretStr
 
+from afterhours.adapters.meaning import DIMENSIONS, IDENTITY
 from afterhours.adapters.ports import ExportPage
+from afterhours.adapters.state import StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.bootstrap import open_state, state_file
-from afterhours.domain.model import Ticket
+from afterhours.domain.model import OpenIssues, Ticket
+from afterhours.domain.similarity import meaning_text
+from afterhours.errors import StateError
 from afterhours.inspect.explain import Ledger
 from afterhours.retrying import RetryPolicy
 from afterhours.settings import LocalSettings, Settings
@@ -70,11 +74,14 @@ def read_export(desk: ExportReader, start: datetime) -> list[Ticket]:
 
 
 def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int,
-                open_issues_since: datetime | None = None) -> Ledger:
+                open_issues_since: datetime | None = None, *,
+                kept_meanings: bool = False) -> Ledger:
     """The ledger's history and audit rows for one ticket, from the state the settings name
     (or the SQLite file `db`); an empty, not-found ledger if that is a SQLite file that does
     not exist (it is never created here). With `open_issues_since`, the history carries the
-    open issues filed since then that the ticket may join (policy similar_issues:)."""
+    open issues filed since then that the ticket may join (policy similar_issues:), and with
+    `kept_meanings` (matcher: meaning) the meanings the daemon kept of their tickets' texts,
+    read only, so explain runs the model on the rest alone."""
     file = state_file(settings, db)
     if file is not None and not file.is_file():
         return Ledger(str(file), found=False)
@@ -83,9 +90,24 @@ def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int,
     try:
         history = state.history(ticket_id)
         if open_issues_since is not None:
-            history = replace(history, open_issues=state.open_issues(open_issues_since))
+            issues = state.open_issues(open_issues_since)
+            if kept_meanings:
+                issues = replace(issues, meanings=_kept(state, issues))
+            history = replace(history, open_issues=issues)
         return Ledger(str(file) if file is not None else state.where, True,
                       history, tuple(state.audit(ticket_id=ticket_id)),
                       tuple(state.linked_issues(ticket_id)))
     finally:
         state.close()
+
+
+def _kept(state: StateStore, issues: OpenIssues) -> dict[str, bytes]:
+    """The meanings the daemon kept of the open issues' tickets' texts (a cache: none when it
+    cannot be read)."""
+    texts = {meaning_text(s, d) for issue in issues.issues for s, d in issue.texts}
+    try:
+        kept = state.stored_meanings(IDENTITY, texts)
+    except StateError:
+        return {}
+    return {text: found.meaning for text, found in kept.items()
+            if len(found.meaning) == 4 * DIMENSIONS}  # float32s; another size: run again
