@@ -24,6 +24,7 @@ from afterhours.ops.metrics import Metrics
 from afterhours.redact import redact, redact_data
 
 JOIN = JoinJiraIssue.__name__  # a join: withdrawn when not done, never settled (Recorder)
+_NO_LONGER = "no longer planned: the ticket or policy changed since it was intended"
 
 log = structlog.get_logger()
 
@@ -156,24 +157,19 @@ class Recorder:
         planned = {p.key for p in plan.actions} | {s.key for s in plan.skips}
         settled = 0
         for key, rule, action in self.state.intended(ticket_id):
-            if key not in planned and action in LEVEL_ENDINGS:
+            if key in planned:
+                continue
+            if action in LEVEL_ENDINGS:
                 # Not needed now (the level is live again on a fresher read), but the incident
                 # stays open (the message unchanged) until one is sent: settled as skipped, no
                 # later plan could.
-                self.state.withdraw(key)
-                why = ("not planned now: the level it ends is needed again; planned again "
-                       "when it stops")
-                self.record(ticket_id, "deferred", why, entry=SkippedAction(key, rule, why),
-                            action=action)
-                continue
-            if key not in planned and action == JOIN:
-                self._withdraw_join(ticket_id, key, rule, "no longer planned: the ticket or"
-                                    " policy changed since it was intended")
-                continue
-            if key not in planned:
-                reason = "no longer planned: the ticket or policy changed since it was intended"
-                self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
-                            action=action)
+                self._withdraw(ticket_id, key, rule, action, "not planned now: the level it"
+                               " ends is needed again; planned again when it stops")
+            elif action == JOIN:
+                self._withdraw(ticket_id, key, rule, action, _NO_LONGER)
+            else:
+                self.record(ticket_id, "skipped", _NO_LONGER,
+                            entry=SkippedAction(key, rule, _NO_LONGER), action=action)
                 settled += 1
         return settled
 
@@ -185,8 +181,8 @@ class Recorder:
             if action in LEVEL_ENDINGS or action in ISSUE_SIDE:  # planned all the same
                 continue
             if action == JOIN:
-                self._withdraw_join(ticket_id, key, rule, "the ticket was solved or closed"
-                                    " before its join was done: joined if it reopens")
+                self._withdraw(ticket_id, key, rule, action, "the ticket was solved or closed"
+                               " before its join was done: joined if it reopens")
                 continue
             reason = "the ticket was solved or closed before this was done"
             self.record(ticket_id, "skipped", reason, entry=SkippedAction(key, rule, reason),
@@ -194,15 +190,15 @@ class Recorder:
             settled += 1
         return settled
 
-
-    def _withdraw_join(self, ticket_id: int, key: str, rule: str, why: str) -> None:
-        """Take back a join intended and not done, rather than settle it: settled, it would
-        read as joined, and the ticket's link, tag, note and issue comment would follow a
-        join never made (and it would never file). Audited as deferred, like a level ending
-        withdrawn; a later plan joins, or files, afresh."""
+    def _withdraw(self, ticket_id: int, key: str, rule: str, action: str, why: str) -> None:
+        """Take back an entry intended and not done, rather than settle it, so a later plan
+        may intend it afresh; audited as deferred. A level ending, so its incident is
+        resolved once it stops; a join, since settled it would read as joined (the ticket's
+        link, tag, note and issue comment would follow a join never made, and it would never
+        file)."""
         self.state.withdraw(key)
         self.record(ticket_id, "deferred", why, entry=SkippedAction(key, rule, why),
-                    action=JOIN)
+                    action=action)
 
 
 def describe(planned: PlannedAction) -> dict[str, Any]:
