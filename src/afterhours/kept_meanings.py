@@ -6,7 +6,7 @@ to read or write it costs the model's time, never a pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -55,13 +55,7 @@ class KeptMeanings:
         return found | new
 
     def _read(self, texts: Sequence[str]) -> dict[str, StoredMeaning]:
-        try:
-            stored = self._store.stored_meanings(self._model, set(texts))
-        except StateError as error:
-            log.warning("meanings.read_failed", error=str(error), texts=len(texts))
-            return {}
-        # A row of the wrong size (never written so) is run again and overwritten.
-        return {text: kept for text, kept in stored.items() if len(kept.meaning) == _SIZE}
+        return read_kept(self._store, texts, self._model)
 
     def _write(self, new: dict[str, bytes], used: list[str]) -> None:
         try:
@@ -69,3 +63,16 @@ class KeptMeanings:
                                        unused_before=self._unused_before)
         except StateError as error:  # a lost lease (LeaseLostError) still stops the pass
             log.warning("meanings.write_failed", error=str(error), meanings=len(new))
+
+
+def read_kept(store: MeaningStore, texts: Collection[str], model: str = IDENTITY
+              ) -> dict[str, StoredMeaning]:
+    """The meanings kept of those of `texts`, in one batch; none when the state cannot be
+    read (a cache: the model runs instead). A row of the wrong size (never written so) is
+    left out, to be run again."""
+    try:
+        stored = store.stored_meanings(model, set(texts))
+    except StateError as error:
+        log.warning("meanings.read_failed", error=str(error), texts=len(texts))
+        return {}
+    return {text: kept for text, kept in stored.items() if len(kept.meaning) == _SIZE}

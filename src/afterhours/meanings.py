@@ -42,7 +42,7 @@ def with_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
         return issues
     texts = [(s, d) for issue in issues.issues for s, d in issue.texts]
     texts += [(t.subject, t.description) for t in tickets]
-    return replace(issues, meanings=_meanings(texts, folder, issues.meanings, kept))
+    return replace(issues, meanings=meanings_of(texts, folder, issues.meanings, kept))
 
 
 def adding_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Policy,
@@ -52,32 +52,23 @@ def adding_meanings(issues: OpenIssues, tickets: Iterable[Ticket], policy: Polic
     their texts again for each (a dict's shallow copy is what remains)."""
     if not by_meaning(policy):
         return issues
-    return replace(issues, meanings=_meanings(
-        [(t.subject, t.description) for t in tickets], folder, issues.meanings, kept))
-
-
-def _meanings(texts: list[tuple[str, str]], folder: Path | None, known: Mapping[str, bytes],
-              kept: KeptMeanings | None) -> dict[str, bytes]:
-    """meanings_of(), reading those `kept` back before the model runs, keeping what it gave."""
-    if kept is None:
-        return meanings_of(texts, folder, known)
-    found = dict(known)
-    missing = [text for text in dict.fromkeys(meaning_text(s, d) for s, d in texts)
-               if text not in found]
-    if missing:
-        found.update(kept.meanings(missing, meaning_model(folder).meaning))
-    return found
+    return replace(issues, meanings=meanings_of(
+        ((t.subject, t.description) for t in tickets), folder, issues.meanings, kept))
 
 
 def meanings_of(texts: Iterable[tuple[str, str]], folder: Path | None,
-                known: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
-    """What each (subject, description) means, by similarity.meaning_text(), with `known`."""
+                known: Mapping[str, bytes] | None = None,
+                kept: KeptMeanings | None = None) -> dict[str, bytes]:
+    """What each (subject, description) means, by similarity.meaning_text(), with `known`;
+    the missing ones read back from `kept` first, when given, the rest run by the model."""
     model = meaning_model(folder)
     found = dict(known or {})
-    for subject, description in texts:
-        text = meaning_text(subject, description)
-        if text not in found:
-            found[text] = model.meaning(text)
+    missing = [text for text in dict.fromkeys(meaning_text(s, d) for s, d in texts)
+               if text not in found]
+    if kept is None:
+        found.update((text, model.meaning(text)) for text in missing)
+    elif missing:  # all known: nothing to ask the state
+        found.update(kept.meanings(missing, model.meaning))
     return found
 
 

@@ -13,15 +13,14 @@ from typing import Protocol
 
 from pydantic import AnyHttpUrl, Field, SecretStr
 
-from afterhours.adapters.meaning import DIMENSIONS, IDENTITY
 from afterhours.adapters.ports import ExportPage
 from afterhours.adapters.state import StateStore
 from afterhours.adapters.zendesk import ZenpyTicketDesk
 from afterhours.bootstrap import open_state, state_file
 from afterhours.domain.model import OpenIssues, Ticket
 from afterhours.domain.similarity import meaning_text
-from afterhours.errors import StateError
 from afterhours.inspect.explain import Ledger
+from afterhours.kept_meanings import read_kept
 from afterhours.retrying import RetryPolicy
 from afterhours.settings import LocalSettings, Settings
 
@@ -102,12 +101,6 @@ def read_ledger(settings: LocalSettings, db: Path | None, ticket_id: int,
 
 
 def _kept(state: StateStore, issues: OpenIssues) -> dict[str, bytes]:
-    """The meanings the daemon kept of the open issues' tickets' texts (a cache: none when it
-    cannot be read)."""
+    """The meanings the daemon kept of the open issues' tickets' texts, read only."""
     texts = {meaning_text(s, d) for issue in issues.issues for s, d in issue.texts}
-    try:
-        kept = state.stored_meanings(IDENTITY, texts)
-    except StateError:
-        return {}
-    return {text: found.meaning for text, found in kept.items()
-            if len(found.meaning) == 4 * DIMENSIONS}  # float32s; another size: run again
+    return {text: found.meaning for text, found in read_kept(state, texts).items()}
