@@ -154,12 +154,18 @@ def test_a_follow_up_naming_an_undeclared_template_is_refused() -> None:
 
 def test_two_routes_that_join_tell_the_ticket_once() -> None:
     # routes: match: all, and two routes filing into Jira: both join; one follow-up.
-    routes = POLICY_TEXT[POLICY_TEXT.index("routes:\n"):]
-    indented = routes.removeprefix("routes:\n").replace("\n  ", "\n    ")
-    policy = parse_policy(POLICY_TEXT.replace(routes, (
-        "routes:\n  match: all\n  rules:\n    - name: export-bug\n"
-        "      when: {keywords: [export]}\n      reply: ack\n      jira: {project: ENG}\n"
-        "  " + indented)))
+    policy = parse_policy(POLICY_TEXT.split("routes:\n")[0] + """routes:
+  match: all
+  rules:
+    - name: export-bug
+      when: {keywords: [export]}
+      reply: ack
+      jira: {project: ENG}
+    - name: product-bug
+      when: {keywords: [bug, crash, crashes, error, fail, fails]}
+      reply: ack
+      jira: {project: ENG}
+""")
     ticket = make_ticket(**EXPORT_BUG, replies=2)
     acks = frozenset({ACK, "ticket:7/route:export-bug/reply"})
     late = plan_actions(ticket, policy, NIGHT + timedelta(minutes=5), History(acks))

@@ -28,8 +28,10 @@ def jira_section(filed: Sequence[Filed], tickets: Mapping[int, Ticket], start: d
     period = [f for f in period if not f.joined]
     statuses = Counter(f.status or NOT_READ for f in period)
     rows = [_issue_row(f, tickets, end) for f in period]
-    joins = [(ticket, key, status, jira, f.why) for f, (key, _, ticket, status, jira)
-             in ((f, _issue_row(f, tickets, end)) for f in joined)]
+    joins = []
+    for f in joined:
+        key, _, ticket, status, jira = _issue_row(f, tickets, end)
+        joins.append((ticket, key, status, jira, f.why))
     return Section(
         "jira", "Jira issues filed",
         (("issues filed", len(period)),
