@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import unquote, urlsplit
@@ -37,6 +38,17 @@ ENUM_SETTINGS = ("log_format", "log_level", "library_log_level")
 # the JSON error instead of pydantic-settings' "error parsing value for field".
 Webhooks = Annotated[dict[str, SecretStr], NoDecode]
 RoutingKeys = Annotated[dict[str, SecretStr], NoDecode]
+
+
+def _checked(secrets: dict[str, SecretStr], what: str,
+             problem_of: Callable[[str], str | None]) -> dict[str, SecretStr]:
+    """`secrets` by channel, each checked: a ValueError naming the channel and the problem,
+    never the secret itself."""
+    for channel, secret in secrets.items():
+        problem = problem_of(secret.get_secret_value())
+        if problem:
+            raise ValueError(f"the {what} of channel {channel!r} {problem}")
+    return secrets
 
 
 def _json_object(value: object, values: str, example: str) -> object:
@@ -115,12 +127,7 @@ class LocalSettings(BaseSettings):
     @field_validator("webhooks", check_fields=False)
     @classmethod
     def _webhook_urls(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        for channel, url in value.items():
-            # Only the channel is named: the URL itself is a secret.
-            problem = url_problem(url.get_secret_value())
-            if problem:
-                raise ValueError(f"the URL of channel {channel!r} {problem}")
-        return value
+        return _checked(value, "URL", url_problem)
 
     @field_validator("pagerduty_routing_keys", mode="before", check_fields=False)
     @classmethod
@@ -131,14 +138,8 @@ class LocalSettings(BaseSettings):
     @field_validator("pagerduty_routing_keys", check_fields=False)
     @classmethod
     def _routing_key_shapes(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
-        keys = {channel: SecretStr(key.get_secret_value().strip())
-                for channel, key in value.items()}
-        for channel, key in keys.items():
-            # Only the channel is named: the key itself is a secret.
-            problem = routing_key_problem(key.get_secret_value())
-            if problem:
-                raise ValueError(f"the routing key of channel {channel!r} {problem}")
-        return keys
+        return _checked({channel: SecretStr(key.get_secret_value().strip())
+                         for channel, key in value.items()}, "routing key", routing_key_problem)
 
     @field_validator("zendesk_token", "jira_token", "zendesk_email", "jira_email",
                      "zendesk_webhook_secret", "jira_webhook_secret",
